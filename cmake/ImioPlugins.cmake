@@ -1,0 +1,83 @@
+# Plugin options and registration.
+#
+# Every planned plugin has an option IMIO_WITH_<NAME> (AUTO, ON or OFF).
+# AUTO builds the plugin when its dependencies are found; ON makes a missing
+# dependency a configure error; OFF leaves the plugin out. A plugin folder
+# calls imio_add_plugin() once; imio_finish_plugins() then generates the list
+# of built-in plugins (no self-registering statics: linkers drop those from
+# static libraries).
+
+# Fallback order of the built-ins (imageio: pillow, pyav, tifffile, rawpy —
+# with tifffile before pyav so TIFF data without an extension reach libtiff).
+set(IMIO_PLANNED_PLUGINS libpng libjpeg giflib libtiff libraw ffmpeg npy)
+
+foreach(_imio_plugin IN LISTS IMIO_PLANNED_PLUGINS)
+  string(TOUPPER "${_imio_plugin}" _imio_upper)
+  set(IMIO_WITH_${_imio_upper} AUTO CACHE STRING
+      "Build the ${_imio_plugin} plugin: AUTO (when its dependencies are found), ON (required) or OFF")
+  set_property(CACHE IMIO_WITH_${_imio_upper} PROPERTY STRINGS AUTO ON OFF)
+  if(NOT IMIO_WITH_${_imio_upper} MATCHES "^(AUTO|ON|OFF)$")
+    message(FATAL_ERROR "IMIO_WITH_${_imio_upper} must be AUTO, ON or OFF (got '${IMIO_WITH_${_imio_upper}}')")
+  endif()
+endforeach()
+set_property(GLOBAL PROPERTY IMIO_ENABLED_PLUGINS "")
+set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")
+
+# imio_add_plugin(<name>
+#   SOURCES <files>...                 the plugin's sources
+#   [DEPENDS <targets>...]             backend targets (linked PRIVATE into imio)
+#   [REQUIRES <found-vars>...]         variables that must be true (e.g. PNG_FOUND)
+#   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers)
+function(imio_add_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY" ${ARGN})
+  string(TOUPPER "${name}" upper)
+  set(missing "")
+  foreach(var IN LISTS ARG_REQUIRES)
+    if(NOT ${var})
+      list(APPEND missing ${var})
+    endif()
+  endforeach()
+  if(missing)
+    if(IMIO_WITH_${upper} STREQUAL "ON")
+      message(FATAL_ERROR "IMIO_WITH_${upper}=ON but the ${name} plugin's dependencies were not found "
+                          "(${missing}). Install them or configure with -DIMIO_WITH_${upper}=OFF.")
+    endif()
+    message(STATUS "imio: plugin ${name} disabled: dependencies not found (${missing})")
+    return()
+  endif()
+
+  set(target imio_plugin_${name})
+  add_library(${target} OBJECT ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE imio_plugin_api ${ARG_DEPENDS})
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  set_target_properties(${target} PROPERTIES
+    POSITION_INDEPENDENT_CODE ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  imio_set_warnings(${target})
+  target_sources(imio PRIVATE $<TARGET_OBJECTS:${target}>)
+  if(ARG_DEPENDS)
+    target_link_libraries(imio PRIVATE ${ARG_DEPENDS})
+  endif()
+  set_property(GLOBAL APPEND PROPERTY IMIO_ENABLED_PLUGINS ${name})
+  foreach(dep IN LISTS ARG_FIND_DEPENDENCY)
+    set_property(GLOBAL APPEND PROPERTY IMIO_FIND_DEPENDENCIES "${dep}")
+  endforeach()
+endfunction()
+
+# Generates the list of built-in plugins compiled into imio.
+function(imio_finish_plugins)
+  get_property(enabled GLOBAL PROPERTY IMIO_ENABLED_PLUGINS)
+  set(decls "")
+  set(calls "")
+  foreach(name IN LISTS enabled)
+    string(APPEND decls "PluginSpec ${name}_plugin_spec();\n")
+    string(APPEND calls "  specs.push_back(${name}_plugin_spec());\n")
+  endforeach()
+  set(IMIO_BUILTIN_DECLARATIONS "${decls}")
+  set(IMIO_BUILTIN_CALLS "${calls}")
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/builtin_plugins.cpp.in
+                 ${PROJECT_BINARY_DIR}/generated/builtin_plugins.cpp @ONLY)
+  target_sources(imio PRIVATE ${PROJECT_BINARY_DIR}/generated/builtin_plugins.cpp)
+  set(IMIO_ENABLED_PLUGINS "${enabled}" PARENT_SCOPE)
+endfunction()

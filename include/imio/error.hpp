@@ -1,0 +1,99 @@
+// imio — the exception hierarchy.
+//
+// Every imio call reports failure by throwing one of these. The message of
+// what() names the plugin, the operation, the resource and the reason, in
+// one sentence: "libpng: cannot read '/data/scan.png': IDAT CRC mismatch".
+#pragma once
+
+#include <imio/export.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imio {
+
+/// Base of every exception imio throws.
+///
+/// The parts of the message are kept separately so that the core can add the
+/// context a plugin did not know (its own name, the resource) while the
+/// exception travels out of a plugin.
+class IMIO_EXPORT Error : public std::runtime_error {
+ public:
+  /// An error with just a reason; the core adds plugin, operation and
+  /// resource when the error leaves a plugin call.
+  explicit Error(std::string reason);
+  Error(std::string reason, std::string plugin, std::string operation, std::string resource);
+  ~Error() override;
+
+  /// The full sentence: "<plugin>: cannot <operation> '<resource>': <reason>".
+  const char* what() const noexcept override;
+  /// The exception's class name as in error.hpp ("IndexError", "DecodeError", …).
+  virtual const char* kind() const noexcept;
+
+  const std::string& reason() const noexcept { return reason_; }
+  const std::string& plugin() const noexcept { return plugin_; }
+  const std::string& operation() const noexcept { return operation_; }
+  const std::string& resource() const noexcept { return resource_; }
+
+  /// Fills in the parts that are still empty (used by the core; plugins
+  /// normally throw with a reason only).
+  void add_context(std::string_view plugin, std::string_view operation, std::string_view resource);
+
+ private:
+  void compose();
+  std::string reason_, plugin_, operation_, resource_, message_;
+};
+
+#define IMIO_DECLARE_ERROR(Name, Base)                        \
+  class IMIO_EXPORT Name : public Base {                      \
+   public:                                                    \
+    using Base::Base;                                         \
+    ~Name() override;                                         \
+    const char* kind() const noexcept override;               \
+  }
+
+/// Cannot open, create, read or write the resource (Python's OSError).
+IMIO_DECLARE_ERROR(IOError, Error);
+/// A path that does not exist (read) or whose parent folder is missing (write).
+IMIO_DECLARE_ERROR(FileNotFoundError, IOError);
+/// A plugin refuses a request in its factory; the core collects these.
+IMIO_DECLARE_ERROR(InitializationError, Error);
+/// A bad option, unknown kwarg, bad io_mode, unknown plugin or bad extension
+/// (Python's ValueError and TypeError).
+IMIO_DECLARE_ERROR(ArgumentError, Error);
+/// An index out of range or negative.
+IMIO_DECLARE_ERROR(IndexError, ArgumentError);
+/// Corrupt or truncated data.
+IMIO_DECLARE_ERROR(DecodeError, Error);
+/// The backend refused to encode.
+IMIO_DECLARE_ERROR(EncodeError, Error);
+/// A Limits bound would be exceeded; the message names the bound and how to raise it.
+IMIO_DECLARE_ERROR(LimitError, Error);
+
+#undef IMIO_DECLARE_ERROR
+
+/// One candidate plugin that declined a resource, and why.
+struct Refusal {
+  std::string plugin;
+  std::string reason;
+};
+
+/// No plugin can read or write the resource. Lists every candidate that was
+/// tried and why it declined, and the CMake options of matching plugins that
+/// were compiled out.
+class IMIO_EXPORT NoPluginError : public IOError {
+ public:
+  NoPluginError(std::string reason, std::vector<Refusal> refusals);
+  ~NoPluginError() override;
+  const char* kind() const noexcept override;
+  const std::vector<Refusal>& refusals() const noexcept { return refusals_; }
+
+ private:
+  std::vector<Refusal> refusals_;
+};
+
+}  // namespace imio

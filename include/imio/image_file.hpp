@@ -1,0 +1,148 @@
+// imio — ImageFile (the imopen handle) and FrameRange (what imiter returns).
+#pragma once
+
+#include <imio/export.hpp>
+#include <imio/metadata.hpp>
+#include <imio/ndarray.hpp>
+#include <imio/options.hpp>
+#include <imio/properties.hpp>
+#include <imio/resource.hpp>
+
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+
+namespace imio {
+
+class Plugin;
+class FrameRange;
+
+/// An open resource with the plugin that serves it: what imopen() returns.
+/// Mirrors the plugin instance of imageio's `imopen`.
+///
+/// Move-only RAII handle. Calls after close() throw IOError. For writers the
+/// file is complete after close() or destruction; the destructor never
+/// throws (use close() to see write errors), and a handle destroyed while an
+/// exception unwinds the stack discards what was written instead of
+/// completing it.
+///
+/// Thread-safety: one ImageFile is used by one thread at a time.
+class IMIO_EXPORT ImageFile {
+ public:
+  ImageFile(ImageFile&&) noexcept;
+  ImageFile& operator=(ImageFile&&) noexcept;
+  ImageFile(const ImageFile&) = delete;
+  ImageFile& operator=(const ImageFile&) = delete;
+  ~ImageFile();
+
+  /// Plugin::read; mirrors `plugin.read(index=…, **kwargs)`.
+  NDArray read(const ReadCall& call = {});
+  /// Plugin::iter as a lazy range that borrows this handle (which must
+  /// outlive the range). Mirrors `plugin.iter(**kwargs)`.
+  FrameRange iter(const Kwargs& kwargs = {});
+  /// Writes one ndimage (or a batch, as the plugin decides); mirrors `plugin.write`.
+  void write(const NDArray& image, const Kwargs& kwargs = {});
+  /// Writes a list of ndimages.
+  void write(std::span<const NDArray> images, const Kwargs& kwargs = {});
+  /// Plugin::properties; mirrors `plugin.properties(index=…, **kwargs)`.
+  ImageProperties properties(const PropCall& call = {});
+  /// Plugin::metadata; mirrors `plugin.metadata(index=…, exclude_applied=…, **kwargs)`.
+  Metadata metadata(const MetaCall& call = {});
+
+  /// Closes the plugin and the resource. For writers this completes the
+  /// file (atomically renamed into place for paths) and, when the target is
+  /// "<bytes>", returns the encoded bytes. Closing twice is a no-op that
+  /// returns nullopt. Throws what the plugin or the final write throws; the
+  /// target is then left as it was before.
+  std::optional<Bytes> close();
+  bool closed() const noexcept;
+
+  /// The canonical name of the plugin serving the resource ("libpng", …).
+  const std::string& plugin_name() const;
+  /// The plugin instance, for backend-specific extras.
+  Plugin& plugin();
+  /// The plugin as its concrete class; ArgumentError when it is another.
+  template <class T>
+  T& plugin_as() {
+    if (auto* p = dynamic_cast<T*>(&plugin())) return *p;
+    throw_wrong_plugin(typeid(T).name());
+  }
+  /// The resource as the messages name it.
+  std::string describe() const;
+
+  struct State;
+  /// For the core: wraps an opened state.
+  explicit ImageFile(std::unique_ptr<State> state) noexcept;
+
+ private:
+  friend class FrameRange;
+  [[noreturn]] void throw_wrong_plugin(const char* wanted) const;
+  State& open_state(const char* operation) const;
+  std::unique_ptr<State> state_;
+};
+
+/// A lazy input range of NDArray, one decoded image per step; what imiter()
+/// returns. Mirrors imageio's `imiter` generator.
+///
+/// Nothing is opened until begin(): a missing file throws there. The
+/// iterator yields the current image by reference; advancing decodes the
+/// next one into a fresh array, so memory stays at one image plus decoder
+/// state. The resource stays open until the range is destroyed or exhausted.
+/// begin() may be called once; it is an input range.
+class IMIO_EXPORT FrameRange {
+ public:
+  class iterator;
+  using sentinel = std::default_sentinel_t;
+  struct Source;
+
+  FrameRange(FrameRange&&) noexcept;
+  FrameRange& operator=(FrameRange&&) noexcept;
+  FrameRange(const FrameRange&) = delete;
+  FrameRange& operator=(const FrameRange&) = delete;
+  ~FrameRange();
+
+  /// Opens the resource (on the first call) and decodes the first image.
+  iterator begin();
+  sentinel end() const noexcept { return {}; }
+
+  /// For the core: a range over `source`.
+  explicit FrameRange(std::unique_ptr<Source> source) noexcept;
+
+ private:
+  friend class iterator;
+  /// Decodes the next image; false at the end.
+  bool advance();
+  NDArray& current() noexcept;
+
+  std::unique_ptr<Source> source_;
+};
+
+class IMIO_EXPORT FrameRange::iterator {
+ public:
+  using value_type = NDArray;
+  using difference_type = std::ptrdiff_t;
+  using reference = NDArray&;
+  using iterator_concept = std::input_iterator_tag;
+
+  iterator() noexcept = default;
+  NDArray& operator*() const noexcept { return range_->current(); }
+  NDArray* operator->() const noexcept { return &range_->current(); }
+  iterator& operator++() {
+    if (!range_->advance()) range_ = nullptr;
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.range_ == nullptr; }
+
+ private:
+  friend class FrameRange;
+  explicit iterator(FrameRange* range) noexcept : range_(range) {}
+  FrameRange* range_ = nullptr;
+};
+
+}  // namespace imio

@@ -1,0 +1,172 @@
+// imio — DType, Shape and NDArray: the owned, typed, C-contiguous array every
+// read returns and every write takes.
+#pragma once
+
+#include <imio/error.hpp>
+#include <imio/export.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace imio {
+
+/// Encoded file data in memory (what imwrite("<bytes>", …) returns).
+using Bytes = std::vector<std::byte>;
+
+/// Element types, named as numpy names them.
+enum class DType : std::uint8_t {
+  bool_,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+  int8,
+  int16,
+  int32,
+  int64,
+  float16,
+  float32,
+  float64,
+};
+
+/// numpy's name of the dtype: "bool", "uint8", "float32", …
+IMIO_EXPORT std::string_view name(DType dtype) noexcept;
+/// Bytes per element.
+IMIO_EXPORT std::size_t itemsize(DType dtype) noexcept;
+/// The dtype whose numpy name is `name`, or ArgumentError.
+IMIO_EXPORT DType dtype_from_name(std::string_view name);
+
+/// IEEE 754 half precision, stored as its 16 bits (C++20 has no float16).
+struct float16 {
+  std::uint16_t bits = 0;
+  /// Round-to-nearest-even conversion from float.
+  IMIO_EXPORT static float16 from_float(float value) noexcept;
+  /// Exact conversion to float.
+  IMIO_EXPORT float to_float() const noexcept;
+  friend bool operator==(float16, float16) = default;
+};
+
+/// The DType of a C++ element type (bool, std::uint8_t … double, imio::float16).
+template <class T>
+struct dtype_of;
+template <> struct dtype_of<bool> { static constexpr DType value = DType::bool_; };
+template <> struct dtype_of<std::uint8_t> { static constexpr DType value = DType::uint8; };
+template <> struct dtype_of<std::uint16_t> { static constexpr DType value = DType::uint16; };
+template <> struct dtype_of<std::uint32_t> { static constexpr DType value = DType::uint32; };
+template <> struct dtype_of<std::uint64_t> { static constexpr DType value = DType::uint64; };
+template <> struct dtype_of<std::int8_t> { static constexpr DType value = DType::int8; };
+template <> struct dtype_of<std::int16_t> { static constexpr DType value = DType::int16; };
+template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::int32; };
+template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::int64; };
+template <> struct dtype_of<float16> { static constexpr DType value = DType::float16; };
+template <> struct dtype_of<float> { static constexpr DType value = DType::float32; };
+template <> struct dtype_of<double> { static constexpr DType value = DType::float64; };
+template <class T>
+inline constexpr DType dtype_of_v = dtype_of<std::remove_const_t<T>>::value;
+
+static_assert(sizeof(bool) == 1, "imio stores bool elements as one byte each");
+
+/// Sizes of the axes, outermost first: [N,] H, W [, C].
+using Shape = std::vector<std::size_t>;
+
+/// An owned, C-contiguous, 64-byte aligned n-dimensional array.
+///
+/// Move-only: copy() is the only way to duplicate pixels. Element access is
+/// checked against the dtype (data<T>() throws ArgumentError when T does not
+/// match). A default-constructed NDArray is empty (ndim 0, size 0); an array
+/// of shape {} is a scalar holding one element.
+///
+/// Thread-safety: like a std::vector — concurrent const access is safe.
+class IMIO_EXPORT NDArray {
+ public:
+  /// Buffer alignment in bytes.
+  static constexpr std::size_t alignment = 64;
+
+  NDArray() noexcept = default;
+  /// A zero-filled array. Throws LimitError if the byte size overflows.
+  NDArray(Shape shape, DType dtype);
+  /// An array whose contents are unspecified, for decoders that overwrite everything.
+  static NDArray uninitialized(Shape shape, DType dtype);
+  /// Wraps memory the caller allocated (zero-copy); `deleter(data)` runs when
+  /// the array dies. `data` must be suitably aligned for the dtype.
+  static NDArray adopt(void* data, Shape shape, DType dtype, std::function<void(void*)> deleter);
+
+  NDArray(NDArray&& other) noexcept;
+  NDArray& operator=(NDArray&& other) noexcept;
+  NDArray(const NDArray&) = delete;
+  NDArray& operator=(const NDArray&) = delete;
+  ~NDArray();
+
+  const Shape& shape() const noexcept { return shape_; }
+  std::size_t ndim() const noexcept { return shape_.size(); }
+  /// Number of elements (0 for a default-constructed array).
+  std::size_t size() const noexcept;
+  std::size_t nbytes() const noexcept { return size() * itemsize(dtype_); }
+  DType dtype() const noexcept { return dtype_; }
+  bool empty() const noexcept { return size() == 0; }
+  /// Byte strides per axis (C order).
+  std::vector<std::ptrdiff_t> strides() const;
+
+  std::byte* bytes() noexcept { return data_; }
+  const std::byte* bytes() const noexcept { return data_; }
+
+  /// Typed pointer; throws ArgumentError unless dtype_of_v<T> == dtype().
+  template <class T>
+  T* data() {
+    check_dtype(dtype_of_v<T>);
+    return reinterpret_cast<T*>(data_);
+  }
+  template <class T>
+  const T* data() const {
+    check_dtype(dtype_of_v<T>);
+    return reinterpret_cast<const T*>(data_);
+  }
+  template <class T>
+  std::span<T> values() {
+    return {data<T>(), size()};
+  }
+  template <class T>
+  std::span<const T> values() const {
+    return {data<T>(), size()};
+  }
+
+  /// Bounds-checked element access: one index per axis; IndexError when out
+  /// of range, ArgumentError when the count or T is wrong.
+  template <class T, class... I>
+  T& at(I... idx) {
+    return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];
+  }
+  template <class T, class... I>
+  const T& at(I... idx) const {
+    return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];
+  }
+
+  /// A deep copy.
+  NDArray copy() const;
+  /// The same elements under another shape of equal size (ArgumentError otherwise).
+  NDArray reshaped(Shape shape) &&;
+  /// Stacks arrays of equal shape and dtype along a new first axis
+  /// (ArgumentError when they differ or the list is empty).
+  static NDArray stack(std::span<const NDArray> arrays);
+
+  /// Same dtype, shape and bytes.
+  bool operator==(const NDArray& other) const noexcept;
+
+ private:
+  void check_dtype(DType wanted) const;
+  std::size_t offset_of(std::initializer_list<std::size_t> idx, std::initializer_list<std::int64_t> signed_idx) const;
+  void release() noexcept;
+
+  std::byte* data_ = nullptr;
+  Shape shape_{};
+  DType dtype_ = DType::uint8;
+  std::function<void(void*)> deleter_{};
+};
+
+}  // namespace imio

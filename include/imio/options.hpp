@@ -1,0 +1,137 @@
+// imio — the options of the six functions (imageio's keyword arguments).
+//
+// Options are aggregates, so C++20 designated initializers read like Python
+// keyword arguments:
+//
+//   imio::imread("movie.mp4", {.index = 42, .kwargs = {{"thread_type", "FRAME"}}});
+#pragma once
+
+#include <imio/export.hpp>
+#include <imio/value.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace imio {
+
+/// Which image(s) a call addresses: none (the plugin's documented default),
+/// an integer k (the k-th image; negative → IndexError), or imio::all (every
+/// image stacked along a new first axis). Mirrors imageio's `index=None|k|...`.
+class Index {
+ public:
+  constexpr Index() noexcept = default;
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)
+  constexpr Index(I k) noexcept : v_(static_cast<std::int64_t>(k)) {}
+  constexpr Index(All) noexcept : v_(All{}) {}
+
+  constexpr bool is_none() const noexcept { return std::holds_alternative<std::monostate>(v_); }
+  constexpr bool is_all() const noexcept { return std::holds_alternative<All>(v_); }
+  constexpr bool is_integer() const noexcept { return std::holds_alternative<std::int64_t>(v_); }
+  /// The integer; only meaningful when is_integer().
+  constexpr std::int64_t value() const noexcept {
+    const auto* k = std::get_if<std::int64_t>(&v_);
+    return k ? *k : 0;
+  }
+  /// "None", "...", or the integer, for messages.
+  IMIO_EXPORT std::string repr() const;
+
+  friend constexpr bool operator==(const Index&, const Index&) = default;
+
+ private:
+  std::variant<std::monostate, std::int64_t, All> v_{};
+};
+
+/// Plugin-specific keyword arguments, in the order given. A key given twice
+/// is an ArgumentError.
+using Kwargs = std::vector<std::pair<std::string, Value>>;
+
+/// Resource bounds, checked before large allocations. A zero field means
+/// "use the process default" (default_limits()).
+struct Limits {
+  /// Pixels of one image (height × width, all planes/pages of one ndimage count).
+  std::uint64_t max_pixels = 0;
+  /// Images in one result or written in one call.
+  std::uint64_t max_frames = 0;
+  /// Bytes of one allocation: an output array, or input buffered in memory.
+  std::uint64_t max_bytes = 0;
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
+/// The process-wide defaults: 2^28 pixels, 2^20 frames, 4 GiB.
+/// Thread-safe.
+IMIO_EXPORT Limits default_limits() noexcept;
+/// Replaces the process-wide defaults; zero fields restore imio's built-in
+/// value of that field. Thread-safe.
+IMIO_EXPORT void set_default_limits(const Limits& limits) noexcept;
+/// `limits` with its zero fields replaced by the process defaults.
+IMIO_EXPORT Limits effective_limits(const Limits& limits) noexcept;
+
+/// Options of imread() and improps().
+struct ReadOptions {
+  Index index{};
+  std::string plugin{};     ///< canonical name ("libpng") or imageio alias ("pillow")
+  std::string extension{};  ///< ".png": pretend the resource has this extension
+  Kwargs kwargs{};          ///< forwarded to Plugin::read / Plugin::properties
+  Limits limits{};
+};
+
+/// Options of imiter().
+struct IterOptions {
+  std::string plugin{};
+  std::string extension{};
+  Kwargs kwargs{};  ///< forwarded to Plugin::iter
+  Limits limits{};
+};
+
+/// Options of imwrite().
+struct WriteOptions {
+  std::string plugin{};
+  std::string extension{};  ///< also decides the encoded format for "<bytes>" and streams
+  Kwargs kwargs{};          ///< forwarded to Plugin::write
+  Limits limits{};
+};
+
+/// Options of immeta().
+struct MetaOptions {
+  Index index{};
+  std::string plugin{};
+  std::string extension{};
+  /// Drop entries the read would apply to the pixels (e.g. Orientation with rotate=true).
+  bool exclude_applied = true;
+  Kwargs kwargs{};  ///< forwarded to Plugin::metadata
+  Limits limits{};
+};
+
+/// Options of imopen(); kwargs go to the plugin's factory (constructor).
+struct OpenOptions {
+  std::string plugin{};
+  std::string extension{};
+  Kwargs kwargs{};
+  Limits limits{};
+};
+
+/// Arguments of ImageFile::read().
+struct ReadCall {
+  Index index{};
+  Kwargs kwargs{};
+};
+
+/// Arguments of ImageFile::properties().
+struct PropCall {
+  Index index{};
+  Kwargs kwargs{};
+};
+
+/// Arguments of ImageFile::metadata().
+struct MetaCall {
+  Index index{};
+  bool exclude_applied = true;
+  Kwargs kwargs{};
+};
+
+}  // namespace imio

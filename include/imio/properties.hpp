@@ -1,0 +1,29 @@
+// imio — ImageProperties: what improps() returns.
+#pragma once
+
+#include <imio/ndarray.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+namespace imio {
+
+/// Standardized properties of an ndimage, known without decoding pixels.
+/// Mirrors imageio's `ImageProperties`. imio's contract (DECISIONS D11):
+/// improps(uri, opts) always equals the shape and dtype of imread(uri, opts).
+struct ImageProperties {
+  /// Shape of the array the corresponding read returns.
+  Shape shape{};
+  DType dtype = DType::uint8;
+  /// Number of ndimages; set when index is imio::all.
+  std::optional<std::size_t> n_images{};
+  /// True when the first axis of `shape` is a batch axis made by stacking.
+  bool is_batch = false;
+  /// Pixel spacing per axis, where the format states it.
+  std::optional<std::vector<double>> spacing{};
+
+  bool operator==(const ImageProperties&) const = default;
+};
+
+}  // namespace imio

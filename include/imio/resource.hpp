@@ -1,0 +1,72 @@
+// imio — ImageResource: "a thing that holds images", as the caller named it.
+#pragma once
+
+#include <imio/export.hpp>
+#include <imio/ndarray.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace imio {
+
+/// What a call reads from or writes to. Mirrors imageio's ImageResource.
+///
+/// Implicitly constructible from
+/// - a string (`const char*`, `std::string`, `std::string_view`): a path, or
+///   `"<bytes>"` (write target: imwrite returns the encoded bytes),
+///   `"imageio:NAME"` (a standard image), `http://` / `https://` URLs,
+///   `file://` URIs, `~/…`, and `…/archive.zip/member`;
+/// - `std::filesystem::path`: always a filesystem path (Unicode-safe);
+/// - encoded data in memory (read only): `std::span<const std::byte>` and
+///   `const Bytes&` are referenced, not copied — the memory must outlive
+///   the call, the ImageFile or the FrameRange; `Bytes&&` is moved in and
+///   owned;
+/// - caller-owned streams: `std::istream&` (read) and `std::ostream&`
+///   (write). imio never closes them; a read rewinds to the position the
+///   stream had, a write leaves the stream after the written data.
+///
+/// Cheap to copy (owned bytes are shared).
+class IMIO_EXPORT ImageResource {
+ public:
+  enum class Kind : std::uint8_t { text, path, memory, istream, ostream };
+
+  ImageResource(const char* uri);
+  ImageResource(std::string uri);
+  ImageResource(std::string_view uri);
+  ImageResource(const std::filesystem::path& path);
+  ImageResource(std::span<const std::byte> data) noexcept;
+  ImageResource(const Bytes& data) noexcept;
+  ImageResource(Bytes&& data);
+  ImageResource(std::istream& in) noexcept;
+  ImageResource(std::ostream& out) noexcept;
+
+  Kind kind() const noexcept { return kind_; }
+  /// The string as given (Kind::text).
+  const std::string& text() const noexcept { return text_; }
+  /// The path as given (Kind::path).
+  const std::filesystem::path& path() const noexcept { return path_; }
+  /// The encoded data (Kind::memory).
+  std::span<const std::byte> memory() const noexcept { return memory_; }
+  std::istream* istream() const noexcept { return in_; }
+  std::ostream* ostream() const noexcept { return out_; }
+
+  /// The text used in messages: the path or URI as given, "<bytes>" for
+  /// memory, "<stream>" for streams.
+  std::string describe() const;
+
+ private:
+  Kind kind_;
+  std::string text_{};
+  std::filesystem::path path_{};
+  std::span<const std::byte> memory_{};
+  std::shared_ptr<const Bytes> owned_{};
+  std::istream* in_ = nullptr;
+  std::ostream* out_ = nullptr;
+};
+
+}  // namespace imio

@@ -1,0 +1,29 @@
+// Overflow-checked size arithmetic for allocations computed from file headers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace imio::detail {
+
+/// a * b, or nullopt on overflow.
+inline std::optional<std::uint64_t> checked_mul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
+  return r;
+}
+
+/// The product of `dims`, or nullopt on overflow.
+template <class T>
+std::optional<std::uint64_t> checked_product(std::span<const T> dims) {
+  std::uint64_t r = 1;
+  for (const auto d : dims) {
+    auto next = checked_mul(r, static_cast<std::uint64_t>(d));
+    if (!next) return std::nullopt;
+    r = *next;
+  }
+  return r;
+}
+
+}  // namespace imio::detail

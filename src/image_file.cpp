@@ -1,0 +1,181 @@
+#include "image_file_state.hpp"
+
+#include <fmt/format.h>
+
+#include "guard.hpp"
+#include "request_impl.hpp"
+
+namespace imio {
+namespace {
+
+// The core rejects negative indices for every plugin (DECISIONS D9).
+void check_index(const Index& index) {
+  if (index.is_integer() && index.value() < 0) {
+    throw IndexError(fmt::format("index {} is negative; imio supports indices from 0 and imio::all", index.value()));
+  }
+}
+
+}  // namespace
+
+ImageFile::ImageFile(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
+ImageFile::ImageFile(ImageFile&&) noexcept = default;
+
+ImageFile& ImageFile::operator=(ImageFile&& other) noexcept {
+  if (this != &other) {
+    ImageFile previous(std::move(*this));  // closed by its destructor
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+ImageFile::~ImageFile() {
+  if (!state_ || state_->closed) return;
+  if (std::uncaught_exceptions() > state_->uncaught_at_open) {
+    // Dying while an exception unwinds: a write stays incomplete, so discard it.
+    state_->closed = true;
+    state_->plugin.reset();
+    state_->request->impl().abort();
+    return;
+  }
+  try {
+    close();
+  } catch (...) {
+    // A destructor never throws; close() reports errors to those who call it.
+  }
+}
+
+ImageFile::State& ImageFile::open_state(const char* operation) const {
+  if (!state_ || state_->closed) {
+    throw IOError(fmt::format("cannot {}: the ImageFile is closed", operation));
+  }
+  return *state_;
+}
+
+NDArray ImageFile::read(const ReadCall& call) {
+  State& s = open_state("read");
+  return detail::guarded(s.plugin_name, "read", s.request->describe(), [&] {
+    check_index(call.index);
+    return s.plugin->read(call.index, call.kwargs);
+  });
+}
+
+ImageProperties ImageFile::properties(const PropCall& call) {
+  State& s = open_state("read properties");
+  return detail::guarded(s.plugin_name, "read properties of", s.request->describe(), [&] {
+    check_index(call.index);
+    return s.plugin->properties(call.index, call.kwargs);
+  });
+}
+
+Metadata ImageFile::metadata(const MetaCall& call) {
+  State& s = open_state("read metadata");
+  return detail::guarded(s.plugin_name, "read metadata of", s.request->describe(), [&] {
+    check_index(call.index);
+    return s.plugin->metadata(call.index, call.exclude_applied, call.kwargs);
+  });
+}
+
+void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
+  State& s = open_state("write");
+  detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
+    if (image.empty() && image.ndim() == 0) throw ArgumentError("cannot write an empty NDArray");
+    s.plugin->write(image, kwargs);
+  });
+}
+
+void ImageFile::write(std::span<const NDArray> images, const Kwargs& kwargs) {
+  State& s = open_state("write");
+  detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
+    if (images.empty()) throw ArgumentError("cannot write an empty list of images");
+    s.request->check_frames(images.size());
+    s.plugin->write(images, kwargs);
+  });
+}
+
+FrameRange ImageFile::iter(const Kwargs& kwargs) {
+  open_state("iterate");
+  auto source = std::make_unique<FrameRange::Source>();
+  source->file = this;
+  source->kwargs = kwargs;
+  return FrameRange(std::move(source));
+}
+
+std::optional<Bytes> ImageFile::close() {
+  if (!state_ || state_->closed) return std::nullopt;
+  State& s = *state_;
+  s.closed = true;
+  try {
+    return detail::guarded(s.plugin_name, s.request->mode() == IoMode::write ? "write" : "close",
+                           s.request->describe(), [&] {
+                             s.plugin->close();
+                             s.plugin.reset();  // release the backend's handles before the file moves into place
+                             return s.request->impl().commit();
+                           });
+  } catch (...) {
+    s.plugin.reset();
+    s.request->impl().abort();
+    throw;
+  }
+}
+
+bool ImageFile::closed() const noexcept { return !state_ || state_->closed; }
+
+const std::string& ImageFile::plugin_name() const { return open_state("get the plugin").plugin_name; }
+
+Plugin& ImageFile::plugin() { return *open_state("get the plugin").plugin; }
+
+std::string ImageFile::describe() const { return state_ ? state_->request->describe() : std::string("<moved-from>"); }
+
+void ImageFile::throw_wrong_plugin(const char* wanted) const {
+  throw ArgumentError(fmt::format("the resource is served by plugin '{}', not by the requested type {}",
+                                  state_ ? state_->plugin_name : std::string("?"), wanted));
+}
+
+// ---------------------------------------------------------------- FrameRange
+
+FrameRange::FrameRange(std::unique_ptr<Source> source) noexcept : source_(std::move(source)) {}
+FrameRange::FrameRange(FrameRange&&) noexcept = default;
+FrameRange& FrameRange::operator=(FrameRange&&) noexcept = default;
+FrameRange::~FrameRange() = default;
+
+FrameRange::iterator FrameRange::begin() {
+  Source& src = *source_;
+  if (!src.started) {
+    src.started = true;
+    if (src.open) {
+      src.owned.emplace(src.open());
+      src.file = &*src.owned;
+    }
+    ImageFile::State& s = src.file->open_state("iterate");
+    src.frames = detail::guarded(s.plugin_name, "iterate", s.request->describe(),
+                                 [&] { return s.plugin->iter(src.kwargs); });
+    if (!advance()) return {};
+  }
+  return iterator(src.done ? nullptr : this);
+}
+
+bool FrameRange::advance() {
+  Source& src = *source_;
+  if (src.done) return false;
+  ImageFile::State& s = src.file->open_state("iterate");
+  std::optional<NDArray> next;
+  try {
+    next = detail::guarded(s.plugin_name, "read", s.request->describe(), [&] { return src.frames->next(); });
+  } catch (...) {
+    src.done = true;
+    throw;
+  }
+  if (!next) {
+    src.done = true;
+    src.frames.reset();
+    src.current = NDArray();
+    if (src.owned) src.owned->close();  // release the resource as soon as the range is exhausted
+    return false;
+  }
+  src.current = std::move(*next);
+  return true;
+}
+
+NDArray& FrameRange::current() noexcept { return source_->current; }
+
+}  // namespace imio

@@ -1,0 +1,165 @@
+#include <imio/ndarray.hpp>
+
+#include <cstring>
+#include <new>
+#include <numeric>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "checked_math.hpp"
+
+namespace imio {
+namespace {
+
+std::size_t byte_size(const Shape& shape, DType dtype) {
+  auto n = detail::checked_product(std::span<const std::size_t>(shape));
+  if (n) n = detail::checked_mul(*n, itemsize(dtype));
+  if (!n || *n > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
+    throw LimitError(fmt::format("an array of shape ({}) and dtype {} is larger than memory can hold",
+                                 fmt::join(shape, ", "), name(dtype)));
+  }
+  return static_cast<std::size_t>(*n);
+}
+
+void aligned_free(void* p) { ::operator delete(p, std::align_val_t{NDArray::alignment}); }
+
+std::byte* aligned_alloc_bytes(std::size_t n) {
+  // Never ask for 0 bytes: a scalar or empty array still gets a valid, unique pointer.
+  return static_cast<std::byte*>(::operator new(n == 0 ? NDArray::alignment : n, std::align_val_t{NDArray::alignment}));
+}
+
+}  // namespace
+
+NDArray::NDArray(Shape shape, DType dtype) : NDArray(uninitialized(std::move(shape), dtype)) {
+  std::memset(data_, 0, nbytes());
+}
+
+NDArray NDArray::uninitialized(Shape shape, DType dtype) {
+  const std::size_t n = byte_size(shape, dtype);
+  NDArray a;
+  a.data_ = aligned_alloc_bytes(n);
+  a.shape_ = std::move(shape);
+  a.dtype_ = dtype;
+  a.deleter_ = aligned_free;
+  return a;
+}
+
+NDArray NDArray::adopt(void* data, Shape shape, DType dtype, std::function<void(void*)> deleter) {
+  if (data == nullptr) throw ArgumentError("NDArray::adopt: data is null");
+  byte_size(shape, dtype);
+  NDArray a;
+  a.data_ = static_cast<std::byte*>(data);
+  a.shape_ = std::move(shape);
+  a.dtype_ = dtype;
+  a.deleter_ = std::move(deleter);
+  return a;
+}
+
+NDArray::NDArray(NDArray&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      shape_(std::exchange(other.shape_, {})),
+      dtype_(other.dtype_),
+      deleter_(std::exchange(other.deleter_, {})) {}
+
+NDArray& NDArray::operator=(NDArray&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    shape_ = std::exchange(other.shape_, {});
+    dtype_ = other.dtype_;
+    deleter_ = std::exchange(other.deleter_, {});
+  }
+  return *this;
+}
+
+NDArray::~NDArray() { release(); }
+
+void NDArray::release() noexcept {
+  if (data_ != nullptr && deleter_) deleter_(data_);
+  data_ = nullptr;
+  deleter_ = {};
+}
+
+std::size_t NDArray::size() const noexcept {
+  if (data_ == nullptr) return 0;
+  return std::accumulate(shape_.begin(), shape_.end(), std::size_t{1}, std::multiplies<>());
+}
+
+std::vector<std::ptrdiff_t> NDArray::strides() const {
+  std::vector<std::ptrdiff_t> s(shape_.size());
+  auto step = static_cast<std::ptrdiff_t>(itemsize(dtype_));
+  for (std::size_t i = shape_.size(); i-- > 0;) {
+    s[i] = step;
+    step *= static_cast<std::ptrdiff_t>(shape_[i]);
+  }
+  return s;
+}
+
+void NDArray::check_dtype(DType wanted) const {
+  if (wanted != dtype_) {
+    throw ArgumentError(fmt::format("the array holds {} elements, not {}", name(dtype_), name(wanted)));
+  }
+}
+
+std::size_t NDArray::offset_of(std::initializer_list<std::size_t> idx, std::initializer_list<std::int64_t> signed_idx) const {
+  if (data_ == nullptr) throw IndexError("element access into an empty array");
+  if (idx.size() != shape_.size()) {
+    throw ArgumentError(fmt::format("the array has {} axes but {} indices were given", shape_.size(), idx.size()));
+  }
+  std::size_t offset = 0;
+  std::size_t axis = 0;
+  auto s = signed_idx.begin();
+  for (const std::size_t i : idx) {
+    if (*s < 0 || i >= shape_[axis]) {
+      throw IndexError(fmt::format("index {} is out of range for axis {} of size {}", *s, axis, shape_[axis]));
+    }
+    offset = offset * shape_[axis] + i;
+    ++axis;
+    ++s;
+  }
+  return offset;
+}
+
+NDArray NDArray::copy() const {
+  if (data_ == nullptr) return {};
+  NDArray out = uninitialized(shape_, dtype_);
+  std::memcpy(out.data_, data_, nbytes());
+  return out;
+}
+
+NDArray NDArray::reshaped(Shape shape) && {
+  const std::size_t n = std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+  if (data_ == nullptr || n != size()) {
+    throw ArgumentError(fmt::format("cannot reshape an array of {} elements into shape ({})", size(), fmt::join(shape, ", ")));
+  }
+  shape_ = std::move(shape);
+  return std::move(*this);
+}
+
+NDArray NDArray::stack(std::span<const NDArray> arrays) {
+  if (arrays.empty()) throw ArgumentError("cannot stack an empty list of arrays");
+  const NDArray& first = arrays.front();
+  for (const NDArray& a : arrays) {
+    if (a.shape_ != first.shape_ || a.dtype_ != first.dtype_ || a.data_ == nullptr) {
+      throw ArgumentError(fmt::format("cannot stack arrays of different shapes or dtypes: ({}) {} and ({}) {}",
+                                      fmt::join(first.shape_, ", "), name(first.dtype_), fmt::join(a.shape_, ", "),
+                                      name(a.dtype_)));
+    }
+  }
+  Shape shape{arrays.size()};
+  shape.insert(shape.end(), first.shape_.begin(), first.shape_.end());
+  NDArray out = uninitialized(std::move(shape), first.dtype_);
+  const std::size_t n = first.nbytes();
+  for (std::size_t i = 0; i < arrays.size(); ++i) std::memcpy(out.data_ + i * n, arrays[i].data_, n);
+  return out;
+}
+
+bool NDArray::operator==(const NDArray& other) const noexcept {
+  if (dtype_ != other.dtype_ || shape_ != other.shape_ || (data_ == nullptr) != (other.data_ == nullptr)) return false;
+  return data_ == nullptr || std::memcmp(data_, other.data_, nbytes()) == 0;
+}
+
+}  // namespace imio

@@ -1,0 +1,58 @@
+// Request::Impl: the resolved resource of one call, its lazily opened source
+// or sink, and the atomic-write bookkeeping.
+#pragma once
+
+#include <imio/plugin.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "byte_io.hpp"
+#include "uri.hpp"
+
+namespace imio {
+
+struct Request::Impl {
+  /// Resolves and validates `resource` for `mode` (spec §2): missing files,
+  /// missing parent folders, read-only targets, unknown standard images,
+  /// bad extensions all throw here.
+  Impl(const ImageResource& resource, IoMode mode, std::string_view explicit_extension, const Limits& limits);
+  ~Impl();
+
+  /// Puts the resource back to its first byte for the next candidate plugin
+  /// (DECISIONS D3), and discards anything a refusing writer produced.
+  void rewind();
+  /// Completes a write: the temporary sibling is renamed over the target,
+  /// a stream is flushed; returns the encoded bytes for "<bytes>".
+  std::optional<Bytes> commit();
+  /// Discards a write: the temporary sibling is removed. Never throws.
+  void abort() noexcept;
+
+  ByteSource& source();
+  ByteSink& sink();
+  std::optional<std::filesystem::path> local_path();
+
+  ImageResource resource;
+  IoMode mode;
+  detail::ClassifiedUri uri;
+  std::string extension;
+  std::string description;
+  Limits limits;
+
+ private:
+  std::filesystem::path temporary_path();
+  void remove_temporary() noexcept;
+
+  std::unique_ptr<ByteSource> source_;
+  Bytes first_bytes_;
+  friend class Request;
+
+  // write state
+  std::unique_ptr<detail::MemorySink> memory_sink_;
+  std::unique_ptr<detail::FileSink> file_sink_;
+  std::unique_ptr<detail::OStreamSink> stream_sink_;
+  std::optional<std::filesystem::path> temp_;
+};
+
+}  // namespace imio

@@ -1,0 +1,162 @@
+#include <imio/resource.hpp>
+
+#include <cstdlib>
+
+#include "uri.hpp"
+
+namespace imio {
+
+ImageResource::ImageResource(const char* uri) : kind_(Kind::text), text_(uri == nullptr ? "" : uri) {}
+ImageResource::ImageResource(std::string uri) : kind_(Kind::text), text_(std::move(uri)) {}
+ImageResource::ImageResource(std::string_view uri) : kind_(Kind::text), text_(uri) {}
+ImageResource::ImageResource(const std::filesystem::path& path) : kind_(Kind::path), path_(path) {}
+ImageResource::ImageResource(std::span<const std::byte> data) noexcept : kind_(Kind::memory), memory_(data) {}
+ImageResource::ImageResource(const Bytes& data) noexcept : kind_(Kind::memory), memory_(data) {}
+ImageResource::ImageResource(Bytes&& data)
+    : kind_(Kind::memory), owned_(std::make_shared<const Bytes>(std::move(data))) {
+  memory_ = *owned_;
+}
+ImageResource::ImageResource(std::istream& in) noexcept : kind_(Kind::istream), in_(&in) {}
+ImageResource::ImageResource(std::ostream& out) noexcept : kind_(Kind::ostream), out_(&out) {}
+
+std::string ImageResource::describe() const {
+  switch (kind_) {
+    case Kind::memory: return "<bytes>";
+    case Kind::istream:
+    case Kind::ostream: return "<stream>";
+    case Kind::path:
+    case Kind::text: break;
+  }
+  const detail::ClassifiedUri uri = detail::classify(*this, IoMode::read);
+  switch (uri.kind) {
+    case detail::UriKind::path: return uri.path.string();
+    case detail::UriKind::zip_member: return (uri.path / uri.member).string();
+    case detail::UriKind::standard_image: return "imageio:" + uri.text;
+    default: return kind_ == Kind::path ? path_.string() : text_;
+  }
+}
+
+namespace detail {
+namespace {
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && to_lower(s.substr(0, prefix.size())) == prefix;
+}
+
+std::filesystem::path home_directory() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return home;
+  return "/";
+}
+
+// "~" and "~/x" expand to the home directory (spec §2.1: only a leading ~).
+std::filesystem::path expand_user(const std::string& text) {
+  if (text == "~") return home_directory();
+  if (text.rfind("~/", 0) == 0) return home_directory() / text.substr(2);
+  return std::filesystem::path(text);
+}
+
+std::filesystem::path absolute_path(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return (ec ? p : abs).lexically_normal();
+}
+
+// spec §2.3: the first ".zip/" (case-insensitive, not at position 0) splits
+// archive and member, when the archive part is not a folder and, for reads,
+// exists as a file.
+std::optional<ClassifiedUri> split_zip(const std::filesystem::path& abs, IoMode mode) {
+  const std::string s = abs.string();
+  const std::string lower = to_lower(s);
+  for (std::size_t at = lower.find(".zip/"); at != std::string::npos; at = lower.find(".zip/", at + 1)) {
+    if (at == 0) continue;
+    const std::filesystem::path archive = s.substr(0, at + 4);
+    std::error_code ec;
+    if (std::filesystem::is_directory(archive, ec)) return std::nullopt;
+    if (mode == IoMode::read && !std::filesystem::is_regular_file(archive, ec)) return std::nullopt;
+    std::string member = s.substr(at + 5);
+    while (!member.empty() && (member.front() == '/' || member.front() == '\\')) member.erase(0, 1);
+    return ClassifiedUri{.kind = UriKind::zip_member, .path = archive, .member = member, .text = {}};
+  }
+  return std::nullopt;
+}
+
+ClassifiedUri classify_path(const std::filesystem::path& p, IoMode mode) {
+  const auto abs = absolute_path(p);
+  if (auto zip = split_zip(abs, mode)) return *zip;
+  return {.kind = UriKind::path, .path = abs, .member = {}, .text = {}};
+}
+
+}  // namespace
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string suffix_of(std::string_view name) {
+  const auto slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  const auto dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return {};
+  return to_lower(name.substr(dot));
+}
+
+ClassifiedUri classify(const ImageResource& resource, IoMode mode) {
+  using Kind = ImageResource::Kind;
+  switch (resource.kind()) {
+    case Kind::memory: return {.kind = UriKind::memory, .path = {}, .member = {}, .text = {}};
+    case Kind::istream: return {.kind = UriKind::istream, .path = {}, .member = {}, .text = {}};
+    case Kind::ostream: return {.kind = UriKind::ostream, .path = {}, .member = {}, .text = {}};
+    case Kind::path: return classify_path(resource.path(), mode);
+    case Kind::text: break;
+  }
+  const std::string& t = resource.text();
+  if (starts_with_nocase(t, "imageio:")) {
+    return {.kind = UriKind::standard_image, .path = {}, .member = {}, .text = to_lower(t.substr(8))};
+  }
+  if (starts_with_nocase(t, "http://") || starts_with_nocase(t, "https://")) {
+    return {.kind = UriKind::http, .path = {}, .member = {}, .text = t};
+  }
+  if (starts_with_nocase(t, "ftp://") || starts_with_nocase(t, "ftps://")) {
+    return {.kind = UriKind::ftp, .path = {}, .member = {}, .text = t};
+  }
+  if (t.rfind("file://", 0) == 0) return classify_path(expand_user(t.substr(7)), mode);
+  if (t.rfind("<video", 0) == 0 || t.rfind("<screen>", 0) == 0 || t.rfind("<clipboard>", 0) == 0) {
+    return {.kind = UriKind::device, .path = {}, .member = {}, .text = t};
+  }
+  if (mode == IoMode::write && t.rfind("<bytes>", 0) == 0) {
+    return {.kind = UriKind::bytes_target, .path = {}, .member = {}, .text = t};
+  }
+  return classify_path(expand_user(t), mode);
+}
+
+std::string request_extension(const ClassifiedUri& uri, std::string_view explicit_extension) {
+  if (!explicit_extension.empty()) {
+    if (explicit_extension.front() != '.') {
+      throw ArgumentError("extension '" + std::string(explicit_extension) +
+                          "' must start with a dot (for example extension=\".png\")");
+    }
+    return to_lower(explicit_extension);
+  }
+  switch (uri.kind) {
+    case UriKind::path: return suffix_of(uri.path.filename().string());
+    case UriKind::zip_member: return suffix_of(uri.member);
+    case UriKind::standard_image: return suffix_of(uri.text);
+    case UriKind::http:
+    case UriKind::ftp: {
+      // The suffix of the URL path: no query string or fragment (spec §2.9).
+      std::string_view s = uri.text;
+      s.remove_prefix(s.find("://") + 3);
+      s = s.substr(0, s.find_first_of("?#"));
+      const auto slash = s.find('/');
+      return slash == std::string_view::npos ? std::string() : suffix_of(s.substr(slash));
+    }
+    default: return {};
+  }
+}
+
+}  // namespace detail
+}  // namespace imio
