@@ -18,12 +18,14 @@ ImageResource::ImageResource(Bytes&& data)
 }
 ImageResource::ImageResource(std::istream& in) noexcept : kind_(Kind::istream), in_(&in) {}
 ImageResource::ImageResource(std::ostream& out) noexcept : kind_(Kind::ostream), out_(&out) {}
+ImageResource::ImageResource(std::iostream& io) noexcept : kind_(Kind::iostream), in_(&io), out_(&io) {}
 
 std::string ImageResource::describe() const {
   switch (kind_) {
     case Kind::memory: return "<bytes>";
     case Kind::istream:
-    case Kind::ostream: return "<stream>";
+    case Kind::ostream:
+    case Kind::iostream: return "<stream>";
     case Kind::path:
     case Kind::text: break;
   }
@@ -110,6 +112,8 @@ ClassifiedUri classify(const ImageResource& resource, IoMode mode) {
     case Kind::memory: return {.kind = UriKind::memory, .path = {}, .member = {}, .text = {}};
     case Kind::istream: return {.kind = UriKind::istream, .path = {}, .member = {}, .text = {}};
     case Kind::ostream: return {.kind = UriKind::ostream, .path = {}, .member = {}, .text = {}};
+    case Kind::iostream:
+      return {.kind = mode == IoMode::read ? UriKind::istream : UriKind::ostream, .path = {}, .member = {}, .text = {}};
     case Kind::path: return classify_path(resource.path(), mode);
     case Kind::text: break;
   }

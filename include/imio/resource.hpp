@@ -27,13 +27,15 @@ namespace imio {
 ///   the call, the ImageFile or the FrameRange; `Bytes&&` is moved in and
 ///   owned;
 /// - caller-owned streams: `std::istream&` (read) and `std::ostream&`
-///   (write). imio never closes them; a read rewinds to the position the
-///   stream had, a write leaves the stream after the written data.
+///   (write), `std::iostream&` (either). imio never closes them. Reads
+///   start at the stream's position; afterwards a seekable stream is back
+///   there, a non-seekable one has been consumed. A write leaves the stream
+///   after the written data.
 ///
 /// Cheap to copy (owned bytes are shared).
 class IMIO_EXPORT ImageResource {
  public:
-  enum class Kind : std::uint8_t { text, path, memory, istream, ostream };
+  enum class Kind : std::uint8_t { text, path, memory, istream, ostream, iostream };
 
   ImageResource(const char* uri);
   ImageResource(std::string uri);
@@ -44,6 +46,9 @@ class IMIO_EXPORT ImageResource {
   ImageResource(Bytes&& data);
   ImageResource(std::istream& in) noexcept;
   ImageResource(std::ostream& out) noexcept;
+  /// A stream that can do both (std::stringstream, std::fstream): read as an
+  /// istream by reads, written as an ostream by writes.
+  ImageResource(std::iostream& io) noexcept;
 
   Kind kind() const noexcept { return kind_; }
   /// The string as given (Kind::text).

@@ -1,0 +1,135 @@
+// NDArray, DType and float16.
+#include <imio/ndarray.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "catch.hpp"
+
+using imio::DType;
+using imio::NDArray;
+using imio::Shape;
+
+TEST_CASE("dtypes carry numpy's names and sizes", "[ndarray]") {
+  CHECK(imio::name(DType::bool_) == "bool");
+  CHECK(imio::name(DType::uint8) == "uint8");
+  CHECK(imio::name(DType::float16) == "float16");
+  CHECK(imio::name(DType::float64) == "float64");
+  CHECK(imio::itemsize(DType::int16) == 2);
+  CHECK(imio::itemsize(DType::uint64) == 8);
+  CHECK(imio::dtype_from_name("int32") == DType::int32);
+  CHECK_THROWS_AS(imio::dtype_from_name("complex128"), imio::ArgumentError);
+  for (int i = 0; i <= static_cast<int>(DType::float64); ++i) {
+    const auto d = static_cast<DType>(i);
+    CHECK(imio::dtype_from_name(imio::name(d)) == d);
+  }
+}
+
+TEST_CASE("a new array is zero-filled, C-contiguous and 64-byte aligned", "[ndarray]") {
+  NDArray a({3, 4, 5}, DType::uint16);
+  CHECK(a.ndim() == 3);
+  CHECK(a.size() == 60);
+  CHECK(a.nbytes() == 120);
+  CHECK(reinterpret_cast<std::uintptr_t>(a.bytes()) % 64 == 0);
+  CHECK(a.strides() == std::vector<std::ptrdiff_t>{40, 10, 2});
+  for (auto v : a.values<std::uint16_t>()) CHECK(v == 0);
+  NDArray empty;
+  CHECK(empty.empty());
+  CHECK(empty.size() == 0);
+  CHECK(empty.ndim() == 0);
+  NDArray scalar(Shape{}, DType::float32);
+  CHECK(scalar.size() == 1);
+  CHECK(scalar.at<float>() == 0.0f);
+  NDArray zero_len({0, 3}, DType::uint8);
+  CHECK(zero_len.size() == 0);
+  CHECK(zero_len.bytes() != nullptr);
+}
+
+TEST_CASE("typed access is checked against the dtype and the bounds", "[ndarray]") {
+  NDArray a({2, 3}, DType::int32);
+  a.at<std::int32_t>(1, 2) = -7;
+  CHECK(a.data<std::int32_t>()[5] == -7);
+  CHECK_THROWS_AS(a.data<float>(), imio::ArgumentError);
+  CHECK_THROWS_AS(a.at<std::int32_t>(2, 0), imio::IndexError);
+  CHECK_THROWS_AS(a.at<std::int32_t>(0, -1), imio::IndexError);
+  CHECK_THROWS_AS(a.at<std::int32_t>(0), imio::ArgumentError);
+  const NDArray& c = a;
+  CHECK(c.at<std::int32_t>(1, 2) == -7);
+}
+
+TEST_CASE("arrays move but only copy() duplicates", "[ndarray]") {
+  static_assert(!std::is_copy_constructible_v<NDArray>);
+  static_assert(std::is_nothrow_move_constructible_v<NDArray>);
+  NDArray a({2, 2}, DType::uint8);
+  a.at<std::uint8_t>(0, 1) = 5;
+  const std::byte* p = a.bytes();
+  NDArray b = std::move(a);
+  CHECK(b.bytes() == p);
+  CHECK(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+  NDArray c = b.copy();
+  CHECK(c == b);
+  CHECK(c.bytes() != b.bytes());
+  c.at<std::uint8_t>(0, 0) = 1;
+  CHECK_FALSE(c == b);
+}
+
+TEST_CASE("reshaped keeps the elements; stack adds a first axis", "[ndarray]") {
+  NDArray a({2, 6}, DType::uint8);
+  a.at<std::uint8_t>(1, 5) = 9;
+  NDArray r = std::move(a).reshaped({3, 4});
+  CHECK(r.shape() == Shape{3, 4});
+  CHECK(r.at<std::uint8_t>(2, 3) == 9);
+  CHECK_THROWS_AS(std::move(r).reshaped({5}), imio::ArgumentError);
+
+  std::vector<NDArray> frames;
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    frames.emplace_back(Shape{2, 2}, DType::uint8);
+    frames.back().at<std::uint8_t>(1, 1) = i;
+  }
+  NDArray s = NDArray::stack(frames);
+  CHECK(s.shape() == Shape{3, 2, 2});
+  CHECK(s.at<std::uint8_t>(2, 1, 1) == 2);
+  frames.emplace_back(Shape{2, 3}, DType::uint8);
+  CHECK_THROWS_AS(NDArray::stack(frames), imio::ArgumentError);
+  CHECK_THROWS_AS(NDArray::stack({}), imio::ArgumentError);
+}
+
+TEST_CASE("adopt wraps foreign memory and runs the deleter once", "[ndarray]") {
+  int deleted = 0;
+  {
+    auto* buf = new float[6]{1, 2, 3, 4, 5, 6};
+    NDArray a = NDArray::adopt(buf, {2, 3}, DType::float32, [&](void* p) {
+      ++deleted;
+      delete[] static_cast<float*>(p);
+    });
+    CHECK(a.at<float>(1, 0) == 4.0f);
+    NDArray b = std::move(a);
+  }
+  CHECK(deleted == 1);
+}
+
+TEST_CASE("hostile shapes are refused instead of overflowing", "[ndarray]") {
+  CHECK_THROWS_AS(NDArray::uninitialized({std::size_t{1} << 40, std::size_t{1} << 40}, DType::uint8), imio::LimitError);
+  CHECK_THROWS_AS(NDArray({std::numeric_limits<std::size_t>::max(), 2}, DType::uint16), imio::LimitError);
+}
+
+TEST_CASE("float16 converts exactly and rounds to nearest even", "[ndarray]") {
+  using imio::float16;
+  CHECK(float16::from_float(1.0f).bits == 0x3C00);
+  CHECK(float16::from_float(-2.0f).bits == 0xC000);
+  CHECK(float16::from_float(65504.0f).bits == 0x7BFF);
+  CHECK(float16::from_float(65520.0f).bits == 0x7C00);  // rounds up to inf
+  CHECK(float16::from_float(std::numeric_limits<float>::infinity()).bits == 0x7C00);
+  CHECK(std::isnan(float16::from_float(std::nanf("")).to_float()));
+  CHECK(float16::from_float(5.9604645e-8f).bits == 0x0001);  // smallest subnormal
+  CHECK(float16::from_float(2.9802322e-8f).bits == 0x0000);  // exactly half of it: ties to even
+  CHECK(float16::from_float(1.0f + 1.0f / 2048).bits == 0x3C00);  // tie → even
+  CHECK(float16::from_float(1.0f + 3.0f / 2048).bits == 0x3C02);  // tie → even (up)
+  for (std::uint32_t b = 0; b < 0x10000; ++b) {
+    const float16 h{static_cast<std::uint16_t>(b)};
+    const float f = h.to_float();
+    if (std::isnan(f)) continue;
+    if (float16::from_float(f).bits != h.bits) FAIL("float16 bits " << b << " do not round-trip");
+  }
+}
