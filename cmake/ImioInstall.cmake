@@ -1,0 +1,121 @@
+# Install rules: the imio library with its exported CMake targets
+# (find_package(imio CONFIG)), the public headers, and a pkg-config file.
+# Included by the top-level CMakeLists.txt when IMIO_INSTALL is on, after
+# imio_finish_plugins() (so IMIO_ENABLED_PLUGINS is known).
+#
+# Plugins record what a static imio needs from its consumers in global
+# properties (see cmake/ImioPlugins.cmake and docs/writing-plugins.md):
+#   IMIO_FIND_DEPENDENCIES          arguments of one find_dependency() call each
+#   IMIO_PKGCONFIG_REQUIRES_PRIVATE pkg-config module names (libpng, libtiff-4, …)
+#   IMIO_PKGCONFIG_LIBS_PRIVATE     raw linker flags for deps without a .pc file
+
+include(CMakePackageConfigHelpers)
+
+set(IMIO_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/imio"
+    CACHE STRING "Where imioConfig.cmake is installed (relative to the prefix)")
+set(IMIO_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+    CACHE STRING "Where imio.pc is installed (relative to the prefix)")
+mark_as_advanced(IMIO_INSTALL_CMAKEDIR IMIO_INSTALL_PKGCONFIGDIR)
+
+# ---------------------------------------------------------------- library and headers
+
+install(TARGETS imio
+  EXPORT imioTargets
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+file(GLOB _imio_public_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/imio/*.hpp")
+install(FILES
+    ${_imio_public_headers}
+    "${PROJECT_BINARY_DIR}/include/imio/export.hpp"
+    "${PROJECT_BINARY_DIR}/include/imio/version.hpp"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/imio"
+  COMPONENT development)
+
+# ---------------------------------------------------------------- CMake package
+
+install(EXPORT imioTargets
+  NAMESPACE imio::
+  FILE imioTargets.cmake
+  DESTINATION "${IMIO_INSTALL_CMAKEDIR}"
+  COMPONENT development)
+
+# A shared imio hides its dependencies; a static one hands them to the
+# consumer's link, so its package config must find them first.
+set(IMIO_CONFIG_FIND_DEPENDENCIES "")
+if(NOT BUILD_SHARED_LIBS)
+  get_property(_imio_deps GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES)
+  list(PREPEND _imio_deps fmt Threads)
+  list(REMOVE_DUPLICATES _imio_deps)
+  foreach(_imio_dep IN LISTS _imio_deps)
+    string(APPEND IMIO_CONFIG_FIND_DEPENDENCIES "find_dependency(${_imio_dep})\n")
+  endforeach()
+endif()
+set(IMIO_CONFIG_PLUGINS "${IMIO_ENABLED_PLUGINS}")
+set(IMIO_CONFIG_PLANNED_PLUGINS "${IMIO_PLANNED_PLUGINS}")
+set(IMIO_CONFIG_SHARED "${BUILD_SHARED_LIBS}")
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/imioConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/packaging/imioConfig.cmake"
+  INSTALL_DESTINATION "${IMIO_INSTALL_CMAKEDIR}")
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/packaging/imioConfigVersion.cmake"
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMajorVersion)
+install(FILES
+    "${PROJECT_BINARY_DIR}/packaging/imioConfig.cmake"
+    "${PROJECT_BINARY_DIR}/packaging/imioConfigVersion.cmake"
+  DESTINATION "${IMIO_INSTALL_CMAKEDIR}"
+  COMPONENT development)
+
+# ---------------------------------------------------------------- pkg-config
+
+# Relocatable: every path is relative to the folder holding imio.pc.
+if(IS_ABSOLUTE "${IMIO_INSTALL_PKGCONFIGDIR}")
+  set(IMIO_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _imio_pc_up "/${IMIO_INSTALL_PKGCONFIGDIR}" "/")
+  string(REGEX REPLACE "/$" "" _imio_pc_up "${_imio_pc_up}")
+  set(IMIO_PC_PREFIX "\${pcfiledir}/${_imio_pc_up}")
+endif()
+foreach(_imio_dir LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${_imio_dir}}")
+    set(IMIO_PC_${_imio_dir} "${CMAKE_INSTALL_${_imio_dir}}")
+  else()
+    set(IMIO_PC_${_imio_dir} "\${prefix}/${CMAKE_INSTALL_${_imio_dir}}")
+  endif()
+endforeach()
+
+get_property(_imio_pc_requires GLOBAL PROPERTY IMIO_PKGCONFIG_REQUIRES_PRIVATE)
+get_property(_imio_pc_libs GLOBAL PROPERTY IMIO_PKGCONFIG_LIBS_PRIVATE)
+list(PREPEND _imio_pc_requires fmt)
+list(REMOVE_DUPLICATES _imio_pc_requires)
+list(REMOVE_DUPLICATES _imio_pc_libs)
+list(JOIN _imio_pc_requires ", " IMIO_PC_REQUIRES_PRIVATE)
+list(PREPEND _imio_pc_libs -pthread)
+list(JOIN _imio_pc_libs " " IMIO_PC_LIBS_PRIVATE)
+set(IMIO_PC_CFLAGS "")
+if(NOT BUILD_SHARED_LIBS)
+  set(IMIO_PC_CFLAGS " -DIMIO_STATIC_DEFINE")
+endif()
+
+configure_file("${PROJECT_SOURCE_DIR}/cmake/imio.pc.in" "${PROJECT_BINARY_DIR}/packaging/imio.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/packaging/imio.pc"
+  DESTINATION "${IMIO_INSTALL_PKGCONFIGDIR}"
+  COMPONENT development)
+
+# ---------------------------------------------------------------- the CLI
+
+# The command-line tool (installed by src/cli) finds the library next to it
+# wherever the tree is installed, unless its owner chose a run path.
+if(TARGET imio_cli AND BUILD_SHARED_LIBS
+   AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}" AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  get_target_property(_imio_cli_rpath imio_cli INSTALL_RPATH)
+  if(NOT _imio_cli_rpath)
+    file(RELATIVE_PATH _imio_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
+    set_target_properties(imio_cli PROPERTIES INSTALL_RPATH "\$ORIGIN/${_imio_bin_to_lib}")
+  endif()
+endif()
