@@ -2,8 +2,11 @@
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <string>
+
+#include <sys/resource.h>
 
 #include "catch.hpp"
 #include "fake_plugin.hpp"
@@ -261,6 +264,32 @@ TEST_CASE("a write that fails leaves the previous file untouched and no temporar
   // success replaces atomically
   imio::imwrite(path, img);
   CHECK(imio::imread(path) == img);
+  CHECK(std::distance(std::filesystem::directory_iterator(fx.dir.path()), {}) == 1);
+}
+
+TEST_CASE("a write that runs out of space leaves the previous file untouched", "[write]") {
+  Fixture fx;
+  const auto path = fx.dir / "full.fake";
+  const imio::Bytes before = fake::encode(1, 2, 2);
+  write_file(path, before);
+  // RLIMIT_FSIZE makes writes past 64 KiB fail (EFBIG) like a full disk would.
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit saved{};
+  getrlimit(RLIMIT_FSIZE, &saved);
+  rlimit small = saved;
+  small.rlim_cur = 64 * 1024;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const imio::NDArray big({512, 1024}, imio::DType::uint8);
+  std::string message;
+  try {
+    imio::imwrite(path, big);
+  } catch (const imio::IOError& e) {
+    message = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, SIG_DFL);
+  CHECK(contains(message, "write failed"));
+  CHECK(imio::imread(path) == imio::imread(before));
   CHECK(std::distance(std::filesystem::directory_iterator(fx.dir.path()), {}) == 1);
 }
 
