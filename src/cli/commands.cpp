@@ -57,7 +57,9 @@ void run_convert(const Invocation& inv, Streams io) {
   // stdout is written only once the encoding has succeeded: a failed
   // write leaves nothing half-written there.
   const auto encoded = imwrite(out == "-" ? std::string("<bytes>") : out, image, options);
-  if (encoded) io.out.write(reinterpret_cast<const char*>(encoded->data()), static_cast<std::streamsize>(encoded->size()));
+  if (encoded) {
+    io.out.write(reinterpret_cast<const char*>(encoded->data()), static_cast<std::streamsize>(encoded->size()));
+  }
 }
 
 void run_iter(const Invocation& inv, Streams io) {
