@@ -126,7 +126,8 @@ int run(const fs::path& folder) {
   const auto animated = pick_format({".gif", ".tif", ".npy"});
   if (!still || !animated) {
     std::cout << "  this build has no plugin that writes .png, .tif, .gif or .npy; build with the npy plugin "
-                 "(IMIO_WITH_NPY, on by default) to see the rest of the demo\n";
+                 "(IMIO_WITH_NPY, on by default) to see the rest of the demo\n"
+                 "\ndemo finished (nothing to write with)\n";
     return 0;
   }
 
