@@ -51,8 +51,18 @@ ImageFile::State& ImageFile::open_state(const char* operation) const {
   return *state_;
 }
 
+// Reading from a handle opened with "w", or writing to one opened with "r".
+ImageFile::State& ImageFile::open_state(const char* operation, IoMode needed) const {
+  State& s = open_state(operation);
+  if (s.request->mode() != needed) {
+    throw IOError(fmt::format("cannot {}: the ImageFile is open for {}", operation,
+                              needed == IoMode::read ? "writing" : "reading"));
+  }
+  return s;
+}
+
 NDArray ImageFile::read(const ReadCall& call) {
-  State& s = open_state("read");
+  State& s = open_state("read", IoMode::read);
   return detail::guarded(s.plugin_name, "read", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->read(call.index, call.kwargs);
@@ -60,7 +70,7 @@ NDArray ImageFile::read(const ReadCall& call) {
 }
 
 ImageProperties ImageFile::properties(const PropCall& call) {
-  State& s = open_state("read properties");
+  State& s = open_state("read properties", IoMode::read);
   return detail::guarded(s.plugin_name, "read properties of", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->properties(call.index, call.kwargs);
@@ -68,7 +78,7 @@ ImageProperties ImageFile::properties(const PropCall& call) {
 }
 
 Metadata ImageFile::metadata(const MetaCall& call) {
-  State& s = open_state("read metadata");
+  State& s = open_state("read metadata", IoMode::read);
   return detail::guarded(s.plugin_name, "read metadata of", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->metadata(call.index, call.exclude_applied, call.kwargs);
@@ -76,7 +86,7 @@ Metadata ImageFile::metadata(const MetaCall& call) {
 }
 
 void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
-  State& s = open_state("write");
+  State& s = open_state("write", IoMode::write);
   detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
     if (image.empty() && image.ndim() == 0) throw ArgumentError("cannot write an empty NDArray");
     s.plugin->write(image, kwargs);
@@ -84,7 +94,7 @@ void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
 }
 
 void ImageFile::write(std::span<const NDArray> images, const Kwargs& kwargs) {
-  State& s = open_state("write");
+  State& s = open_state("write", IoMode::write);
   detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
     if (images.empty()) throw ArgumentError("cannot write an empty list of images");
     s.request->check_frames(images.size());
@@ -93,7 +103,7 @@ void ImageFile::write(std::span<const NDArray> images, const Kwargs& kwargs) {
 }
 
 FrameRange ImageFile::iter(const Kwargs& kwargs) {
-  open_state("iterate");
+  open_state("iterate", IoMode::read);
   auto source = std::make_unique<FrameRange::Source>();
   source->file = this;
   source->kwargs = kwargs;
@@ -117,6 +127,8 @@ std::optional<Bytes> ImageFile::close() {
     throw;
   }
 }
+
+IoMode ImageFile::mode() const { return open_state("get the mode").request->mode(); }
 
 bool ImageFile::closed() const noexcept { return !state_ || state_->closed; }
 
@@ -146,7 +158,7 @@ FrameRange::iterator FrameRange::begin() {
       src.owned.emplace(src.open());
       src.file = &*src.owned;
     }
-    ImageFile::State& s = src.file->open_state("iterate");
+    ImageFile::State& s = src.file->open_state("iterate", IoMode::read);
     src.frames = detail::guarded(s.plugin_name, "iterate", s.request->describe(),
                                  [&] { return s.plugin->iter(src.kwargs); });
     if (!advance()) return {};

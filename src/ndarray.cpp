@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -26,7 +28,25 @@ std::size_t byte_size(const Shape& shape, DType dtype) {
 
 void aligned_free(void* p) { ::operator delete(p, std::align_val_t{NDArray::alignment}); }
 
-std::byte* aligned_alloc_bytes(std::size_t n) {
+// Large arrays are aligned to 2 MiB and offered to the kernel as huge pages:
+// filling a fresh multi-megabyte array otherwise spends most of its time in
+// 4 KiB page faults (measured 2.5x slower for a 256 MiB .npy read).
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
+
+void huge_free(void* p) { ::operator delete(p, std::align_val_t{kHugePage}); }
+
+std::byte* aligned_alloc_bytes(std::size_t n, std::function<void(void*)>& deleter) {
+  if (n >= kHugeThreshold) {
+    const std::size_t rounded = (n + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = ::operator new(rounded, std::align_val_t{kHugePage});
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    deleter = huge_free;
+    return static_cast<std::byte*>(p);
+  }
+  deleter = aligned_free;
   // Never ask for 0 bytes: a scalar or empty array still gets a valid, unique pointer.
   return static_cast<std::byte*>(::operator new(n == 0 ? NDArray::alignment : n, std::align_val_t{NDArray::alignment}));
 }
@@ -40,10 +60,9 @@ NDArray::NDArray(Shape shape, DType dtype) : NDArray(uninitialized(std::move(sha
 NDArray NDArray::uninitialized(Shape shape, DType dtype) {
   const std::size_t n = byte_size(shape, dtype);
   NDArray a;
-  a.data_ = aligned_alloc_bytes(n);
+  a.data_ = aligned_alloc_bytes(n, a.deleter_);
   a.shape_ = std::move(shape);
   a.dtype_ = dtype;
-  a.deleter_ = aligned_free;
   return a;
 }
 

@@ -203,6 +203,7 @@ OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args
   const char* operation = args.mode == IoMode::read ? "read" : "write";
   auto impl = guarded("", operation, resource.describe(),
                       [&] { return std::make_unique<Request::Impl>(resource, args.mode, args.extension, args.limits); });
+  impl->requested_plugin = args.plugin;
   auto request = std::make_unique<Request>(std::move(impl));
   static const Kwargs no_kwargs;
   Selection sel{*request, args.mode, args.kwargs ? *args.kwargs : no_kwargs, {}, {}};

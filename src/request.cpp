@@ -239,6 +239,7 @@ const ImageResource& Request::resource() const noexcept { return impl_->resource
 IoMode Request::mode() const noexcept { return impl_->mode; }
 const std::string& Request::extension() const noexcept { return impl_->extension; }
 const std::string& Request::describe() const noexcept { return impl_->description; }
+const std::string& Request::requested_plugin() const noexcept { return impl_->requested_plugin; }
 ByteSource& Request::source() { return impl_->source(); }
 ByteSink& Request::sink() { return impl_->sink(); }
 std::optional<fs::path> Request::local_path() { return impl_->local_path(); }

@@ -38,6 +38,7 @@ struct Request::Impl {
   detail::ClassifiedUri uri;
   std::string extension;
   std::string description;
+  std::string requested_plugin;
   Limits limits;
 
  private:

@@ -62,6 +62,8 @@ class IMIO_EXPORT ImageFile {
   std::optional<Bytes> close();
   bool closed() const noexcept;
 
+  /// Whether the handle reads or writes.
+  IoMode mode() const;
   /// The canonical name of the plugin serving the resource ("libpng", …).
   const std::string& plugin_name() const;
   /// The plugin instance, for backend-specific extras.
@@ -83,6 +85,7 @@ class IMIO_EXPORT ImageFile {
   friend class FrameRange;
   [[noreturn]] void throw_wrong_plugin(const char* wanted) const;
   State& open_state(const char* operation) const;
+  State& open_state(const char* operation, IoMode needed) const;
   std::unique_ptr<State> state_;
 };
 

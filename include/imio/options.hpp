@@ -46,6 +46,9 @@ class Index {
   std::variant<std::monostate, std::int64_t, All> v_{};
 };
 
+/// Whether a resource is opened for reading ("r") or writing ("w").
+enum class IoMode : std::uint8_t { read, write };
+
 /// Plugin-specific keyword arguments, in the order given. A key given twice
 /// is an ArgumentError.
 using Kwargs = std::vector<std::pair<std::string, Value>>;

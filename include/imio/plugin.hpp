@@ -64,7 +64,6 @@ class IMIO_EXPORT ByteSink {
 
 // ---------------------------------------------------------------- the request
 
-enum class IoMode : std::uint8_t { read, write };
 
 /// One call's resource, resolved: what a plugin factory receives.
 ///
@@ -84,6 +83,10 @@ class IMIO_EXPORT Request {
   /// The extension, lower case with its dot (".png"): `extension=` when
   /// given, else derived from the file name or URL path; empty when unknown.
   const std::string& extension() const noexcept;
+  /// The plugin the caller named (`plugin=`, canonical name or alias, as
+  /// given); empty when the plugin is being chosen by extension or signature.
+  /// A writer may accept a target without extension when it was named.
+  const std::string& requested_plugin() const noexcept;
   /// The resource as messages name it (absolute path, URL, "<bytes>", "<stream>").
   const std::string& describe() const noexcept;
 

@@ -248,7 +248,9 @@ class NpyWriter final : public Plugin {
 std::unique_ptr<Plugin> open_npy(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
   if (request.mode() == IoMode::write) {
-    if (request.extension() != ".npy") throw InitializationError("writes only .npy files");
+    // A target without extension ("<bytes>", a stream) is fine when npy was asked for by name.
+    const bool named = !request.requested_plugin().empty() && request.extension().empty();
+    if (request.extension() != ".npy" && !named) throw InitializationError("writes only .npy files");
     return std::make_unique<NpyWriter>(request);
   }
   if (!has_magic(request.first_bytes(kMagic.size()))) {

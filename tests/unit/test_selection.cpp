@@ -235,6 +235,20 @@ TEST_CASE("ImageFile calls after close() throw", "[imopen]") {
   CHECK_FALSE(file.close().has_value());  // closing twice is a no-op
 }
 
+TEST_CASE("a write handle cannot read and a read handle cannot write", "[imopen]") {
+  Fixture fx;
+  auto writer = imio::imopen(fx.dir / "w.fake", "w");
+  CHECK(writer.mode() == imio::IoMode::write);
+  CHECK_THROWS_AS(writer.read(), imio::IOError);
+  CHECK_THROWS_AS(writer.properties(), imio::IOError);
+  CHECK_THROWS_AS(writer.metadata(), imio::IOError);
+  CHECK_THROWS_AS(writer.iter(), imio::IOError);
+  const imio::Bytes data = fake::encode(1, 2, 2);
+  auto reader = imio::imopen(data, "r");
+  CHECK(reader.mode() == imio::IoMode::read);
+  CHECK_THROWS_AS(reader.write(imio::NDArray({2, 2}, imio::DType::uint8)), imio::IOError);
+}
+
 TEST_CASE("io_mode accepts r, w and imageio's legacy forms only", "[imopen]") {
   Fixture fx;
   const imio::Bytes data = fake::encode(1, 2, 2);
