@@ -35,7 +35,7 @@ class FileActions {
 
 }  // namespace
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_text(const std::filesystem::path& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
@@ -65,8 +65,8 @@ ProgramResult run_program(const std::string& exe, const std::vector<std::string>
   }
   ProgramResult result;
   result.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -WTERMSIG(wstatus);
-  result.out = read_file(out);
-  result.err = read_file(err);
+  result.out = read_text(out);
+  result.err = read_text(err);
   return result;
 }
 

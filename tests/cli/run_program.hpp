@@ -25,6 +25,6 @@ inline ProgramResult run_imio(const std::vector<std::string>& args, const std::f
 }
 
 /// The whole file, bytes as chars.
-std::string read_file(const std::filesystem::path& path);
+std::string read_text(const std::filesystem::path& path);
 
 }  // namespace imio_test

@@ -18,10 +18,11 @@
 #include "json_input.hpp"
 #include "run_program.hpp"
 #include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using imio_test::ProgramResult;
-using imio_test::read_file;
+using imio_test::read_text;
 using imio_test::run_imio;
 using imio_test::TempDir;
 
@@ -32,7 +33,7 @@ namespace {
     imio::DType::int8,  imio::DType::int16,  imio::DType::int32,   imio::DType::int64,   imio::DType::float16,
     imio::DType::float32, imio::DType::float64};
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using imio_test::contains;
 
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
@@ -254,7 +255,7 @@ TEST_CASE("imio convert a.npy b.npy round-trips every dtype bit-exactly") {
     CHECK(r.out.empty());
     CHECK(r.err.empty());
     CHECK(imio::imread(out) == a);
-    CHECK(read_file(out) == read_file(in));
+    CHECK(read_text(out) == read_text(in));
   }
 }
 
@@ -267,7 +268,7 @@ TEST_CASE("imio convert writes .npy in C order with a little-endian descr") {
   for (const auto& [dtype, descr] : cases) {
     imio::imwrite(tmp / "a.npy", random_array({2, 3}, dtype, 5));
     REQUIRE(run_imio({"convert", (tmp / "a.npy").string(), (tmp / "b.npy").string()}).status == 0);
-    const std::string bytes = read_file(tmp / "b.npy");
+    const std::string bytes = read_text(tmp / "b.npy");
     INFO(bytes.substr(0, 128));
     CHECK(starts_with(bytes, "\x93NUMPY"));
     CHECK(contains(bytes.substr(0, 128), descr));

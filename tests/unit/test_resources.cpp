@@ -10,17 +10,14 @@
 #include "catch.hpp"
 #include "fake_plugin.hpp"
 #include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using imio_test::contains;
+using imio_test::write_file;
 
-void write_file(const std::filesystem::path& p, const imio::Bytes& data) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-}
-
-std::string str(const imio::Bytes& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string str(const imio::Bytes& b) { return imio_test::to_string(b); }
 
 // A streambuf that cannot seek, like a pipe.
 class PipeBuf : public std::streambuf {

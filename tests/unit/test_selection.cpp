@@ -11,26 +11,13 @@
 #include "catch.hpp"
 #include "fake_plugin.hpp"
 #include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-void write_file(const std::filesystem::path& p, const imio::Bytes& data) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-}
-
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception of the expected type was thrown");
-  return {};
-}
+using imio_test::contains;
+using imio_test::message_of;
+using imio_test::write_file;
 
 struct Fixture {
   Fixture() {

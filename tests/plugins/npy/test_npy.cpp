@@ -22,6 +22,7 @@
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -35,40 +36,13 @@ constexpr DType kAllDTypes[] = {DType::bool_, DType::uint8,   DType::uint16,  DT
                                 DType::uint64, DType::int8,   DType::int16,   DType::int32,
                                 DType::int64,  DType::float16, DType::float32, DType::float64};
 
-bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+using imio_test::contains;
 
-Bytes to_bytes(std::string_view s) {
-  Bytes out(s.size());
-  if (!s.empty()) std::memcpy(out.data(), s.data(), s.size());
-  return out;
-}
-
-std::string to_string(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
-
-void write_file(const fs::path& p, std::span<const std::byte> data) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-}
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  const std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  return to_bytes(s);
-}
-
-// The message of the imio::Error `f` throws, checking its class.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("an exception of another type was thrown: " << e.what());
-  }
-  FAIL("no exception was thrown");
-  return {};
-}
+using imio_test::message_of;
+using imio_test::read_file;
+using imio_test::to_bytes;
+using imio_test::to_string;
+using imio_test::write_file;
 
 // A .npy file made by hand: magic, version, header length, the dict text
 // padded with spaces to a 64-byte boundary and '\n', then `data`.

@@ -1,0 +1,55 @@
+// Small helpers shared by the tests: byte/string conversion, whole-file I/O,
+// and the message of an expected exception.
+#pragma once
+
+#include <imio/ndarray.hpp>
+
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "catch.hpp"
+
+namespace imio_test {
+
+inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+inline imio::Bytes to_bytes(std::string_view s) {
+  imio::Bytes out(s.size());
+  if (!s.empty()) std::memcpy(out.data(), s.data(), s.size());
+  return out;
+}
+
+inline std::string to_string(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+inline void write_file(const std::filesystem::path& p, std::span<const std::byte> data) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+}
+
+inline imio::Bytes read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return to_bytes(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
+}
+
+/// The what() of the exception of type E that `f` throws; a test failure
+/// when it throws another type or nothing.
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    FAIL("an exception of another type was thrown: " << e.what());
+  }
+  FAIL("no exception was thrown");
+  return {};
+}
+
+}  // namespace imio_test
