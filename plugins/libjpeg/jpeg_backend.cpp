@@ -1,0 +1,276 @@
+// libjpeg plumbing: the error manager, the progress guard and the RAII
+// wrappers. See jpeg_backend.hpp for the setjmp rules.
+#include "jpeg_backend.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+#include <jerror.h>
+
+#include <imio/error.hpp>
+#include <imio/plugin.hpp>
+
+namespace imio::libjpeg {
+namespace {
+
+constexpr std::string_view kPlugin = "libjpeg";
+constexpr std::size_t kOutputBuffer = std::size_t{1} << 18;  // 256 KiB per sink write
+// A progressive or multi-scan file with more scans than this is hostile
+// (libjpeg-turbo's own fuzzers use a similar cap): it could take minutes.
+constexpr int kMaxScans = 1000;
+
+ErrorState& state_of(j_common_ptr cinfo) noexcept { return *reinterpret_cast<ErrorState*>(cinfo->err); }
+
+[[noreturn]] void error_exit(j_common_ptr cinfo) noexcept {
+  ErrorState& s = state_of(cinfo);
+  s.code = cinfo->err->msg_code;
+  (*cinfo->err->format_message)(cinfo, s.message);
+  std::longjmp(s.jump, 1);
+}
+
+// Warnings that mean pixel data were lost or invented: libjpeg would pad the
+// image with gray or garbage and return it. imageio raises for these (Pillow:
+// "image file is truncated", "broken data stream"), so imio makes them errors.
+bool loses_data(int code) noexcept {
+  switch (code) {
+    case JWRN_JPEG_EOF:       // premature end of file: the rest is gray
+    case JWRN_HIT_MARKER:     // premature end of a data segment
+    case JWRN_HUFF_BAD_CODE:  // corrupt entropy-coded data
+    case JWRN_ARITH_BAD_CODE:
+    case JWRN_MUST_RESYNC:    // lost restart markers: rows are skipped
+    case JWRN_NOT_SEQUENTIAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void emit_message(j_common_ptr cinfo, int level) noexcept {
+  if (level >= 0) return;  // trace messages
+  ErrorState& s = state_of(cinfo);
+  if (loses_data(cinfo->err->msg_code)) {
+    s.from_warning = true;
+    error_exit(cinfo);
+  }
+  // Like libjpeg's default, pass on only the first few warnings of an image.
+  if (++s.warnings > 3) return;
+  char text[JMSG_LENGTH_MAX];
+  (*cinfo->err->format_message)(cinfo, text);
+  warn(kPlugin, text);
+}
+
+void output_message(j_common_ptr cinfo) noexcept {
+  char text[JMSG_LENGTH_MAX];
+  (*cinfo->err->format_message)(cinfo, text);
+  warn(kPlugin, text);
+}
+
+void progress_monitor(j_common_ptr cinfo) noexcept {
+  if (!cinfo->is_decompressor) return;
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxScans) {
+    ErrorState& s = state_of(cinfo);
+    s.code = -1;
+    std::snprintf(s.message, sizeof s.message, "more than %d scans (a hostile progressive file)", kMaxScans);
+    std::longjmp(s.jump, 1);
+  }
+}
+
+}  // namespace
+
+jpeg_error_mgr* install_error_manager(ErrorState& state) noexcept {
+  jpeg_error_mgr* mgr = jpeg_std_error(&state.mgr);
+  mgr->error_exit = error_exit;
+  mgr->emit_message = emit_message;
+  mgr->output_message = output_message;
+  return mgr;
+}
+
+std::string describe_failure(const ErrorState& s) {
+  std::string text = s.message[0] != '\0' ? std::string(s.message) : std::string("unknown libjpeg error");
+  switch (s.code) {
+    case JERR_BAD_PRECISION:
+      text += " (12-bit and 16-bit JPEG: libjpeg-turbo 2.1, which imio uses, decodes 8-bit data only)";
+      break;
+    case JERR_SOF_UNSUPPORTED:
+      text += " (lossless or hierarchical JPEG: libjpeg-turbo 2.1, which imio uses, cannot decode it)";
+      break;
+    case JWRN_JPEG_EOF:
+      text = "image file is truncated (" + text + ")";
+      break;
+    default:
+      if (s.from_warning) text = "corrupt JPEG data, pixels would be lost (" + text + ")";
+      break;
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------- decompressor
+
+Decompressor::Decompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory) {
+  cinfo_.err = install_error_manager(err_);
+  progress_.progress_monitor = progress_monitor;
+  jpeg_decompress_struct* c = &cinfo_;
+  const unsigned long n = static_cast<unsigned long>(size);
+  const long limit = static_cast<long>(std::min<std::uint64_t>(max_memory, static_cast<std::uint64_t>(LONG_MAX)));
+  jpeg_progress_mgr* p = &progress_;
+  bool* created = &created_;
+  if (!guarded(err_, [c, data, n, limit, p, created] {
+        jpeg_create_decompress(c);
+        *created = true;
+        c->mem->max_memory_to_use = limit;
+        c->progress = p;
+        jpeg_mem_src(c, data, n);
+      })) {
+    fail();
+  }
+}
+
+Decompressor::~Decompressor() {
+  if (created_) jpeg_destroy_decompress(&cinfo_);
+}
+
+void Decompressor::fail() const { throw DecodeError(describe_failure(err_)); }
+
+void Decompressor::read_header(bool save_markers) {
+  jpeg_decompress_struct* c = &cinfo_;
+  int* rc = nullptr;
+  int result = 0;
+  rc = &result;
+  if (!guarded(err_, [c, save_markers, rc] {
+        if (save_markers) {
+          jpeg_save_markers(c, JPEG_COM, 0xFFFF);
+          for (int m = 0; m < 16; ++m) jpeg_save_markers(c, JPEG_APP0 + m, 0xFFFF);
+        }
+        *rc = jpeg_read_header(c, TRUE);
+      })) {
+    fail();
+  }
+  if (result != JPEG_HEADER_OK) throw DecodeError("the JPEG stream holds tables only (an abbreviated stream without an image)");
+}
+
+void Decompressor::configure(J_COLOR_SPACE out, unsigned scale_denom) {
+  jpeg_decompress_struct* c = &cinfo_;
+  if (!guarded(err_, [c, out, scale_denom] {
+        c->out_color_space = out;
+        c->scale_num = 1;
+        c->scale_denom = scale_denom;
+        c->dct_method = JDCT_ISLOW;
+        c->do_fancy_upsampling = TRUE;
+        jpeg_calc_output_dimensions(c);
+      })) {
+    fail();
+  }
+}
+
+void Decompressor::start() {
+  jpeg_decompress_struct* c = &cinfo_;
+  if (!guarded(err_, [c] { jpeg_start_decompress(c); })) fail();
+}
+
+unsigned Decompressor::read_rows(unsigned char** rows, unsigned n) {
+  jpeg_decompress_struct* c = &cinfo_;
+  JDIMENSION got = 0;
+  JDIMENSION* g = &got;
+  if (!guarded(err_, [c, rows, n, g] { *g = jpeg_read_scanlines(c, rows, n); })) fail();
+  if (got == 0) throw DecodeError("libjpeg returned no rows (suspended on complete data)");
+  return got;
+}
+
+void Decompressor::read_all_rows(unsigned char** rows) {
+  jpeg_decompress_struct* c = &cinfo_;
+  bool stalled = false;
+  bool* st = &stalled;
+  if (!guarded(err_, [c, rows, st] {
+        while (c->output_scanline < c->output_height) {
+          const JDIMENSION done = c->output_scanline;
+          if (jpeg_read_scanlines(c, rows + done, c->output_height - done) == 0) {
+            *st = true;
+            return;
+          }
+        }
+      })) {
+    fail();
+  }
+  if (stalled) throw DecodeError("libjpeg returned no rows (suspended on complete data)");
+}
+
+void Decompressor::finish() {
+  jpeg_decompress_struct* c = &cinfo_;
+  if (!guarded(err_, [c] { jpeg_finish_decompress(c); })) fail();
+}
+
+// ---------------------------------------------------------------- compressor
+
+Compressor::Compressor(WriteFn write, void* context) : write_(write), context_(context) {
+  buffer_ = static_cast<unsigned char*>(std::malloc(kOutputBuffer));
+  if (buffer_ == nullptr) throw EncodeError("out of memory for the JPEG output buffer");
+  cinfo_.err = install_error_manager(err_);
+  dest_.mgr.init_destination = init_destination;
+  dest_.mgr.empty_output_buffer = empty_output_buffer;
+  dest_.mgr.term_destination = term_destination;
+  dest_.self = this;
+  jpeg_compress_struct* c = &cinfo_;
+  jpeg_destination_mgr* d = &dest_.mgr;
+  bool* created = &created_;
+  run([c, d, created] {
+    jpeg_create_compress(c);
+    *created = true;
+    c->dest = d;
+  });
+}
+
+Compressor::~Compressor() {
+  if (created_) jpeg_destroy_compress(&cinfo_);
+  std::free(buffer_);
+}
+
+void Compressor::fail() {
+  if (sink_error_) std::rethrow_exception(std::exchange(sink_error_, nullptr));
+  throw EncodeError(describe_failure(err_));
+}
+
+void Compressor::init_destination(j_compress_ptr cinfo) noexcept {
+  auto* d = reinterpret_cast<Destination*>(cinfo->dest);
+  d->mgr.next_output_byte = d->self->buffer_;
+  d->mgr.free_in_buffer = kOutputBuffer;
+}
+
+bool Compressor::flush(std::size_t n) noexcept {
+  try {
+    write_(context_, buffer_, n);
+    return true;
+  } catch (...) {
+    sink_error_ = std::current_exception();
+    return false;
+  }
+}
+
+// A sink failure is carried out of libjpeg as an error (longjmp back into
+// guarded()) and rethrown by fail(); the try block above has ended by then.
+boolean Compressor::empty_output_buffer(j_compress_ptr cinfo) noexcept {
+  auto* d = reinterpret_cast<Destination*>(cinfo->dest);
+  if (!d->self->flush(kOutputBuffer)) {
+    std::snprintf(d->self->err_.message, sizeof d->self->err_.message, "writing the output failed");
+    std::longjmp(d->self->err_.jump, 1);
+  }
+  d->mgr.next_output_byte = d->self->buffer_;
+  d->mgr.free_in_buffer = kOutputBuffer;
+  return TRUE;
+}
+
+void Compressor::term_destination(j_compress_ptr cinfo) noexcept {
+  auto* d = reinterpret_cast<Destination*>(cinfo->dest);
+  const std::size_t n = kOutputBuffer - d->mgr.free_in_buffer;
+  if (n > 0 && !d->self->flush(n)) {
+    std::snprintf(d->self->err_.message, sizeof d->self->err_.message, "writing the output failed");
+    std::longjmp(d->self->err_.jump, 1);
+  }
+}
+
+}  // namespace imio::libjpeg

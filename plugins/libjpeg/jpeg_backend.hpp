@@ -1,0 +1,112 @@
+// RAII wrappers around libjpeg's decompressor and compressor, with an error
+// manager that never prints and never lets a longjmp cross a C++ frame that
+// holds resources: every libjpeg call runs inside guarded(), a tiny function
+// whose only local state is the setjmp point (STYLE: setjmp confinement).
+#pragma once
+
+#include <csetjmp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>  // jpeglib.h needs FILE and size_t first
+#include <exception>
+#include <string>
+#include <type_traits>
+
+#include <jpeglib.h>
+
+namespace imio::libjpeg {
+
+/// Error state shared by the callbacks (plain C data: safe to longjmp over).
+struct ErrorState {
+  jpeg_error_mgr mgr{};
+  std::jmp_buf jump{};
+  char message[JMSG_LENGTH_MAX] = {};
+  int code = 0;           ///< libjpeg message code of the failure
+  bool from_warning = false;  ///< the failure is a warning promoted to an error
+  int warnings = 0;       ///< warnings passed on to imio::warn
+};
+
+/// Installs imio's error manager into `state` and returns it for cinfo.err.
+jpeg_error_mgr* install_error_manager(ErrorState& state) noexcept;
+
+/// Runs `f` (libjpeg calls only) with the setjmp point of `state`; false
+/// when libjpeg reported an error. `f` must hold nothing with a destructor.
+template <class F>
+bool guarded(ErrorState& state, F&& f) noexcept {
+  static_assert(std::is_trivially_destructible_v<std::remove_cvref_t<F>>);
+  if (setjmp(state.jump) != 0) return false;
+  f();
+  return true;
+}
+
+/// The failure as a sentence, with a hint for what libjpeg-turbo 2.1 cannot do.
+std::string describe_failure(const ErrorState& state);
+
+/// A decompressor over a memory block that outlives it.
+class Decompressor {
+ public:
+  Decompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory);
+  ~Decompressor();
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
+
+  /// Reads the header; save_markers keeps APPn and COM for metadata.
+  void read_header(bool save_markers);
+  /// Sets the output colour space and DCT scale and computes output_width/height.
+  void configure(J_COLOR_SPACE out, unsigned scale_denom);
+  void start();
+  /// Reads up to `n` rows into `rows` from output_scanline on; returns rows read.
+  unsigned read_rows(unsigned char** rows, unsigned n);
+  /// Reads all remaining rows (one setjmp for the whole image).
+  void read_all_rows(unsigned char** rows);
+  void finish();
+
+  jpeg_decompress_struct& info() noexcept { return cinfo_; }
+  [[noreturn]] void fail() const;
+
+ private:
+  jpeg_decompress_struct cinfo_{};
+  ErrorState err_{};
+  jpeg_progress_mgr progress_{};
+  bool created_ = false;
+};
+
+/// A compressor writing through a callback into a large buffer.
+class Compressor {
+ public:
+  /// `write` receives each full buffer; it may throw (the exception is
+  /// carried across libjpeg and rethrown).
+  using WriteFn = void (*)(void* context, const unsigned char* data, std::size_t n);
+  Compressor(WriteFn write, void* context);
+  ~Compressor();
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  jpeg_compress_struct& info() noexcept { return cinfo_; }
+  /// Runs libjpeg calls in `f` guarded; rethrows a sink error or throws EncodeError.
+  template <class F>
+  void run(F&& f) {
+    if (!guarded(err_, std::forward<F>(f))) fail();
+  }
+
+ private:
+  [[noreturn]] void fail();
+  static void init_destination(j_compress_ptr cinfo) noexcept;
+  static boolean empty_output_buffer(j_compress_ptr cinfo) noexcept;
+  static void term_destination(j_compress_ptr cinfo) noexcept;
+  bool flush(std::size_t n) noexcept;
+
+  jpeg_compress_struct cinfo_{};
+  ErrorState err_{};
+  struct Destination {
+    jpeg_destination_mgr mgr;
+    Compressor* self;
+  } dest_{};
+  WriteFn write_;
+  void* context_;
+  std::exception_ptr sink_error_;
+  unsigned char* buffer_ = nullptr;
+  bool created_ = false;
+};
+
+}  // namespace imio::libjpeg

@@ -1,0 +1,27 @@
+// What a JPEG header says, as imageio's pillow plugin reports it (spec
+// §5.1.8): Pillow's info keys from APP0/APP1/APP2/APP14/COM and the SOF.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <imio/metadata.hpp>
+#include <imio/value.hpp>
+
+#include "jpeg_backend.hpp"
+
+namespace imio::libjpeg {
+
+struct HeaderInfo {
+  std::uint32_t width = 0, height = 0;
+  int components = 0;
+  std::string mode;  ///< Pillow's native mode: "L", "RGB" or "CMYK"
+  Metadata info;     ///< Pillow's info mapping (jfif…, exif, icc_profile, dpi, adobe…, comment)
+  Bytes exif;        ///< the first "Exif\0\0" APP1 segment, prefix included; empty when none
+};
+
+/// Reads the header fields and the markers saved by read_header(true).
+/// DecodeError for component counts Pillow cannot represent.
+HeaderInfo describe_header(const jpeg_decompress_struct& cinfo);
+
+}  // namespace imio::libjpeg

@@ -1,0 +1,521 @@
+// The libjpeg plugin: JPEG read and write through libjpeg-turbo, behaving
+// like imageio's pillow plugin for JPEG (spec §5.1; DECISIONS D8–D10, D17,
+// D18). One file holds one image (spec §4.2: index none or 0; imio::all
+// gives a batch of one).
+#include <imio/plugin.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "jpeg_backend.hpp"
+#include "jpeg_convert.hpp"
+#include "jpeg_markers.hpp"
+
+namespace imio {
+namespace libjpeg {
+namespace {
+
+constexpr std::string_view kPlugin = "libjpeg";
+
+bool has_signature(std::span<const std::byte> b) {
+  return b.size() >= 3 && b[0] == std::byte{0xFF} && b[1] == std::byte{0xD8} && b[2] == std::byte{0xFF};
+}
+
+bool wants_batch(const Index& index) {
+  if (index.is_all()) return true;
+  if (index.is_integer() && index.value() != 0) {
+    throw IndexError(fmt::format("index {} is out of range: a JPEG file holds 1 image", index.repr()));
+  }
+  return false;
+}
+
+Shape with_batch_axis(const Shape& shape) {
+  Shape out{1};
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+// `scale`: 1, 1/2, 1/4 or 1/8 (a number, or a string such as "1/4"),
+// done by libjpeg's DCT scaling.
+unsigned scale_denominator(KwargReader& kw) {
+  const Value* v = kw.find("scale");
+  if (v == nullptr || v->is_none()) return 1;
+  double s = 0;
+  if (v->is<std::string>()) {
+    const std::string text = v->get<std::string>();
+    if (text == "1") s = 1;
+    else if (text == "1/2") s = 0.5;
+    else if (text == "1/4") s = 0.25;
+    else if (text == "1/8") s = 0.125;
+  } else if (v->is<double>() || v->is<std::int64_t>()) {
+    s = v->get<double>();
+  } else {
+    kw.fail("scale", "must be a number (1, 0.5, 0.25, 0.125) or a string (\"1/2\", \"1/4\", \"1/8\")");
+  }
+  if (s == 1) return 1;
+  if (s == 0.5) return 2;
+  if (s == 0.25) return 4;
+  if (s == 0.125) return 8;
+  kw.fail("scale", "libjpeg scales by 1, 1/2, 1/4 or 1/8 only");
+}
+
+struct ReadOptions {
+  std::string mode;  // empty: the file's own mode
+  bool rotate = false;
+  unsigned scale = 1;
+};
+
+ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
+  KwargReader kw(kwargs, kPlugin, method);
+  ReadOptions o;
+  if (auto mode = kw.take<std::string>("mode")) {
+    if (!is_supported_mode(*mode)) {
+      kw.fail("mode", fmt::format("conversion to '{}' is not supported (the libjpeg plugin converts to L, RGB, RGBA "
+                                  "or CMYK)",
+                                  *mode));
+    }
+    o.mode = std::move(*mode);
+  }
+  o.rotate = kw.take<bool>("rotate", false);
+  // JPEG has no gamma value: imageio's apply_gamma changes nothing here.
+  (void)kw.take<bool>("apply_gamma", false);
+  // imageio's copy-or-view detail; imio always returns an owned array.
+  (void)kw.take<bool>("writeable_output", true);
+  o.scale = scale_denominator(kw);
+  kw.finish();
+  return o;
+}
+
+std::uint32_t scaled(std::uint32_t n, unsigned denom) { return (n + denom - 1) / denom; }
+
+// ---------------------------------------------------------------- reading
+
+class JpegReader final : public Plugin {
+ public:
+  explicit JpegReader(Request& request) : request_(request) {
+    ByteSource& source = request.source();
+    if (const auto view = source.contiguous()) {
+      data_ = *view;
+    } else {
+      source.seek(0);
+      owned_ = source.read_all(request.limits().max_bytes);
+      data_ = owned_;
+    }
+    Decompressor d = open();
+    d.read_header(true);
+    header_ = describe_header(d.info());
+    orientation_ = exif_orientation(header_.exif);
+  }
+
+  NDArray read(const Index& index, const Kwargs& kwargs) override {
+    const ReadOptions o = take_read_options(kwargs, "read");
+    const bool batch = wants_batch(index);
+    NDArray image = decode(o);
+    if (!batch) return image;
+    Shape shape = with_batch_axis(image.shape());
+    return std::move(image).reshaped(std::move(shape));
+  }
+
+  std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
+    struct OneImage final : FrameSource {
+      JpegReader& reader;
+      ReadOptions options;
+      bool done = false;
+      OneImage(JpegReader& r, ReadOptions o) : reader(r), options(std::move(o)) {}
+      std::optional<NDArray> next() override {
+        if (std::exchange(done, true)) return std::nullopt;
+        return reader.decode(options);
+      }
+    };
+    return std::make_unique<OneImage>(*this, take_read_options(kwargs, "iter"));
+  }
+
+  // From the header alone (D11: equal to what read returns for the same kwargs).
+  ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
+    const ReadOptions o = take_read_options(kwargs, "properties");
+    const bool batch = wants_batch(index);
+    Shape shape = result_shape(o);
+    if (batch) return {.shape = with_batch_axis(shape), .dtype = DType::uint8, .n_images = 1, .is_batch = true};
+    return {.shape = std::move(shape), .dtype = DType::uint8};
+  }
+
+  Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
+    const ReadOptions o = take_read_options(kwargs, "metadata");
+    wants_batch(index);  // range check only: one image, one header
+    Metadata meta = header_.info;
+    meta.set("mode", header_.mode);
+    meta.set("shape", Value{header_.width, header_.height});  // (width, height), as Pillow's size
+    if (!header_.exif.empty()) {
+      for (const auto& [key, value] : read_exif(header_.exif)) meta.set(key, value);
+    }
+    // D17: Orientation describes the pixels unless this call's rotate applied it.
+    if (exclude_applied && o.rotate) meta.erase("Orientation");
+    return meta;
+  }
+
+ private:
+  Decompressor open() const {
+    return Decompressor(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
+  }
+
+  std::string_view target_mode(const ReadOptions& o) const { return o.mode.empty() ? header_.mode : o.mode; }
+
+  int effective_orientation(const ReadOptions& o) const { return o.rotate ? orientation_ : 0; }
+
+  Shape result_shape(const ReadOptions& o) const {
+    const int channels = channels_of(target_mode(o));
+    Shape shape{scaled(header_.height, o.scale), scaled(header_.width, o.scale)};
+    if (channels > 1) shape.push_back(static_cast<std::size_t>(channels));
+    return oriented_shape(shape, effective_orientation(o));
+  }
+
+  NDArray decode(const ReadOptions& o) {
+    // The whole image is checked, not the scaled one: libjpeg's buffers for
+    // progressive data are full size whatever the scale.
+    request_.check_pixels(header_.width, header_.height);
+    const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
+    Decompressor d = open();
+    d.read_header(false);
+    d.configure(plan.out_space, o.scale);
+    const jpeg_decompress_struct& info = d.info();
+    const std::size_t width = info.output_width;
+    const std::size_t height = info.output_height;
+    Shape shape{height, width};
+    if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
+    NDArray out = request_.allocate(shape, DType::uint8);
+    const std::size_t row_bytes = width * static_cast<std::size_t>(plan.channels);
+    d.start();
+    auto* base = reinterpret_cast<unsigned char*>(out.bytes());
+    if (plan.convert == nullptr) {
+      // Straight into the result, all rows in one libjpeg loop.
+      std::vector<unsigned char*> rows(height);
+      for (std::size_t y = 0; y < height; ++y) rows[y] = base + y * row_bytes;
+      d.read_all_rows(rows.data());
+    } else {
+      constexpr unsigned kRows = 16;
+      const std::size_t in_bytes = width * static_cast<std::size_t>(plan.decoded_channels);
+      std::vector<unsigned char> scratch(in_bytes * kRows);
+      unsigned char* ptrs[kRows];
+      for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
+      std::size_t y = 0;
+      while (y < height) {
+        const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
+        const unsigned got = d.read_rows(ptrs, want);
+        for (unsigned i = 0; i < got; ++i) plan.convert(ptrs[i], base + (y + i) * row_bytes, width);
+        y += got;
+      }
+    }
+    const int orientation = effective_orientation(o);
+    if (orientation >= 2 && orientation <= 8) return apply_orientation(std::move(out), orientation);
+    return out;
+  }
+
+  Request& request_;
+  Bytes owned_;
+  std::span<const std::byte> data_;
+  HeaderInfo header_;
+  int orientation_ = 0;
+};
+
+// ---------------------------------------------------------------- writing
+
+struct WriteOptions {
+  int quality = 75;
+  bool optimize = false;
+  bool progressive = false;
+  int subsampling = -1;  // -1: libjpeg's default (4:2:0), as Pillow
+  std::optional<std::pair<int, int>> dpi;
+  Bytes icc_profile;
+  Bytes exif;
+  Bytes comment;
+  std::string mode;
+};
+
+Bytes bytes_value(KwargReader& kw, std::string_view key, const Value& v) {
+  if (v.is<Bytes>()) return v.get<Bytes>();
+  if (v.is<std::string>()) {
+    const std::string s = v.get<std::string>();
+    Bytes b(s.size());
+    std::memcpy(b.data(), s.data(), s.size());
+    return b;
+  }
+  kw.fail(key, "must be bytes (or a string)");
+}
+
+WriteOptions take_write_options(const Kwargs& kwargs) {
+  KwargReader kw(kwargs, kPlugin, "write");
+  WriteOptions o;
+  o.quality = kw.take<int>("quality", 75);
+  if (o.quality < 0 || o.quality > 100) kw.fail("quality", fmt::format("must be 0…100, got {}", o.quality));
+  o.optimize = kw.take<bool>("optimize", false);
+  o.progressive = kw.take<bool>("progressive", false);
+  if (const Value* v = kw.find("subsampling"); v != nullptr && !v->is_none()) {
+    if (v->is<std::string>()) {
+      const std::string s = v->get<std::string>();
+      if (s == "4:4:4") o.subsampling = 0;
+      else if (s == "4:2:2") o.subsampling = 1;
+      else if (s == "4:2:0") o.subsampling = 2;
+      else kw.fail("subsampling", fmt::format("'{}' is not one of \"4:4:4\", \"4:2:2\", \"4:2:0\"", s));
+    } else if (v->is<std::int64_t>()) {
+      const auto s = v->get<std::int64_t>();
+      if (s < -1 || s > 2) kw.fail("subsampling", "must be 0 (4:4:4), 1 (4:2:2), 2 (4:2:0) or -1 (default)");
+      o.subsampling = static_cast<int>(s);
+    } else {
+      kw.fail("subsampling", "must be a string such as \"4:2:0\" or 0, 1, 2");
+    }
+  }
+  if (const Value* v = kw.find("dpi"); v != nullptr && !v->is_none()) {
+    if (!v->is<Value::List>() || v->get<Value::List>().size() != 2) kw.fail("dpi", "must be a pair (x, y)");
+    const auto& l = v->get<Value::List>();
+    double xy[2];
+    for (int i = 0; i < 2; ++i) {
+      if (!l[i].is<double>() && !l[i].is<std::int64_t>()) kw.fail("dpi", "must be a pair of numbers");
+      xy[i] = std::round(l[i].get<double>());
+      if (!(xy[i] >= 0 && xy[i] <= 65535)) kw.fail("dpi", "each value must be 0…65535");
+    }
+    o.dpi = std::pair{static_cast<int>(xy[0]), static_cast<int>(xy[1])};
+  }
+  if (const Value* v = kw.find("icc_profile"); v != nullptr && !v->is_none()) o.icc_profile = bytes_value(kw, "icc_profile", *v);
+  if (const Value* v = kw.find("exif"); v != nullptr && !v->is_none()) {
+    o.exif = bytes_value(kw, "exif", *v);
+    // A bare TIFF-structured block gets the APP1 identifier Pillow's Exif.tobytes() adds.
+    static constexpr char kPrefix[] = "Exif\0\0";
+    if (!o.exif.empty() && (o.exif.size() < 6 || std::memcmp(o.exif.data(), kPrefix, 6) != 0)) {
+      o.exif.insert(o.exif.begin(), reinterpret_cast<const std::byte*>(kPrefix), reinterpret_cast<const std::byte*>(kPrefix) + 6);
+    }
+    if (o.exif.size() > 65533) kw.fail("exif", fmt::format("EXIF data is too long ({} bytes; a JPEG segment holds 65533)", o.exif.size()));
+  }
+  if (const Value* v = kw.find("comment"); v != nullptr && !v->is_none()) {
+    o.comment = bytes_value(kw, "comment", *v);
+    if (o.comment.size() > 65533) kw.fail("comment", "is too long (a JPEG segment holds 65533 bytes)");
+  }
+  if (auto mode = kw.take<std::string>("mode")) o.mode = std::move(*mode);
+  (void)kw.take<bool>("is_batch", false);  // a batch of more than one image is refused anyway (D8)
+  kw.finish();
+  return o;
+}
+
+class JpegWriter final : public Plugin {
+ public:
+  explicit JpegWriter(Request& request) : request_(request) {}
+
+  void write(const NDArray& image, const Kwargs& kwargs) override {
+    const WriteOptions o = take_write_options(kwargs);
+    encode(single_image(image, o), o);
+  }
+
+  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
+    const WriteOptions o = take_write_options(kwargs);
+    if (images.size() != 1) {
+      throw ArgumentError(fmt::format("JPEG holds one image; cannot write {} images (D8)", images.size()));
+    }
+    encode(single_image(images.front(), o), o);
+  }
+
+  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
+  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
+  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
+  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
+
+ private:
+  static IOError not_readable() { return IOError("the file is open for writing"); }
+
+  struct Layout {
+    const NDArray* image;
+    std::size_t height, width;
+    int channels;
+    J_COLOR_SPACE space;
+  };
+
+  // Everything is checked here, before the target is touched (D8).
+  Layout single_image(const NDArray& image, const WriteOptions& o) const {
+    if (written_) throw ArgumentError("a JPEG file holds one image and it was already written");
+    if (image.bytes() == nullptr && image.size() != 0) throw ArgumentError("cannot write an empty NDArray");
+    Shape shape = image.shape();
+    // A batch of one image (N=1 on a 4-D array, or a 3-D gray batch) is that image.
+    if (shape.size() == 4 || (shape.size() == 3 && (shape[2] < 1 || shape[2] > 4))) {
+      if (shape[0] != 1) {
+        throw ArgumentError(fmt::format("JPEG holds one image; cannot write a batch of {} images (D8)", shape[0]));
+      }
+      shape.erase(shape.begin());
+    }
+    if (image.dtype() != DType::uint8) {
+      throw ArgumentError(fmt::format("JPEG stores uint8 samples; cannot write {} data", name(image.dtype())));
+    }
+    std::string mode = o.mode;
+    int channels = 0;
+    if (shape.size() == 2) {
+      channels = 1;
+    } else if (shape.size() == 3) {
+      channels = static_cast<int>(shape[2]);
+    } else {
+      throw ArgumentError(fmt::format("cannot write an array of {} dimensions as a JPEG image", shape.size()));
+    }
+    if (mode.empty()) {
+      switch (channels) {
+        case 1: mode = "L"; break;
+        case 3: mode = "RGB"; break;
+        case 4: mode = "RGBA"; break;
+        case 2: mode = "LA"; break;
+        default:
+          throw ArgumentError("images with a single explicit colour channel (H, W, 1) cannot be written; pass (H, W)");
+      }
+    }
+    if (mode == "RGBA" || mode == "LA") {
+      throw ArgumentError(fmt::format("cannot write mode {} as JPEG (JPEG has no alpha channel)", mode));
+    }
+    const int want = mode == "L" ? 1 : mode == "RGB" ? 3 : mode == "CMYK" ? 4 : 0;
+    if (want == 0) throw ArgumentError(fmt::format("cannot write mode {} as JPEG (L, RGB or CMYK)", mode));
+    if (want != channels) {
+      throw ArgumentError(fmt::format("mode {} needs {} channel(s), the array has shape ({})", mode, want,
+                                      fmt::join(image.shape(), ", ")));
+    }
+    if (shape[0] == 0 || shape[1] == 0 || shape[0] > JPEG_MAX_DIMENSION || shape[1] > JPEG_MAX_DIMENSION) {
+      throw ArgumentError(fmt::format("JPEG images are 1…{} pixels on a side; got {}×{}", JPEG_MAX_DIMENSION, shape[1],
+                                      shape[0]));
+    }
+    const J_COLOR_SPACE space = channels == 1 ? JCS_GRAYSCALE : channels == 3 ? JCS_RGB : JCS_CMYK;
+    return {&image, shape[0], shape[1], channels, space};
+  }
+
+  static void sink_write(void* context, const unsigned char* data, std::size_t n) {
+    static_cast<ByteSink*>(context)->write(data, n);
+  }
+
+  void encode(const Layout& l, const WriteOptions& o) {
+    written_ = true;
+    Compressor c(&JpegWriter::sink_write, &request_.sink());
+    jpeg_compress_struct* ci = &c.info();
+    const auto width = static_cast<JDIMENSION>(l.width);
+    const auto height = static_cast<JDIMENSION>(l.height);
+    const int channels = l.channels;
+    const J_COLOR_SPACE space = l.space;
+    const int quality = o.quality;
+    c.run([ci, width, height, channels, space, quality] {
+      ci->image_width = width;
+      ci->image_height = height;
+      ci->input_components = channels;
+      ci->in_color_space = space;
+      jpeg_set_defaults(ci);
+      jpeg_set_quality(ci, quality, TRUE);
+    });
+    // Pillow leaves libjpeg's JFIF defaults (unit 0, density 1:1) unless dpi is given.
+    if (o.dpi) {
+      ci->density_unit = 1;
+      ci->X_density = static_cast<UINT16>(o.dpi->first);
+      ci->Y_density = static_cast<UINT16>(o.dpi->second);
+    }
+    ci->optimize_coding = o.optimize ? TRUE : FALSE;
+    if (channels == 3 && o.subsampling >= 0) {
+      static constexpr int kFactors[3][2] = {{1, 1}, {2, 1}, {2, 2}};
+      ci->comp_info[0].h_samp_factor = kFactors[o.subsampling][0];
+      ci->comp_info[0].v_samp_factor = kFactors[o.subsampling][1];
+      for (int i = 1; i < 3; ++i) ci->comp_info[i].h_samp_factor = ci->comp_info[i].v_samp_factor = 1;
+    }
+    if (o.progressive) c.run([ci] { jpeg_simple_progression(ci); });
+    c.run([ci] { jpeg_start_compress(ci, TRUE); });
+    write_marker(c, JPEG_APP0 + 1, o.exif);
+    write_icc(c, o.icc_profile);
+    write_marker(c, JPEG_COM, o.comment);
+
+    const auto* base = reinterpret_cast<const unsigned char*>(l.image->bytes());
+    const std::size_t row_bytes = l.width * static_cast<std::size_t>(channels);
+    if (space == JCS_CMYK) {
+      // Pillow writes CMYK inverted (Adobe's convention), with libjpeg's Adobe marker.
+      std::vector<unsigned char> row(row_bytes);
+      unsigned char* rp = row.data();
+      for (std::size_t y = 0; y < l.height; ++y) {
+        const unsigned char* src = base + y * row_bytes;
+        for (std::size_t i = 0; i < row_bytes; ++i) row[i] = static_cast<unsigned char>(255 - src[i]);
+        c.run([ci, rp] {
+          JSAMPROW r = rp;
+          jpeg_write_scanlines(ci, &r, 1);
+        });
+      }
+    } else {
+      std::vector<JSAMPROW> rows(l.height);
+      for (std::size_t y = 0; y < l.height; ++y) rows[y] = const_cast<unsigned char*>(base + y * row_bytes);
+      JSAMPROW* r = rows.data();
+      c.run([ci, r] {
+        while (ci->next_scanline < ci->image_height) {
+          jpeg_write_scanlines(ci, r + ci->next_scanline, ci->image_height - ci->next_scanline);
+        }
+      });
+    }
+    c.run([ci] { jpeg_finish_compress(ci); });
+  }
+
+  static void write_marker(Compressor& c, int marker, const Bytes& data) {
+    if (data.empty()) return;
+    jpeg_compress_struct* ci = &c.info();
+    const auto* p = reinterpret_cast<const JOCTET*>(data.data());
+    const auto n = static_cast<unsigned>(data.size());
+    c.run([ci, marker, p, n] { jpeg_write_marker(ci, marker, p, n); });
+  }
+
+  // ICC profiles larger than a segment are split into numbered APP2 chunks.
+  static void write_icc(Compressor& c, const Bytes& icc) {
+    if (icc.empty()) return;
+    constexpr std::size_t kChunk = 65519;  // 65533 - 14 bytes of chunk header
+    const std::size_t count = (icc.size() + kChunk - 1) / kChunk;
+    if (count > 255) throw ArgumentError("icc_profile is too large for JPEG (more than 255 APP2 segments)");
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t n = std::min(kChunk, icc.size() - i * kChunk);
+      Bytes chunk(14 + n);
+      std::memcpy(chunk.data(), "ICC_PROFILE", 12);
+      chunk[12] = static_cast<std::byte>(i + 1);
+      chunk[13] = static_cast<std::byte>(count);
+      std::memcpy(chunk.data() + 14, icc.data() + i * kChunk, n);
+      write_marker(c, JPEG_APP0 + 2, chunk);
+    }
+  }
+
+  Request& request_;
+  bool written_ = false;
+};
+
+// ---------------------------------------------------------------- the factory
+
+std::unique_ptr<Plugin> open_jpeg(Request& request, const Kwargs& kwargs) {
+  KwargReader(kwargs, kPlugin, "open").finish();
+  if (request.mode() == IoMode::write) {
+    const std::string& ext = request.extension();
+    const bool named = !request.requested_plugin().empty() && ext.empty();
+    if (ext != ".jpg" && ext != ".jpeg" && ext != ".jpe" && ext != ".jfif" && !named) {
+      throw InitializationError(fmt::format("writes JPEG files (.jpg, .jpeg, .jpe, .jfif), not '{}'", ext));
+    }
+    return std::make_unique<JpegWriter>(request);
+  }
+  if (!has_signature(request.first_bytes(3))) {
+    throw InitializationError("not a JPEG file (it does not start with FF D8 FF)");
+  }
+  // The signature is JPEG's: from here a broken header is a DecodeError (D4).
+  return std::make_unique<JpegReader>(request);
+}
+
+}  // namespace
+}  // namespace libjpeg
+
+namespace builtin {
+
+PluginSpec libjpeg_plugin_spec() {
+  PluginSpec spec;
+  spec.name = "libjpeg";
+  spec.can_read = true;
+  spec.can_write = true;
+  spec.sniff = libjpeg::has_signature;
+  spec.sniff_bytes = 3;
+  spec.factory = libjpeg::open_jpeg;
+  spec.backend = fmt::format("libjpeg-turbo (libjpeg API {})", JPEG_LIB_VERSION);
+  return spec;
+}
+
+}  // namespace builtin
+}  // namespace imio
