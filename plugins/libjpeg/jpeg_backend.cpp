@@ -137,16 +137,11 @@ Decompressor::~Decompressor() {
 
 void Decompressor::fail() const { throw DecodeError(describe_failure(err_)); }
 
-void Decompressor::read_header(bool save_markers) {
+void Decompressor::read_header() {
   jpeg_decompress_struct* c = &cinfo_;
-  int* rc = nullptr;
   int result = 0;
-  rc = &result;
-  if (!guarded(err_, [c, save_markers, rc] {
-        if (save_markers) {
-          jpeg_save_markers(c, JPEG_COM, 0xFFFF);
-          for (int m = 0; m < 16; ++m) jpeg_save_markers(c, JPEG_APP0 + m, 0xFFFF);
-        }
+  int* rc = &result;
+  if (!guarded(err_, [c, rc] {
         *rc = jpeg_read_header(c, TRUE);
       })) {
     fail();

@@ -50,8 +50,8 @@ class Decompressor {
   Decompressor(const Decompressor&) = delete;
   Decompressor& operator=(const Decompressor&) = delete;
 
-  /// Reads the header; save_markers keeps APPn and COM for metadata.
-  void read_header(bool save_markers);
+  /// Reads the header (markers are not saved: see jpeg_markers.cpp).
+  void read_header();
   /// Sets the output colour space and DCT scale and computes output_width/height.
   void configure(J_COLOR_SPACE out, unsigned scale_denom);
   void start();

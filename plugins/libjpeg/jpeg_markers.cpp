@@ -28,15 +28,52 @@
 namespace imio::libjpeg {
 namespace {
 
-bool starts_with(const jpeg_saved_marker_ptr m, std::string_view prefix) {
-  return m->data_length >= prefix.size() && std::memcmp(m->data, prefix.data(), prefix.size()) == 0;
-}
-
 int be16(const JOCTET* p) { return (p[0] << 8) | p[1]; }
 
 Bytes bytes_of(const JOCTET* p, std::size_t n) {
   Bytes out(n);
   if (n > 0) std::memcpy(out.data(), p, n);
+  return out;
+}
+
+// One APPn or COM segment: its marker and payload (after the length).
+struct Segment {
+  int marker;
+  const JOCTET* data;
+  std::size_t length;
+  bool starts_with(std::string_view prefix) const {
+    return length >= prefix.size() && std::memcmp(data, prefix.data(), prefix.size()) == 0;
+  }
+};
+
+// The APPn and COM segments before the first scan, in file order. The
+// markers are walked here rather than saved by libjpeg: jpeg_save_markers
+// appends each one by walking its list, quadratic in the number of markers
+// (a fuzzed file with 125,000 APP1 segments took minutes). A malformed
+// length ends the walk; libjpeg reports the error itself when decoding.
+std::vector<Segment> app_segments(std::span<const std::byte> file) {
+  std::vector<Segment> out;
+  const auto* d = reinterpret_cast<const JOCTET*>(file.data());
+  const std::size_t n = file.size();
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < n) {
+    if (d[pos] != 0xFF) break;
+    const int m = d[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (m == 0xDA || m == 0xD9) break;  // SOS, EOI: the header ends
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // markers without a length
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > n) break;
+    const std::size_t length = (static_cast<std::size_t>(d[pos + 2]) << 8) | d[pos + 3];
+    if (length < 2 || pos + 2 + length > n) break;
+    if ((m >= JPEG_APP0 && m <= JPEG_APP0 + 15) || m == JPEG_COM) out.push_back({m, d + pos + 4, length - 2});
+    pos += 2 + length;
+  }
   return out;
 }
 
@@ -68,7 +105,7 @@ Value dpi_from_exif(std::span<const std::byte> exif) {
 
 }  // namespace
 
-HeaderInfo describe_header(const jpeg_decompress_struct& cinfo) {
+HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const std::byte> file) {
   HeaderInfo h;
   h.width = cinfo.image_width;
   h.height = cinfo.image_height;
@@ -82,15 +119,16 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo) {
                                     cinfo.num_components));
   }
   Metadata& info = h.info;
-  std::vector<jpeg_saved_marker_ptr> icc;
-  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != nullptr; m = m->next) {
+  std::vector<Segment> icc;
+  for (const Segment& seg : app_segments(file)) {
+    const Segment* m = &seg;
     const JOCTET* d = m->data;
-    const std::size_t n = m->data_length;
+    const std::size_t n = m->length;
     if (m->marker == JPEG_COM) {
       info.set("comment", bytes_of(d, n));
       continue;
     }
-    if (m->marker == JPEG_APP0 && starts_with(m, "JFIF") && n >= 7) {
+    if (m->marker == JPEG_APP0 && m->starts_with("JFIF") && n >= 7) {
       const int version = be16(d + 5);
       info.set("jfif", version);
       info.set("jfif_version", Value{version >> 8, version & 0xFF});
@@ -101,14 +139,14 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo) {
         info.set("jfif_unit", unit);
         info.set("jfif_density", std::move(density));
       }
-    } else if (m->marker == JPEG_APP0 + 1 && starts_with(m, std::string_view("Exif\0", 5))) {
+    } else if (m->marker == JPEG_APP0 + 1 && m->starts_with(std::string_view("Exif\0", 5))) {
       if (h.exif.empty()) {
         h.exif = bytes_of(d, n);
         info.set("exif", h.exif);
       }
-    } else if (m->marker == JPEG_APP0 + 2 && starts_with(m, std::string_view("ICC_PROFILE\0", 12)) && n >= 14) {
-      icc.push_back(m);
-    } else if (m->marker == JPEG_APP0 + 14 && starts_with(m, "Adobe") && n >= 7) {
+    } else if (m->marker == JPEG_APP0 + 2 && m->starts_with(std::string_view("ICC_PROFILE\0", 12)) && n >= 14) {
+      icc.push_back(seg);
+    } else if (m->marker == JPEG_APP0 + 14 && m->starts_with("Adobe") && n >= 7) {
       info.set("adobe", be16(d + 5));
       if (n >= 12) info.set("adobe_transform", static_cast<int>(d[11]));
     }
@@ -121,14 +159,14 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo) {
   if (!icc.empty()) {
     // Pillow sorts the whole segments; with the common prefix that is the
     // order of (sequence number, total, data).
-    std::stable_sort(icc.begin(), icc.end(), [](jpeg_saved_marker_ptr a, jpeg_saved_marker_ptr b) {
-      return std::lexicographical_compare(a->data + 12, a->data + a->data_length, b->data + 12, b->data + b->data_length);
+    std::stable_sort(icc.begin(), icc.end(), [](const Segment& a, const Segment& b) {
+      return std::lexicographical_compare(a.data + 12, a.data + a.length, b.data + 12, b.data + b.length);
     });
-    if (icc.front()->data[13] == icc.size()) {
+    if (icc.front().data[13] == icc.size()) {
       Bytes profile;
-      for (const auto* m : icc) {
-        const auto* p = reinterpret_cast<const std::byte*>(m->data);
-        profile.insert(profile.end(), p + 14, p + m->data_length);
+      for (const Segment& m : icc) {
+        const auto* p = reinterpret_cast<const std::byte*>(m.data);
+        profile.insert(profile.end(), p + 14, p + m.length);
       }
       info.set("icc_profile", std::move(profile));
     } else {

@@ -2,7 +2,9 @@
 // §5.1.8): Pillow's info keys from APP0/APP1/APP2/APP14/COM and the SOF.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include <imio/metadata.hpp>
@@ -20,8 +22,9 @@ struct HeaderInfo {
   Bytes exif;        ///< the first "Exif\0\0" APP1 segment, prefix included; empty when none
 };
 
-/// Reads the header fields and the markers saved by read_header(true).
-/// DecodeError for component counts Pillow cannot represent.
-HeaderInfo describe_header(const jpeg_decompress_struct& cinfo);
+/// Reads the header fields from libjpeg (after jpeg_read_header) and the
+/// APPn/COM segments from `file`, the whole JPEG stream. DecodeError for
+/// component counts Pillow cannot represent.
+HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const std::byte> file);
 
 }  // namespace imio::libjpeg

@@ -109,8 +109,8 @@ class JpegReader final : public Plugin {
       data_ = owned_;
     }
     Decompressor d = open();
-    d.read_header(true);
-    header_ = describe_header(d.info());
+    d.read_header();
+    header_ = describe_header(d.info(), data_);
     orientation_ = exif_orientation(header_.exif);
   }
 
@@ -182,7 +182,7 @@ class JpegReader final : public Plugin {
     request_.check_pixels(header_.width, header_.height);
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Decompressor d = open();
-    d.read_header(false);
+    d.read_header();
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
     const std::size_t width = info.output_width;
