@@ -1,0 +1,76 @@
+// Frames as imageio's pillow plugin shows them (Pillow 9.4 GifImagePlugin,
+// LoadingStrategy.RGB_AFTER_FIRST): every frame is the whole logical screen
+// after drawing it over the previous result (spec §5.1.5).
+//
+// The rules reproduced, each checked against the corpus goldens:
+// - frame 0 is drawn in palette space onto a canvas filled with its
+//   transparent index, or index 0 when it has none (not the background);
+//   its transparent pixels are drawn like any other;
+// - from frame 1 the canvas is RGB, or RGBA when frame 0 had a transparent
+//   index; later frames skip their transparent pixels;
+// - a frame's disposal (GIF89a §23) is applied just before the next frame;
+//   a GCE disposal of 0 (or no GCE) keeps the previous frame's method;
+//   2 fills the frame's rectangle with the transparent colour (alpha 0) or
+//   else the background colour; 3 and above restore what was under it;
+//   for frame 0, 3 fills with its transparent index when it has one;
+// - a file whose first frame has no palette Pillow needs (no table, or a
+//   gray ramp i → (i, i, i)) stays gray "L" throughout, indices as levels.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "gif_blocks.hpp"
+#include "gif_decoder.hpp"
+
+namespace imio::giflib {
+
+/// The array layout of every frame (DECISIONS D15).
+enum class Layout { rgb, rgba, gray, indices };
+std::size_t channels(Layout layout) noexcept;
+
+/// True when Pillow opens the file as "L": frame 0's palette is absent or a gray ramp.
+bool opens_as_gray(const Screen& screen, const FrameInfo& frame0) noexcept;
+
+class Compositor {
+ public:
+  /// `layout` decides which canvases are kept (palette indices only on request).
+  Compositor(const Screen& screen, bool gray_file, Layout layout);
+  /// Draws the next frame of the file.
+  void add(const RawFrame& frame);
+  /// Writes the current canvas in the layout, H × W × channels bytes.
+  void render(std::uint8_t* dst) const;
+
+ private:
+  using Palette = std::array<std::uint8_t, 768>;
+  struct Pending {
+    enum Kind { none, fill, restore } kind = none;
+    std::size_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    bool rgba_space = false;
+    std::uint8_t fill_index = 0;
+    std::array<std::uint8_t, 4> fill_rgba{};
+    std::vector<std::uint8_t> saved_index, saved_rgba;
+  };
+
+  void apply_pending();
+  void to_rgba();
+  void plan_disposal(const RawFrame& frame, const std::optional<Palette>& palette);
+  void draw(const RawFrame& frame, const std::optional<Palette>& palette);
+
+  std::size_t width_, height_;
+  const Screen& screen_;
+  bool gray_file_;
+  Layout layout_;
+  bool keep_index_;  // palette-index canvas beyond frame 0
+  std::size_t frame_ = 0;
+  int disposal_method_ = 0;
+  std::optional<std::uint8_t> info_transparency_;  // frame 0's, until the canvas turns RGB(A)
+  bool has_alpha_ = false;
+  std::optional<Palette> palette0_;
+  std::vector<std::uint8_t> index_, rgba_;
+  Pending pending_;
+};
+
+}  // namespace imio::giflib

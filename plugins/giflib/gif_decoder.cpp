@@ -1,0 +1,173 @@
+#include "gif_decoder.hpp"
+
+#include <cstring>
+#include <exception>
+
+#include <fmt/format.h>
+#include <gif_lib.h>
+
+namespace imio::giflib {
+namespace {
+
+// giflib calls back into C++ through this; exceptions must not cross giflib,
+// so a failing read is remembered and rethrown once giflib has returned.
+struct InputContext {
+  ByteSource* source = nullptr;
+  std::exception_ptr error;
+};
+
+int read_input(GifFileType* gif, GifByteType* dst, int n) {
+  auto* ctx = static_cast<InputContext*>(gif->UserData);
+  if (ctx->error || n <= 0) return 0;
+  try {
+    return static_cast<int>(ctx->source->read(dst, static_cast<std::size_t>(n)));
+  } catch (...) {
+    ctx->error = std::current_exception();
+    return 0;
+  }
+}
+
+ColorTable table_of(const ColorMapObject* map) {
+  ColorTable t;
+  t.rgb.reserve(static_cast<std::size_t>(map->ColorCount) * 3);
+  for (int i = 0; i < map->ColorCount; ++i) {
+    t.rgb.push_back(map->Colors[i].Red);
+    t.rgb.push_back(map->Colors[i].Green);
+    t.rgb.push_back(map->Colors[i].Blue);
+  }
+  return t;
+}
+
+// Rows of an interlaced image arrive in four passes (GIF89a Appendix E).
+constexpr int kPassStart[4] = {0, 4, 2, 1};
+constexpr int kPassStep[4] = {8, 8, 4, 2};
+
+}  // namespace
+
+void Decoder::Closer::operator()(GifFileType* gif) const noexcept {
+  delete static_cast<InputContext*>(gif->UserData);
+  int err = 0;
+  DGifCloseFile(gif, &err);
+}
+
+Decoder::Decoder(Request& request) : request_(request) {
+  ByteSource& source = request.source();
+  source.seek(0);
+  auto ctx = std::make_unique<InputContext>();
+  ctx->source = &source;
+  int err = 0;
+  GifFileType* gif = DGifOpen(ctx.get(), read_input, &err);
+  if (gif == nullptr) {
+    if (ctx->error) std::rethrow_exception(ctx->error);
+    throw DecodeError(fmt::format("giflib cannot open the GIF: {}", GifErrorString(err) ? GifErrorString(err) : "unknown error"));
+  }
+  ctx.release();
+  gif_.reset(gif);
+  screen_.width = static_cast<std::uint16_t>(gif->SWidth);
+  screen_.height = static_cast<std::uint16_t>(gif->SHeight);
+  screen_.background = static_cast<std::uint8_t>(gif->SBackGroundColor);
+  if (gif->SColorMap) screen_.global = table_of(gif->SColorMap);
+}
+
+Decoder::~Decoder() = default;
+
+void Decoder::fail(const char* what) const {
+  auto* ctx = static_cast<InputContext*>(gif_->UserData);
+  if (ctx->error) std::rethrow_exception(ctx->error);
+  const char* reason = GifErrorString(gif_->Error);
+  throw DecodeError(fmt::format("giflib failed {} of frame {}: {}", what, frames_, reason ? reason : "unknown error"));
+}
+
+void Decoder::read_extension(FrameInfo& info) {
+  GifFileType* gif = gif_.get();
+  int code = 0;
+  GifByteType* block = nullptr;
+  if (DGifGetExtension(gif, &code, &block) == GIF_ERROR) {
+    done_ = true;  // cut inside an extension: the sequence ends there (as Pillow)
+    return;
+  }
+  bool first = true;
+  bool netscape = false;
+  while (block != nullptr) {
+    const int n = block[0];
+    const GifByteType* d = block + 1;
+    if (first && code == GRAPHICS_EXT_FUNC_CODE && n >= 4) {
+      info.has_gce = true;
+      info.disposal = (d[0] >> 2) & 7;
+      info.delay_cs = d[1] | d[2] << 8;
+      if (d[0] & 1) info.transparency = d[3];
+    } else if (code == COMMENT_EXT_FUNC_CODE) {
+      if (first && info.comment) info.comment->push_back(std::byte{'\n'});
+      if (!info.comment) info.comment.emplace();
+      info.comment->insert(info.comment->end(), reinterpret_cast<const std::byte*>(d), reinterpret_cast<const std::byte*>(d) + n);
+    } else if (first && code == APPLICATION_EXT_FUNC_CODE && n >= 11) {
+      netscape = std::memcmp(d, "NETSCAPE2.0", 11) == 0;
+    } else if (netscape && n >= 3 && d[0] == 1) {
+      info.loop = d[1] | d[2] << 8;
+      netscape = false;
+    }
+    first = false;
+    if (DGifGetExtensionNext(gif, &block) == GIF_ERROR) {
+      done_ = true;
+      return;
+    }
+  }
+}
+
+bool Decoder::next(RawFrame& frame) {
+  GifFileType* gif = gif_.get();
+  frame.info = FrameInfo{};
+  while (!done_) {
+    GifRecordType type = UNDEFINED_RECORD_TYPE;
+    if (DGifGetRecordType(gif, &type) == GIF_ERROR) {
+      auto* ctx = static_cast<InputContext*>(gif->UserData);
+      if (ctx->error) std::rethrow_exception(ctx->error);
+      if (gif->Error == D_GIF_ERR_READ_FAILED) break;  // the data end between blocks: no more frames
+      fail("reading a record type");
+    }
+    if (type == TERMINATE_RECORD_TYPE) break;
+    if (type == EXTENSION_RECORD_TYPE) {
+      read_extension(frame.info);
+      continue;
+    }
+    if (type != IMAGE_DESC_RECORD_TYPE) fail("reading a record type");
+    request_.check_frames(frames_ + 1);
+    if (DGifGetImageDesc(gif) == GIF_ERROR) fail("reading the image descriptor");
+    const GifImageDesc& desc = gif->Image;
+    FrameInfo& info = frame.info;
+    info.left = static_cast<std::uint16_t>(desc.Left);
+    info.top = static_cast<std::uint16_t>(desc.Top);
+    info.width = static_cast<std::uint16_t>(desc.Width);
+    info.height = static_cast<std::uint16_t>(desc.Height);
+    info.interlaced = desc.Interlace;
+    if (desc.ColorMap) info.local = table_of(desc.ColorMap);
+    const std::size_t w = info.width, h = info.height;
+    request_.check_pixels(w, h);
+    frame.indices.resize(w * h);
+    if (w == 0 || h == 0) {
+      // No pixels to decode: skip the image data sub-blocks.
+      int code_size = 0;
+      GifByteType* block = nullptr;
+      if (DGifGetCode(gif, &code_size, &block) == GIF_ERROR) fail("skipping the image data");
+      while (block != nullptr) {
+        if (DGifGetCodeNext(gif, &block) == GIF_ERROR) fail("skipping the image data");
+      }
+    } else if (info.interlaced) {
+      for (int pass = 0; pass < 4; ++pass) {
+        for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) {
+          if (DGifGetLine(gif, frame.indices.data() + y * w, static_cast<int>(w)) == GIF_ERROR) fail("decoding");
+        }
+      }
+    } else {
+      for (std::size_t y = 0; y < h; ++y) {
+        if (DGifGetLine(gif, frame.indices.data() + y * w, static_cast<int>(w)) == GIF_ERROR) fail("decoding");
+      }
+    }
+    ++frames_;
+    return true;
+  }
+  done_ = true;
+  return false;
+}
+
+}  // namespace imio::giflib

@@ -1,0 +1,52 @@
+// Streaming GIF decoding through giflib: one GifFileType over the request's
+// ByteSource, frames read one after the other (DGifGetRecordType,
+// DGifGetImageDesc, DGifGetLine), never the whole file at once (DGifSlurp),
+// so imiter holds at most the canvas and one frame's indices.
+#pragma once
+
+#include <imio/plugin.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "gif_blocks.hpp"
+
+struct GifFileType;
+
+namespace imio::giflib {
+
+/// One frame as stored: its descriptor and extensions, and its palette
+/// indices, de-interlaced, row-major, width × height.
+struct RawFrame {
+  FrameInfo info;
+  std::vector<std::uint8_t> indices;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(Request& request);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  const Screen& screen() const noexcept { return screen_; }
+  /// Reads the next frame into `frame` (its buffer is reused); false after the last.
+  bool next(RawFrame& frame);
+
+ private:
+  struct Closer {
+    void operator()(GifFileType* gif) const noexcept;
+  };
+  [[noreturn]] void fail(const char* what) const;
+  void read_extension(FrameInfo& info);
+
+  Request& request_;
+  std::unique_ptr<GifFileType, Closer> gif_;
+  Screen screen_;
+  std::size_t frames_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace imio::giflib

@@ -1,0 +1,221 @@
+#include "gif_writer.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "gif_encoder.hpp"
+
+namespace imio::giflib {
+namespace {
+
+constexpr std::string_view kPlugin = "giflib";
+
+// A number or a list of numbers, in milliseconds or disposal codes.
+std::vector<int> int_list(KwargReader& kw, std::string_view key, int lo, int hi) {
+  const Value* v = kw.find(key);
+  if (v == nullptr || v->is_none()) return {};
+  std::vector<int> out;
+  auto one = [&](const Value& x) {
+    if (!x.is<std::int64_t>() && !x.is<double>()) kw.fail(key, fmt::format("expected a number or a list of numbers, got {}", x.type_name()));
+    const double d = x.get<double>();
+    if (!(d >= lo && d <= hi)) kw.fail(key, fmt::format("{} is outside {} … {}", x.repr(), lo, hi));
+    out.push_back(static_cast<int>(d));
+  };
+  if (v->is<Value::List>()) {
+    for (const Value& x : v->ref<Value::List>()) one(x);
+    if (out.empty()) kw.fail(key, "an empty list");
+  } else {
+    one(*v);
+  }
+  return out;
+}
+
+struct WriteArgs {
+  EncodeOptions encode;
+  std::optional<bool> is_batch;
+};
+
+WriteArgs take_write_args(const Kwargs& kwargs) {
+  KwargReader kw(kwargs, kPlugin, "write");
+  WriteArgs a;
+  // GIF delays are 16-bit hundredths of a second.
+  a.encode.duration_ms = int_list(kw, "duration", 0, 655350);
+  a.encode.disposal = int_list(kw, "disposal", 0, 7);
+  if (auto loop = kw.take<std::int64_t>("loop")) {
+    if (*loop < 0 || *loop > 65535) kw.fail("loop", fmt::format("{} is outside 0 … 65535 (0 loops forever)", *loop));
+    a.encode.loop = static_cast<int>(*loop);
+  }
+  if (auto t = kw.take<std::int64_t>("transparency")) {
+    if (*t < 0 || *t > 255) kw.fail("transparency", fmt::format("{} is not a palette index (0 … 255)", *t));
+    a.encode.transparency = static_cast<int>(*t);
+  }
+  if (const Value* c = kw.find("comment"); c && !c->is_none()) {
+    if (c->is<std::string>()) {
+      const auto& s = c->ref<std::string>();
+      a.encode.comment = Bytes(reinterpret_cast<const std::byte*>(s.data()), reinterpret_cast<const std::byte*>(s.data()) + s.size());
+    } else if (c->is<Bytes>()) {
+      a.encode.comment = c->ref<Bytes>();
+    } else {
+      kw.fail("comment", fmt::format("expected str or bytes, got {}", c->type_name()));
+    }
+  }
+  if (auto n = kw.take<std::int64_t>("palettesize")) {
+    if (*n < 2 || *n > 256) kw.fail("palettesize", fmt::format("{} is outside 2 … 256", *n));
+    a.encode.palettesize = static_cast<int>(*n);
+  }
+  a.encode.dither = kw.take<bool>("dither", false);
+  a.is_batch = kw.take<bool>("is_batch");
+  kw.finish();
+  return a;
+}
+
+// One frame's layout (spec §5.1.6 without `mode`): uint8 (H,W), (H,W,2|3|4); bool (H,W).
+void check_frame_shape(const Shape& s, DType dtype) {
+  if (dtype != DType::uint8 && dtype != DType::bool_) {
+    throw ArgumentError(fmt::format("GIF frames are uint8 (or bool gray), not {}", name(dtype)));
+  }
+  const bool ok = s.size() == 2 || (s.size() == 3 && s[2] >= 2 && s[2] <= 4 && dtype == DType::uint8);
+  if (!ok) {
+    throw ArgumentError(fmt::format("cannot write a frame of shape ({}) {} to GIF: expected (H, W) gray, (H, W, 2) gray+alpha, "
+                                    "(H, W, 3) RGB or (H, W, 4) RGBA",
+                                    fmt::join(s, ", "), name(dtype)));
+  }
+  if (s[0] == 0 || s[1] == 0 || s[0] > 65535 || s[1] > 65535) {
+    throw ArgumentError(fmt::format("a GIF frame is 1 … 65535 pixels on each side, not {}x{}", s[1], s[0]));
+  }
+}
+
+class GifWriter final : public Plugin {
+ public:
+  explicit GifWriter(Request& request) : request_(request) {}
+
+  // Batch detection of imageio's pillow writer (spec §5.1.6).
+  void write(const NDArray& image, const Kwargs& kwargs) override {
+    WriteArgs args = take_write_args(kwargs);
+    const Shape& s = image.shape();
+    if (image.ndim() < 2) throw ArgumentError(fmt::format("cannot write a {}-D array as a GIF image", image.ndim()));
+    bool batch = false;
+    if (args.is_batch) batch = *args.is_batch;
+    else if (s.size() == 3 && s[2] == 1) throw ArgumentError("cannot write an image with a single explicit colour channel (H, W, 1): drop the last axis");
+    else batch = !(s.size() == 2 || (s.size() == 3 && s[2] >= 2 && s[2] <= 4));
+    std::vector<Pending> frames;
+    if (batch) {
+      if (s.size() < 3) throw ArgumentError("a batch of GIF frames needs at least 3 axes (N, H, W)");
+      const Shape frame(s.begin() + 1, s.end());
+      check_frame_shape(frame, image.dtype());
+      const std::size_t bytes = s[0] == 0 ? 0 : image.nbytes() / s[0];
+      if (s[0] == 0) throw ArgumentError("cannot write an empty batch of frames to GIF");
+      for (std::size_t i = 0; i < s[0]; ++i) frames.push_back({&image, i * bytes, frame});
+    } else {
+      check_frame_shape(s, image.dtype());
+      frames.push_back({&image, 0, s});
+    }
+    add(frames, std::move(args));
+  }
+
+  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
+    WriteArgs args = take_write_args(kwargs);
+    if (images.empty()) throw ArgumentError("cannot write an empty list of frames to GIF");
+    std::vector<Pending> frames;
+    for (const NDArray& a : images) {
+      check_frame_shape(a.shape(), a.dtype());
+      if (a.shape() != images.front().shape() || a.dtype() != images.front().dtype()) {
+        throw ArgumentError(fmt::format("all frames of a GIF have one shape: ({}) and ({})", fmt::join(images.front().shape(), ", "),
+                                        fmt::join(a.shape(), ", ")));
+      }
+      frames.push_back({&a, 0, a.shape()});
+    }
+    add(frames, std::move(args));
+  }
+
+  // Frames of several write calls make one animation, encoded here (spec §5.1.6 "Buffering").
+  void close() override {
+    if (frames_.empty()) return;
+    check_lists(frames_.size());
+    std::vector<FrameView> views;
+    for (const Stored& f : frames_) views.push_back({f.pixels.data(), f.height, f.width, f.channels});
+    encode_gif(request_.sink(), views, args_.encode);
+    frames_.clear();
+  }
+
+  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
+  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
+  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
+  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
+
+ private:
+  struct Pending {
+    const NDArray* array;
+    std::size_t offset;
+    Shape shape;
+  };
+  struct Stored {
+    std::vector<std::uint8_t> pixels;
+    std::size_t height, width;
+    int channels;
+  };
+
+  static IOError not_readable() { return IOError("the file is open for writing"); }
+
+  void add(const std::vector<Pending>& frames, WriteArgs args) {
+    const std::size_t total = frames_.size() + frames.size();
+    if (!frames_.empty() && (frames.front().shape[0] != frames_.front().height || frames.front().shape[1] != frames_.front().width)) {
+      throw ArgumentError(fmt::format("all frames of a GIF have one size: {}x{} after {}x{}", frames.front().shape[1],
+                                      frames.front().shape[0], frames_.front().width, frames_.front().height));
+    }
+    // A per-frame list covers every frame written so far.
+    for (const auto* list : {&args.encode.duration_ms, &args.encode.disposal}) {
+      if (list->size() > 1 && list->size() != total) {
+        throw ArgumentError(fmt::format("{} per-frame values for {} frames", list->size(), total));
+      }
+    }
+    request_.check_frames(total);
+    for (const Pending& p : frames) {
+      Stored s;
+      s.height = p.shape[0];
+      s.width = p.shape[1];
+      s.channels = p.shape.size() == 3 ? static_cast<int>(p.shape[2]) : 1;
+      const std::size_t n = s.height * s.width * static_cast<std::size_t>(s.channels);
+      const auto* src = reinterpret_cast<const std::uint8_t*>(p.array->bytes()) + p.offset;
+      if (p.array->dtype() == DType::bool_) {
+        s.pixels.resize(n);
+        for (std::size_t i = 0; i < n; ++i) s.pixels[i] = src[i] ? 255 : 0;
+      } else {
+        s.pixels.assign(src, src + n);
+      }
+      frames_.push_back(std::move(s));
+    }
+    merge(std::move(args));
+  }
+
+  // Options of several calls are merged, later ones winning (spec §5.1.6).
+  void merge(WriteArgs args) {
+    EncodeOptions& e = args_.encode;
+    if (!args.encode.duration_ms.empty()) e.duration_ms = args.encode.duration_ms;
+    if (!args.encode.disposal.empty()) e.disposal = args.encode.disposal;
+    if (args.encode.loop) e.loop = args.encode.loop;
+    if (args.encode.transparency) e.transparency = args.encode.transparency;
+    if (args.encode.comment) e.comment = args.encode.comment;
+    if (args.encode.palettesize != 256) e.palettesize = args.encode.palettesize;
+    if (args.encode.dither) e.dither = true;
+  }
+
+  void check_lists(std::size_t total) const {
+    for (const auto* list : {&args_.encode.duration_ms, &args_.encode.disposal}) {
+      if (list->size() > 1 && list->size() != total) {
+        throw ArgumentError(fmt::format("{} per-frame values of {} for {} frames", list->size(),
+                                        list == &args_.encode.duration_ms ? "duration" : "disposal", total));
+      }
+    }
+  }
+
+  Request& request_;
+  std::vector<Stored> frames_;
+  WriteArgs args_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> make_writer(Request& request) { return std::make_unique<GifWriter>(request); }
+
+}  // namespace imio::giflib
