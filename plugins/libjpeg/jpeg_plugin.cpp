@@ -346,6 +346,9 @@ class JpegWriter final : public Plugin {
       }
       shape.erase(shape.begin());
     }
+    if (shape.size() == 3 && shape[2] == 1) {
+      throw ArgumentError("images with a single explicit colour channel (H, W, 1) cannot be written; pass (H, W)");
+    }
     if (image.dtype() != DType::uint8) {
       throw ArgumentError(fmt::format("JPEG stores uint8 samples; cannot write {} data", name(image.dtype())));
     }
