@@ -511,6 +511,7 @@ namespace builtin {
 PluginSpec libjpeg_plugin_spec() {
   PluginSpec spec;
   spec.name = "libjpeg";
+  spec.aliases = {"pillow"};  // D1: imageio's pillow plugin read and wrote JPEG
   spec.can_read = true;
   spec.can_write = true;
   spec.sniff = libjpeg::has_signature;
