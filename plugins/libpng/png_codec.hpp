@@ -1,0 +1,63 @@
+// libpng behind a C++ surface: decode one PNG stream from memory into a
+// caller's buffer, encode one image to a byte callback. setjmp/longjmp stays
+// in png_codec.cpp, in functions that own no C++ objects.
+#pragma once
+
+#include <imio/plugin.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace imio::png {
+
+/// The layout libpng fills: one byte per sample below 8 bits (gray 1-bit as
+/// 0/1, 2/4-bit gray scaled to 0…255 as Pillow's L, palette indices as
+/// stored), native-endian uint16 for 16-bit.
+struct RawLayout {
+  std::uint32_t width = 0, height = 0;
+  int channels = 1;  ///< 1 gray/palette, 2 gray+alpha, 3 RGB, 4 RGBA
+  int sample_bytes = 1;
+  std::size_t row_bytes() const { return std::size_t{width} * static_cast<std::size_t>(channels * sample_bytes); }
+  std::size_t total_bytes() const { return row_bytes() * height; }
+};
+
+RawLayout raw_layout(std::uint32_t width, std::uint32_t height, int bit_depth, int color_type);
+
+/// Decodes the complete PNG stream `png` into `dst` (layout.total_bytes()).
+/// Throws DecodeError with libpng's reason.
+void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, std::byte* dst);
+
+/// A text chunk to write.
+struct TextChunk {
+  std::string key, value;
+  bool utf8 = false;  ///< iTXt instead of tEXt
+};
+
+/// What one encode writes. Pixels: rows of width × channels samples, one
+/// byte per sample for depths ≤ 8 (packed by libpng), native uint16 for 16.
+struct EncodeJob {
+  std::uint32_t width = 0, height = 0;
+  int bit_depth = 8, color_type = 0;
+  const std::byte* pixels = nullptr;
+  std::size_t row_bytes = 0;
+  int compress_level = 6;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> phys_per_meter;
+  std::optional<Bytes> icc_profile;
+  std::optional<Bytes> exif;  ///< TIFF structure, without "Exif\0\0"
+  std::vector<TextChunk> text;
+  std::optional<std::vector<std::uint16_t>> trns;  ///< gray: 1 value, RGB: 3, palette: alphas
+  std::vector<std::uint8_t> palette;               ///< RGB triplets
+  /// Called after IHDR and the ancillary chunks, before IDAT (APNG's acTL).
+  std::function<void()> before_idat{};
+};
+
+/// Encodes `job`; every output byte goes to `out` (which may throw: the
+/// exception is carried across libpng and rethrown here).
+void encode(const EncodeJob& job, const std::function<void(const std::byte*, std::size_t)>& out);
+
+std::string libpng_version();
+
+}  // namespace imio::png

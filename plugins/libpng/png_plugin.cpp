@@ -1,0 +1,300 @@
+// The libpng plugin: PNG and APNG as imageio's pillow plugin reads and
+// writes them (spec §5.1), with DECISIONS D14 (16-bit stays uint16) and D17.
+#include <imio/plugin.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "png_apng.hpp"
+#include "png_chunks.hpp"
+#include "png_codec.hpp"
+#include "png_pixels.hpp"
+#include "png_writer.hpp"
+
+namespace imio {
+namespace png {
+namespace {
+
+constexpr std::string_view kPlugin = "libpng";
+
+// The read-side kwargs (spec §5.1.2); writeable_output is accepted and ignored.
+struct ReadArgs {
+  std::optional<std::string> mode;
+  bool rotate = false, apply_gamma = false;
+};
+
+ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
+  KwargReader kw(kwargs, kPlugin, method);
+  ReadArgs a;
+  a.mode = kw.take<std::string>("mode");
+  a.rotate = kw.take<bool>("rotate", false);
+  a.apply_gamma = kw.take<bool>("apply_gamma", false);
+  kw.take<bool>("writeable_output");
+  kw.finish();
+  return a;
+}
+
+class PngReader final : public Plugin {
+ public:
+  explicit PngReader(Request& request) : request_(request), chunks_(scan(request.source())) {
+    request_.check_pixels(chunks_.ihdr.width, chunks_.ihdr.height, 1);
+    if (chunks_.animated) request_.check_frames(chunks_.n_images());
+  }
+
+  NDArray read(const Index& index, const Kwargs& kwargs) override {
+    const ReadArgs a = read_args(kwargs, "read");
+    const OutSpec spec = out_spec(chunks_, a.mode);
+    if (batch(index)) return read_all(a, spec);
+    const std::size_t k = frame_index(index);
+    if (!chunks_.animated) return finish(decode_still(a, spec), a);
+    FrameDecoder frames(chunks_, file());
+    const std::byte* canvas = nullptr;
+    while (frames.next_index() <= k) canvas = frames.next();
+    return finish(from_canvas(frames.layout(), canvas, a, spec), a);
+  }
+
+  std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
+    struct Frames final : FrameSource {
+      PngReader& r;
+      ReadArgs a;
+      OutSpec spec;
+      FrameDecoder dec;
+      Frames(PngReader& reader, ReadArgs args)
+          : r(reader), a(std::move(args)), spec(out_spec(r.chunks_, a.mode)), dec(r.chunks_, r.file()) {}
+      std::optional<NDArray> next() override {
+        if (dec.next_index() >= dec.count()) return std::nullopt;
+        if (!r.chunks_.animated) {
+          dec.next();  // only counts; the still path decodes straight into the result
+          return r.finish(r.decode_still(a, spec), a);
+        }
+        const std::byte* canvas = dec.next();
+        return r.finish(r.from_canvas(dec.layout(), canvas, a, spec), a);
+      }
+    };
+    ReadArgs a = read_args(kwargs, "iter");
+    if (!chunks_.animated) {
+      // The still image decodes lazily: make next() not touch the decoder.
+      struct One final : FrameSource {
+        PngReader& r;
+        ReadArgs a;
+        bool done = false;
+        One(PngReader& reader, ReadArgs args) : r(reader), a(std::move(args)) {}
+        std::optional<NDArray> next() override {
+          if (std::exchange(done, true)) return std::nullopt;
+          return r.finish(r.decode_still(a, out_spec(r.chunks_, a.mode)), a);
+        }
+      };
+      return std::make_unique<One>(*this, std::move(a));
+    }
+    return std::make_unique<Frames>(*this, std::move(a));
+  }
+
+  ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
+    const ReadArgs a = read_args(kwargs, "properties");
+    const OutSpec spec = out_spec(chunks_, a.mode);
+    Shape frame = spec.frame_shape(chunks_.ihdr.height, chunks_.ihdr.width);
+    if (a.rotate && chunks_.exif) frame = oriented_shape(frame, exif_orientation(*chunks_.exif));
+    const DType dtype = (a.apply_gamma && chunks_.gamma) ? DType::uint8 : spec.dtype;
+    if (batch(index)) {
+      Shape s{chunks_.n_images()};
+      s.insert(s.end(), frame.begin(), frame.end());
+      return {.shape = std::move(s), .dtype = dtype, .n_images = chunks_.n_images(), .is_batch = true};
+    }
+    frame_index(index);
+    return {.shape = std::move(frame), .dtype = dtype};
+  }
+
+  Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
+    const ReadArgs a = read_args(kwargs, "metadata");
+    const std::size_t k = batch(index) ? 0 : frame_index(index);  // D13: imio::all → the global (frame 0) info
+    if (chunks_.truncated) throw DecodeError("the image data are cut off (image file is truncated)");
+    Metadata m = chunks_.info;
+    if (chunks_.hidden_default) m.set("default_image", true);
+    if (chunks_.animated) {
+      FrameDecoder frames(chunks_, {});
+      if (const FrameControl* fc = frames.control(k)) {
+        m.set("bbox", Value{std::int64_t{fc->x}, std::int64_t{fc->y}, std::int64_t{fc->x} + fc->width,
+                            std::int64_t{fc->y} + fc->height});
+        m.set("duration", fc->duration_ms());
+        m.set("disposal", static_cast<std::int64_t>(fc->dispose_op));
+        m.set("blend", static_cast<std::int64_t>(fc->blend_op));
+      }
+    }
+    const std::string mode = native_mode(chunks_.ihdr);
+    m.set("mode", mode);
+    m.set("shape", Value{std::int64_t{chunks_.ihdr.width}, std::int64_t{chunks_.ihdr.height}});
+    if (mode == "P" && !exclude_applied) m.set("palette", distinct_palette());
+    if (chunks_.exif) {
+      for (const auto& [key, value] : read_exif(*chunks_.exif)) m.set(key, value);
+    }
+    // D17: Orientation is hidden only when the read it describes applies it.
+    if (exclude_applied && a.rotate) m.erase("Orientation");
+    return m;
+  }
+
+ private:
+  bool batch(const Index& index) const { return index.is_all() || (index.is_none() && chunks_.animated); }
+
+  std::size_t frame_index(const Index& index) const {
+    const std::size_t n = chunks_.n_images();
+    const auto k = static_cast<std::size_t>(index.value());
+    if (k >= n) throw IndexError(fmt::format("index {} is out of range: the file holds {} image(s)", index.repr(), n));
+    return k;
+  }
+
+  std::span<const std::byte> file() {
+    if (!file_) {
+      ByteSource& s = request_.source();
+      if (const auto view = s.contiguous()) {
+        file_.emplace(*view);
+      } else {
+        s.seek(0);
+        owned_ = s.read_all(request_.limits().max_bytes);
+        file_.emplace(owned_);
+      }
+    }
+    return *file_;
+  }
+
+  // The still image: straight into the result when no conversion is needed.
+  NDArray decode_still(const ReadArgs& a, const OutSpec& spec) {
+    const Header& h = chunks_.ihdr;
+    const RawLayout layout = raw_layout(h.width, h.height, h.bit_depth, h.color_type);
+    NDArray out = request_.allocate(spec.frame_shape(h.height, h.width), spec.dtype);
+    if (!a.mode && h.color_type != 3) {
+      decode(file(), layout, h.bit_depth, h.color_type, out.bytes());
+      return out;
+    }
+    NDArray raw = request_.allocate({layout.total_bytes()}, DType::uint8);
+    decode(file(), layout, h.bit_depth, h.color_type, raw.bytes());
+    convert(chunks_, layout, raw.bytes(), a.mode, out.bytes());
+    return out;
+  }
+
+  NDArray from_canvas(const RawLayout& layout, const std::byte* canvas, const ReadArgs& a, const OutSpec& spec) {
+    NDArray out = request_.allocate(spec.frame_shape(layout.height, layout.width), spec.dtype);
+    convert(chunks_, layout, canvas, a.mode, out.bytes());
+    return out;
+  }
+
+  // spec §5.1.3 steps 5 and 6: orientation, then gamma.
+  NDArray finish(NDArray frame, const ReadArgs& a) {
+    if (a.rotate && chunks_.exif) frame = apply_orientation(std::move(frame), exif_orientation(*chunks_.exif));
+    if (a.apply_gamma && chunks_.gamma) frame = apply_gamma(frame, *chunks_.gamma, request_);
+    return frame;
+  }
+
+  NDArray read_all(const ReadArgs& a, const OutSpec& spec) {
+    const std::size_t n = chunks_.n_images();
+    request_.check_frames(n);
+    if (!chunks_.animated) {
+      NDArray one = finish(decode_still(a, spec), a);
+      Shape s{1};
+      s.insert(s.end(), one.shape().begin(), one.shape().end());
+      return std::move(one).reshaped(std::move(s));
+    }
+    const bool plain = !(a.rotate && chunks_.exif) && !(a.apply_gamma && chunks_.gamma);
+    FrameDecoder frames(chunks_, file());
+    if (!plain) {
+      std::vector<NDArray> list;
+      while (frames.next_index() < n) list.push_back(finish(from_canvas(frames.layout(), frames.next(), a, spec), a));
+      return NDArray::stack(list);
+    }
+    // Stacked in place: one allocation at the final size.
+    Shape s{n};
+    const Shape f = spec.frame_shape(chunks_.ihdr.height, chunks_.ihdr.width);
+    s.insert(s.end(), f.begin(), f.end());
+    NDArray out = request_.allocate(s, spec.dtype);
+    const std::size_t frame_bytes = out.nbytes() / n;
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::byte* canvas = frames.next();
+      convert(chunks_, frames.layout(), canvas, a.mode, out.bytes() + k * frame_bytes);
+    }
+    return out;
+  }
+
+  // spec §5.1.8: the distinct palette colours, in palette order.
+  Value distinct_palette() const {
+    Value::List out;
+    std::set<std::array<std::uint8_t, 3>> seen;
+    for (const auto& c : chunks_.palette) {
+      if (!seen.insert(c).second) continue;
+      out.emplace_back(Value{std::int64_t{c[0]}, std::int64_t{c[1]}, std::int64_t{c[2]}});
+    }
+    return Value(std::move(out));
+  }
+
+  Request& request_;
+  Chunks chunks_;
+  std::optional<std::span<const std::byte>> file_;
+  Bytes owned_;
+};
+
+class PngWriter final : public Plugin {
+ public:
+  explicit PngWriter(Request& request) : request_(request) {}
+
+  void write(const NDArray& image, const Kwargs& kwargs) override {
+    check_first();
+    write_png(request_, std::span<const NDArray>(&image, 1), false, kwargs);
+    written_ = true;
+  }
+  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
+    check_first();
+    if (images.empty()) throw ArgumentError("no images to write");
+    write_png(request_, images, false, kwargs);
+    written_ = true;
+  }
+  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
+  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
+  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
+  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
+
+ private:
+  static IOError not_readable() { return IOError("the file is open for writing"); }
+  void check_first() const {
+    if (written_) throw ArgumentError("the PNG file was already written (pass a list or a batch to write an APNG)");
+  }
+  Request& request_;
+  bool written_ = false;
+};
+
+std::unique_ptr<Plugin> open_png(Request& request, const Kwargs& kwargs) {
+  KwargReader(kwargs, kPlugin, "open").finish();
+  if (request.mode() == IoMode::write) {
+    const std::string& ext = request.extension();
+    const bool named = !request.requested_plugin().empty() && ext.empty();
+    if (ext != ".png" && ext != ".apng" && !named) throw InitializationError("writes only .png and .apng files");
+    return std::make_unique<PngWriter>(request);
+  }
+  const auto first = request.first_bytes(32);
+  if (!has_signature(first) && !looks_like_damaged_png(first)) {
+    throw InitializationError("not a PNG file (it does not start with the PNG signature)");
+  }
+  // From here the file claims to be a PNG: damage is a DecodeError (D4).
+  return std::make_unique<PngReader>(request);
+}
+
+}  // namespace
+}  // namespace png
+
+namespace builtin {
+
+PluginSpec libpng_plugin_spec() {
+  PluginSpec spec;
+  spec.name = "libpng";
+  spec.can_read = true;
+  spec.can_write = true;
+  spec.sniff = [](std::span<const std::byte> first) { return png::has_signature(first); };
+  spec.sniff_bytes = 8;
+  spec.factory = png::open_png;
+  spec.backend = png::libpng_version();
+  return spec;
+}
+
+}  // namespace builtin
+}  // namespace imio
