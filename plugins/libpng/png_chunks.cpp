@@ -416,7 +416,8 @@ std::uint32_t crc(std::uint32_t type, std::span<const std::byte> data) noexcept 
   put_be32(t, type);
   uLong c = crc32(0L, reinterpret_cast<const Bytef*>(t), 4);
   // zlib takes uInt lengths; chunks are below 2**31 bytes.
-  c = crc32(c, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+  // (zlib returns its initial value for a null buffer: skip empty data)
+  if (!data.empty()) c = crc32(c, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
   return static_cast<std::uint32_t>(c);
 }
 

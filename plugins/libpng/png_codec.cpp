@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <png.h>
+#include <zlib.h>
 
 namespace imio::png {
 namespace {
@@ -158,6 +159,8 @@ struct CJob {
   int has_trns;
   png_textp text;
   int text_n;
+  const std::byte* iccp;  // a complete iCCP chunk body
+  size_t iccp_n;
 };
 
 bool write_header(png_structp png, png_infop info, const CJob* c) {
@@ -169,12 +172,12 @@ bool write_header(png_structp png, png_infop info, const CJob* c) {
   if (c->palette_n > 0) png_set_PLTE(png, info, c->palette, c->palette_n);
   if (c->has_trns) png_set_tRNS(png, info, c->trns_alpha, c->trns_n, &c->trns_color);
   if (j.phys_per_meter) png_set_pHYs(png, info, j.phys_per_meter->first, j.phys_per_meter->second, PNG_RESOLUTION_METER);
-  if (j.icc_profile) {
-    png_set_iCCP(png, info, "ICC Profile", PNG_COMPRESSION_TYPE_BASE,
-                 reinterpret_cast<png_const_bytep>(j.icc_profile->data()), static_cast<png_uint_32>(j.icc_profile->size()));
-  }
   if (j.exif) png_set_eXIf_1(png, info, static_cast<png_uint_32>(j.exif->size()), reinterpret_cast<png_bytep>(const_cast<std::byte*>(j.exif->data())));
   if (c->text_n > 0) png_set_text(png, info, c->text, c->text_n);
+  // iCCP is written as given (Pillow does not validate profiles; libpng's
+  // png_set_iCCP would reject what it cannot parse). It precedes PLTE.
+  png_write_info_before_PLTE(png, info);
+  if (c->iccp_n > 0) png_write_chunk(png, reinterpret_cast<png_const_bytep>("iCCP"), reinterpret_cast<png_const_bytep>(c->iccp), c->iccp_n);
   png_write_info(png, info);
   if (j.bit_depth < 8) png_set_packing(png);
   if (j.bit_depth == 16 && std::endian::native == std::endian::little) png_set_swap(png);
@@ -191,6 +194,21 @@ bool write_rows(png_structp png, png_infop info, png_bytepp rows) {
 [[noreturn]] void fail(const WriteCtx& ctx) {
   if (ctx.thrown) std::rethrow_exception(ctx.thrown);
   throw EncodeError(fmt::format("libpng: {}", ctx.error.message));
+}
+
+// "ICC Profile", NUL, method 0, the zlib-compressed profile (PNG 1.2 §4.2.2.4).
+Bytes iccp_body(const Bytes& profile) {
+  static constexpr char kName[] = "ICC Profile";
+  uLongf n = compressBound(static_cast<uLong>(profile.size()));
+  Bytes out(sizeof kName + 1 + n);
+  std::memcpy(out.data(), kName, sizeof kName);  // with its NUL
+  out[sizeof kName] = std::byte{0};
+  if (compress2(reinterpret_cast<Bytef*>(out.data() + sizeof kName + 1), &n,
+                reinterpret_cast<const Bytef*>(profile.data()), static_cast<uLong>(profile.size()), Z_BEST_COMPRESSION) != Z_OK) {
+    throw EncodeError("cannot compress the ICC profile");
+  }
+  out.resize(sizeof kName + 1 + n);
+  return out;
 }
 
 }  // namespace
@@ -232,7 +250,9 @@ void encode(const EncodeJob& job, const std::function<void(const std::byte*, std
     palette.push_back(png_color{job.palette[i], job.palette[i + 1], job.palette[i + 2]});
   }
   std::vector<png_byte> alphas;
-  CJob c{&job, palette.data(), static_cast<int>(palette.size()), nullptr, 0, png_color_16{}, 0, nullptr, 0};
+  Bytes iccp;
+  if (job.icc_profile) iccp = iccp_body(*job.icc_profile);
+  CJob c{&job, palette.data(), static_cast<int>(palette.size()), nullptr, 0, png_color_16{}, 0, nullptr, 0, iccp.data(), iccp.size()};
   if (job.trns) {
     c.has_trns = 1;
     const auto& t = *job.trns;

@@ -287,10 +287,15 @@ namespace builtin {
 PluginSpec libpng_plugin_spec() {
   PluginSpec spec;
   spec.name = "libpng";
+  spec.aliases = {"pillow"};  // D1: imageio's pillow plugin read and wrote PNG
   spec.can_read = true;
   spec.can_write = true;
-  spec.sniff = [](std::span<const std::byte> first) { return png::has_signature(first); };
-  spec.sniff_bytes = 8;
+  // A damaged signature still selects libpng, so the read fails as a
+  // DecodeError naming the damage (PngSuite xs*, xcr*, xlf*; D4).
+  spec.sniff = [](std::span<const std::byte> first) {
+    return png::has_signature(first) || png::looks_like_damaged_png(first);
+  };
+  spec.sniff_bytes = 32;
   spec.factory = png::open_png;
   spec.backend = png::libpng_version();
   return spec;
