@@ -58,7 +58,7 @@ void emit_message(j_common_ptr cinfo, int level) noexcept {
     error_exit(cinfo);
   }
   // Like libjpeg's default, pass on only the first few warnings of an image.
-  if (++s.warnings > 3) return;
+  if (s.mute || ++s.warnings > 3) return;
   char text[JMSG_LENGTH_MAX];
   (*cinfo->err->format_message)(cinfo, text);
   warn(kPlugin, text);
@@ -137,8 +137,9 @@ Decompressor::~Decompressor() {
 
 void Decompressor::fail() const { throw DecodeError(describe_failure(err_)); }
 
-void Decompressor::read_header() {
+void Decompressor::read_header(bool repeat) {
   jpeg_decompress_struct* c = &cinfo_;
+  err_.mute = repeat;
   int result = 0;
   int* rc = &result;
   if (!guarded(err_, [c, rc] {
@@ -146,6 +147,7 @@ void Decompressor::read_header() {
       })) {
     fail();
   }
+  err_.mute = false;
   if (result != JPEG_HEADER_OK) throw DecodeError("the JPEG stream holds tables only (an abbreviated stream without an image)");
 }
 

@@ -24,6 +24,7 @@ struct ErrorState {
   int code = 0;           ///< libjpeg message code of the failure
   bool from_warning = false;  ///< the failure is a warning promoted to an error
   int warnings = 0;       ///< warnings passed on to imio::warn
+  bool mute = false;      ///< drop warnings (a header read the second time)
 };
 
 /// Installs imio's error manager into `state` and returns it for cinfo.err.
@@ -51,7 +52,8 @@ class Decompressor {
   Decompressor& operator=(const Decompressor&) = delete;
 
   /// Reads the header (markers are not saved: see jpeg_markers.cpp).
-  void read_header();
+  /// `repeat`: the header was read before, its warnings were already passed on.
+  void read_header(bool repeat = false);
   /// Sets the output colour space and DCT scale and computes output_width/height.
   void configure(J_COLOR_SPACE out, unsigned scale_denom);
   void start();

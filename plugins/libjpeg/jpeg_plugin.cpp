@@ -182,7 +182,7 @@ class JpegReader final : public Plugin {
     request_.check_pixels(header_.width, header_.height);
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Decompressor d = open();
-    d.read_header();
+    d.read_header(/*repeat=*/true);
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
     const std::size_t width = info.output_width;

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <random>
+#include <streambuf>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -427,4 +429,77 @@ for name in ('default', 'q95', 's422', 'gray', 'cmyk', 'prog'):
     REQUIRE(raw.size() == a.nbytes());
     CHECK(std::equal(raw.begin(), raw.end(), a.bytes()));  // same libjpeg, same settings: bit-exact
   }
+}
+
+TEST_CASE("libjpeg: hostile dimensions are a LimitError before any allocation", "[libjpeg]") {
+  Bytes file = imio::imwrite("<bytes>", gradient(16, 16, 3), {.extension = ".jpg"}).value();
+  // Patch the SOF0 frame size to 65000 × 65000.
+  bool patched = false;
+  for (std::size_t i = 2; i + 9 < file.size(); ++i) {
+    if (file[i] == std::byte{0xFF} && file[i + 1] == std::byte{0xC0}) {
+      for (std::size_t k : {i + 5, i + 7}) {
+        file[k] = std::byte{0xFD};
+        file[k + 1] = std::byte{0xE8};
+      }
+      patched = true;
+      break;
+    }
+  }
+  REQUIRE(patched);
+  CHECK(imio::improps(file).shape == Shape{65000, 65000, 3});
+  CHECK_THROWS_AS(imio::imread(file), imio::LimitError);
+  imio::Limits small{.max_pixels = 100};
+  CHECK_THROWS_AS(imio::imread(imio::imwrite("<bytes>", gradient(16, 16, 3), {.extension = ".jpg"}).value(),
+                               {.limits = small}),
+                  imio::LimitError);
+}
+
+namespace {
+// A stream buffer that accepts `room` bytes, then fails.
+struct FullDisk : std::streambuf {
+  std::size_t room;
+  explicit FullDisk(std::size_t n) : room(n) {}
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    if (static_cast<std::size_t>(n) > room) return 0;
+    room -= static_cast<std::size_t>(n);
+    return n;
+  }
+  int_type overflow(int_type c) override { return room-- > 0 ? c : traits_type::eof(); }
+};
+}  // namespace
+
+TEST_CASE("libjpeg: a failing sink is reported as the sink's error, carried across libjpeg", "[libjpeg]") {
+  // Noise compresses badly: the output passes through several 256 KiB
+  // buffers, so the failure happens inside libjpeg's empty_output_buffer.
+  NDArray noise(Shape{1024, 1024, 3}, DType::uint8);
+  std::minstd_rand rng(7);
+  for (std::size_t i = 0; i < noise.nbytes(); ++i) noise.bytes()[i] = static_cast<std::byte>(rng() & 0xFF);
+  for (const std::size_t room : {std::size_t{0}, std::size_t{300000}}) {
+    FullDisk buf(room);
+    std::ostream os(&buf);
+    CHECK_THROWS_AS(imio::imwrite(os, noise, {.extension = ".jpg", .kwargs = {{"quality", 100}}}), imio::IOError);
+  }
+  FullDisk small(10);  // the failure in term_destination (jpeg_finish_compress)
+  std::ostream os(&small);
+  CHECK_THROWS_AS(imio::imwrite(os, gradient(16, 16, 3), {.extension = ".jpg"}), imio::IOError);
+}
+
+TEST_CASE("libjpeg: warnings go to the handler, never to stderr", "[libjpeg]") {
+  // Extraneous bytes between two markers: libjpeg warns and decodes.
+  const Bytes good = imio::imwrite("<bytes>", gradient(16, 16, 3), {.extension = ".jpg"}).value();
+  Bytes file;
+  bool inserted = false;
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    if (!inserted && i > 2 && good[i] == std::byte{0xFF} && good[i + 1] == std::byte{0xDB}) {
+      file.push_back(std::byte{0x00});
+      file.push_back(std::byte{0x00});
+      inserted = true;
+    }
+    file.push_back(good[i]);
+  }
+  REQUIRE(inserted);
+  WarningLog log;
+  CHECK(imio::imread(file) == imio::imread(good));
+  REQUIRE(log.lines.size() == 1);
+  CHECK(contains(log.lines[0], "libjpeg: Corrupt JPEG data: 2 extraneous bytes"));
 }
