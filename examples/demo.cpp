@@ -166,7 +166,9 @@ int run(const fs::path& folder) {
             << ", n_images " << (every.n_images ? std::to_string(*every.n_images) : "unknown") << "\n";
 
   section("4. immeta: the format's own metadata");
-  std::cout << "  " << gradient_path.filename().string() << ": " << imio::to_json(imio::immeta(gradient_path)) << "\n";
+  for (const fs::path& path : {gradient_path, frames_path}) {
+    std::cout << "  " << path.filename().string() << ": " << imio::to_json(imio::immeta(path)) << "\n";
+  }
 
   section("5. imiter: one image at a time");
   std::size_t n = 0;
