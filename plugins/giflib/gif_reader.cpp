@@ -118,11 +118,12 @@ class GifReader final : public Plugin {
     const bool gray = opens_as_gray(screen, *frame0);
     const std::size_t k = index.is_integer() ? static_cast<std::size_t>(index.value()) : 0;
     FrameInfo frame = *frame0;
-    std::optional<Bytes> comment = frame0->comment;
+    // Pillow keeps the last non-empty comment seen up to frame k.
+    Bytes comment = frame0->comment ? *frame0->comment : Bytes{};
     for (std::size_t i = 1; i <= k; ++i) {
       auto f = walker.next();
       if (!f) out_of_range(static_cast<std::int64_t>(k), i);
-      if (f->comment && !f->comment->empty()) comment = f->comment;  // a frame without one keeps the last
+      if (f->comment && !f->comment->empty()) comment = *f->comment;
       frame = std::move(*f);
     }
     Metadata meta;
@@ -131,7 +132,7 @@ class GifReader final : public Plugin {
     if (screen.global) meta.set("background", static_cast<std::int64_t>(screen.background));
     if (frame0->loop) meta.set("loop", static_cast<std::int64_t>(*frame0->loop));
     if (frame.has_gce) meta.set("duration", static_cast<std::int64_t>(frame.delay_cs) * 10);
-    if (comment && !comment->empty()) meta.set("comment", *comment);
+    if (!comment.empty()) meta.set("comment", std::move(comment));
     // Pillow forgets frame 0's transparency when the canvas turns RGB(A) at frame 1.
     if (frame0->transparency && (k == 0 || gray)) meta.set("transparency", static_cast<std::int64_t>(*frame0->transparency));
     std::string mode = gray ? "L" : "P";

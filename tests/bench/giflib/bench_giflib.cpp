@@ -1,0 +1,214 @@
+// bench_giflib: reading every frame of a GIF, and writing an animation.
+//
+//   bench_giflib [--runs N] [--dir FOLDER]
+//
+// Decode inputs: the corpus's newtonscradle.gif (36 frames, 200x150) and a
+// long animation generated here (300 full frames, 320x240, a square moving
+// over a static background). Methods, best of N runs after a warm-up:
+//   giflib direct  DGifSlurp of the file in memory, then a plain compositing
+//                  loop (global/local palette, transparency, disposal 2/3)
+//                  into one preallocated (N,H,W,3) buffer: the floor imio
+//                  builds on
+//   imio imread    imio::imread(path): all frames, (N,H,W,3)
+//   imio imiter    imio::imiter(path), one frame at a time
+//   Pillow         ImageSequence + convert('RGB') + numpy per frame, timed
+//                  by Python's perf_counter in a subprocess (if installed)
+// Encode: imio::imwrite of the generated animation (exact palettes) and of a
+// photo-like 256x256 x 30 frame animation (median cut) vs Pillow's
+// save(save_all=True).
+#include <imio/imio.hpp>
+
+#include <gif_lib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+volatile unsigned char g_sink = 0;
+
+double best_ms(int runs, const std::function<void()>& f) {
+  f();  // warm-up
+  double best = 1e300;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+std::vector<unsigned char> slurp_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct MemReader {
+  const unsigned char* data;
+  std::size_t size, pos;
+};
+
+int mem_read(GifFileType* gif, GifByteType* dst, int n) {
+  auto* r = static_cast<MemReader*>(gif->UserData);
+  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(n), r->size - r->pos);
+  std::memcpy(dst, r->data + r->pos, k);
+  r->pos += k;
+  return static_cast<int>(k);
+}
+
+// giflib used directly: slurp, then composite every frame into out.
+void giflib_direct(const std::vector<unsigned char>& file, std::vector<unsigned char>& out) {
+  MemReader reader{file.data(), file.size(), 0};
+  int err = 0;
+  GifFileType* gif = DGifOpen(&reader, mem_read, &err);
+  if (!gif || DGifSlurp(gif) != GIF_OK) std::abort();
+  const std::size_t w = static_cast<std::size_t>(gif->SWidth), h = static_cast<std::size_t>(gif->SHeight);
+  out.resize(static_cast<std::size_t>(gif->ImageCount) * w * h * 3);
+  std::vector<unsigned char> canvas(w * h * 3, 0), saved;
+  for (int i = 0; i < gif->ImageCount; ++i) {
+    const SavedImage& im = gif->SavedImages[i];
+    GraphicsControlBlock gcb{DISPOSAL_UNSPECIFIED, false, 0, NO_TRANSPARENT_COLOR};
+    DGifSavedExtensionToGCB(gif, i, &gcb);
+    const ColorMapObject* map = im.ImageDesc.ColorMap ? im.ImageDesc.ColorMap : gif->SColorMap;
+    const std::size_t x0 = static_cast<std::size_t>(im.ImageDesc.Left), y0 = static_cast<std::size_t>(im.ImageDesc.Top);
+    const std::size_t fw = static_cast<std::size_t>(im.ImageDesc.Width), fh = static_cast<std::size_t>(im.ImageDesc.Height);
+    if (gcb.DisposalMode == DISPOSE_PREVIOUS) saved = canvas;
+    for (std::size_t y = 0; y < fh && y0 + y < h; ++y) {
+      for (std::size_t x = 0; x < fw && x0 + x < w; ++x) {
+        const int v = im.RasterBits[y * fw + x];
+        if (v == gcb.TransparentColor || !map || v >= map->ColorCount) continue;
+        unsigned char* px = &canvas[((y0 + y) * w + x0 + x) * 3];
+        px[0] = map->Colors[v].Red;
+        px[1] = map->Colors[v].Green;
+        px[2] = map->Colors[v].Blue;
+      }
+    }
+    std::memcpy(out.data() + static_cast<std::size_t>(i) * w * h * 3, canvas.data(), canvas.size());
+    if (gcb.DisposalMode == DISPOSE_BACKGROUND) {
+      for (std::size_t y = y0; y < std::min(h, y0 + fh); ++y) std::memset(&canvas[(y * w + x0) * 3], 0, std::min(fw, w - x0) * 3);
+    } else if (gcb.DisposalMode == DISPOSE_PREVIOUS) {
+      canvas = saved;
+    }
+  }
+  DGifCloseFile(gif, &err);
+  g_sink = out[out.size() / 2];
+}
+
+// A long animation: a static background, then a small moving square per frame.
+imio::NDArray long_animation(std::size_t n, std::size_t h, std::size_t w) {
+  imio::NDArray a({n, h, w, 3}, imio::DType::uint8);
+  auto* p = a.data<std::uint8_t>();
+  for (std::size_t f = 0; f < n; ++f)
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) {
+        std::uint8_t* px = p + ((f * h + y) * w + x) * 3;
+        const bool square = x >= (f * 3) % (w - 40) && x < (f * 3) % (w - 40) + 40 && y >= 100 && y < 140;
+        px[0] = square ? 250 : static_cast<std::uint8_t>((x / 8) * 16 % 256);
+        px[1] = square ? 30 : static_cast<std::uint8_t>((y / 8) * 12 % 256);
+        px[2] = square ? 30 : 90;
+      }
+  return a;
+}
+
+imio::NDArray photo_like(std::size_t n, std::size_t h, std::size_t w) {
+  imio::NDArray a({n, h, w, 3}, imio::DType::uint8);
+  auto* p = a.data<std::uint8_t>();
+  unsigned s = 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    s = s * 1103515245u + 12345u;
+    const std::size_t px = i / 3, x = px % w, y = (px / w) % h;
+    p[i] = static_cast<std::uint8_t>((x + y * (i % 3 + 1)) / 2 + ((s >> 16) & 15));
+  }
+  return a;
+}
+
+std::string python() { return IMIO_BENCH_PYTHON; }
+
+// Best-of-N milliseconds measured by Pillow itself, or a negative value.
+double pillow_ms(const std::string& body, const fs::path& dir, int runs) {
+  if (python().empty()) return -1;
+  const fs::path script = dir / "bench_pil.py", out = dir / "bench_pil.txt";
+  std::ofstream(script) << "import time, sys\nimport numpy as np\nfrom PIL import Image, ImageSequence\n"
+                        << body << "\nwork()\nbest = 1e300\nfor _ in range(" << runs
+                        << "):\n    t = time.perf_counter(); work(); best = min(best, time.perf_counter() - t)\n"
+                        << "open(r'" << out.string() << "', 'w').write(str(best * 1000))\n";
+  const std::string cmd = "\"" + python() + "\" \"" + script.string() + "\" >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) return -1;
+  std::ifstream in(out);
+  double ms = -1;
+  in >> ms;
+  return ms;
+}
+
+void row(const char* what, double ms, double base) {
+  if (ms < 0) {
+    std::printf("  %-16s %10s\n", what, "n/a");
+    return;
+  }
+  std::printf("  %-16s %10.2f ms  %6.2fx\n", what, ms, ms / base);
+}
+
+void bench_decode(const char* title, const fs::path& path, const fs::path& dir, int runs) {
+  const auto file = slurp_file(path);
+  std::vector<unsigned char> out;
+  const double direct = best_ms(runs, [&] { giflib_direct(file, out); });
+  const double imread = best_ms(runs, [&] { g_sink = static_cast<unsigned char>(imio::imread(path).bytes()[0]); });
+  const double imiter = best_ms(runs, [&] {
+    for (const imio::NDArray& f : imio::imiter(path)) g_sink = static_cast<unsigned char>(f.bytes()[0]);
+  });
+  const double pil = pillow_ms("def work():\n    im = Image.open(r'" + path.string() +
+                                   "')\n    frames = [np.asarray(f.convert('RGB')) for f in ImageSequence.Iterator(im)]\n",
+                               dir, runs);
+  const auto props = imio::improps(path);
+  std::printf("decode %s (%zu frames, %zux%zu), best of %d:\n", title, props.shape[0], props.shape[2], props.shape[1], runs);
+  row("giflib direct", direct, direct);
+  row("imio imread", imread, direct);
+  row("imio imiter", imiter, direct);
+  row("Pillow", pil, direct);
+}
+
+void bench_encode(const char* title, const imio::NDArray& frames, const fs::path& dir, int runs) {
+  const fs::path npy = dir / "frames.npy";
+  imio::imwrite(npy, frames);
+  const double mine = best_ms(runs, [&] { g_sink = imio::imwrite("<bytes>", frames, {.extension = ".gif"})->at(10) == std::byte{0}; });
+  const double pil = pillow_ms("import io\na = np.load(r'" + npy.string() +
+                                   "')\nims = [Image.fromarray(f) for f in a]\ndef work():\n    b = io.BytesIO()\n"
+                                   "    ims[0].save(b, format='GIF', save_all=True, append_images=ims[1:], duration=40)\n",
+                               dir, runs);
+  std::printf("encode %s (%zu frames, %zux%zu), best of %d:\n", title, frames.shape()[0], frames.shape()[2], frames.shape()[1], runs);
+  row("imio imwrite", mine, mine);
+  row("Pillow save", pil, mine);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5;
+  fs::path dir = fs::temp_directory_path();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
+  }
+  dir /= "imio-bench-giflib";
+  fs::create_directories(dir);
+  const fs::path cradle = fs::path(IMIO_BENCH_CORPUS) / "standard" / "newtonscradle.gif";
+  if (fs::exists(cradle)) bench_decode("newtonscradle.gif", cradle, dir, runs * 4);
+  const imio::NDArray anim = long_animation(300, 240, 320);
+  const fs::path long_gif = dir / "long.gif";
+  imio::imwrite(long_gif, anim, {.kwargs = {{"duration", 40}, {"loop", 0}}});
+  bench_decode("generated long animation", long_gif, dir, runs);
+  bench_encode("generated long animation", anim, dir, runs);
+  bench_encode("photo-like (median cut)", photo_like(30, 256, 256), dir, runs);
+  fs::remove_all(dir);
+  return 0;
+}
