@@ -1,0 +1,214 @@
+// bench_libjpeg: imio's JPEG decode and encode against the backend called
+// directly, and against peers.
+//
+//   bench_libjpeg [--runs N]
+//
+// Files: the large standard images (meadow_cube.jpg 2048×12288, rommel.jpg
+// 3072×2304) and a 12-megapixel photo made from meadow_cube (its left half, 1024×12288,
+// written by imio at quality 90 into a temporary folder). Best of N runs
+// after a warm-up (page cache hot); each decoder reads the file itself:
+//   imio::imread          the full call (resource, plugin selection, header, array)
+//   libjpeg direct        fread + jpeg_mem_src + read_scanlines into a preallocated buffer
+//   tjDecompress2         TurboJPEG into a preallocated buffer (ACCURATEDCT = ISLOW)
+//   cv::imread            OpenCV (when found at configure time)
+//   Pillow                Image.open().load() timed in the system Python
+// plus imread(scale=1/4) vs full, and imwrite q90 vs libjpeg / tjCompress2.
+// Ratios are to "libjpeg direct".
+#include <imio/imio.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <jpeglib.h>
+#ifdef IMIO_BENCH_TURBOJPEG
+#include <turbojpeg.h>
+#endif
+#ifdef IMIO_BENCH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+volatile unsigned char g_sink = 0;
+
+double best_ms(int runs, const std::function<void()>& f) {
+  f();  // warm-up
+  double best = 1e300;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+std::vector<unsigned char> slurp(const fs::path& p) {
+  std::FILE* f = std::fopen(p.c_str(), "rb");
+  if (f == nullptr) std::exit(1);
+  std::fseek(f, 0, SEEK_END);
+  std::vector<unsigned char> data(static_cast<std::size_t>(std::ftell(f)));
+  std::fseek(f, 0, SEEK_SET);
+  if (std::fread(data.data(), 1, data.size(), f) != data.size()) std::exit(1);
+  std::fclose(f);
+  return data;
+}
+
+// The plain libjpeg decode a C program would write (no error recovery needed
+// for these known-good files).
+void libjpeg_decode(const fs::path& p, std::vector<unsigned char>& out) {
+  const std::vector<unsigned char> data = slurp(p);
+  jpeg_decompress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_decompress(&c);
+  jpeg_mem_src(&c, data.data(), static_cast<unsigned long>(data.size()));
+  jpeg_read_header(&c, TRUE);
+  jpeg_start_decompress(&c);
+  const std::size_t row = static_cast<std::size_t>(c.output_width) * static_cast<std::size_t>(c.output_components);
+  out.resize(row * c.output_height);
+  std::vector<JSAMPROW> rows(c.output_height);
+  for (std::size_t y = 0; y < rows.size(); ++y) rows[y] = out.data() + y * row;
+  while (c.output_scanline < c.output_height) {
+    jpeg_read_scanlines(&c, rows.data() + c.output_scanline, c.output_height - c.output_scanline);
+  }
+  jpeg_finish_decompress(&c);
+  jpeg_destroy_decompress(&c);
+  g_sink = out[out.size() / 2];
+}
+
+std::size_t libjpeg_encode(const unsigned char* pixels, int w, int h, int quality) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buf, &size);
+  c.image_width = static_cast<JDIMENSION>(w);
+  c.image_height = static_cast<JDIMENSION>(h);
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, quality, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  std::vector<JSAMPROW> rows(static_cast<std::size_t>(h));
+  for (int y = 0; y < h; ++y) rows[static_cast<std::size_t>(y)] = const_cast<unsigned char*>(pixels) + static_cast<std::size_t>(y) * static_cast<std::size_t>(w) * 3;
+  while (c.next_scanline < c.image_height) jpeg_write_scanlines(&c, rows.data() + c.next_scanline, c.image_height - c.next_scanline);
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::free(buf);
+  return size;
+}
+
+double pillow_ms(const fs::path& p, int runs) {
+  const std::string py = IMIO_BENCH_PYTHON;
+  if (py.empty()) return -1;
+  const fs::path out = fs::temp_directory_path() / "imio-bench-pillow.txt";
+  const std::string script =
+      "import time,sys\nfrom PIL import Image\nb=1e9\nfor i in range(" + std::to_string(runs + 1) +
+      "):\n t=time.perf_counter(); im=Image.open(sys.argv[1]); im.load(); b=min(b,time.perf_counter()-t)\nprint(b*1000)\n";
+  const std::string cmd = "\"" + py + "\" -c \"" + script + "\" \"" + p.string() + "\" > \"" + out.string() + "\" 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) return -1;
+  std::ifstream in(out);
+  double ms = -1;
+  in >> ms;
+  fs::remove(out);
+  return ms;
+}
+
+void row(const char* name, double ms, double base) {
+  if (ms < 0) return;
+  std::printf("  %-28s %10.2f ms   %6.3fx\n", name, ms, ms / base);
+}
+
+void bench_decode(const fs::path& p, int runs) {
+  const imio::ImageProperties props = imio::improps(p);
+  std::printf("\n%s  (%zux%zu, %.1f MP, %ju bytes)\n", p.filename().c_str(), props.shape[1], props.shape[0],
+              static_cast<double>(props.shape[0] * props.shape[1]) / 1e6, static_cast<std::uintmax_t>(fs::file_size(p)));
+  std::vector<unsigned char> out;
+  const double direct = best_ms(runs, [&] { libjpeg_decode(p, out); });
+  row("libjpeg direct", direct, direct);
+  row("imio::imread", best_ms(runs, [&] { g_sink = imio::imread(p).data<unsigned char>()[0]; }), direct);
+#ifdef IMIO_BENCH_TURBOJPEG
+  {
+    const double ms = best_ms(runs, [&] {
+      const std::vector<unsigned char> data = slurp(p);
+      tjhandle h = tjInitDecompress();
+      int w = 0, hh = 0, ss = 0, cs = 0;
+      tjDecompressHeader3(h, data.data(), data.size(), &w, &hh, &ss, &cs);
+      out.resize(static_cast<std::size_t>(w) * static_cast<std::size_t>(hh) * 3);
+      tjDecompress2(h, data.data(), data.size(), out.data(), w, 0, hh, TJPF_RGB, TJFLAG_ACCURATEDCT);
+      tjDestroy(h);
+      g_sink = out[0];
+    });
+    row("tjDecompress2", ms, direct);
+  }
+#endif
+#ifdef IMIO_BENCH_OPENCV
+  row("cv::imread", best_ms(runs, [&] { g_sink = cv::imread(p.string(), cv::IMREAD_COLOR).data[0]; }), direct);
+#endif
+  row("Pillow open+load", pillow_ms(p, runs), direct);
+  const imio::ReadOptions quarter{.kwargs = {{"scale", 0.25}}};
+  row("imio::imread scale=1/4", best_ms(runs, [&] { g_sink = imio::imread(p, quarter).data<unsigned char>()[0]; }), direct);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+  }
+  const fs::path standard = fs::path(IMIO_BENCH_CORPUS) / "standard";
+  if (!fs::exists(standard / "meadow_cube.jpg")) {
+    std::printf("bench_libjpeg: %s not found\n", (standard / "meadow_cube.jpg").c_str());
+    return 1;
+  }
+  const fs::path tmp = fs::temp_directory_path() / ("imio-bench-jpeg-" + std::to_string(std::random_device{}()));
+  fs::create_directories(tmp);
+
+  // A 12.6-megapixel photo: the left half of meadow_cube (1024×12288), re-encoded at q90.
+  const imio::NDArray meadow = imio::imread(standard / "meadow_cube.jpg");
+  const std::size_t h = meadow.shape()[0], w = meadow.shape()[1] / 2;
+  imio::NDArray photo(imio::Shape{h, w, 3}, imio::DType::uint8);
+  for (std::size_t y = 0; y < h; ++y) {
+    std::memcpy(photo.bytes() + y * w * 3, meadow.bytes() + y * meadow.shape()[1] * 3, w * 3);
+  }
+  const fs::path photo_path = tmp / "photo12mp.jpg";
+  imio::imwrite(photo_path, photo, {.kwargs = {{"quality", 90}}});
+
+  std::printf("bench_libjpeg: best of %d runs; ratio = time / libjpeg direct\n", runs);
+  for (const fs::path& p : {standard / "meadow_cube.jpg", standard / "rommel.jpg", photo_path}) bench_decode(p, runs);
+
+  std::printf("\nwrite q90, 4:2:0, %zux%zu RGB to memory\n", w, h);
+  const unsigned char* px = reinterpret_cast<const unsigned char*>(photo.bytes());
+  const double direct = best_ms(runs, [&] { g_sink = static_cast<unsigned char>(libjpeg_encode(px, static_cast<int>(w), static_cast<int>(h), 90)); });
+  row("libjpeg direct", direct, direct);
+  const imio::WriteOptions q90{.extension = ".jpg", .kwargs = {{"quality", 90}}};
+  row("imio::imwrite <bytes>", best_ms(runs, [&] { g_sink = static_cast<unsigned char>(imio::imwrite("<bytes>", photo, q90)->size()); }), direct);
+#ifdef IMIO_BENCH_TURBOJPEG
+  row("tjCompress2", best_ms(runs, [&] {
+        tjhandle t = tjInitCompress();
+        unsigned char* buf = nullptr;
+        unsigned long size = 0;
+        tjCompress2(t, px, static_cast<int>(w), 0, static_cast<int>(h), TJPF_RGB, &buf, &size, TJSAMP_420, 90, TJFLAG_ACCURATEDCT);
+        tjFree(buf);
+        tjDestroy(t);
+        g_sink = static_cast<unsigned char>(size);
+      }), direct);
+#endif
+  fs::remove_all(tmp);
+  return 0;
+}
