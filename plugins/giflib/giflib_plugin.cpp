@@ -34,6 +34,7 @@ namespace builtin {
 PluginSpec giflib_plugin_spec() {
   PluginSpec spec;
   spec.name = "giflib";
+  spec.aliases = {"pillow"};  // D1: imageio's pillow plugin read and wrote GIF
   spec.can_read = true;
   spec.can_write = true;
   spec.sniff = giflib::has_gif_signature;
