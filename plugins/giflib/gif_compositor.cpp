@@ -157,10 +157,10 @@ void Compositor::plan_disposal(const RawFrame& frame, const std::optional<Palett
 void Compositor::draw(const RawFrame& frame, const std::optional<Palette>& palette) {
   const FrameInfo& f = frame.info;
   const std::size_t x0 = f.left, y0 = f.top;
-  if (x0 >= width_ || y0 >= height_) return;  // frames off the canvas are clipped (Pillow 9.4 refuses them)
-  const std::size_t fw = f.width;
-  const std::size_t w = std::min(fw, width_ - x0);
-  const std::size_t h = std::min<std::size_t>(f.height, height_ - y0);
+  // The decoder kept only the part on the screen (Pillow 9.4 refuses frames reaching outside it).
+  const std::size_t fw = frame.stride;
+  const std::size_t w = fw;
+  const std::size_t h = fw == 0 ? 0 : frame.indices.size() / fw;
   // Frame 0 is drawn whole; later frames skip their transparent index.
   const int t = frame_ > 0 && f.transparency ? *f.transparency : -1;
   const bool rgba_space = frame_ > 0 && !gray_file_;

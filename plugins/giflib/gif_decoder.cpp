@@ -1,5 +1,6 @@
 #include "gif_decoder.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 
@@ -143,7 +144,17 @@ bool Decoder::next(RawFrame& frame) {
     if (desc.ColorMap) info.local = table_of(desc.ColorMap);
     const std::size_t w = info.width, h = info.height;
     request_.check_pixels(w, h);
-    frame.indices.resize(w * h);
+    // Only the part on the screen is kept (frames reaching outside are clipped).
+    const std::size_t sw = screen_.width, sh = screen_.height;
+    const std::size_t cw = info.left < sw ? std::min(w, sw - info.left) : 0;
+    const std::size_t ch = info.top < sh ? std::min(h, sh - info.top) : 0;
+    frame.stride = cw;
+    frame.indices.resize(cw * ch);
+    row_.resize(w);
+    auto line = [&](std::size_t y) {
+      if (DGifGetLine(gif, row_.data(), static_cast<int>(w)) == GIF_ERROR) fail("decoding");
+      if (y < ch) std::memcpy(frame.indices.data() + y * cw, row_.data(), cw);
+    };
     if (w == 0 || h == 0) {
       // No pixels to decode: skip the image data sub-blocks.
       int code_size = 0;
@@ -154,14 +165,10 @@ bool Decoder::next(RawFrame& frame) {
       }
     } else if (info.interlaced) {
       for (int pass = 0; pass < 4; ++pass) {
-        for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) {
-          if (DGifGetLine(gif, frame.indices.data() + y * w, static_cast<int>(w)) == GIF_ERROR) fail("decoding");
-        }
+        for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) line(y);
       }
     } else {
-      for (std::size_t y = 0; y < h; ++y) {
-        if (DGifGetLine(gif, frame.indices.data() + y * w, static_cast<int>(w)) == GIF_ERROR) fail("decoding");
-      }
+      for (std::size_t y = 0; y < h; ++y) line(y);
     }
     ++frames_;
     return true;

@@ -17,10 +17,12 @@ struct GifFileType;
 
 namespace imio::giflib {
 
-/// One frame as stored: its descriptor and extensions, and its palette
-/// indices, de-interlaced, row-major, width × height.
+/// One frame: its descriptor and extensions, and the palette indices of the
+/// part that lies on the logical screen (de-interlaced, row-major, `stride`
+/// columns per row), so a hostile frame size never costs more than the screen.
 struct RawFrame {
   FrameInfo info;
+  std::size_t stride = 0;
   std::vector<std::uint8_t> indices;
 };
 
@@ -46,6 +48,7 @@ class Decoder {
   std::unique_ptr<GifFileType, Closer> gif_;
   Screen screen_;
   std::size_t frames_ = 0;
+  std::vector<std::uint8_t> row_;
   bool done_ = false;
 };
 
