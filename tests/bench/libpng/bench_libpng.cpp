@@ -40,9 +40,9 @@ double best_ms(int runs, const std::function<void()>& fn) {
 
 // ---------------------------------------------------------------- libpng direct
 
-struct Rows {
-  std::vector<png_bytep> rows;
-};
+// libpng's own warnings (e.g. astronaut.png's "known incorrect sRGB
+// profile") would go to stderr; the bench keeps stderr for its errors.
+extern "C" void quiet(png_structp, png_const_charp) {}
 
 int read_direct(png_structp png, png_infop info, FILE* f, unsigned char* dst, std::size_t dst_size, png_bytepp rows) {
   if (setjmp(png_jmpbuf(png))) return 0;
@@ -63,7 +63,7 @@ int read_direct(png_structp png, png_infop info, FILE* f, unsigned char* dst, st
 
 void decode_direct(const fs::path& path, std::vector<unsigned char>& dst, std::vector<png_bytep>& rows) {
   FILE* f = std::fopen(path.c_str(), "rb");
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet);
   png_infop info = png_create_info_struct(png);
   if (!read_direct(png, info, f, dst.data(), dst.size(), rows.data())) std::fprintf(stderr, "libpng direct failed\n");
   png_destroy_read_struct(&png, &info, nullptr);
@@ -94,7 +94,7 @@ int write_direct(png_structp png, png_infop info, const unsigned char* px, std::
 
 std::size_t encode_direct(const imio::NDArray& a, std::vector<png_bytep>& rows) {
   std::vector<unsigned char> out;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet);
   png_infop info = png_create_info_struct(png);
   const int ch = a.ndim() == 2 ? 1 : static_cast<int>(a.shape()[2]);
   write_direct(png, info, reinterpret_cast<const unsigned char*>(a.bytes()), a.shape()[1], a.shape()[0], ch, &out, rows.data());
