@@ -15,6 +15,7 @@
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "python_oracle.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -44,27 +45,9 @@ fs::path corpus_file(const std::string& rel) {
     return;                                                        \
   }
 
-std::string python() { return IMIO_TEST_PYTHON; }
-
-bool pillow_available() {
-  static const bool available = [] {
-    if (python().empty()) return false;
-    const std::string cmd = "\"" + python() + "\" -c \"import PIL.Image\" >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-  }();
-  return available;
-}
-
-int run_python(const imio_test::TempDir& dir, const std::string& script, std::string& log) {
-  const fs::path script_path = dir / "script.py";
-  const fs::path log_path = dir / "python.log";
-  write_file(script_path, to_bytes(script));
-  const std::string cmd = "\"" + python() + "\" \"" + script_path.string() + "\" \"" + dir.path().string() + "\" > \"" +
-                          log_path.string() + "\" 2>&1";
-  const int status = std::system(cmd.c_str());
-  log = to_string(read_file(log_path));
-  return status;
-}
+using imio_test::python;
+using imio_test::run_python;
+bool pillow_available() { return imio_test::python_has("PIL.Image"); }
 
 NDArray frame_of(const NDArray& batch, std::size_t i) {
   Shape s(batch.shape().begin() + 1, batch.shape().end());

@@ -19,6 +19,7 @@
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "python_oracle.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -106,26 +107,9 @@ std::vector<std::uint16_t> classic(const fs::path& path) {
   return out;
 }
 
-std::string python() { return IMIO_TEST_PYTHON; }
-
-bool pillow_available() {
-  static const bool ok = [] {
-    if (python().empty()) return false;
-    const std::string cmd = "\"" + python() + "\" -c \"import PIL, numpy\" >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-  }();
-  return ok;
-}
-
-int run_python(const imio_test::TempDir& dir, std::string_view script, std::string& log) {
-  const fs::path script_path = dir / "script.py", log_path = dir / "python.log";
-  write_file(script_path, to_bytes(script));
-  const std::string cmd = "\"" + python() + "\" \"" + script_path.string() + "\" \"" + dir.path().string() + "\" > \"" +
-                          log_path.string() + "\" 2>&1";
-  const int status = std::system(cmd.c_str());
-  log = to_string(read_file(log_path));
-  return status;
-}
+using imio_test::python;
+using imio_test::run_python;
+bool pillow_available() { return imio_test::python_has("PIL, numpy"); }
 
 NDArray make(Shape shape, DType dtype, unsigned seed) {
   NDArray a(std::move(shape), dtype);

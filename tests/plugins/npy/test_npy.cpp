@@ -22,6 +22,7 @@
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "python_oracle.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -139,29 +140,9 @@ NDArray read_one_way(const Bytes& file, const imio::ReadOptions& options = {}) {
 
 // ---------------------------------------------------------------- numpy, when present
 
-std::string python() { return IMIO_TEST_PYTHON; }
-
-bool numpy_available() {
-  static const bool available = [] {
-    if (python().empty()) return false;
-    const std::string cmd = "\"" + python() + "\" -c \"import numpy\" >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-  }();
-  return available;
-}
-
-// Runs `script` with `dir` as its argument; returns the exit status and
-// leaves its output in `log`.
-int run_python(const imio_test::TempDir& dir, std::string_view script, std::string& log) {
-  const fs::path script_path = dir / "script.py";
-  const fs::path log_path = dir / "python.log";
-  write_file(script_path, to_bytes(script));
-  const std::string cmd = "\"" + python() + "\" \"" + script_path.string() + "\" \"" + dir.path().string() + "\" > \"" +
-                          log_path.string() + "\" 2>&1";
-  const int status = std::system(cmd.c_str());
-  log = to_string(read_file(log_path));
-  return status;
-}
+using imio_test::python;
+using imio_test::run_python;
+bool numpy_available() { return imio_test::python_has("numpy"); }
 
 std::vector<std::string> words(const std::string& line) {
   std::istringstream in(line);
