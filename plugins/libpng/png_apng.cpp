@@ -10,17 +10,6 @@
 namespace imio::png {
 namespace {
 
-void append_chunk(Bytes& out, std::uint32_t type, std::span<const std::byte> data) {
-  std::byte head[8];
-  put_be32(head, static_cast<std::uint32_t>(data.size()));
-  put_be32(head + 4, type);
-  out.insert(out.end(), head, head + 8);
-  out.insert(out.end(), data.begin(), data.end());
-  std::byte c[4];
-  put_be32(c, crc(type, data));
-  out.insert(out.end(), c, c + 4);
-}
-
 // Pillow's DIV255 rounding of a × b / 255.
 inline std::uint32_t div255(std::uint32_t a) {
   const std::uint32_t t = a + 128;

@@ -27,6 +27,8 @@ std::uint32_t crc(std::uint32_t type, std::span<const std::byte> data) noexcept;
 std::uint32_t be32(const std::byte* p) noexcept;
 std::uint16_t be16(const std::byte* p) noexcept;
 void put_be32(std::byte* p, std::uint32_t v) noexcept;
+/// Appends one chunk (length, type, data, CRC) to `out`.
+void append_chunk(Bytes& out, std::uint32_t type, std::span<const std::byte> data);
 void put_be16(std::byte* p, std::uint16_t v) noexcept;
 constexpr std::uint32_t tag(const char (&s)[5]) {
   return (std::uint32_t(std::uint8_t(s[0])) << 24) | (std::uint32_t(std::uint8_t(s[1])) << 16) |

@@ -195,17 +195,6 @@ Paletted to_palette(const FrameView& f, int bits) {
   return p;
 }
 
-void append_chunk(Bytes& out, std::uint32_t type, std::span<const std::byte> data) {
-  std::byte head[8];
-  put_be32(head, static_cast<std::uint32_t>(data.size()));
-  put_be32(head + 4, type);
-  out.insert(out.end(), head, head + 8);
-  out.insert(out.end(), data.begin(), data.end());
-  std::byte c[4];
-  put_be32(c, crc(type, data));
-  out.insert(out.end(), c, c + 4);
-}
-
 class Encoder {
  public:
   Encoder(Request& request, const Options& o) : request_(request), o_(o) {}
