@@ -10,9 +10,13 @@ IMIO_BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libfmt-dev)
 # The format plugins' backends (a plugin whose backend is missing is left
 # out of an AUTO build).
 IMIO_PLUGIN_PACKAGES=(libpng-dev libjpeg62-turbo-dev libgif-dev libtiff-dev libraw-dev
-                      libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libswscale-dev)
+                      libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libswscale-dev
+                      libcurl4-openssl-dev libzip-dev)
 # The tests: Catch2, and Python readers the tests compare against.
-IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy python3-pil python3-tifffile python3-av)
+# libraw-bin (dcraw_emu), libtiff-tools (tiffinfo) and ffmpeg (ffprobe) are
+# independent readers for the RAW, TIFF and video tests.
+IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy python3-pil python3-tifffile python3-av
+                    libraw-bin libtiff-tools ffmpeg)
 
 imio_ensure_packages() {
   local missing=() pkg
