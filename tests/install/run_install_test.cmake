@@ -1,6 +1,7 @@
 # cmake -DSOURCE_DIR=… -DCONSUMER_DIR=… -DWORK_DIR=… [options] -P run_install_test.cmake
 #
-# The install test (tests/install/CMakeLists.txt passes the options):
+# One install check (check_port.py runs it once per configuration of the
+# install matrix, passing the options):
 #  1. configure a fresh build of SOURCE_DIR (tests and examples off, the
 #     parent's plugins, shared or static), build it and install it into
 #     WORK_DIR/prefix;
@@ -22,6 +23,14 @@ foreach(var SOURCE_DIR CONSUMER_DIR WORK_DIR GENERATOR CXX_COMPILER BUILD_TYPE S
 endforeach()
 string(REPLACE "," ";" PLUGIN_OPTIONS "${PLUGIN_OPTIONS}")
 string(REPLACE "," ";" ENABLED_PLUGINS "${ENABLED_PLUGINS}")
+# EXTRA_OPTIONS: further cache settings (comma-separated NAME=VALUE), e.g. the
+# install layout a vcpkg port uses. BUILD_DIR: the imio build folder; outside
+# WORK_DIR it is kept between runs, so a matrix of configurations rebuilds
+# only what a changed option affects (tests/port/check_port.py).
+string(REPLACE "," ";" EXTRA_OPTIONS "${EXTRA_OPTIONS}")
+if(NOT BUILD_DIR)
+  set(BUILD_DIR "${WORK_DIR}/build")
+endif()
 
 set(prefix "${WORK_DIR}/prefix")
 set(data "${WORK_DIR}/data")
@@ -62,13 +71,16 @@ endforeach()
 if(NOT "${BUILD_CLI}" STREQUAL "")
   list(APPEND option_args "-DIMIO_BUILD_CLI=${BUILD_CLI}")
 endif()
+foreach(opt IN LISTS EXTRA_OPTIONS)
+  list(APPEND option_args "-D${opt}")
+endforeach()
 run("configure imio (shared=${SHARED}; ${PLUGIN_OPTIONS})" PASS out
-  COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" ${common_args}
+  COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${BUILD_DIR}" ${common_args}
     "-DBUILD_SHARED_LIBS=${SHARED}" "-DCMAKE_INSTALL_PREFIX=${prefix}"
     -DIMIO_BUILD_TESTS=OFF -DIMIO_BUILD_EXAMPLES=OFF -DIMIO_BUILD_BENCHMARKS=OFF -DIMIO_INSTALL=ON
     "-DIMIO_WARNINGS_AS_ERRORS=${WARNINGS_AS_ERRORS}" ${option_args})
-run("build imio" PASS out COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" --parallel 2)
-run("install imio into ${prefix}" PASS out COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/build")
+run("build imio" PASS out COMMAND ${CMAKE_COMMAND} --build "${BUILD_DIR}" --parallel 2)
+run("install imio into ${prefix}" PASS out COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}")
 
 # ---------------------------------------------------------------- 2. the installed tree
 

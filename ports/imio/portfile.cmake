@@ -1,0 +1,39 @@
+# imio's overlay port: `vcpkg install imio --overlay-ports=<checkout>/ports`.
+# It builds the checkout it sits in (ports/imio → the project root), so a
+# port and its sources always match; a registry port would fetch a release
+# archive here instead (vcpkg_from_github with REF and SHA512).
+get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+
+# One feature per backend, each an explicit IMIO_WITH_<PLUGIN>=ON/OFF (never
+# AUTO: a port must not pick up whatever happens to be installed). npy needs
+# no backend and is always built.
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
+  FEATURES
+    png     IMIO_WITH_LIBPNG
+    jpeg    IMIO_WITH_LIBJPEG
+    tiff    IMIO_WITH_LIBTIFF
+    gif     IMIO_WITH_GIFLIB
+    ffmpeg  IMIO_WITH_FFMPEG
+    raw     IMIO_WITH_LIBRAW
+)
+
+vcpkg_cmake_configure(
+  SOURCE_PATH "${SOURCE_PATH}"
+  OPTIONS
+    ${FEATURE_OPTIONS}
+    -DIMIO_WITH_NPY=ON
+    -DIMIO_BUILD_TESTS=OFF
+    -DIMIO_BUILD_EXAMPLES=OFF
+    -DIMIO_BUILD_BENCHMARKS=OFF
+    -DIMIO_BUILD_CLI=OFF
+    -DIMIO_INSTALL=ON
+    -DIMIO_INSTALL_CMAKEDIR=share/imio
+    -DIMIO_INSTALL_PKGCONFIGDIR=lib/pkgconfig
+)
+vcpkg_cmake_install()
+vcpkg_cmake_config_fixup(PACKAGE_NAME imio CONFIG_PATH share/imio)
+vcpkg_fixup_pkgconfig()
+
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug/include" "${CURRENT_PACKAGES_DIR}/debug/share")
+file(INSTALL "${CMAKE_CURRENT_LIST_DIR}/usage" DESTINATION "${CURRENT_PACKAGES_DIR}/share/${PORT}")
+vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")

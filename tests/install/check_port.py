@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Checks imio's vcpkg overlay port (ports/imio) without vcpkg.
+
+vcpkg itself cannot be installed on CI machines (it downloads its tool and
+every dependency), so this script checks what can be checked offline:
+
+  manifest   ports/imio/vcpkg.json is strict JSON with the fields vcpkg
+             requires; its version is the project's; every feature is
+             described, pulls dependencies, and is mapped by the portfile to
+             exactly one IMIO_WITH_* option, and every IMIO_WITH_* option of
+             the build is mapped by exactly one feature or set explicitly.
+  replay     for the core, default and all feature sets, shared and static:
+             configure imio with exactly the options the portfile passes,
+             build, install into a staging prefix, build and run consumers
+             (find_package(imio CONFIG REQUIRED COMPONENTS ...) and
+             pkg-config, via run_install_test.cmake), then run
+             vcpkg-style post-build checks on the installed tree.
+
+    check_port.py --source DIR manifest
+    check_port.py --source DIR replay --work DIR --cxx g++ [--generator Ninja]
+                  [--pkg-config pkg-config] [--sets core,default,all]
+                  [--linkage shared,static]
+
+Exit status 0 when every check passes; each problem is printed.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+REQUIRED_HOST_TOOLS = ("vcpkg-cmake", "vcpkg-cmake-config")
+
+
+class Problems(list):
+    def add(self, fmt, *args):
+        self.append(fmt % args if args else fmt)
+
+
+# ---------------------------------------------------------------- reading the port
+
+def strict_json(path, problems):
+    """json.load that rejects duplicate keys, NaN/Infinity and trailing data."""
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        for k in set(keys):
+            if keys.count(k) > 1:
+                problems.add("%s: key '%s' appears %d times", path, k, keys.count(k))
+        return dict(pairs)
+
+    def no_constant(name):
+        raise ValueError("%s is not JSON" % name)
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except ValueError as e:
+        problems.add("%s: not strict JSON: %s", path, e)
+        return None
+
+
+def cmake_call_args(text, command):
+    """The whitespace-separated arguments of the first `command(...)` call,
+    comments removed (the portfile uses no nested parentheses or quotes
+    with spaces in the calls read here)."""
+    text = re.sub(r"#[^\n]*", "", text)
+    m = re.search(r"\b%s\s*\(([^)]*)\)" % re.escape(command), text)
+    return m.group(1).split() if m else None
+
+
+def feature_map(portfile_text):
+    """vcpkg_check_features FEATURES pairs: [(feature, option)]."""
+    args = cmake_call_args(portfile_text, "vcpkg_check_features")
+    if args is None or "FEATURES" not in args:
+        return None
+    words = args[args.index("FEATURES") + 1:]
+    stop = [i for i, w in enumerate(words) if w in ("INVERTED_FEATURES",)]
+    words = words[:stop[0]] if stop else words
+    return list(zip(words[0::2], words[1::2]))
+
+
+def configure_options(portfile_text):
+    """The -D options vcpkg_cmake_configure passes besides ${FEATURE_OPTIONS}."""
+    args = cmake_call_args(portfile_text, "vcpkg_cmake_configure")
+    if args is None or "OPTIONS" not in args:
+        return None
+    return [a[2:] for a in args[args.index("OPTIONS") + 1:] if a.startswith("-D")]
+
+
+def build_with_options(source):
+    """Every IMIO_WITH_<X> cache option the build defines: one per planned
+    plugin (cmake/ImioPlugins.cmake) plus any set(IMIO_WITH_X ... CACHE) or
+    option(IMIO_WITH_X ...) elsewhere in the CMake code."""
+    options = set()
+    for folder, _, files in os.walk(source):
+        rel = os.path.relpath(folder, source)
+        if rel.startswith(("build", ".git", "ports", "tests")):
+            continue
+        for name in files:
+            if name != "CMakeLists.txt" and not name.endswith(".cmake"):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                text = f.read()
+            m = re.search(r"set\(IMIO_PLANNED_PLUGINS([^)]*)\)", text)
+            if m:
+                options.update("IMIO_WITH_" + p.upper() for p in m.group(1).split())
+            options.update(re.findall(r"option\((IMIO_WITH_[A-Z0-9_]+)\b", text))
+            options.update(o for o in re.findall(r"set\((IMIO_WITH_[A-Z0-9_]+)\s[^)]*\bCACHE\b", text)
+                           if "${" not in o)
+    return options
+
+
+def project_version(source):
+    with open(os.path.join(source, "CMakeLists.txt"), encoding="utf-8") as f:
+        m = re.search(r"project\(imio\s+VERSION\s+([0-9.]+)", f.read())
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------- manifest checks
+
+def check_manifest(source):
+    problems = Problems()
+    port = os.path.join(source, "ports", "imio")
+    manifest_path = os.path.join(port, "vcpkg.json")
+    portfile_path = os.path.join(port, "portfile.cmake")
+    for path in (manifest_path, portfile_path, os.path.join(port, "usage")):
+        if not os.path.isfile(path):
+            problems.add("%s is missing", path)
+    if problems:
+        return problems, None
+    manifest = strict_json(manifest_path, problems)
+    if manifest is None:
+        return problems, None
+    with open(portfile_path, encoding="utf-8") as f:
+        portfile = f.read()
+
+    if manifest.get("name") != "imio":
+        problems.add("vcpkg.json: name is %r, not 'imio'", manifest.get("name"))
+    versions = [k for k in ("version", "version-semver", "version-date", "version-string") if k in manifest]
+    if len(versions) != 1:
+        problems.add("vcpkg.json: exactly one version field is required (found %s)", versions or "none")
+    elif manifest[versions[0]] != project_version(source):
+        problems.add("vcpkg.json: version %s differs from project(imio VERSION %s)",
+                     manifest[versions[0]], project_version(source))
+    for key in ("description", "homepage", "license"):
+        if not isinstance(manifest.get(key), str) or not manifest[key].strip():
+            problems.add("vcpkg.json: '%s' is missing or empty", key)
+    if not str(manifest.get("homepage", "")).startswith("https://"):
+        problems.add("vcpkg.json: homepage is not an https URL")
+    with open(os.path.join(source, "LICENSE"), encoding="utf-8") as f:
+        first = f.readline()
+    if manifest.get("license") == "BSD-2-Clause" and "BSD 2-Clause" not in first:
+        problems.add("vcpkg.json: license BSD-2-Clause but LICENSE says %r", first.strip())
+
+    def dep_name(d):
+        return d if isinstance(d, str) else d.get("name")
+
+    deps = manifest.get("dependencies", [])
+    names = [dep_name(d) for d in deps]
+    if "fmt" not in names:
+        problems.add("vcpkg.json: the core dependency fmt is missing")
+    for tool in REQUIRED_HOST_TOOLS:
+        hosts = [d for d in deps if isinstance(d, dict) and d.get("name") == tool]
+        if not hosts or not hosts[0].get("host"):
+            problems.add("vcpkg.json: %s must be a host dependency", tool)
+
+    features = manifest.get("features", {})
+    if not isinstance(features, dict) or not features:
+        problems.add("vcpkg.json: no features")
+        features = {}
+    for name, body in features.items():
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+            problems.add("vcpkg.json: feature name %r is not a valid vcpkg identifier", name)
+        if not isinstance(body, dict) or not str(body.get("description", "")).strip():
+            problems.add("vcpkg.json: feature '%s' has no description", name)
+        elif not body.get("dependencies"):
+            problems.add("vcpkg.json: feature '%s' pulls no dependency", name)
+    defaults = manifest.get("default-features", [])
+    for name in defaults:
+        if dep_name(name) not in features:
+            problems.add("vcpkg.json: default feature '%s' is not a feature", dep_name(name))
+
+    # Features ↔ options, both ways.
+    pairs = feature_map(portfile)
+    if pairs is None:
+        problems.add("portfile.cmake: no vcpkg_check_features(... FEATURES ...)")
+        pairs = []
+    options = configure_options(portfile)
+    if options is None:
+        problems.add("portfile.cmake: no vcpkg_cmake_configure(... OPTIONS ...)")
+        options = []
+    if "${FEATURE_OPTIONS}" not in (cmake_call_args(portfile, "vcpkg_cmake_configure") or []):
+        problems.add("portfile.cmake: vcpkg_cmake_configure does not pass ${FEATURE_OPTIONS}")
+    for name in features:
+        mapped = [o for f, o in pairs if f == name]
+        if len(mapped) != 1:
+            problems.add("feature '%s' maps to %d options in portfile.cmake (%s), not exactly one",
+                         name, len(mapped), ", ".join(mapped) or "none")
+    for f, o in pairs:
+        if f not in features:
+            problems.add("portfile.cmake maps '%s', which vcpkg.json does not declare", f)
+    known = build_with_options(source)
+    fixed = {o.split("=")[0]: o.split("=", 1)[1] for o in options if "=" in o}
+    for option in sorted(known):
+        by = [f for f, o in pairs if o == option]
+        if len(by) > 1:
+            problems.add("%s is mapped by %d features (%s)", option, len(by), ", ".join(by))
+        if not by and option not in fixed:
+            problems.add("%s is neither mapped by a feature nor set in vcpkg_cmake_configure's OPTIONS", option)
+        if by and option in fixed:
+            problems.add("%s is both a feature option and fixed in OPTIONS", option)
+        if option in fixed and fixed[option] not in ("ON", "OFF"):
+            problems.add("%s=%s: a port sets ON or OFF, never AUTO", option, fixed[option])
+    for f, o in pairs:
+        if o not in known:
+            problems.add("portfile.cmake maps '%s' to %s, which the build does not define", f, o)
+
+    for needle, what in (("vcpkg_cmake_install", "vcpkg_cmake_install()"),
+                         ("vcpkg_cmake_config_fixup", "vcpkg_cmake_config_fixup()"),
+                         ("vcpkg_fixup_pkgconfig", "vcpkg_fixup_pkgconfig()"),
+                         ("debug/include", "removal of debug/include"),
+                         ("debug/share", "removal of debug/share"),
+                         ("vcpkg_install_copyright", "the copyright file"),
+                         ("usage", "the usage file")):
+        if needle not in portfile:
+            problems.add("portfile.cmake lacks %s", what)
+    return problems, {"features": features, "defaults": [dep_name(d) for d in defaults],
+                      "pairs": pairs, "options": options}
+
+
+# ---------------------------------------------------------------- replay
+
+def feature_options(port, chosen):
+    """What vcpkg_check_features produces for the chosen features."""
+    return ["%s=%s" % (o, "ON" if f in chosen else "OFF") for f, o in port["pairs"]]
+
+
+def post_build_checks(prefix, forbidden, problems):
+    """vcpkg's post-build checks that apply to an installed tree."""
+    for top in os.listdir(prefix):
+        if top not in ("include", "lib", "share", "bin"):
+            problems.add("unexpected top-level folder %s/ in the installed tree", top)
+    if os.path.isdir(os.path.join(prefix, "debug")):
+        problems.add("a debug/ folder was installed")
+    include = os.path.join(prefix, "include")
+    for folder, _, files in os.walk(include):
+        for name in files:
+            rel = os.path.relpath(os.path.join(folder, name), include)
+            if not rel.startswith("imio" + os.sep):
+                problems.add("header outside include/imio: include/%s", rel)
+    needles = [p.encode() for p in forbidden if p]
+    for folder, _, files in os.walk(prefix):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            for needle in needles:
+                if needle in data:
+                    problems.add("%s contains the absolute path %s", os.path.relpath(path, prefix),
+                                 needle.decode())
+    if not any(os.path.isfile(os.path.join(prefix, "share", "imio", n)) for n in ("imioConfig.cmake",)):
+        problems.add("share/imio/imioConfig.cmake is missing (vcpkg_cmake_config_fixup expects share/<port>)")
+    if not os.path.isfile(os.path.join(prefix, "lib", "pkgconfig", "imio.pc")):
+        problems.add("lib/pkgconfig/imio.pc is missing")
+
+
+def replay(source, args, port):
+    problems = Problems()
+    sets = {
+        "core": [],
+        "default": port["defaults"],
+        "all": sorted(port["features"]),
+    }
+    plugin_of = {o: o[len("IMIO_WITH_"):].lower() for _, o in port["pairs"]}
+    # One build folder per linkage, reused across feature sets: only what a
+    # changed option touches is rebuilt.
+    for linkage in args.linkage.split(","):
+        build_dir = os.path.join(args.work, "build-" + linkage)
+        for set_name in args.sets.split(","):
+            chosen = sets[set_name]
+            opts = feature_options(port, chosen) + port["options"]
+            enabled = [plugin_of[o.split("=")[0]] for o in opts if o.split("=")[0] in plugin_of and o.endswith("=ON")]
+            if "IMIO_WITH_NPY=ON" in opts:
+                enabled.append("npy")
+            work = os.path.join(args.work, "%s-%s" % (set_name, linkage))
+            print("port replay: %s features [%s], %s" % (set_name, " ".join(chosen) or "none", linkage), flush=True)
+            started = time.monotonic()
+            cmd = [args.cmake,
+                   "-DSOURCE_DIR=" + source,
+                   "-DCONSUMER_DIR=" + os.path.join(source, "tests", "install", "consumer"),
+                   "-DWORK_DIR=" + work,
+                   "-DBUILD_DIR=" + build_dir,
+                   "-DGENERATOR=" + args.generator,
+                   "-DMAKE_PROGRAM=" + (args.make_program or ""),
+                   "-DCXX_COMPILER=" + args.cxx,
+                   "-DBUILD_TYPE=Release",
+                   "-DSHARED=" + ("ON" if linkage == "shared" else "OFF"),
+                   "-DWARNINGS_AS_ERRORS=ON",
+                   "-DPLUGIN_OPTIONS=",
+                   "-DEXTRA_OPTIONS=" + ",".join(opts),
+                   "-DENABLED_PLUGINS=" + ",".join(enabled),
+                   "-DBUILD_CLI=OFF",
+                   "-DPKG_CONFIG=" + (args.pkg_config or ""),
+                   "-P", os.path.join(source, "tests", "install", "run_install_test.cmake")]
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if proc.returncode != 0:
+                problems.add("%s/%s: configure, build, install or consumer failed:\n%s",
+                             set_name, linkage, proc.stdout[-6000:])
+                continue
+            prefix = os.path.join(work, "moved-prefix")
+            if not os.path.isdir(prefix):
+                prefix = os.path.join(work, "prefix")
+            before = len(problems)
+            post_build_checks(prefix, [os.path.realpath(source), os.path.realpath(build_dir),
+                                       os.path.realpath(work)], problems)
+            for i in range(before, len(problems)):
+                problems[i] = "%s/%s: %s" % (set_name, linkage, problems[i])
+            print("port replay: %s/%s %s in %.0f s" % (set_name, linkage,
+                  "passed" if len(problems) == before else "FAILED", time.monotonic() - started), flush=True)
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("what", choices=("manifest", "replay"))
+    ap.add_argument("--work")
+    ap.add_argument("--cxx", default="c++")
+    ap.add_argument("--cmake", default=shutil.which("cmake") or "cmake")
+    ap.add_argument("--generator", default="Ninja")
+    ap.add_argument("--make-program", default="")
+    ap.add_argument("--pkg-config", default=shutil.which("pkg-config") or "")
+    ap.add_argument("--sets", default="core,default,all")
+    ap.add_argument("--linkage", default="shared,static")
+    args = ap.parse_args()
+    source = os.path.realpath(args.source)
+
+    problems, port = check_manifest(source)
+    if args.what == "replay" and port is not None and not problems:
+        if not args.work:
+            ap.error("replay needs --work")
+        problems += replay(source, args, port)
+    for p in problems:
+        print("port check: " + p)
+    print("port check: %s" % ("FAILED (%d problems)" % len(problems) if problems else "passed"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
