@@ -234,21 +234,20 @@ class PngReader final : public Plugin {
   Bytes owned_;
 };
 
+// spec §5.1.6 "Buffering": the frames of every write call make one file,
+// encoded at close (one frame: PNG; several: APNG).
 class PngWriter final : public Plugin {
  public:
   explicit PngWriter(Request& request) : request_(request) {}
 
   void write(const NDArray& image, const Kwargs& kwargs) override {
-    check_first();
-    write_png(request_, std::span<const NDArray>(&image, 1), false, kwargs);
-    written_ = true;
+    pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_);
   }
   void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    check_first();
     if (images.empty()) throw ArgumentError("no images to write");
-    write_png(request_, images, false, kwargs);
-    written_ = true;
+    pending_.add(images, true, kwargs, request_);
   }
+  void close() override { pending_.flush(request_); }
   NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
   std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
   ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
@@ -256,11 +255,8 @@ class PngWriter final : public Plugin {
 
  private:
   static IOError not_readable() { return IOError("the file is open for writing"); }
-  void check_first() const {
-    if (written_) throw ArgumentError("the PNG file was already written (pass a list or a batch to write an APNG)");
-  }
   Request& request_;
-  bool written_ = false;
+  PendingPng pending_;
 };
 
 std::unique_ptr<Plugin> open_png(Request& request, const Kwargs& kwargs) {

@@ -5,25 +5,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
+#include <array>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "png_chunks.hpp"
 #include "png_codec.hpp"
+#include "png_quantize.hpp"
 
 namespace imio::png {
 namespace {
 
 constexpr std::string_view kPlugin = "libpng";
 
-// One frame as the encoder sees it: a view of the caller's array.
+// One frame as the encoder sees it: a view of a kept frame.
 struct FrameView {
   const std::byte* data = nullptr;
   std::size_t height = 0, width = 0;
   int channels = 1;
   DType dtype = DType::uint8;
+  bool gray_palette = false;
 };
 
 struct Options {
@@ -59,7 +62,9 @@ bool is_latin1(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-std::vector<double> numbers(KwargReader& kw, const char* key, std::size_t frames) {
+// A scalar or one value per frame. `frames` is the final count only when
+// `complete` (a later write call may still add frames).
+std::vector<double> numbers(KwargReader& kw, const char* key, std::size_t frames, bool complete) {
   const Value* v = kw.find(key);
   if (v == nullptr) return {};
   std::vector<double> out;
@@ -69,14 +74,14 @@ std::vector<double> numbers(KwargReader& kw, const char* key, std::size_t frames
   };
   if (const auto* list = as_list(*v)) {
     for (const Value& x : *list) out.push_back(number(x));
-    if (out.size() != frames) kw.fail(key, fmt::format("has {} values for {} frames", out.size(), frames));
+    if (complete && out.size() != frames) kw.fail(key, fmt::format("has {} values for {} frames", out.size(), frames));
   } else {
     out.assign(frames, number(*v));
   }
   return out;
 }
 
-Options read_options(KwargReader& kw, std::size_t frames, const FrameView& first) {
+Options read_options(KwargReader& kw, std::size_t frames, bool complete, const FrameView& first) {
   Options o;
   o.compress_level = static_cast<int>(kw.take<std::int64_t>("compress_level", 6));
   if (o.compress_level < 0 || o.compress_level > 9) kw.fail("compress_level", "must be 0…9");
@@ -107,9 +112,18 @@ Options read_options(KwargReader& kw, std::size_t frames, const FrameView& first
       o.text.push_back(TextChunk{key, *s, !is_latin1(*s)});
     }
   }
+  if (const auto bits = kw.take<std::int64_t>("bits")) {
+    if (*bits < 1 || *bits > 8) kw.fail("bits", "must be 1…8");
+    // Pillow's Image.quantize takes L, RGB and RGBA ("image has wrong mode" otherwise).
+    if (first.dtype != DType::uint8 || first.channels == 2) {
+      kw.fail("bits", "quantizes uint8 gray (H, W), RGB (H, W, 3) and RGBA (H, W, 4) images only");
+    }
+    o.bits = static_cast<int>(*bits);
+  }
   if (const Value* t = kw.find("transparency")) {
+    const bool paletted = o.bits || first.gray_palette;
     std::vector<std::uint16_t> v;
-    const std::uint32_t top = first.dtype == DType::uint16 ? 65535 : 255;
+    const std::int64_t top = first.dtype == DType::uint16 && !paletted ? 65535 : 255;
     auto one = [&](const Value& x) {
       const auto i = x.is<std::int64_t>() ? std::optional(x.ref<std::int64_t>()) : std::nullopt;
       if (!i || *i < 0 || *i > top) kw.fail("transparency", fmt::format("expects integers 0…{}", top));
@@ -120,24 +134,21 @@ Options read_options(KwargReader& kw, std::size_t frames, const FrameView& first
     } else {
       one(*t);
     }
-    const std::size_t want = first.channels == 1 ? 1 : first.channels == 3 ? 3 : 0;
-    if (want == 0 || v.size() != want || first.dtype == DType::bool_) {
-      kw.fail("transparency", "is a gray value for gray images or an (r, g, b) triple for RGB images");
+    // A palette image takes the transparent index; gray a value; RGB a colour.
+    const std::size_t want = paletted ? 1 : first.channels == 1 ? 1 : first.channels == 3 ? 3 : 0;
+    if (want == 0 || v.size() != want || (first.dtype == DType::bool_ && !paletted)) {
+      kw.fail("transparency",
+              "is a palette index for palette images, a gray value for gray images or an (r, g, b) triple for RGB images");
     }
     o.transparency = std::move(v);
   }
-  if (const auto bits = kw.take<std::int64_t>("bits")) {
-    if (*bits < 1 || *bits > 8) kw.fail("bits", "must be 1…8");
-    if (first.dtype != DType::uint8) kw.fail("bits", "quantizes uint8 images only");
-    o.bits = static_cast<int>(*bits);
-  }
-  o.duration = numbers(kw, "duration", frames);
+  o.duration = numbers(kw, "duration", frames, complete);
   for (const double d : o.duration) {
     if (!(d >= 0) || std::round(d) > 65535) kw.fail("duration", "must be 0…65535 milliseconds");
   }
   const auto ops = [&](const char* key, int top) {
     std::vector<int> out;
-    for (const double d : numbers(kw, key, frames)) {
+    for (const double d : numbers(kw, key, frames, complete)) {
       if (d != std::floor(d) || d < 0 || d > top) kw.fail(key, fmt::format("must be an integer 0…{}", top));
       out.push_back(static_cast<int>(d));
     }
@@ -151,47 +162,57 @@ Options read_options(KwargReader& kw, std::size_t frames, const FrameView& first
   return o;
 }
 
-// bits=n: a palette image with the image's colours, when at most 2**n.
-// Lossy quantization (Pillow's median cut) is not implemented.
+// The palette of a palette PNG: `bits` (Pillow's quantize, spec §5.1.6) or
+// mode="P" (indices into Pillow's default gray-ramp palette).
 struct Paletted {
-  std::vector<std::uint8_t> indices, palette;
+  std::vector<std::uint8_t> indices, palette;  // indices: all frames, one after the other
   std::vector<std::uint16_t> alphas;
   int bit_depth = 8;
 };
 
-Paletted to_palette(const FrameView& f, int bits) {
+// Every frame shares one palette: an APNG has one PLTE. (Pillow quantizes
+// each frame on its own and then writes every frame's indices against the
+// first frame's palette.)
+Paletted to_palette(std::span<const FrameView> frames, const Options& o) {
   Paletted p;
-  std::map<std::uint32_t, std::uint8_t> seen;
-  const std::size_t n = f.height * f.width, limit = std::size_t{1} << bits;
-  p.indices.resize(n);
-  const auto* s = reinterpret_cast<const std::uint8_t*>(f.data);
-  bool any_alpha = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint8_t r, g, b, a = 255;
-    switch (f.channels) {
-      case 1: r = g = b = s[i]; break;
-      case 2: r = g = b = s[2 * i]; a = s[2 * i + 1]; break;
-      case 3: r = s[3 * i]; g = s[3 * i + 1]; b = s[3 * i + 2]; break;
-      default: r = s[4 * i]; g = s[4 * i + 1]; b = s[4 * i + 2]; a = s[4 * i + 3];
-    }
-    const std::uint32_t key = (std::uint32_t{r} << 24) | (std::uint32_t{g} << 16) | (std::uint32_t{b} << 8) | a;
-    auto it = seen.find(key);
-    if (it == seen.end()) {
-      if (seen.size() == limit) {
-        throw ArgumentError(fmt::format("bits={}: the image has more than {} colours; lossy quantization is not "
-                                        "implemented by the libpng plugin",
-                                        bits, limit));
+  const FrameView& f0 = frames.front();
+  const std::size_t n = f0.height * f0.width;
+  int colors = 256;
+  if (o.bits) {
+    colors = 1 << *o.bits;
+    std::vector<std::uint8_t> joined;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(f0.data);
+    const std::size_t frame_bytes = n * static_cast<std::size_t>(f0.channels);
+    if (frames.size() > 1) {
+      joined.reserve(frame_bytes * frames.size());
+      for (const FrameView& f : frames) {
+        const auto* d = reinterpret_cast<const std::uint8_t*>(f.data);
+        joined.insert(joined.end(), d, d + frame_bytes);
       }
-      it = seen.emplace(key, static_cast<std::uint8_t>(seen.size())).first;
-      p.palette.insert(p.palette.end(), {r, g, b});
-      p.alphas.push_back(a);
-      any_alpha = any_alpha || a != 255;
+      data = joined.data();
     }
-    p.indices[i] = it->second;
+    Quantized q = median_cut(data, n * frames.size(), f0.channels, colors);
+    p.indices = std::move(q.indices);
+    p.palette = std::move(q.palette);
+    p.alphas.assign(q.alpha.begin(), q.alpha.end());
+  } else {
+    for (const FrameView& f : frames) {
+      const auto* d = reinterpret_cast<const std::uint8_t*>(f.data);
+      p.indices.insert(p.indices.end(), d, d + n);
+    }
+    for (int i = 0; i < 256; ++i) p.palette.insert(p.palette.end(), 3, static_cast<std::uint8_t>(i));
   }
-  if (!any_alpha) p.alphas.clear();
-  // Pillow: 2**bits colours → the smallest PNG depth that holds them.
-  p.bit_depth = limit <= 2 ? 1 : limit <= 4 ? 2 : limit <= 16 ? 4 : 8;
+  // Pillow writes 2**bits PLTE entries (zero-padded) at the smallest depth holding them.
+  p.palette.resize(static_cast<std::size_t>(colors) * 3, 0);
+  p.bit_depth = colors <= 2 ? 1 : colors <= 4 ? 2 : colors <= 16 ? 4 : 8;
+  if (o.transparency) {
+    // Pillow: transparency=i on a palette image → entries 0…i−1 opaque, i clear.
+    p.alphas.assign((*o.transparency)[0], 255);
+    p.alphas.push_back(0);
+    if (p.alphas.size() > static_cast<std::size_t>(colors)) p.alphas.resize(static_cast<std::size_t>(colors));
+  } else if (std::all_of(p.alphas.begin(), p.alphas.end(), [](std::uint16_t a) { return a == 255; })) {
+    p.alphas.clear();
+  }
   return p;
 }
 
@@ -199,7 +220,7 @@ class Encoder {
  public:
   Encoder(Request& request, const Options& o) : request_(request), o_(o) {}
 
-  EncodeJob job(const FrameView& f, Paletted* pal, bool with_chunks) const {
+  EncodeJob job(const FrameView& f, const Paletted* pal, std::size_t k, bool with_chunks) const {
     EncodeJob j;
     j.width = static_cast<std::uint32_t>(f.width);
     j.height = static_cast<std::uint32_t>(f.height);
@@ -207,7 +228,7 @@ class Encoder {
     if (pal != nullptr) {
       j.color_type = 3;
       j.bit_depth = pal->bit_depth;
-      j.pixels = reinterpret_cast<const std::byte*>(pal->indices.data());
+      j.pixels = reinterpret_cast<const std::byte*>(pal->indices.data() + k * f.width * f.height);
       j.row_bytes = f.width;
       j.palette = pal->palette;
       if (!pal->alphas.empty()) j.trns = pal->alphas;
@@ -227,25 +248,19 @@ class Encoder {
     return j;
   }
 
-  void still(const FrameView& f) {
-    std::optional<Paletted> pal;
-    if (o_.bits) pal = to_palette(f, *o_.bits);
+  void still(const FrameView& f, const Paletted* pal) {
     ByteSink& sink = request_.sink();
-    encode(job(f, pal ? &*pal : nullptr, true), [&](const std::byte* p, std::size_t n) { sink.write(p, n); });
+    encode(job(f, pal, 0, true), [&](const std::byte* p, std::size_t n) { sink.write(p, n); });
   }
 
   // APNG 1.0: acTL before IDAT, fcTL per frame, frame 0 in IDAT, the rest
-  // in fdAT; every frame covers the canvas (no cropping to changed areas).
-  void animation(std::span<const FrameView> frames) {
-    std::vector<Paletted> pals;
-    if (o_.bits) {
-      for (const FrameView& f : frames) pals.push_back(to_palette(f, *o_.bits));
-      // Frames share the first frame's PLTE: the others must index into it.
-      for (std::size_t k = 1; k < pals.size(); ++k) remap(pals[0], pals[k]);
-    }
+  // in fdAT; every frame covers the canvas (Pillow crops frames to the
+  // area that changed and merges identical frames; imio keeps each frame
+  // whole, so the frames and their count read back as written).
+  void animation(std::span<const FrameView> frames, const Paletted* pal) {
     std::uint32_t seq = 0;
     Bytes first;
-    EncodeJob j0 = job(frames[0], pals.empty() ? nullptr : &pals[0], true);
+    EncodeJob j0 = job(frames[0], pal, 0, true);
     j0.before_idat = [&] {
       std::byte actl[8];
       put_be32(actl, static_cast<std::uint32_t>(frames.size()));
@@ -262,8 +277,7 @@ class Encoder {
       Bytes frame;
       append_chunk(frame, tag("fcTL"), fctl(seq++, frames[k], k));
       Bytes encoded;
-      encode(job(frames[k], pals.empty() ? nullptr : &pals[k], false),
-             [&](const std::byte* p, std::size_t n) { encoded.insert(encoded.end(), p, p + n); });
+      encode(job(frames[k], pal, k, false), [&](const std::byte* p, std::size_t n) { encoded.insert(encoded.end(), p, p + n); });
       for (std::size_t pos = 8; pos + 12 <= encoded.size();) {
         const std::uint32_t len = be32(encoded.data() + pos), type = be32(encoded.data() + pos + 4);
         if (type == tag("IDAT")) {
@@ -282,25 +296,6 @@ class Encoder {
   }
 
  private:
-  static void remap(const Paletted& base, Paletted& p) {
-    std::vector<std::uint8_t> map(p.palette.size() / 3);
-    for (std::size_t i = 0; i < map.size(); ++i) {
-      bool found = false;
-      for (std::size_t b = 0; b < base.palette.size() / 3 && !found; ++b) {
-        const std::uint16_t ab = base.alphas.empty() ? 255 : base.alphas[b], ap = p.alphas.empty() ? 255 : p.alphas[i];
-        if (std::memcmp(&base.palette[3 * b], &p.palette[3 * i], 3) == 0 && ab == ap) {
-          map[i] = static_cast<std::uint8_t>(b);
-          found = true;
-        }
-      }
-      if (!found) throw ArgumentError("bits=: the frames of an APNG use colours the first frame's palette does not hold");
-    }
-    for (auto& v : p.indices) v = map[v];
-    p.palette = base.palette;
-    p.alphas = base.alphas;
-    p.bit_depth = base.bit_depth;
-  }
-
   std::array<std::byte, 26> fctl(std::uint32_t seq, const FrameView& f, std::size_t k) const {
     std::array<std::byte, 26> d{};
     put_be32(d.data(), seq);
@@ -318,8 +313,12 @@ class Encoder {
   const Options& o_;
 };
 
-// spec §5.1.6: the channel-last layouts one PNG frame can hold.
-FrameView frame_of(const NDArray& a, std::size_t index, bool batch) {
+bool single_band(const std::string& mode) { return mode == "1" || mode == "L" || mode == "P" || mode == "I;16"; }
+
+// spec §5.1.6: the channel-last layouts one PNG frame can hold. With
+// `mode`, the array must already be in that mode: imageio hands the bytes
+// to Pillow as they are, so another layout would come out as garbage.
+FrameView frame_of(const NDArray& a, std::size_t index, bool batch, const std::optional<std::string>& mode) {
   const Shape& s = a.shape();
   const std::size_t lead = batch ? 1 : 0;
   const std::size_t nd = s.size() - lead;
@@ -344,48 +343,119 @@ FrameView frame_of(const NDArray& a, std::size_t index, bool batch) {
     throw ArgumentError(fmt::format("cannot write dtype {} as PNG (bool, uint8 or uint16)", name(a.dtype())));
   }
   if (a.dtype() == DType::bool_ && f.channels != 1) throw ArgumentError("bool images are written as 1-bit gray: shape (H, W)");
+  if (mode) {
+    static constexpr const char* kModes[] = {"", "L", "LA", "RGB", "RGBA"};
+    const std::string natural = a.dtype() == DType::bool_                          ? "1"
+                                : a.dtype() == DType::uint16 && f.channels == 1 ? "I;16"
+                                                                                   : kModes[f.channels];
+    f.gray_palette = *mode == "P" && natural == "L";
+    if (*mode != natural && !f.gray_palette) {
+      throw ArgumentError(fmt::format("mode '{}' does not describe a {} array of shape ({}) (it is mode '{}'); imio does "
+                                      "not convert on write",
+                                      *mode, name(a.dtype()), fmt::join(Shape(s.begin() + static_cast<std::ptrdiff_t>(lead), s.end()), ", "),
+                                      natural));
+    }
+  }
   const std::size_t frame_bytes = f.height * f.width * static_cast<std::size_t>(f.channels) * itemsize(a.dtype());
   f.data = a.bytes() + index * frame_bytes;
   return f;
 }
 
+bool same_layout(const FrameView& a, const FrameView& b) {
+  return a.height == b.height && a.width == b.width && a.channels == b.channels && a.dtype == b.dtype &&
+         a.gray_palette == b.gray_palette;
+}
+
+// Later calls override earlier ones, key by key.
+Kwargs merged(const Kwargs& before, const Kwargs& now) {
+  Kwargs out = before;
+  for (const auto& [key, value] : now) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+    if (it == out.end()) {
+      out.emplace_back(key, value);
+    } else {
+      it->second = value;
+    }
+  }
+  return out;
+}
+
+Options parse(const Kwargs& kwargs, std::size_t frames, bool complete, const FrameView& first) {
+  KwargReader kw(kwargs, kPlugin, "write");
+  kw.find("is_batch");
+  kw.find("mode");
+  Options o = read_options(kw, frames, complete, first);
+  kw.finish();
+  return o;
+}
+
 }  // namespace
 
-void write_png(Request& request, std::span<const NDArray> images, bool batch, const Kwargs& kwargs) {
-  KwargReader kw(kwargs, kPlugin, "write");
-  const auto is_batch = kw.take<bool>("is_batch");
+void PendingPng::add(std::span<const NDArray> images, bool list, const Kwargs& kwargs, const Request& request) {
+  // is_batch and mode describe this call's arrays; the rest are encoder options.
+  KwargReader call(kwargs, kPlugin, "write");
+  const auto is_batch = call.take<bool>("is_batch");
+  const auto mode = call.take<std::string>("mode");
+  Kwargs options;
+  for (const auto& kv : kwargs) {
+    if (kv.first != "is_batch" && kv.first != "mode") options.push_back(kv);
+  }
   std::vector<FrameView> frames;
-  std::vector<NDArray> canon;  // bool arrays with values other than 0/1
   for (const NDArray& a : images) {
     if (a.bytes() == nullptr && a.size() != 0) throw ArgumentError("cannot write an empty NDArray");
     if (a.ndim() < 2) throw ArgumentError(fmt::format("cannot write a {}-D array as PNG", a.ndim()));
-    // spec §5.1.6 batch detection: (N,H,W,C); (N,H,W) when W is no channel count.
-    bool b = batch;
-    if (!batch) {
+    // spec §5.1.6 batch detection: a list holds frames; else is_batch; else
+    // the mode's band count; else (N,H,W,C) and (N,H,W) when W is no channel count.
+    bool b = false;
+    if (!list) {
       if (is_batch) {
         b = *is_batch;
+      } else if (mode) {
+        b = a.ndim() > (single_band(*mode) ? 2u : 3u);
       } else {
         b = a.ndim() == 4 || (a.ndim() == 3 && a.shape()[2] > 4);
       }
     }
     const std::size_t n = b ? a.shape()[0] : 1;
-    for (std::size_t k = 0; k < n; ++k) frames.push_back(frame_of(a, k, b));
+    for (std::size_t k = 0; k < n; ++k) frames.push_back(frame_of(a, k, b, mode));
   }
   if (frames.empty()) throw ArgumentError("no frames to write");
+  const FrameView first = frames_.empty() ? frames[0] : FrameView{nullptr, frames_[0].height, frames_[0].width,
+                                                                  frames_[0].channels, frames_[0].dtype, frames_[0].gray_palette};
   for (const FrameView& f : frames) {
-    if (f.height != frames[0].height || f.width != frames[0].width || f.channels != frames[0].channels ||
-        f.dtype != frames[0].dtype) {
-      throw ArgumentError("the frames of an APNG must share shape and dtype");
+    if (!same_layout(f, first)) {
+      throw ArgumentError(fmt::format("the frames of an APNG share one shape and dtype: a {}x{}x{} {} frame after {}x{}x{} {}",
+                                      f.height, f.width, f.channels, name(f.dtype), first.height, first.width,
+                                      first.channels, name(first.dtype)));
     }
   }
-  const Options o = read_options(kw, frames.size(), frames[0]);
-  kw.finish();
-  Encoder enc(request, o);
-  if (frames.size() == 1) {
-    enc.still(frames[0]);
-  } else {
-    enc.animation(frames);
+  const std::size_t total = frames_.size() + frames.size();
+  request.check_frames(total);
+  Kwargs all = merged(merged_, options);
+  parse(all, total, false, first);  // complete checks; per-frame list lengths wait for flush()
+  for (const FrameView& f : frames) {
+    Frame kept{Bytes(f.height * f.width * static_cast<std::size_t>(f.channels) * itemsize(f.dtype)), f.height, f.width,
+               f.channels, f.dtype, f.gray_palette};
+    std::memcpy(kept.pixels.data(), f.data, kept.pixels.size());
+    frames_.push_back(std::move(kept));
   }
+  merged_ = std::move(all);
+}
+
+void PendingPng::flush(Request& request) {
+  if (frames_.empty()) return;
+  std::vector<FrameView> views;
+  for (const Frame& f : frames_) views.push_back({f.pixels.data(), f.height, f.width, f.channels, f.dtype, f.gray_palette});
+  const Options o = parse(merged_, views.size(), true, views[0]);
+  std::optional<Paletted> pal;
+  if (o.bits || views[0].gray_palette) pal = to_palette(views, o);
+  Encoder enc(request, o);
+  if (views.size() == 1) {
+    enc.still(views[0], pal ? &*pal : nullptr);
+  } else {
+    enc.animation(views, pal ? &*pal : nullptr);
+  }
+  frames_.clear();
 }
 
 }  // namespace imio::png

@@ -385,15 +385,87 @@ TEST_CASE("writer options reach the file") {
   CHECK(imio::imread(*bytes) == a);
 }
 
-TEST_CASE("bits writes a palette PNG with the image's colours") {
-  NDArray a({8, 8, 3}, DType::uint8);
-  for (std::size_t i = 0; i < a.nbytes(); ++i) a.bytes()[i] = static_cast<std::byte>((i / 3) % 4 * 60);
+// A smooth RGB gradient with a few thousand colours.
+NDArray gradient(std::size_t h, std::size_t w) {
+  NDArray a({h, w, 3}, DType::uint8);
+  auto* p = a.data<std::uint8_t>();
+  for (std::size_t y = 0; y < h; ++y) {
+    for (std::size_t x = 0; x < w; ++x) {
+      p[3 * (y * w + x)] = static_cast<std::uint8_t>(x * 255 / (w - 1));
+      p[3 * (y * w + x) + 1] = static_cast<std::uint8_t>(y * 255 / (h - 1));
+      p[3 * (y * w + x) + 2] = static_cast<std::uint8_t>((x + y) * 127 / (w + h));
+    }
+  }
+  return a;
+}
+
+TEST_CASE("bits quantizes as Pillow's median cut") {
+  if (!pillow_available()) {
+    WARN("Pillow absent: skipped");
+    return;
+  }
+  struct Case {
+    std::string name;
+    NDArray image;
+    int bits;
+  };
+  std::vector<Case> cases;
+  for (const int bits : {1, 2, 3, 4, 6, 8}) cases.push_back({"random", make({40, 50, 3}, DType::uint8, 11), bits});
+  for (const int bits : {1, 4, 8}) cases.push_back({"gradient", gradient(60, 90), bits});
+  for (const int bits : {2, 5, 8}) cases.push_back({"gray", make({33, 47}, DType::uint8, 12), bits});
+  cases.push_back({"many colours (the histogram is coarsened)", make({300, 300, 3}, DType::uint8, 13), 8});
+  const fs::path chelsea = imio_test::corpus_dir() / "standard" / "chelsea.png";
+  if (fs::exists(chelsea)) {
+    for (const int bits : {3, 8}) cases.push_back({"chelsea", imio::imread(chelsea), bits});
+  }
+  imio_test::TempDir dir;
+  std::string script = "import sys, numpy as np\nfrom PIL import Image\nd = sys.argv[1]\n";
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string k = std::to_string(i);
+    imio::imwrite(dir / (k + ".npy"), cases[i].image);
+    imio::imwrite(dir / (k + ".png"), cases[i].image, {.kwargs = {{"bits", cases[i].bits}}});
+    script += "Image.fromarray(np.load(d + '/" + k + ".npy')).quantize(colors=2**" + std::to_string(cases[i].bits) +
+              ").save(d + '/" + k + "-pil.png', bits=" + std::to_string(cases[i].bits) + ")\n";
+  }
+  std::string log;
+  REQUIRE(run_python(dir, script, log) == 0);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    INFO(cases[i].name << ", bits=" << cases[i].bits);
+    const std::string k = std::to_string(i);
+    const Bytes mine = read_file(dir / (k + ".png")), theirs = read_file(dir / (k + "-pil.png"));
+    CHECK(mine[24] == theirs[24]);  // bit depth
+    CHECK(mine[25] == std::byte{3});
+    CHECK(imio::imread(dir / (k + ".png")) == imio::imread(dir / (k + "-pil.png")));
+  }
+}
+
+TEST_CASE("bits keeps an image with few colours exactly, RGBA included") {
+  NDArray a({8, 8, 4}, DType::uint8);
+  for (std::size_t i = 0; i < a.nbytes(); ++i) a.bytes()[i] = static_cast<std::byte>((i / 4) % 4 * 60 + (i % 4 == 3 ? 15 : 0));
   const auto bytes = imio::imwrite("<bytes>", a, {.extension = ".png", .kwargs = {{"bits", 2}}});
   REQUIRE(bytes);
   CHECK(static_cast<int>((*bytes)[24]) == 2);  // IHDR bit depth
   CHECK(static_cast<int>((*bytes)[25]) == 3);  // palette
-  CHECK(imio::imread(*bytes) == a);
-  REQUIRE_THROWS_AS(imio::imwrite("<bytes>", make({8, 8, 3}, DType::uint8, 1), {.extension = ".png", .kwargs = {{"bits", 2}}}),
+  CHECK(imio::imread(*bytes, {.kwargs = {{"mode", "RGBA"}}}) == a);
+  // More colours than 2**bits: at most 2**bits remain.
+  const NDArray many = make({16, 16, 4}, DType::uint8, 4);
+  const NDArray back = imio::imread(*imio::imwrite("<bytes>", many, {.extension = ".png", .kwargs = {{"bits", 3}}}),
+                                    {.kwargs = {{"mode", "RGBA"}}});
+  std::set<std::uint32_t> colours;
+  for (std::size_t i = 0; i < 256; ++i) {
+    std::uint32_t c = 0;
+    std::memcpy(&c, back.data<std::uint8_t>() + 4 * i, 4);
+    colours.insert(c);
+  }
+  CHECK(colours.size() <= 8);
+  CHECK(colours.size() > 1);
+}
+
+TEST_CASE("bits: the layouts Pillow cannot quantize are ArgumentErrors") {
+  for (const auto& a : {make({4, 4, 2}, DType::uint8, 1), make({4, 4}, DType::uint16, 1), make({4, 4}, DType::bool_, 1)}) {
+    REQUIRE_THROWS_AS(imio::imwrite("<bytes>", a, {.extension = ".png", .kwargs = {{"bits", 2}}}), imio::ArgumentError);
+  }
+  REQUIRE_THROWS_AS(imio::imwrite("<bytes>", make({4, 4}, DType::uint8, 1), {.extension = ".png", .kwargs = {{"bits", 9}}}),
                     imio::ArgumentError);
 }
 
