@@ -26,6 +26,11 @@ class IMIO_EXPORT Error : public std::runtime_error {
   /// An error with just a reason; the core adds plugin, operation and
   /// resource when the error leaves a plugin call.
   explicit Error(std::string reason);
+  /// An error with every part known. Empty parts are left out of what().
+  /// @param reason    why it failed ("IDAT CRC mismatch")
+  /// @param plugin    canonical plugin name ("libpng"), or "" for the core
+  /// @param operation the verb of the message ("read", "write", "open", …)
+  /// @param resource  the resource as messages name it (Request::describe())
   Error(std::string reason, std::string plugin, std::string operation, std::string resource);
   ~Error() override;
 
@@ -34,9 +39,13 @@ class IMIO_EXPORT Error : public std::runtime_error {
   /// The exception's class name as in error.hpp ("IndexError", "DecodeError", …).
   virtual const char* kind() const noexcept;
 
+  /// Why it failed, without the context.
   const std::string& reason() const noexcept { return reason_; }
+  /// The plugin that failed ("libpng"); empty for the core or when unknown.
   const std::string& plugin() const noexcept { return plugin_; }
+  /// What was being done ("read", "write", …); empty when unknown.
   const std::string& operation() const noexcept { return operation_; }
+  /// The resource as messages name it; empty when unknown.
   const std::string& resource() const noexcept { return resource_; }
 
   /// Fills in the parts that are still empty (used by the core; plugins
@@ -78,8 +87,8 @@ IMIO_DECLARE_ERROR(LimitError, Error);
 
 /// One candidate plugin that declined a resource, and why.
 struct Refusal {
-  std::string plugin;
-  std::string reason;
+  std::string plugin;  ///< canonical name of the plugin that declined
+  std::string reason;  ///< its reason (the InitializationError's, or why it was not applicable)
 };
 
 /// No plugin can read or write the resource. Lists every candidate that was
@@ -87,9 +96,14 @@ struct Refusal {
 /// were compiled out.
 class IMIO_EXPORT NoPluginError : public IOError {
  public:
+  /// @param reason   the summary sentence (it lists the refusals)
+  /// @param refusals every candidate that declined, in the order tried
   NoPluginError(std::string reason, std::vector<Refusal> refusals);
   ~NoPluginError() override;
+  /// "NoPluginError".
   const char* kind() const noexcept override;
+  /// Every candidate plugin that declined, in the order tried (may be empty
+  /// when no plugin serves the extension at all).
   const std::vector<Refusal>& refusals() const noexcept { return refusals_; }
 
  private:

@@ -34,7 +34,10 @@ class FrameRange;
 /// Thread-safety: one ImageFile is used by one thread at a time.
 class IMIO_EXPORT ImageFile {
  public:
+  /// Takes over another handle, which is left closed.
   ImageFile(ImageFile&&) noexcept;
+  /// Closes this handle as the destructor would (errors are discarded), then
+  /// takes over `other`, which is left closed.
   ImageFile& operator=(ImageFile&&) noexcept;
   ImageFile(const ImageFile&) = delete;
   ImageFile& operator=(const ImageFile&) = delete;
@@ -60,6 +63,7 @@ class IMIO_EXPORT ImageFile {
   /// returns nullopt. Throws what the plugin or the final write throws; the
   /// target is then left as it was before.
   std::optional<Bytes> close();
+  /// Whether close() was called (or the handle was moved from).
   bool closed() const noexcept;
 
   /// Whether the handle reads or writes.
@@ -100,10 +104,13 @@ class IMIO_EXPORT ImageFile {
 class IMIO_EXPORT FrameRange {
  public:
   class iterator;
+  /// What end() returns: iteration ends when the iterator compares equal to it.
   using sentinel = std::default_sentinel_t;
   struct Source;
 
+  /// Takes over another range (and its open resource).
   FrameRange(FrameRange&&) noexcept;
+  /// Releases this range's resource and takes over another range.
   FrameRange& operator=(FrameRange&&) noexcept;
   FrameRange(const FrameRange&) = delete;
   FrameRange& operator=(const FrameRange&) = delete;
@@ -111,6 +118,7 @@ class IMIO_EXPORT FrameRange {
 
   /// Opens the resource (on the first call) and decodes the first image.
   iterator begin();
+  /// The end sentinel.
   sentinel end() const noexcept { return {}; }
 
   /// For the core: a range over `source`.
@@ -125,21 +133,32 @@ class IMIO_EXPORT FrameRange {
   std::unique_ptr<Source> source_;
 };
 
+/// The input iterator of a FrameRange (std::input_iterator). Dereferencing
+/// gives the current image; the image may be moved out (`auto img =
+/// std::move(*it);`) since advancing replaces it with a fresh array.
 class IMIO_EXPORT FrameRange::iterator {
  public:
-  using value_type = NDArray;
-  using difference_type = std::ptrdiff_t;
-  using reference = NDArray&;
-  using iterator_concept = std::input_iterator_tag;
+  using value_type = NDArray;                         ///< one decoded image
+  using difference_type = std::ptrdiff_t;             ///< required by std::input_iterator
+  using reference = NDArray&;                         ///< what operator* returns
+  using iterator_concept = std::input_iterator_tag;  ///< single pass
 
+  /// An iterator equal to the end sentinel.
   iterator() noexcept = default;
+  /// The current image. Only valid before the end.
   NDArray& operator*() const noexcept { return range_->current(); }
+  /// Member access to the current image. Only valid before the end.
   NDArray* operator->() const noexcept { return &range_->current(); }
+  /// Decodes the next image (or reaches the end). Throws what the plugin
+  /// throws (DecodeError, LimitError, …); after that the range yields
+  /// nothing more.
   iterator& operator++() {
     if (!range_->advance()) range_ = nullptr;
     return *this;
   }
+  /// Same as the prefix form (an input iterator has no useful copy to return).
   void operator++(int) { ++*this; }
+  /// True at the end of the range.
   friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.range_ == nullptr; }
 
  private:

@@ -23,6 +23,9 @@
 #include <span>
 #include <string_view>
 
+/// imageio's v3 API for C++20: the six functions imread, imwrite, imiter,
+/// improps, immeta and imopen, the types they take and return, and the
+/// plugin contract (<imio/plugin.hpp>).
 namespace imio {
 
 /// Reads one ndimage, or all of them stacked. Mirrors `imageio.v3.imread`.

@@ -44,29 +44,45 @@ IMIO_EXPORT DType dtype_from_name(std::string_view name);
 
 /// IEEE 754 half precision, stored as its 16 bits (C++20 has no float16).
 struct float16 {
+  /// The binary16 bit pattern (sign, 5 exponent bits, 10 fraction bits).
   std::uint16_t bits = 0;
   /// Round-to-nearest-even conversion from float.
   IMIO_EXPORT static float16 from_float(float value) noexcept;
   /// Exact conversion to float.
   IMIO_EXPORT float to_float() const noexcept;
+  /// Bitwise equality (so +0 != -0 and a NaN equals the same NaN pattern).
   friend bool operator==(float16, float16) = default;
 };
 
 /// The DType of a C++ element type (bool, std::uint8_t … double, imio::float16).
+/// Only the specialisations below exist; another T does not compile.
 template <class T>
 struct dtype_of;
-template <> struct dtype_of<bool> { static constexpr DType value = DType::bool_; };
-template <> struct dtype_of<std::uint8_t> { static constexpr DType value = DType::uint8; };
-template <> struct dtype_of<std::uint16_t> { static constexpr DType value = DType::uint16; };
-template <> struct dtype_of<std::uint32_t> { static constexpr DType value = DType::uint32; };
-template <> struct dtype_of<std::uint64_t> { static constexpr DType value = DType::uint64; };
-template <> struct dtype_of<std::int8_t> { static constexpr DType value = DType::int8; };
-template <> struct dtype_of<std::int16_t> { static constexpr DType value = DType::int16; };
-template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::int32; };
-template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::int64; };
-template <> struct dtype_of<float16> { static constexpr DType value = DType::float16; };
-template <> struct dtype_of<float> { static constexpr DType value = DType::float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::float64; };
+/// bool elements are DType::bool_.
+template <> struct dtype_of<bool> { static constexpr DType value = DType::bool_; /**< DType::bool_ */ };
+/// std::uint8_t elements are DType::uint8.
+template <> struct dtype_of<std::uint8_t> { static constexpr DType value = DType::uint8; /**< DType::uint8 */ };
+/// std::uint16_t elements are DType::uint16.
+template <> struct dtype_of<std::uint16_t> { static constexpr DType value = DType::uint16; /**< DType::uint16 */ };
+/// std::uint32_t elements are DType::uint32.
+template <> struct dtype_of<std::uint32_t> { static constexpr DType value = DType::uint32; /**< DType::uint32 */ };
+/// std::uint64_t elements are DType::uint64.
+template <> struct dtype_of<std::uint64_t> { static constexpr DType value = DType::uint64; /**< DType::uint64 */ };
+/// std::int8_t elements are DType::int8.
+template <> struct dtype_of<std::int8_t> { static constexpr DType value = DType::int8; /**< DType::int8 */ };
+/// std::int16_t elements are DType::int16.
+template <> struct dtype_of<std::int16_t> { static constexpr DType value = DType::int16; /**< DType::int16 */ };
+/// std::int32_t elements are DType::int32.
+template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::int32; /**< DType::int32 */ };
+/// std::int64_t elements are DType::int64.
+template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::int64; /**< DType::int64 */ };
+/// float16 elements are DType::float16.
+template <> struct dtype_of<float16> { static constexpr DType value = DType::float16; /**< DType::float16 */ };
+/// float elements are DType::float32.
+template <> struct dtype_of<float> { static constexpr DType value = DType::float32; /**< DType::float32 */ };
+/// double elements are DType::float64.
+template <> struct dtype_of<double> { static constexpr DType value = DType::float64; /**< DType::float64 */ };
+/// `dtype_of<T>::value`, ignoring const.
 template <class T>
 inline constexpr DType dtype_of_v = dtype_of<std::remove_const_t<T>>::value;
 
@@ -97,23 +113,35 @@ class IMIO_EXPORT NDArray {
   /// the array dies. `data` must be suitably aligned for the dtype.
   static NDArray adopt(void* data, Shape shape, DType dtype, std::function<void(void*)> deleter);
 
+  /// Takes the buffer of `other`, which is left without data (size 0, shape {}).
   NDArray(NDArray&& other) noexcept;
+  /// Releases this array's buffer and takes the buffer of `other`, which is
+  /// left without data (size 0, shape {}).
   NDArray& operator=(NDArray&& other) noexcept;
   NDArray(const NDArray&) = delete;
   NDArray& operator=(const NDArray&) = delete;
   ~NDArray();
 
+  /// Sizes of the axes, outermost first.
   const Shape& shape() const noexcept { return shape_; }
+  /// Number of axes (0 for a scalar and for a default-constructed array).
   std::size_t ndim() const noexcept { return shape_.size(); }
   /// Number of elements (0 for a default-constructed array).
   std::size_t size() const noexcept;
+  /// Size of the data in bytes: size() × itemsize(dtype()).
   std::size_t nbytes() const noexcept { return size() * itemsize(dtype_); }
+  /// Element type.
   DType dtype() const noexcept { return dtype_; }
+  /// Whether the array has no elements.
   bool empty() const noexcept { return size() == 0; }
   /// Byte strides per axis (C order).
   std::vector<std::ptrdiff_t> strides() const;
 
+  /// The raw, untyped data (nbytes() bytes, C order); nullptr for a default-constructed
+  /// or moved-from array.
   std::byte* bytes() noexcept { return data_; }
+  /// The raw, untyped data (nbytes() bytes, C order); nullptr for a default-constructed
+  /// or moved-from array.
   const std::byte* bytes() const noexcept { return data_; }
 
   /// Typed pointer; throws ArgumentError unless dtype_of_v<T> == dtype().
@@ -122,15 +150,19 @@ class IMIO_EXPORT NDArray {
     check_dtype(dtype_of_v<T>);
     return reinterpret_cast<T*>(data_);
   }
+  /// Typed read-only pointer; throws ArgumentError unless dtype_of_v<T> == dtype().
   template <class T>
   const T* data() const {
     check_dtype(dtype_of_v<T>);
     return reinterpret_cast<const T*>(data_);
   }
+  /// All elements as a span in C order; throws ArgumentError unless T matches dtype().
   template <class T>
   std::span<T> values() {
     return {data<T>(), size()};
   }
+  /// All elements as a read-only span in C order; throws ArgumentError unless
+  /// T matches dtype().
   template <class T>
   std::span<const T> values() const {
     return {data<T>(), size()};
@@ -142,6 +174,7 @@ class IMIO_EXPORT NDArray {
   T& at(I... idx) {
     return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];
   }
+  /// Bounds-checked read-only element access (see the non-const overload).
   template <class T, class... I>
   const T& at(I... idx) const {
     return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];

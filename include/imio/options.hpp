@@ -23,14 +23,21 @@ namespace imio {
 /// image stacked along a new first axis). Mirrors imageio's `index=None|k|...`.
 class Index {
  public:
+  /// None: the plugin's documented default (`index=None`).
   constexpr Index() noexcept = default;
+  /// The k-th image (`index=k`). A negative k is accepted here and rejected
+  /// with IndexError by the call that receives it.
   template <std::integral I>
     requires(!std::same_as<I, bool>)
   constexpr Index(I k) noexcept : v_(static_cast<std::int64_t>(k)) {}
+  /// Every image, stacked (`index=...`).
   constexpr Index(All) noexcept : v_(All{}) {}
 
+  /// Whether this is None (the plugin's default).
   constexpr bool is_none() const noexcept { return std::holds_alternative<std::monostate>(v_); }
+  /// Whether this is imio::all.
   constexpr bool is_all() const noexcept { return std::holds_alternative<All>(v_); }
+  /// Whether this is an integer index (see value()).
   constexpr bool is_integer() const noexcept { return std::holds_alternative<std::int64_t>(v_); }
   /// The integer; only meaningful when is_integer().
   constexpr std::int64_t value() const noexcept {
@@ -40,6 +47,7 @@ class Index {
   /// "None", "...", or the integer, for messages.
   IMIO_EXPORT std::string repr() const;
 
+  /// Same kind (none, integer, all) and, for integers, the same value.
   friend constexpr bool operator==(const Index&, const Index&) = default;
 
  private:
@@ -62,6 +70,7 @@ struct Limits {
   std::uint64_t max_frames = 0;
   /// Bytes of one allocation: an output array, or input buffered in memory.
   std::uint64_t max_bytes = 0;
+  /// Field-wise equality (zero fields compare as zero, not as the defaults).
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 
@@ -76,65 +85,65 @@ IMIO_EXPORT Limits effective_limits(const Limits& limits) noexcept;
 
 /// Options of imread() and improps().
 struct ReadOptions {
-  Index index{};
+  Index index{};            ///< which image(s): none (plugin default), k, or imio::all
   std::string plugin{};     ///< canonical name ("libpng") or imageio alias ("pillow")
   std::string extension{};  ///< ".png": pretend the resource has this extension
   Kwargs kwargs{};          ///< forwarded to Plugin::read / Plugin::properties
-  Limits limits{};
+  Limits limits{};          ///< bounds of this call; zero fields use default_limits()
 };
 
 /// Options of imiter().
 struct IterOptions {
-  std::string plugin{};
-  std::string extension{};
-  Kwargs kwargs{};  ///< forwarded to Plugin::iter
-  Limits limits{};
+  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  std::string extension{};  ///< ".gif": pretend the resource has this extension
+  Kwargs kwargs{};          ///< forwarded to Plugin::iter
+  Limits limits{};          ///< bounds of this call; zero fields use default_limits()
 };
 
 /// Options of imwrite().
 struct WriteOptions {
-  std::string plugin{};
+  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension
   std::string extension{};  ///< also decides the encoded format for "<bytes>" and streams
   Kwargs kwargs{};          ///< forwarded to Plugin::write
-  Limits limits{};
+  Limits limits{};          ///< bounds of this call; zero fields use default_limits()
 };
 
 /// Options of immeta().
 struct MetaOptions {
-  Index index{};
-  std::string plugin{};
-  std::string extension{};
+  Index index{};            ///< which image's metadata: none (plugin default), k, or imio::all
+  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  std::string extension{};  ///< pretend the resource has this extension
   /// Drop entries the read would apply to the pixels (e.g. Orientation with rotate=true).
   bool exclude_applied = true;
   Kwargs kwargs{};  ///< forwarded to Plugin::metadata
-  Limits limits{};
+  Limits limits{};  ///< bounds of this call; zero fields use default_limits()
 };
 
 /// Options of imopen(); kwargs go to the plugin's factory (constructor).
 struct OpenOptions {
-  std::string plugin{};
-  std::string extension{};
-  Kwargs kwargs{};
-  Limits limits{};
+  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  std::string extension{};  ///< pretend the resource has this extension
+  Kwargs kwargs{};          ///< forwarded to the plugin's factory (PluginSpec::factory)
+  Limits limits{};          ///< bounds of every call on the ImageFile; zero fields use default_limits()
 };
 
 /// Arguments of ImageFile::read().
 struct ReadCall {
-  Index index{};
-  Kwargs kwargs{};
+  Index index{};    ///< which image(s): none (plugin default), k, or imio::all
+  Kwargs kwargs{};  ///< forwarded to Plugin::read
 };
 
 /// Arguments of ImageFile::properties().
 struct PropCall {
-  Index index{};
-  Kwargs kwargs{};
+  Index index{};    ///< which image(s), as for ReadCall
+  Kwargs kwargs{};  ///< forwarded to Plugin::properties
 };
 
 /// Arguments of ImageFile::metadata().
 struct MetaCall {
-  Index index{};
-  bool exclude_applied = true;
-  Kwargs kwargs{};
+  Index index{};                ///< which image's metadata, as for ReadCall
+  bool exclude_applied = true;  ///< as MetaOptions::exclude_applied
+  Kwargs kwargs{};              ///< forwarded to Plugin::metadata
 };
 
 }  // namespace imio

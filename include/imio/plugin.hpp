@@ -39,6 +39,7 @@ class IMIO_EXPORT ByteSource {
   virtual std::size_t read(void* dst, std::size_t n) = 0;
   /// Moves to absolute position `pos` (beyond the end is allowed; reads then return 0).
   virtual void seek(std::uint64_t pos) = 0;
+  /// The current absolute position.
   virtual std::uint64_t tell() const = 0;
   /// Total size when known without reading everything.
   virtual std::optional<std::uint64_t> size() const = 0;
@@ -59,6 +60,7 @@ class IMIO_EXPORT ByteSink {
   virtual void write(const void* src, std::size_t n) = 0;
   /// Moves to absolute position `pos`; IOError when the target cannot seek.
   virtual void seek(std::uint64_t pos) = 0;
+  /// The current absolute position (bytes from the start of the output).
   virtual std::uint64_t tell() const = 0;
 };
 
@@ -73,12 +75,18 @@ class IMIO_EXPORT ByteSink {
 class IMIO_EXPORT Request {
  public:
   struct Impl;
+  /// For the core: wraps the resolved state of one call. Plugins never
+  /// construct a Request; they receive one in PluginSpec::factory.
   explicit Request(std::unique_ptr<Impl> impl) noexcept;
+  /// Takes over another request's state.
   Request(Request&&) noexcept;
+  /// Takes over another request's state.
   Request& operator=(Request&&) noexcept;
   ~Request();
 
+  /// The resource as the caller passed it.
   const ImageResource& resource() const noexcept;
+  /// Whether this request reads or writes.
   IoMode mode() const noexcept;
   /// The extension, lower case with its dot (".png"): `extension=` when
   /// given, else derived from the file name or URL path; empty when unknown.
@@ -115,6 +123,7 @@ class IMIO_EXPORT Request {
   /// max_bytes (overflow-safe). Its contents are unspecified unless `zeroed`.
   NDArray allocate(const Shape& shape, DType dtype, bool zeroed = false) const;
 
+  /// For the core: the internal state (its type is private to the library).
   Impl& impl() noexcept { return *impl_; }
 
  private:
@@ -134,6 +143,9 @@ class IMIO_EXPORT Request {
 ///   kw.finish();
 class IMIO_EXPORT KwargReader {
  public:
+  /// Starts reading `kwargs` for `plugin`'s `method` (both named in error
+  /// messages). `kwargs` must outlive the reader. ArgumentError when a key is
+  /// given twice.
   KwargReader(const Kwargs& kwargs, std::string_view plugin, std::string_view method);
 
   /// The value of `key` as T (bool, integers, double, std::string, Bytes,
@@ -149,6 +161,8 @@ class IMIO_EXPORT KwargReader {
       throw_bad_type(key, e.reason());
     }
   }
+  /// The value of `key` as T, or `fallback` when absent; a value of another
+  /// type is an ArgumentError, as for take(key).
   template <class T>
   T take(std::string_view key, T fallback) {
     auto v = take<T>(key);
@@ -195,6 +209,10 @@ class IMIO_EXPORT Plugin {
   virtual std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) = 0;
   /// Properties of what read(index, kwargs) would return, without decoding pixels.
   virtual ImageProperties properties(const Index& index, const Kwargs& kwargs) = 0;
+  /// Format-specific metadata of the image(s) at `index` (none = the
+  /// plugin's default). With `exclude_applied`, entries the read applies to
+  /// the pixels (e.g. Orientation when the read rotates) are left out
+  /// (DECISIONS D17).
   virtual Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) = 0;
   /// Writes one ndimage (a batch axis is the plugin's business). The default
   /// throws IOError: read-only plugin.
@@ -211,7 +229,7 @@ class IMIO_EXPORT Plugin {
 /// table (priority 10, 20, 30, … in table order).
 struct ExtensionPriority {
   std::string extension;  ///< lower case, with the dot
-  int priority = 100;
+  int priority = 100;     ///< lower is tried first; the default, 100, comes after every built-in plugin
 };
 
 /// A plugin's descriptor.
@@ -223,8 +241,8 @@ struct PluginSpec {
   /// The extensions it serves. Built-in plugins may leave it empty: the
   /// registry fills it from imio's extension table.
   std::vector<ExtensionPriority> extensions{};
-  bool can_read = true;
-  bool can_write = false;
+  bool can_read = true;    ///< whether the factory accepts read requests
+  bool can_write = false;  ///< whether the factory accepts write requests
   /// Cheap signature test on the first bytes; when set and false, the
   /// plugin is not tried for a read in the fallback phase (no extension
   /// match). Empty: always tried.
@@ -241,12 +259,12 @@ struct PluginSpec {
 
 /// A registered plugin, as plugins() lists it.
 struct PluginInfo {
-  std::string name;
-  std::vector<std::string> aliases;
-  std::vector<std::string> extensions;
-  bool can_read = false;
-  bool can_write = false;
-  std::string backend;
+  std::string name;                     ///< canonical name ("libpng")
+  std::vector<std::string> aliases;     ///< imageio names that select it ("pillow", …)
+  std::vector<std::string> extensions;  ///< extensions it serves, lower case with the dot
+  bool can_read = false;                ///< it reads
+  bool can_write = false;               ///< it writes
+  std::string backend;                  ///< backend and version ("libpng 1.6.39"); may be empty
 };
 
 /// Adds a plugin at run time, after the built-ins in the fallback order.

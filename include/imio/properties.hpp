@@ -15,6 +15,7 @@ namespace imio {
 struct ImageProperties {
   /// Shape of the array the corresponding read returns.
   Shape shape{};
+  /// Element type of the array the corresponding read returns.
   DType dtype = DType::uint8;
   /// Number of ndimages; set when index is imio::all.
   std::optional<std::size_t> n_images{};
@@ -23,6 +24,7 @@ struct ImageProperties {
   /// Pixel spacing per axis, where the format states it.
   std::optional<std::vector<double>> spacing{};
 
+  /// Member-wise equality.
   bool operator==(const ImageProperties&) const = default;
 };
 

@@ -35,21 +35,36 @@ namespace imio {
 /// Cheap to copy (owned bytes are shared).
 class IMIO_EXPORT ImageResource {
  public:
+  /// Which constructor made the resource: `text` (a string — path, "<bytes>"
+  /// or URI, interpreted when a call resolves it), `path`
+  /// (std::filesystem::path), `memory` (encoded data), `istream`, `ostream`,
+  /// `iostream` (a caller's stream).
   enum class Kind : std::uint8_t { text, path, memory, istream, ostream, iostream };
 
+  /// A path or URI as text (nullptr reads as the empty string).
   ImageResource(const char* uri);
+  /// A path or URI as text.
   ImageResource(std::string uri);
+  /// A path or URI as text (copied).
   ImageResource(std::string_view uri);
+  /// A filesystem path, never interpreted as a URI.
   ImageResource(const std::filesystem::path& path);
+  /// Encoded data, referenced: the memory must outlive the call, ImageFile or FrameRange.
   ImageResource(std::span<const std::byte> data) noexcept;
+  /// Encoded data, referenced (not copied): `data` must outlive the call,
+  /// ImageFile or FrameRange.
   ImageResource(const Bytes& data) noexcept;
+  /// Encoded data, moved in and owned (shared between copies of the resource).
   ImageResource(Bytes&& data);
+  /// A caller's input stream, read from its current position; never closed.
   ImageResource(std::istream& in) noexcept;
+  /// A caller's output stream, written at its current position; never closed.
   ImageResource(std::ostream& out) noexcept;
   /// A stream that can do both (std::stringstream, std::fstream): read as an
   /// istream by reads, written as an ostream by writes.
   ImageResource(std::iostream& io) noexcept;
 
+  /// Which constructor made the resource.
   Kind kind() const noexcept { return kind_; }
   /// The string as given (Kind::text).
   const std::string& text() const noexcept { return text_; }
@@ -57,7 +72,9 @@ class IMIO_EXPORT ImageResource {
   const std::filesystem::path& path() const noexcept { return path_; }
   /// The encoded data (Kind::memory).
   std::span<const std::byte> memory() const noexcept { return memory_; }
+  /// The caller's input stream (Kind::istream, Kind::iostream), else nullptr.
   std::istream* istream() const noexcept { return in_; }
+  /// The caller's output stream (Kind::ostream, Kind::iostream), else nullptr.
   std::ostream* ostream() const noexcept { return out_; }
 
   /// The text used in messages: the path or URI as given, "<bytes>" for

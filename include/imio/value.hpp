@@ -24,19 +24,29 @@ class Value;
 /// Keys are unique; set() replaces an existing key in place.
 class IMIO_EXPORT Dict {
  public:
+  /// One entry: the key and its value.
   using Item = std::pair<std::string, Value>;
 
+  /// An empty map.
   Dict();
+  /// A map of `items` in the given order; a repeated key keeps its first
+  /// position and its last value (as set() does).
   Dict(std::initializer_list<Item> items);
+  /// Copies every entry (deep copy of nested lists and maps).
   Dict(const Dict&);
+  /// Takes the entries of another map, which is left empty.
   Dict(Dict&&) noexcept;
+  /// Replaces the entries with copies of another map's.
   Dict& operator=(const Dict&);
+  /// Replaces the entries with those of another map, which is left empty.
   Dict& operator=(Dict&&) noexcept;
   ~Dict();
 
+  /// Whether `key` is present.
   bool contains(std::string_view key) const noexcept;
   /// The value of `key`; ArgumentError when absent.
   const Value& at(std::string_view key) const;
+  /// The value of `key`, modifiable in place; ArgumentError when absent.
   Value& at(std::string_view key);
   /// Pointer to the value of `key`, or nullptr.
   const Value* lookup(std::string_view key) const noexcept;
@@ -52,12 +62,18 @@ class IMIO_EXPORT Dict {
   template <class T>
   std::optional<T> find(std::string_view key) const;
 
+  /// Number of entries.
   std::size_t size() const noexcept;
+  /// Whether there are no entries.
   bool empty() const noexcept;
+  /// First entry, in insertion order (for range-for).
   const Item* begin() const noexcept;
+  /// Past the last entry.
   const Item* end() const noexcept;
+  /// The entries in insertion order.
   const std::vector<Item>& items() const noexcept;
 
+  /// Same entries in the same order (order matters, as in the JSON of `imio meta`).
   bool operator==(const Dict& other) const;
 
  private:
@@ -66,8 +82,10 @@ class IMIO_EXPORT Dict {
 
 /// Python's Ellipsis: `index = imio::all` stacks every image.
 struct All {
+  /// Always true: there is only one Ellipsis.
   friend bool operator==(All, All) = default;
 };
+/// The Ellipsis value: `{.index = imio::all}` reads every image stacked.
 inline constexpr All all{};
 
 /// A dynamically typed value: none | bool | int64 | double | string | Bytes |
@@ -78,34 +96,58 @@ inline constexpr All all{};
 /// initializer lists (`{100, 200, 300}` is a list).
 class IMIO_EXPORT Value {
  public:
+  /// Python's None.
   using None = std::monostate;
+  /// Python's list.
   using List = std::vector<Value>;
+  /// The alternatives a Value can hold, in type_name() order.
   using Storage = std::variant<None, bool, std::int64_t, double, std::string, Bytes, List, Dict, All>;
 
+  /// None.
   Value() noexcept;
+  /// None (`std::nullopt` reads as Python's None).
   Value(std::nullopt_t) noexcept;
+  /// A bool.
   Value(bool b) noexcept;
+  /// An int, stored as int64; an unsigned value above INT64_MAX is an ArgumentError.
   template <std::integral I>
     requires(!std::same_as<I, bool>)
   Value(I i) : Value(from_integer(i)) {}
+  /// A float.
   Value(double d) noexcept;
+  /// A float, widened to double.
   Value(float f) noexcept;
+  /// A str (copied); nullptr gives the empty string. Never a bool.
   Value(const char* s);
+  /// A str.
   Value(std::string s) noexcept;
+  /// A str (copied).
   Value(std::string_view s);
+  /// A bytes value.
   Value(Bytes b) noexcept;
+  /// A list.
   Value(List l) noexcept;
+  /// A dict.
   Value(Dict d) noexcept;
+  /// The Ellipsis (`...`).
   Value(All a) noexcept;
+  /// A list of the given values: `Value{100, 200, 300}`.
   Value(std::initializer_list<Value> list);
 
+  /// Deep copy (lists and maps included).
   Value(const Value&);
+  /// Takes the contents of another value (left valid but unspecified).
   Value(Value&&) noexcept;
+  /// Deep copy assignment.
   Value& operator=(const Value&);
+  /// Move assignment.
   Value& operator=(Value&&) noexcept;
   ~Value();
 
+  /// Whether the value is None.
   bool is_none() const noexcept { return std::holds_alternative<None>(v_); }
+  /// Whether the stored alternative is exactly T (one of Storage's types;
+  /// no conversion: `is<double>()` is false for an int).
   template <class T>
   bool is() const noexcept {
     return std::holds_alternative<T>(v_);
@@ -124,8 +166,10 @@ class IMIO_EXPORT Value {
   /// A short Python-like rendering for messages: 3, 2.5, 'text', b'…'(12 bytes), [1, 2].
   std::string repr() const;
 
+  /// The underlying variant, for std::visit.
   const Storage& storage() const noexcept { return v_; }
 
+  /// Same alternative and equal contents (an int never equals a float).
   bool operator==(const Value& other) const;
 
  private:
