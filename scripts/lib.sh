@@ -17,6 +17,8 @@ IMIO_PLUGIN_PACKAGES=(libpng-dev libjpeg62-turbo-dev libgif-dev libtiff-dev libr
 # independent readers for the RAW, TIFF and video tests.
 IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy python3-pil python3-tifffile python3-av
                     libraw-bin libtiff-tools ffmpeg)
+# The API reference (the `docs` target).
+IMIO_DOCS_PACKAGES=(doxygen)
 
 imio_ensure_packages() {
   local missing=() pkg
