@@ -1,0 +1,86 @@
+#include "av_util.hpp"
+
+#include <imio/plugin.hpp>
+
+#include <cstdio>
+#include <mutex>
+#include <new>
+
+#include <fmt/format.h>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+namespace imio::ffmpeg {
+namespace {
+
+thread_local LogScope* t_scope = nullptr;
+
+// FFmpeg calls this from whichever thread logs, including its own decoder
+// threads (which have no scope: their messages go straight to the handler).
+void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level > AV_LOG_WARNING) return;
+  char line[1024];
+  int print_prefix = 1;
+  va_list copy;
+  va_copy(copy, vl);
+  const int n = av_log_format_line2(avcl, level, fmt, copy, line, sizeof line, &print_prefix);
+  va_end(copy);
+  if (n <= 0) return;
+  std::string_view text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  if (text.empty()) return;
+  if (t_scope != nullptr) {
+    t_scope->add(level, text);
+  } else {
+    warn(kPlugin, text);
+  }
+}
+
+}  // namespace
+
+FramePtr make_frame() {
+  FramePtr f(av_frame_alloc());
+  if (!f) throw std::bad_alloc();
+  return f;
+}
+
+PacketPtr make_packet() {
+  PacketPtr p(av_packet_alloc());
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+std::string av_error_text(int code) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  if (av_strerror(code, buf, sizeof buf) < 0) return fmt::format("FFmpeg error {}", code);
+  return buf;
+}
+
+LogScope::LogScope(bool quiet) noexcept : outer_(t_scope), quiet_(quiet) {
+  install_log_callback();
+  t_scope = this;
+}
+
+LogScope::~LogScope() { t_scope = outer_; }
+
+void LogScope::add(int level, std::string_view text) {
+  if (level <= AV_LOG_ERROR) last_error_.assign(text);
+  if (!quiet_) warn(kPlugin, text);
+}
+
+void install_log_callback() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_callback(log_callback); });
+}
+
+LogScope* LogScope::current() noexcept { return t_scope; }
+
+std::string describe_failure(std::string_view what, int code) {
+  std::string s = fmt::format("{}: {}", what, av_error_text(code));
+  if (t_scope != nullptr && !t_scope->last_error().empty()) s += fmt::format(" (FFmpeg: {})", t_scope->last_error());
+  return s;
+}
+
+}  // namespace imio::ffmpeg

@@ -1,0 +1,333 @@
+// Video read side (spec §5.2.2–5.2.4, DECISIONS D9, D11, D12, D13, D20):
+// every frame from the start for index omitted/all, frame k as the k-th step
+// of iter() yields it, properties without decoding, container and frame
+// metadata.
+#include <imio/plugin.hpp>
+
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+#include "av_filter.hpp"
+#include "ffmpeg_plugins.hpp"
+#include "pixel_layout.hpp"
+
+namespace imio::ffmpeg {
+namespace {
+
+struct ReadArgs {
+  std::optional<AVPixelFormat> format = AV_PIX_FMT_RGB24;  // nullopt: keep the decoded format
+  FilterSpec filters;
+  std::optional<bool> constant_framerate;
+  Threading threading;
+};
+
+// Which kwargs a method takes (spec §5.2.2–5.2.4).
+enum Accepts : unsigned { kFormat = 1, kFilters = 2, kFrameRate = 4, kThreads = 8 };
+
+ReadArgs read_args(const Kwargs& kwargs, std::string_view method, unsigned accepts) {
+  KwargReader kw(kwargs, kPlugin, method);
+  ReadArgs a;
+  if ((accepts & kFormat) != 0) {
+    if (const Value* f = kw.find("format")) {
+      if (f->is_none()) {
+        a.format.reset();
+      } else if (f->is<std::string>()) {
+        a.format = pixel_format_by_name(f->get<std::string>());
+      } else {
+        kw.fail("format", fmt::format("must be a pixel format name or None, not {}", f->type_name()));
+      }
+    }
+  }
+  if ((accepts & kFilters) != 0) {
+    if (const Value* v = kw.find("filter_sequence")) a.filters.sequence = *v;
+    if (const Value* v = kw.find("filter_graph")) a.filters.graph = *v;
+    check_filter_spec(a.filters);
+  }
+  if ((accepts & kFrameRate) != 0) {
+    if (const Value* v = kw.find("constant_framerate"); v != nullptr && !v->is_none()) {
+      a.constant_framerate = kw.take<bool>("constant_framerate");
+    }
+  }
+  if ((accepts & kThreads) != 0) {
+    a.threading.count = kw.take<int>("thread_count", 0);
+    if (a.threading.count < 0) kw.fail("thread_count", "must be 0 (FFmpeg's default) or positive");
+    if (const Value* v = kw.find("thread_type"); v != nullptr && !v->is_none()) {
+      a.threading.type = kw.take<std::string>("thread_type");
+      if (*a.threading.type != "SLICE" && *a.threading.type != "FRAME") kw.fail("thread_type", "must be 'SLICE', 'FRAME' or None");
+    }
+  }
+  kw.finish();
+  return a;
+}
+
+[[noreturn]] void out_of_range(std::int64_t k, std::optional<std::int64_t> n = std::nullopt) {
+  if (n) throw IndexError(fmt::format("index {} is out of range: the video has {} frames", k, *n));
+  throw IndexError(fmt::format("index {} is out of range: the video ends before frame {}", k, k));
+}
+
+// Frames from the decoder, through the filter graph when one is asked for
+// (the graph is built from the first frame; frames queued in it at the end
+// are flushed, spec §5.2.2).
+class FrameStream {
+ public:
+  FrameStream(Input& input, FilterSpec filters) : input_(input), filters_(std::move(filters)), tmp_(make_frame()) {}
+
+  bool next(AVFrame* out) {
+    if (filters_.empty()) return input_.next_frame(out);
+    for (;;) {
+      if (graph_ && graph_->pull(out)) return true;
+      if (graph_ && graph_->drained()) return false;
+      if (input_done_) {
+        if (!graph_) return false;
+        graph_->push(nullptr);
+        continue;
+      }
+      if (!input_.next_frame(tmp_.get())) {
+        input_done_ = true;
+        continue;
+      }
+      if (!graph_) graph_ = std::make_unique<FilterGraph>(filters_, *tmp_, input_.stream()->time_base, input_.frame_rate());
+      graph_->push(tmp_.get());
+    }
+  }
+
+ private:
+  Input& input_;
+  FilterSpec filters_;
+  FramePtr tmp_;
+  std::unique_ptr<FilterGraph> graph_;
+  bool input_done_ = false;
+};
+
+std::string picture_type(AVPictureType t) {
+  switch (t) {
+    case AV_PICTURE_TYPE_I: return "I";
+    case AV_PICTURE_TYPE_P: return "P";
+    case AV_PICTURE_TYPE_B: return "B";
+    case AV_PICTURE_TYPE_S: return "S";
+    case AV_PICTURE_TYPE_SI: return "SI";
+    case AV_PICTURE_TYPE_SP: return "SP";
+    case AV_PICTURE_TYPE_BI: return "BI";
+    default: return "NONE";
+  }
+}
+
+// PyAV names side data by the enum's suffix (AV_FRAME_DATA_SEI_UNREGISTERED → "SEI_UNREGISTERED").
+std::string side_data_name(AVFrameSideDataType t) {
+  switch (t) {
+    case AV_FRAME_DATA_PANSCAN: return "PANSCAN";
+    case AV_FRAME_DATA_A53_CC: return "A53_CC";
+    case AV_FRAME_DATA_STEREO3D: return "STEREO3D";
+    case AV_FRAME_DATA_MATRIXENCODING: return "MATRIXENCODING";
+    case AV_FRAME_DATA_DOWNMIX_INFO: return "DOWNMIX_INFO";
+    case AV_FRAME_DATA_REPLAYGAIN: return "REPLAYGAIN";
+    case AV_FRAME_DATA_DISPLAYMATRIX: return "DISPLAYMATRIX";
+    case AV_FRAME_DATA_AFD: return "AFD";
+    case AV_FRAME_DATA_MOTION_VECTORS: return "MOTION_VECTORS";
+    case AV_FRAME_DATA_SKIP_SAMPLES: return "SKIP_SAMPLES";
+    case AV_FRAME_DATA_AUDIO_SERVICE_TYPE: return "AUDIO_SERVICE_TYPE";
+    case AV_FRAME_DATA_MASTERING_DISPLAY_METADATA: return "MASTERING_DISPLAY_METADATA";
+    case AV_FRAME_DATA_GOP_TIMECODE: return "GOP_TIMECODE";
+    case AV_FRAME_DATA_SPHERICAL: return "SPHERICAL";
+    case AV_FRAME_DATA_CONTENT_LIGHT_LEVEL: return "CONTENT_LIGHT_LEVEL";
+    case AV_FRAME_DATA_ICC_PROFILE: return "ICC_PROFILE";
+    case AV_FRAME_DATA_S12M_TIMECODE: return "S12M_TIMECODE";
+    case AV_FRAME_DATA_DYNAMIC_HDR_PLUS: return "DYNAMIC_HDR_PLUS";
+    case AV_FRAME_DATA_REGIONS_OF_INTEREST: return "REGIONS_OF_INTEREST";
+    case AV_FRAME_DATA_VIDEO_ENC_PARAMS: return "VIDEO_ENC_PARAMS";
+    case AV_FRAME_DATA_SEI_UNREGISTERED: return "SEI_UNREGISTERED";
+    case AV_FRAME_DATA_FILM_GRAIN_PARAMS: return "FILM_GRAIN_PARAMS";
+    default: {
+      const char* n = av_frame_side_data_name(t);
+      return n != nullptr ? n : fmt::format("SIDE_DATA_{}", static_cast<int>(t));
+    }
+  }
+}
+
+void add_tags(Metadata& meta, const AVDictionary* tags) {
+  const AVDictionaryEntry* e = nullptr;
+  while ((e = av_dict_get(tags, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) meta.set(e->key, std::string(e->value));
+}
+
+class VideoReader final : public Plugin {
+ public:
+  VideoReader(Request& request, std::unique_ptr<Input> input) : request_(request), input_(std::move(input)) {}
+
+  NDArray read(const Index& index, const Kwargs& kwargs) override {
+    ReadArgs a = read_args(kwargs, "read", kFormat | kFilters | kFrameRate | kThreads);
+    LogScope log;
+    if (index.is_integer()) return read_one(index.value(), a);
+    return read_all(a);
+  }
+
+  std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
+    ReadArgs a = read_args(kwargs, "iter", kFormat | kFilters | kThreads);
+    struct Frames final : FrameSource {
+      VideoReader& r;
+      ReadArgs a;
+      FrameStream stream;
+      FramePtr frame = make_frame();
+      Frames(VideoReader& reader, ReadArgs args) : r(reader), a(std::move(args)), stream(*r.input_, a.filters) {}
+      std::optional<NDArray> next() override {
+        LogScope log;
+        if (!stream.next(frame.get())) return std::nullopt;
+        return r.to_array(*frame, a.format);
+      }
+    };
+    // From the handle's current decode position (frame 0 on a fresh handle).
+    if (!input_->next_index()) input_->rewind();
+    return std::make_unique<Frames>(*this, std::move(a));
+  }
+
+  ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
+    const ReadArgs a = read_args(kwargs, "properties", kFormat);
+    LogScope log;
+    const PixelLayout layout = layout_of(a.format.value_or(input_->pixel_format()));
+    Shape shape = layout.shape(input_->width(), input_->height());
+    if (index.is_integer()) return {.shape = shape, .dtype = layout.dtype};
+    // D11: the exact count, without decoding.
+    const auto n = static_cast<std::size_t>(input_->count_frames());
+    shape.insert(shape.begin(), n);
+    return {.shape = shape, .dtype = layout.dtype, .n_images = n, .is_batch = true};
+  }
+
+  Metadata metadata(const Index& index, bool, const Kwargs& kwargs) override {
+    const ReadArgs a = read_args(kwargs, "metadata", kFrameRate);
+    LogScope log;
+    if (index.is_integer()) {
+      FramePtr f = frame_at(index.value(), a);
+      Metadata m;
+      m.set("key_frame", f->key_frame != 0);
+      if (f->pts != AV_NOPTS_VALUE) {
+        m.set("time", static_cast<double>(f->pts) * av_q2d(input_->stream()->time_base));
+      } else {
+        m.set("time", Value());
+      }
+      m.set("interlaced_frame", f->interlaced_frame != 0);
+      m.set("frame_type", picture_type(f->pict_type));
+      for (int i = 0; i < f->nb_side_data; ++i) {
+        const AVFrameSideData* sd = f->side_data[i];
+        const auto* p = reinterpret_cast<const std::byte*>(sd->data);
+        m.set(side_data_name(sd->type), Bytes(p, p + sd->size));
+      }
+      return m;
+    }
+    // D13: the container and stream, whatever was read before.
+    const AVStream* st = input_->stream();
+    Metadata m;
+    m.set("video_format", std::string(av_get_pix_fmt_name(input_->pixel_format()) ? av_get_pix_fmt_name(input_->pixel_format()) : "none"));
+    m.set("codec", std::string(input_->codec()->name));
+    m.set("long_codec", std::string(input_->codec()->long_name ? input_->codec()->long_name : input_->codec()->name));
+    const char* profile = av_get_profile_name(input_->codec(), st->codecpar->profile);
+    m.set("profile", profile != nullptr ? Value(std::string(profile)) : Value());
+    m.set("fps", av_q2d(input_->frame_rate()));
+    if (st->duration != AV_NOPTS_VALUE) m.set("duration", static_cast<double>(st->duration) * av_q2d(st->time_base));
+    add_tags(m, input_->container()->metadata);
+    add_tags(m, st->metadata);  // stream tags override container tags (spec §5.2.4)
+    return m;
+  }
+
+  NDArray to_array(const AVFrame& frame, std::optional<AVPixelFormat> format) {
+    const PixelLayout layout = layout_of(format.value_or(static_cast<AVPixelFormat>(frame.format)));
+    request_.check_pixels(static_cast<std::uint64_t>(frame.width), static_cast<std::uint64_t>(frame.height));
+    NDArray out = request_.allocate(layout.shape(frame.width, frame.height), layout.dtype);
+    converter_.convert(frame, layout, out.bytes());
+    return out;
+  }
+
+ private:
+  bool constant_rate(const ReadArgs& a) const { return a.constant_framerate.value_or(!input_->variable_frame_rate()); }
+
+  // Frame k, decoded and unfiltered, as iter() would yield it.
+  FramePtr frame_at(std::int64_t k, const ReadArgs& a) {
+    if (!input_->seek_to(k, constant_rate(a))) out_of_range(k);
+    FramePtr f = make_frame();
+    if (!input_->next_frame(f.get())) out_of_range(k);
+    return f;
+  }
+
+  NDArray read_one(std::int64_t k, ReadArgs& a) {
+    FramePtr f = frame_at(k, a);
+    if (a.filters.empty()) return to_array(*f, a.format);
+    // A filter sees this one frame; filters that need several (a delay)
+    // cannot serve single-frame reads (spec §5.2.2).
+    FilterGraph graph(a.filters, *f, input_->stream()->time_base, input_->frame_rate());
+    graph.push(f.get());
+    FramePtr out = make_frame();
+    if (!graph.pull(out.get())) {
+      graph.push(nullptr);
+      if (!graph.pull(out.get())) throw ArgumentError("the filters give no frame for a single input frame (use index=all or imiter)");
+    }
+    return to_array(*out, a.format);
+  }
+
+  // D12: sized by the frames actually decoded. The container's count sizes
+  // the first allocation so frames are converted straight into place.
+  NDArray read_all(ReadArgs& a) {
+    if (!a.threading.type) a.threading.type = "FRAME";
+    input_->set_threading(a.threading);
+    input_->rewind();
+    const std::int64_t declared = a.filters.empty() ? input_->stream()->nb_frames : 0;
+    FrameStream stream(*input_, a.filters);
+    FramePtr frame = make_frame();
+    NDArray batch;
+    std::vector<NDArray> extra;
+    Shape frame_shape;
+    DType dtype = DType::uint8;
+    std::size_t frame_bytes = 0, n = 0;
+    while (stream.next(frame.get())) {
+      const PixelLayout layout = layout_of(a.format.value_or(static_cast<AVPixelFormat>(frame->format)));
+      const Shape shape = layout.shape(frame->width, frame->height);
+      if (n == 0) {
+        frame_shape = shape;
+        dtype = layout.dtype;
+        request_.check_pixels(static_cast<std::uint64_t>(frame->width), static_cast<std::uint64_t>(frame->height));
+        if (declared > 0) {
+          request_.check_frames(static_cast<std::uint64_t>(declared));
+          Shape b = shape;
+          b.insert(b.begin(), static_cast<std::size_t>(declared));
+          batch = request_.allocate(b, dtype);
+          frame_bytes = batch.nbytes() / static_cast<std::size_t>(declared);
+        }
+      } else if (shape != frame_shape || layout.dtype != dtype) {
+        throw DecodeError(fmt::format("frame {} has another size or layout than frame 0: the frames cannot be stacked", n));
+      }
+      ++n;
+      request_.check_frames(n);
+      if (n <= static_cast<std::size_t>(std::max<std::int64_t>(declared, 0))) {
+        converter_.convert(*frame, layout, batch.bytes() + (n - 1) * frame_bytes);
+      } else {
+        extra.push_back(to_array(*frame, a.format));
+      }
+    }
+    if (n == 0) throw DecodeError("no frame of the video decodes");
+    if (declared > 0 && n == static_cast<std::size_t>(declared)) return batch;
+    // The container's count was wrong (or absent): assemble what decoded.
+    Shape b = frame_shape;
+    b.insert(b.begin(), n);
+    NDArray out = request_.allocate(b, dtype);
+    const std::size_t bytes = out.nbytes() / n;
+    const std::size_t in_batch = std::min<std::size_t>(n, static_cast<std::size_t>(std::max<std::int64_t>(declared, 0)));
+    if (in_batch > 0) std::memcpy(out.bytes(), batch.bytes(), in_batch * bytes);
+    for (std::size_t i = 0; i < extra.size(); ++i) std::memcpy(out.bytes() + (in_batch + i) * bytes, extra[i].bytes(), bytes);
+    return out;
+  }
+
+  Request& request_;
+  std::unique_ptr<Input> input_;
+  FrameConverter converter_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> make_video_reader(Request& request, std::unique_ptr<Input> input) {
+  return std::make_unique<VideoReader>(request, std::move(input));
+}
+
+}  // namespace imio::ffmpeg
