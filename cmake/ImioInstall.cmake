@@ -68,6 +68,7 @@ write_basic_package_version_file(
 install(FILES
     "${PROJECT_BINARY_DIR}/packaging/imioConfig.cmake"
     "${PROJECT_BINARY_DIR}/packaging/imioConfigVersion.cmake"
+    "${PROJECT_SOURCE_DIR}/cmake/FindLibZip.cmake"
   DESTINATION "${IMIO_INSTALL_CMAKEDIR}"
   COMPONENT development)
 
@@ -105,6 +106,8 @@ if(NOT BUILD_SHARED_LIBS)
   set(_imio_pc_for_TIFF libtiff-4)
   set(_imio_pc_for_LibRaw libraw)
   set(_imio_pc_for_GIF -lgif)  # giflib ships no .pc file upstream
+  set(_imio_pc_for_CURL libcurl)    # http(s) resources (cmake/ImioResources.cmake)
+  set(_imio_pc_for_LibZip libzip)   # zip members (cmake/FindLibZip.cmake)
   get_property(_imio_deps GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES)
   foreach(_imio_dep IN LISTS _imio_deps)
     string(REGEX REPLACE "[ ;].*" "" _imio_dep "${_imio_dep}")

@@ -16,6 +16,11 @@ std::unique_ptr<ByteSource> memory_source(std::span<const std::byte> data);
 /// A source over a file: memory-mapped where possible, else read with pread.
 /// Throws FileNotFoundError / IOError naming `path`.
 std::unique_ptr<ByteSource> file_source(const std::filesystem::path& path);
+/// A source over an open descriptor (taken over and closed by the source);
+/// `path` is for messages. Regular files are memory-mapped.
+std::unique_ptr<ByteSource> fd_source(int fd, const std::filesystem::path& path);
+/// A source owning its bytes (a decompressed zip member, a small download).
+std::unique_ptr<ByteSource> owned_memory_source(Bytes data);
 /// A source over a caller's istream, starting at its current position.
 /// Seekable streams are read in place; others are buffered as they are read,
 /// up to `max_bytes` (LimitError beyond). The destructor puts a seekable

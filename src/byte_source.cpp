@@ -240,6 +240,10 @@ std::unique_ptr<ByteSource> file_source(const std::filesystem::path& path) {
     if (err == ENOENT || err == ENOTDIR) throw FileNotFoundError(fmt::format("no such file: {}", os_error(err)));
     throw IOError(fmt::format("cannot open: {}", os_error(err)));
   }
+  return fd_source(fd, path);
+}
+
+std::unique_ptr<ByteSource> fd_source(int fd, const std::filesystem::path& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
@@ -258,6 +262,24 @@ std::unique_ptr<ByteSource> file_source(const std::filesystem::path& path) {
   std::optional<std::uint64_t> size;
   if (S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
   return std::make_unique<FileSource>(fd, path, size);
+}
+
+std::unique_ptr<ByteSource> owned_memory_source(Bytes data) {
+  // The bytes live in the source, beside the view that reads them.
+  class Owned final : public ByteSource {
+   public:
+    explicit Owned(Bytes data) : data_(std::move(data)), view_(data_) {}
+    std::size_t read(void* dst, std::size_t n) override { return view_.read(dst, n); }
+    void seek(std::uint64_t pos) override { view_.seek(pos); }
+    std::uint64_t tell() const override { return view_.tell(); }
+    std::optional<std::uint64_t> size() const override { return view_.size(); }
+    std::optional<std::span<const std::byte>> contiguous() const override { return view_.contiguous(); }
+
+   private:
+    Bytes data_;
+    MemorySource view_;
+  };
+  return std::make_unique<Owned>(std::move(data));
 }
 
 std::unique_ptr<ByteSource> stream_source(std::istream& in, std::uint64_t max_bytes) {

@@ -126,11 +126,14 @@ struct Selection {
   }
 
   // One candidate: capability, signature, then the factory. nullptr = refused.
-  std::unique_ptr<Plugin> attempt(const PluginSpec& spec) {
+  // `chosen`: named by plugin= or serving the extension; such a candidate
+  // gets a URL before its body is fetched (its factory may open the URL
+  // itself, like FFmpeg; any other one fetches it through source()).
+  std::unique_ptr<Plugin> attempt(const PluginSpec& spec, bool chosen) {
     tried.push_back(spec.name);
     if (mode == IoMode::read && !spec.can_read) return refuse(spec, "it cannot read");
     if (mode == IoMode::write && !spec.can_write) return refuse(spec, "it cannot write (read-only plugin)");
-    if (mode == IoMode::read && spec.sniff) {
+    if (mode == IoMode::read && spec.sniff && !(chosen && request.impl().body_pending())) {
       const auto head = guarded("", "read", request.describe(), [&] { return request.first_bytes(spec.sniff_bytes); });
       if (!spec.sniff(head)) return refuse(spec, "the data do not start with its signature");
     }
@@ -216,7 +219,7 @@ OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args
   try {
     if (!args.plugin.empty()) {
       for (const auto& spec : named_plugins(all, args.plugin, ext)) {
-        if (auto p = sel.attempt(*spec)) return accept(std::move(p), spec);
+        if (auto p = sel.attempt(*spec, true)) return accept(std::move(p), spec);
       }
       no_plugin(all, sel, ext, args.plugin);
     }
@@ -226,14 +229,14 @@ OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args
         if (priority_for(*s, ext) != INT_MAX) serving.push_back(s);
       }
       for (const auto& spec : ordered_by_priority(std::move(serving), ext)) {
-        if (auto p = sel.attempt(*spec)) return accept(std::move(p), spec);
+        if (auto p = sel.attempt(*spec, true)) return accept(std::move(p), spec);
       }
     }
     // The fallback: every plugin not yet tried, in registration order. For
     // writes only writers are candidates: a reader's refusal says nothing.
     for (const auto& spec : all) {
       if (sel.was_tried(*spec) || (args.mode == IoMode::write && !spec->can_write)) continue;
-      if (auto p = sel.attempt(*spec)) return accept(std::move(p), spec);
+      if (auto p = sel.attempt(*spec, false)) return accept(std::move(p), spec);
     }
     no_plugin(all, sel, ext, {});
   } catch (Error& e) {

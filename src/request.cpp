@@ -12,8 +12,10 @@
 #include <fmt/format.h>
 
 #include "checked_math.hpp"
+#include "http.hpp"
 #include "request_impl.hpp"
 #include "standard_images.hpp"
+#include "zip_member.hpp"
 
 namespace imio {
 
@@ -86,11 +88,9 @@ Request::Impl::Impl(const ImageResource& resource_, IoMode mode_, std::string_vi
         check_writable_path(uri.path);
       }
       break;
-    case UriKind::zip_member:
-      description = (uri.path / uri.member).string();
-      break;
+    case UriKind::zip_member: break;
     case UriKind::http:
-      if (!reading) throw IOError("writing to http(s) URLs is not supported");
+      if (!reading) throw IOError("http(s) URLs are read-only: imio does not upload");
       break;
     case UriKind::ftp: throw IOError("ftp(s) resources are not supported");
     case UriKind::device:
@@ -108,8 +108,15 @@ Request::Impl::Impl(const ImageResource& resource_, IoMode mode_, std::string_vi
       break;
   }
   if (uri.kind == UriKind::zip_member) {
-    throw IOError(fmt::format("'{}' is a member of the zip archive '{}'; this build of imio cannot {} zip members",
-                              uri.member, uri.path.string(), reading ? "read" : "write"));
+    // Also after imageio:chelsea.zip/chelsea.png resolved to a zip member.
+    description = (uri.path / uri.member).string();
+    if (reading) {
+      // Missing members fail here, before any plugin is tried (spec E19).
+      source_ = detail::zip_member_source(uri.path, uri.member, limits.max_bytes);
+    } else {
+      check_writable_path(uri.path);
+      detail::zip_check_writable(uri.path, uri.member);
+    }
   }
 }
 
@@ -122,7 +129,7 @@ ByteSource& Request::Impl::source() {
     case UriKind::path: source_ = detail::file_source(uri.path); break;
     case UriKind::memory: source_ = detail::memory_source(resource.memory()); break;
     case UriKind::istream: source_ = detail::stream_source(*resource.istream(), limits.max_bytes); break;
-    case UriKind::http: throw IOError("reading http(s) URLs needs imio built with HTTP support, which this build lacks");
+    case UriKind::http: source_ = detail::http_fetch(uri.text, limits.max_bytes); break;
     default: throw IOError("the resource cannot be read");
   }
   return *source_;
@@ -148,7 +155,8 @@ ByteSink& Request::Impl::sink() {
     case UriKind::ostream:
       if (!stream_sink_) stream_sink_ = std::make_unique<detail::OStreamSink>(*resource.ostream());
       return *stream_sink_;
-    case UriKind::path: break;
+    case UriKind::path:
+    case UriKind::zip_member: break;  // a temporary sibling (of the archive)
     default: throw IOError("the resource cannot be written");
   }
   if (file_sink_) return *file_sink_;
@@ -176,8 +184,8 @@ ByteSink& Request::Impl::sink() {
 }
 
 std::optional<fs::path> Request::Impl::local_path() {
-  if (uri.kind != UriKind::path) return std::nullopt;
-  if (mode == IoMode::read) return uri.path;
+  if (mode == IoMode::read) return uri.kind == UriKind::path ? std::optional<fs::path>(uri.path) : std::nullopt;
+  if (uri.kind != UriKind::path && uri.kind != UriKind::zip_member) return std::nullopt;
   if (file_sink_) throw IOError("local_path() after sink(): a plugin writes through one or the other");
   return temporary_path();
 }
@@ -206,7 +214,8 @@ std::optional<Bytes> Request::Impl::commit() {
     case UriKind::ostream:
       if (stream_sink_) stream_sink_->finish();
       return std::nullopt;
-    case UriKind::path: break;
+    case UriKind::path:
+    case UriKind::zip_member: break;
     default: return std::nullopt;
   }
   if (file_sink_) {
@@ -214,6 +223,13 @@ std::optional<Bytes> Request::Impl::commit() {
     file_sink_.reset();
   }
   std::error_code ec;
+  if (uri.kind == UriKind::zip_member) {
+    if (temp_ && fs::exists(*temp_, ec)) {
+      detail::zip_put_member(uri.path, uri.member, *temp_);
+      remove_temporary();
+    }
+    return std::nullopt;
+  }
   if (temp_ && fs::exists(*temp_, ec)) {
     fs::rename(*temp_, uri.path, ec);
     if (ec) throw IOError(fmt::format("cannot move the written file into place: {}", ec.message()));
@@ -240,6 +256,10 @@ IoMode Request::mode() const noexcept { return impl_->mode; }
 const std::string& Request::extension() const noexcept { return impl_->extension; }
 const std::string& Request::describe() const noexcept { return impl_->description; }
 const std::string& Request::requested_plugin() const noexcept { return impl_->requested_plugin; }
+const std::string& Request::url() const noexcept {
+  static const std::string none;
+  return impl_->uri.kind == UriKind::http ? impl_->uri.text : none;
+}
 ByteSource& Request::source() { return impl_->source(); }
 ByteSink& Request::sink() { return impl_->sink(); }
 std::optional<fs::path> Request::local_path() { return impl_->local_path(); }

@@ -30,6 +30,10 @@ struct Request::Impl {
   void abort() noexcept;
 
   ByteSource& source();
+  /// True for a URL whose body has not been fetched yet: selection then
+  /// leaves signature tests to the fallback phase, so that a plugin chosen
+  /// by extension (FFmpeg for .mp4) may open the URL itself.
+  bool body_pending() const noexcept { return uri.kind == detail::UriKind::http && !source_; }
   ByteSink& sink();
   std::optional<std::filesystem::path> local_path();
 

@@ -63,9 +63,10 @@ std::filesystem::path absolute_path(const std::filesystem::path& p) {
   return (ec ? p : abs).lexically_normal();
 }
 
-// spec §2.3: the first ".zip/" (case-insensitive, not at position 0) splits
-// archive and member, when the archive part is not a folder and, for reads,
-// exists as a file.
+// spec §2.3: a ".zip/" (case-insensitive, not at position 0) splits archive
+// and member when the archive part is not a folder and, for reads, exists as
+// a file. A real folder named x.zip is a folder: the search goes on past it
+// (so the split is at the longest prefix that exists as a file).
 std::optional<ClassifiedUri> split_zip(const std::filesystem::path& abs, IoMode mode) {
   const std::string s = abs.string();
   const std::string lower = to_lower(s);
@@ -73,7 +74,7 @@ std::optional<ClassifiedUri> split_zip(const std::filesystem::path& abs, IoMode 
     if (at == 0) continue;
     const std::filesystem::path archive = s.substr(0, at + 4);
     std::error_code ec;
-    if (std::filesystem::is_directory(archive, ec)) return std::nullopt;
+    if (std::filesystem::is_directory(archive, ec)) continue;
     if (mode == IoMode::read && !std::filesystem::is_regular_file(archive, ec)) return std::nullopt;
     std::string member = s.substr(at + 5);
     while (!member.empty() && (member.front() == '/' || member.front() == '\\')) member.erase(0, 1);

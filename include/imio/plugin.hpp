@@ -97,6 +97,13 @@ class IMIO_EXPORT Request {
   const std::string& requested_plugin() const noexcept;
   /// The resource as messages name it (absolute path, URL, "<bytes>", "<stream>").
   const std::string& describe() const noexcept;
+  /// The URL when the resource is an http(s) URL, else empty. The body is
+  /// fetched (by libcurl, into memory or a temporary file) only when
+  /// source() or first_bytes() is first called, so a plugin whose backend
+  /// opens URLs itself (FFmpeg) can pass this to it and never download
+  /// through imio. A plugin chosen by extension is offered such a request
+  /// before any signature test reads the body (docs/resources.md).
+  const std::string& url() const noexcept;
 
   /// The data to decode (read mode). Opened on first use.
   ByteSource& source();
