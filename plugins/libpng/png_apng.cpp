@@ -18,10 +18,43 @@ inline std::uint32_t div255(std::uint32_t a) {
 
 }  // namespace
 
-FrameDecoder::FrameDecoder(const Chunks& chunks, std::span<const std::byte> file)
+// Pillow opens 16-bit colour PNGs as 8-bit RGB/RGBA (the high byte) and
+// composites those; 16-bit gray stays 32-bit "I" in Pillow, so it is never
+// narrowed.
+FrameDecoder::FrameDecoder(const Chunks& chunks, std::span<const std::byte> file, bool pillow_view)
     : chunks_(chunks),
       file_(file),
-      canvas_layout_(raw_layout(chunks.ihdr.width, chunks.ihdr.height, chunks.ihdr.bit_depth, chunks.ihdr.color_type)) {}
+      narrow_(pillow_view && chunks.ihdr.bit_depth == 16 && chunks.ihdr.color_type != 0),
+      canvas_layout_(raw_layout(chunks.ihdr.width, chunks.ihdr.height, narrow_ ? 8 : chunks.ihdr.bit_depth,
+                                chunks.ihdr.color_type)) {}
+
+namespace {
+
+// Native-endian uint16 samples → their high bytes, in place.
+void keep_high_bytes(std::vector<std::byte>& buf) {
+  const std::size_t n = buf.size() / 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint16_t v;
+    std::memcpy(&v, buf.data() + 2 * i, 2);
+    buf[i] = static_cast<std::byte>(v >> 8);
+  }
+  buf.resize(n);
+}
+
+}  // namespace
+
+// The IDAT image that is not part of the animation (Pillow's frame 0).
+void FrameDecoder::decode_default(std::byte* dst) const {
+  const Header& h = chunks_.ihdr;
+  if (!narrow_) {
+    decode(file_, canvas_layout_, h.bit_depth, h.color_type, dst);
+    return;
+  }
+  std::vector<std::byte> deep(raw_layout(h.width, h.height, h.bit_depth, h.color_type).total_bytes());
+  decode(file_, raw_layout(h.width, h.height, h.bit_depth, h.color_type), h.bit_depth, h.color_type, deep.data());
+  keep_high_bytes(deep);
+  std::memcpy(dst, deep.data(), deep.size());
+}
 
 const FrameControl* FrameDecoder::control(std::size_t k) const {
   if (!chunks_.animated) return nullptr;
@@ -40,6 +73,7 @@ void FrameDecoder::decode_region(const FrameControl& fc, std::vector<std::byte>&
       throw DecodeError("invalid APNG file: the first frame's fcTL does not cover the IDAT image");
     }
     decode(file_, layout, h.bit_depth, h.color_type, out.data());
+    if (narrow_) keep_high_bytes(out);
     return;
   }
   Bytes stream(kSignature.size());
@@ -63,6 +97,7 @@ void FrameDecoder::decode_region(const FrameControl& fc, std::vector<std::byte>&
   }
   append_chunk(stream, tag("IEND"), {});
   decode(stream, layout, h.bit_depth, h.color_type, out.data());
+  if (narrow_) keep_high_bytes(out);
 }
 
 void FrameDecoder::save_region(const FrameControl& fc, std::vector<std::byte>& out) const {
@@ -141,7 +176,7 @@ const std::byte* FrameDecoder::next() {
   if (k == 0) {
     canvas_.assign(canvas_layout_.total_bytes(), std::byte{0});
     if (fc == nullptr) {
-      decode(file_, canvas_layout_, chunks_.ihdr.bit_depth, chunks_.ihdr.color_type, canvas_.data());
+      decode_default(canvas_.data());
     } else {
       decode_region(*fc, frame_);
       paste(*fc, frame_.data(), false);

@@ -17,7 +17,10 @@ namespace imio::png {
 /// one frame region and the region a "previous" disposal restores.
 class FrameDecoder {
  public:
-  FrameDecoder(const Chunks& chunks, std::span<const std::byte> file);
+  /// `pillow_view`: composite what Pillow composites — for a 16-bit colour
+  /// APNG the 8-bit high bytes (used with mode=, whose result is 8-bit
+  /// anyway); otherwise every sample at the file's depth (D14).
+  FrameDecoder(const Chunks& chunks, std::span<const std::byte> file, bool pillow_view = false);
 
   std::size_t count() const { return chunks_.n_images(); }
   std::size_t next_index() const { return next_; }
@@ -30,11 +33,13 @@ class FrameDecoder {
 
  private:
   void decode_region(const FrameControl& fc, std::vector<std::byte>& out) const;
+  void decode_default(std::byte* dst) const;
   void paste(const FrameControl& fc, const std::byte* src, bool over);
   void save_region(const FrameControl& fc, std::vector<std::byte>& out) const;
 
   const Chunks& chunks_;
   std::span<const std::byte> file_;
+  bool narrow_;  // 16-bit samples kept as their high byte
   RawLayout canvas_layout_;
   std::vector<std::byte> canvas_, frame_, dispose_;
   const FrameControl* dispose_extent_ = nullptr;

@@ -51,7 +51,7 @@ class PngReader final : public Plugin {
     if (batch(index)) return read_all(a, spec);
     const std::size_t k = frame_index(index);
     if (!chunks_.animated) return finish(decode_still(a, spec), a);
-    FrameDecoder frames(chunks_, file());
+    FrameDecoder frames(chunks_, file(), a.mode.has_value());
     const std::byte* canvas = nullptr;
     while (frames.next_index() <= k) canvas = frames.next();
     return finish(from_canvas(frames.layout(), canvas, a, spec), a);
@@ -64,7 +64,7 @@ class PngReader final : public Plugin {
       OutSpec spec;
       FrameDecoder dec;
       Frames(PngReader& reader, ReadArgs args)
-          : r(reader), a(std::move(args)), spec(out_spec(r.chunks_, a.mode)), dec(r.chunks_, r.file()) {}
+          : r(reader), a(std::move(args)), spec(out_spec(r.chunks_, a.mode)), dec(r.chunks_, r.file(), a.mode.has_value()) {}
       std::optional<NDArray> next() override {
         if (dec.next_index() >= dec.count()) return std::nullopt;
         if (!r.chunks_.animated) {
@@ -198,7 +198,7 @@ class PngReader final : public Plugin {
       return std::move(one).reshaped(std::move(s));
     }
     const bool plain = !(a.rotate && chunks_.exif) && !(a.apply_gamma && chunks_.gamma);
-    FrameDecoder frames(chunks_, file());
+    FrameDecoder frames(chunks_, file(), a.mode.has_value());
     if (!plain) {
       std::vector<NDArray> list;
       while (frames.next_index() < n) list.push_back(finish(from_canvas(frames.layout(), frames.next(), a, spec), a));
