@@ -219,7 +219,15 @@ TEST_CASE("malformed PNGs from the corpus fail with an imio error") {
   files.push_back(root / "png/image-png/bugfixes/issue_430.png");  // bad iCCP CRC: Pillow refuses it too
   for (const fs::path& path : files) {
     INFO(path.string());
-    REQUIRE_THROWS_AS(imio::imread(path, {.plugin = "libpng"}), imio::Error);
+    bool refused = false;
+    try {
+      (void)imio::imread(path, {.plugin = "libpng"});
+    } catch (const imio::DecodeError&) {
+      refused = true;
+    } catch (const imio::LimitError&) {
+      refused = true;
+    }
+    CHECK(refused);
   }
 }
 
