@@ -1,4 +1,5 @@
 #include "av_input.hpp"
+#include "ffmpeg_plugins.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -40,15 +41,29 @@ struct DictGuard {
 
 }  // namespace
 
-Input::Input(Request& request, OpenArgs args) : request_(request), args_(std::move(args)), pkt_(make_packet()) {
+Input::Input(Request& request, OpenArgs args)
+    : request_(request), args_(std::move(args)), pkt_(make_packet()) {
   open_container();
   open_decoder();
   FramePtr first = make_frame();
   bool got = false;
+  const AVCodecParameters* par = stream()->codecpar;
+  // A still image whose header FFmpeg understood but whose body is damaged
+  // is accepted: its properties are known and reading it is a DecodeError
+  // (D4: "a real file with a broken body").
+  const bool header_only_ok = is_still_codec(par->codec_id) && par->width > 0 && par->height > 0 && par->format >= 0;
   try {
     got = next_frame(first.get());
   } catch (const DecodeError& e) {
-    throw InitializationError(fmt::format("the first frame of the video stream does not decode: {}", e.reason()));
+    if (!header_only_ok) throw InitializationError(fmt::format("the first frame of the video stream does not decode: {}", e.reason()));
+    body_error_ = e.reason();
+  }
+  if (!got && header_only_ok) {
+    if (!body_error_) body_error_ = "the image does not decode";
+    width_ = par->width;
+    height_ = par->height;
+    pix_fmt_ = static_cast<AVPixelFormat>(par->format);
+    return;
   }
   if (!got) throw InitializationError("no frame of the video stream decodes");
   width_ = first->width;
@@ -132,12 +147,27 @@ void Input::open_decoder() {
   if (threading_.type == "FRAME") dec_->thread_type = FF_THREAD_FRAME;
   ret = avcodec_open2(dec_.get(), codec_, nullptr);
   if (ret < 0) throw InitializationError(describe_failure("FFmpeg cannot open the decoder", ret));
+  opened_threading_ = threading_;
   draining_ = false;
   finished_ = false;
   pending_.reset();
 }
 
 void Input::set_threading(const Threading& threading) { threading_ = threading; }
+
+void Input::restart_decoder() {
+  // A flushed decoder keeps what it learned from the stream so far; a new
+  // one decodes frames after a seek to a recovery-point I frame (x264's
+  // keyframes) differently from PyAV, whose frames the goldens hold.
+  if (dec_ && threading_ == opened_threading_) {
+    avcodec_flush_buffers(dec_.get());
+    draining_ = false;
+    finished_ = false;
+    pending_.reset();
+  } else {
+    open_decoder();
+  }
+}
 
 bool Input::variable_frame_rate() const noexcept { return (fmt_->iformat->flags & AVFMT_VARIABLE_FPS) != 0; }
 
@@ -202,8 +232,10 @@ void Input::rewind() {
     // Some demuxers (single images, raw streams) cannot seek: open again.
     close_container();
     open_container();
+    open_decoder();
+  } else {
+    restart_decoder();
   }
-  open_decoder();
   next_index_ = 0;
 }
 
@@ -224,7 +256,7 @@ bool Input::seek_to(std::int64_t k, bool constant_frame_rate) {
     const int ret = av_seek_frame(fmt_, stream_index_, target, AVSEEK_FLAG_BACKWARD);
     if (io_) io_->rethrow_pending();
     if (ret >= 0) {
-      open_decoder();
+      restart_decoder();
       next_index_.reset();
       FramePtr f = make_frame();
       bool first = true;

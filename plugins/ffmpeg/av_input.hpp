@@ -33,7 +33,8 @@ class Input {
   /// Opens the container of `request` and its first video stream, and
   /// decodes the first frame. Throws InitializationError (the factory's
   /// refusal, D4/D5) when FFmpeg cannot open the data, there is no video
-  /// stream, or no frame decodes.
+  /// stream, or no frame decodes — except for a still image whose header
+  /// gives the size and format (see body_error()).
   Input(Request& request, OpenArgs args);
   ~Input();
   Input(const Input&) = delete;
@@ -47,6 +48,8 @@ class Input {
   int width() const noexcept { return width_; }
   int height() const noexcept { return height_; }
   AVPixelFormat pixel_format() const noexcept { return pix_fmt_; }
+  /// Why the first frame did not decode, when it was accepted anyway.
+  const std::optional<std::string>& body_error() const noexcept { return body_error_; }
   /// The stream's guessed frame rate (PyAV's guessed_rate).
   AVRational frame_rate() const noexcept { return rate_; }
   /// Whether the container's demuxer declares a variable frame rate.
@@ -80,6 +83,8 @@ class Input {
   void open_container();
   void close_container() noexcept;
   void open_decoder();
+  /// Flushes the decoder (or opens a new one when the threading changed).
+  void restart_decoder();
   /// Demuxes the next packet of the video stream; false at the end.
   bool read_packet();
 
@@ -92,7 +97,7 @@ class Input {
   CodecPtr dec_;
   PacketPtr pkt_;
   FramePtr pending_;  // a decoded frame next_frame() returns before decoding more
-  Threading threading_;
+  Threading threading_, opened_threading_;
   bool draining_ = false;  // the demuxer is exhausted and the decoder flushed
   bool finished_ = false;
   std::optional<std::int64_t> next_index_ = 0;
@@ -100,6 +105,7 @@ class Input {
   int width_ = 0, height_ = 0;
   AVPixelFormat pix_fmt_ = AV_PIX_FMT_NONE;
   AVRational rate_{0, 1};
+  std::optional<std::string> body_error_;
 };
 
 }  // namespace imio::ffmpeg

@@ -5,6 +5,7 @@
 // metadata keys that can be known (mode, shape, and dpi/compression for BMP).
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -158,6 +159,22 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
   return b;
 }
 
+// The distinct palette colours in palette order, each [R, G, B].
+Value distinct_palette(const Base& b) {
+  Value::List out;
+  std::vector<std::uint32_t> seen;
+  std::array<bool, 256> used{};
+  for (std::uint8_t i : b.pixels) used[i] = true;
+  for (int i = 0; i < 256; ++i) {
+    if (!used[i]) continue;
+    const std::uint32_t rgb = static_cast<std::uint32_t>(b.palette[3 * i]) << 16 | static_cast<std::uint32_t>(b.palette[3 * i + 1]) << 8 | b.palette[3 * i + 2];
+    if (std::find(seen.begin(), seen.end(), rgb) != seen.end()) continue;
+    seen.push_back(rgb);
+    out.push_back(Value::List{Value(b.palette[3 * i]), Value(b.palette[3 * i + 1]), Value(b.palette[3 * i + 2])});
+  }
+  return out;
+}
+
 // imageio's default for a mode: palettes become RGB (BMP/TGA palettes carry no transparency).
 std::string default_mode(const std::string& mode) { return mode == "P" ? "RGB" : mode; }
 
@@ -272,7 +289,9 @@ class StillReader final : public Plugin {
     return {.shape = shape, .dtype = dtype};
   }
 
-  Metadata metadata(const Index& index, bool, const Kwargs& kwargs) override {
+  // Pillow's info (spec §5.1.8); with exclude_applied=false a palette image
+  // also lists its distinct colours, as the libpng plugin does.
+  Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "metadata").finish();
     check_index(index);
     Metadata m;
@@ -280,8 +299,10 @@ class StillReader final : public Plugin {
       m.set("compression", static_cast<std::int64_t>(bmp_.compression));
       if (bmp_.dpi) m.set("dpi", Value::List{Value((*bmp_.dpi)[0]), Value((*bmp_.dpi)[1])});
     }
-    m.set("mode", header_mode());
+    const std::string mode = header_mode();
+    m.set("mode", mode);
     m.set("shape", Value::List{Value(input_->width()), Value(input_->height())});
+    if (mode == "P" && !exclude_applied) m.set("palette", distinct_palette(base()));
     return m;
   }
 
@@ -303,11 +324,23 @@ class StillReader final : public Plugin {
     }
   }
 
-  // The mode from what the factory decoded (the first frame is kept).
-  std::string header_mode() { return base().mode; }
+  // The mode from what the factory decoded (the first frame is kept), or
+  // from the stream header when the body is damaged.
+  std::string header_mode() {
+    if (!input_->body_error()) return base().mode;
+    const AVPixelFormat f = input_->pixel_format();
+    if (f == AV_PIX_FMT_PAL8) return "P";
+    if (f == AV_PIX_FMT_GRAY8) return "L";
+    if (f == AV_PIX_FMT_MONOWHITE || f == AV_PIX_FMT_MONOBLACK) return "1";
+    if (f == AV_PIX_FMT_GRAY16LE || f == AV_PIX_FMT_GRAY16BE) return "I;16";
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+    const bool alpha = d != nullptr && (d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0 && !(bmp_.valid && bmp_.alpha_mask == 0);
+    return alpha ? "RGBA" : "RGB";
+  }
 
   const Base& base() {
     if (!base_) {
+      if (input_->body_error()) throw DecodeError(*input_->body_error());
       LogScope log;
       FramePtr f = make_frame();
       if (input_->next_index() != 0) input_->rewind();
