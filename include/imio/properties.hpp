@@ -17,7 +17,8 @@ struct ImageProperties {
   Shape shape{};
   /// Element type of the array the corresponding read returns.
   DType dtype = DType::uint8;
-  /// Number of ndimages; set when index is imio::all.
+  /// Number of ndimages; set when the result is a stack (index imio::all,
+  /// or a plugin default that reads every frame, as for GIF and APNG).
   std::optional<std::size_t> n_images{};
   /// True when the first axis of `shape` is a batch axis made by stacking.
   bool is_batch = false;
