@@ -4,9 +4,10 @@
 # archive here instead (vcpkg_from_github with REF and SHA512).
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
-# One feature per backend, each an explicit IMIO_WITH_<PLUGIN>=ON/OFF (never
-# AUTO: a port must not pick up whatever happens to be installed). npy needs
-# no backend and is always built.
+# One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
+# a port must not pick up whatever happens to be installed): the six format
+# plugins, and the core's http(s) and zip resources. npy needs no backend
+# and is always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     png     IMIO_WITH_LIBPNG
@@ -15,6 +16,8 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     gif     IMIO_WITH_GIFLIB
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
+    http    IMIO_WITH_HTTP
+    zip     IMIO_WITH_ZIP
 )
 
 vcpkg_cmake_configure(

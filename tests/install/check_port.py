@@ -109,9 +109,17 @@ def build_with_options(source):
             if m:
                 options.update("IMIO_WITH_" + p.upper() for p in m.group(1).split())
             options.update(re.findall(r"option\((IMIO_WITH_[A-Z0-9_]+)\b", text))
+            # cmake/ImioResources.cmake: imio_resource_backend(HTTP ...) defines IMIO_WITH_HTTP.
+            options.update("IMIO_WITH_" + n for n in re.findall(r"^\s*imio_resource_backend\((\w+)", text, re.M))
             options.update(o for o in re.findall(r"set\((IMIO_WITH_[A-Z0-9_]+)\s[^)]*\bCACHE\b", text)
                            if "${" not in o)
     return options
+
+
+def planned_plugins(source):
+    with open(os.path.join(source, "cmake", "ImioPlugins.cmake"), encoding="utf-8") as f:
+        m = re.search(r"set\(IMIO_PLANNED_PLUGINS([^)]*)\)", f.read())
+    return m.group(1).split() if m else []
 
 
 def project_version(source):
@@ -277,7 +285,11 @@ def replay(source, args, port):
         "default": port["defaults"],
         "all": sorted(port["features"]),
     }
-    plugin_of = {o: o[len("IMIO_WITH_"):].lower() for _, o in port["pairs"]}
+    # Options of format plugins (components of the CMake package); the
+    # core's resource options (IMIO_WITH_HTTP, IMIO_WITH_ZIP) are not.
+    planned = planned_plugins(source)
+    plugin_of = {o: o[len("IMIO_WITH_"):].lower() for _, o in port["pairs"]
+                 if o[len("IMIO_WITH_"):].lower() in planned}
     # One build folder per linkage, reused across feature sets: only what a
     # changed option touches is rebuilt.
     for linkage in args.linkage.split(","):
