@@ -1,0 +1,193 @@
+// The libraw plugin: camera RAW files developed through LibRaw, behaving
+// like imageio's rawpy plugin (spec §5.4; DECISIONS D1, D6, D9, D11). A
+// file holds one image: index none or 0 gives it, imio::all a batch of one.
+// Read-only: the factory refuses every write (D7: never a TIFF named .dng).
+#include <imio/imio.hpp>
+#include <imio/plugin.hpp>
+
+#include <libraw/libraw.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "raw_metadata.hpp"
+#include "raw_options.hpp"
+#include "raw_session.hpp"
+
+namespace imio {
+namespace libraw {
+namespace {
+
+bool wants_batch(const Index& index) {
+  if (index.is_all()) return true;
+  if (index.is_integer() && index.value() != 0) {
+    throw IndexError(fmt::format("index {} is out of range: a RAW file holds 1 image", index.repr()));
+  }
+  return false;
+}
+
+Shape with_batch_axis(const Shape& shape) {
+  Shape out{1};
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+class RawReader final : public Plugin {
+ public:
+  explicit RawReader(Request& request) : request_(request) {
+    ByteSource& source = request.source();
+    if (const auto view = source.contiguous()) {
+      data_ = *view;
+    } else {
+      // LibRaw decodes from memory (as rawpy does with file objects).
+      source.seek(0);
+      owned_ = source.read_all(request.limits().max_bytes);
+      data_ = owned_;
+    }
+    session_ = std::make_unique<RawSession>(data_, request.limits());
+  }
+
+  NDArray read(const Index& index, const Kwargs& kwargs) override {
+    const ReadSettings s = take_read_settings(kwargs, "read");
+    const bool batch = wants_batch(index);
+    NDArray image = produce(s);
+    if (!batch) return image;
+    Shape shape = with_batch_axis(image.shape());
+    return std::move(image).reshaped(std::move(shape));
+  }
+
+  std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
+    struct OneImage final : FrameSource {
+      RawReader& reader;
+      ReadSettings settings;
+      bool done = false;
+      OneImage(RawReader& r, ReadSettings s) : reader(r), settings(std::move(s)) {}
+      std::optional<NDArray> next() override {
+        if (std::exchange(done, true)) return std::nullopt;
+        return reader.produce(settings);
+      }
+    };
+    return std::make_unique<OneImage>(*this, take_read_settings(kwargs, "iter"));
+  }
+
+  // D11: what read returns for the same kwargs, without developing.
+  ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
+    const ReadSettings s = take_read_settings(kwargs, "properties");
+    const bool batch = wants_batch(index);
+    ImageProperties p = describe_output(s);
+    if (batch) {
+      p.shape = with_batch_axis(p.shape);
+      p.n_images = 1;
+      p.is_batch = true;
+    }
+    return p;
+  }
+
+  Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
+    KwargReader(kwargs, kPlugin, "metadata").finish();
+    (void)wants_batch(index);
+    // LibRaw names the thumbnail's format only once it has unpacked it.
+    try {
+      (void)session_->thumbnail();
+    } catch (const Error&) {
+      // No thumbnail, or an unreadable one: the keys say what is known.
+    }
+    return describe(session_->processor(), exclude_applied);
+  }
+
+ private:
+  NDArray produce(const ReadSettings& s) {
+    switch (s.output) {
+      case Output::raw: return session_->raw_visible(request_);
+      case Output::thumbnail: return decode_thumbnail();
+      case Output::developed: break;
+    }
+    return session_->develop(s.develop, request_);
+  }
+
+  ImageProperties describe_output(const ReadSettings& s) {
+    switch (s.output) {
+      case Output::raw: return {.shape = session_->raw_shape(), .dtype = DType::uint16};
+      case Output::thumbnail: return thumbnail_properties();
+      case Output::developed: break;
+    }
+    return {.shape = session_->developed_shape(s.develop),
+            .dtype = s.develop.output_bps == 16 ? DType::uint16 : DType::uint8};
+  }
+
+  // A JPEG preview goes through imio's registry (plugins never include each
+  // other): whichever plugin reads JPEG decodes it.
+  static ReadOptions jpeg_options(const Request& request) {
+    ReadOptions o;
+    o.extension = ".jpg";
+    o.limits = request.limits();
+    return o;
+  }
+
+  NDArray decode_thumbnail() {
+    const Thumbnail t = session_->thumbnail();
+    if (t.format == Thumbnail::Format::jpeg) return imread(t.data, jpeg_options(request_));
+    const Shape shape = bitmap_shape(t);
+    NDArray out = request_.allocate(shape, t.format == Thumbnail::Format::bitmap16 ? DType::uint16 : DType::uint8);
+    std::copy_n(t.data.data(), out.nbytes(), out.bytes());
+    return out;
+  }
+
+  ImageProperties thumbnail_properties() {
+    const Thumbnail t = session_->thumbnail();
+    if (t.format == Thumbnail::Format::jpeg) return improps(t.data, jpeg_options(request_));
+    return {.shape = bitmap_shape(t),
+            .dtype = t.format == Thumbnail::Format::bitmap16 ? DType::uint16 : DType::uint8};
+  }
+
+  Shape bitmap_shape(const Thumbnail& t) const {
+    if (t.format != Thumbnail::Format::bitmap && t.format != Thumbnail::Format::bitmap16) {
+      throw DecodeError(fmt::format("the embedded thumbnail is in LibRaw's '{}' format, which imio does not decode",
+                                    t.format_name));
+    }
+    const std::size_t item = t.format == Thumbnail::Format::bitmap16 ? 2 : 1;
+    const std::size_t channels = t.colors == 0 ? 3 : t.colors;
+    request_.check_pixels(t.width, t.height);
+    if (t.width == 0 || t.height == 0 || t.data.size() / item / channels / t.width / t.height == 0) {
+      throw DecodeError(fmt::format("the embedded {}x{} thumbnail has only {} bytes", t.width, t.height, t.data.size()));
+    }
+    if (channels == 1) return {t.height, t.width};
+    return {t.height, t.width, channels};
+  }
+
+  Request& request_;
+  Bytes owned_;
+  std::span<const std::byte> data_;
+  std::unique_ptr<RawSession> session_;  // after the data it reads
+};
+
+std::unique_ptr<Plugin> open_raw(Request& request, const Kwargs& kwargs) {
+  KwargReader(kwargs, kPlugin, "open").finish();
+  if (request.mode() == IoMode::write) {
+    throw InitializationError("LibRaw reads camera RAW files; writing them is not supported");
+  }
+  return std::make_unique<RawReader>(request);
+}
+
+}  // namespace
+}  // namespace libraw
+
+namespace builtin {
+PluginSpec libraw_plugin_spec() {
+  PluginSpec spec;
+  spec.name = "libraw";
+  spec.aliases = {"rawpy"};  // D1
+  spec.can_read = true;
+  spec.can_write = false;
+  // No sniff: LibRaw identifies some formats by file size alone, so only
+  // LibRaw itself can tell (the factory opens the data).
+  spec.factory = libraw::open_raw;
+  spec.backend = fmt::format("LibRaw {}", LibRaw::version());
+  return spec;
+}
+}  // namespace builtin
+}  // namespace imio

@@ -1,0 +1,286 @@
+// LibRaw behind imio's error model. LibRaw reports problems three ways:
+// return codes, the data/memory error callbacks (whose defaults print to
+// stderr), and silently short reads of a truncated file. All three end up
+// as imio exceptions here; nothing is printed.
+#include "raw_session.hpp"
+
+#include <libraw/libraw.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace imio::libraw {
+namespace {
+
+// What LibRaw reported through its callbacks during one step.
+struct ErrorLog {
+  std::string first;
+  void clear() { first.clear(); }
+};
+
+void on_data_error(void* data, const char* /*file*/, const int offset) {
+  auto* log = static_cast<ErrorLog*>(data);
+  if (!log->first.empty()) return;
+  log->first = offset < 0 ? std::string("unexpected end of data")
+                          : fmt::format("data corrupted at byte offset {}", offset);
+}
+
+void on_memory_error(void* data, const char* /*file*/, const char* where) {
+  auto* log = static_cast<ErrorLog*>(data);
+  if (!log->first.empty()) return;
+  log->first = fmt::format("out of memory in {}", where != nullptr ? where : "LibRaw");
+}
+
+// LibRaw's memory stream, noting reads that run past the end of the data.
+// LibRaw 0.20 decodes some pixel-stripped files (ExifTool's test stubs)
+// without any error; one trace is a decoder asking for bytes the file does
+// not have. (Reading single bytes past the end is not such a trace: some
+// real files end that way, e.g. Kodak's RADC.)
+class GuardedStream final : public LibRaw_buffer_datastream {
+ public:
+  explicit GuardedStream(std::span<const std::byte> data)
+      : LibRaw_buffer_datastream(const_cast<std::byte*>(data.data()), data.size()) {}
+  bool watching = false;
+  bool overran = false;
+  int read(void* ptr, size_t size, size_t count) override {
+    const int got = LibRaw_buffer_datastream::read(ptr, size, count);
+    if (watching && size != 0 && count != 0 && static_cast<size_t>(got) < count) overran = true;
+    return got;
+  }
+};
+
+// Whether the unpacked sensor buffer holds any non-zero value. Another
+// trace of stripped pixel data: LibRaw leaves the buffer as allocated
+// (zeroed), while real sensors always record noise or a black level.
+bool has_signal(const libraw_rawdata_t& raw) {
+  const ushort* values = raw.raw_image;
+  std::size_t per_pixel = 1;
+  if (values == nullptr && raw.color4_image != nullptr) {
+    values = raw.color4_image[0];
+    per_pixel = 4;
+  } else if (values == nullptr && raw.color3_image != nullptr) {
+    values = raw.color3_image[0];
+    per_pixel = 3;
+  }
+  if (values == nullptr) return true;  // floating-point data: not judged
+  const std::size_t n =
+      std::min(std::size_t{raw.sizes.raw_height} * raw.sizes.raw_pitch / sizeof(ushort),
+               std::size_t{raw.sizes.raw_height} * raw.sizes.raw_width * per_pixel);
+  return std::any_of(values, values + n, [](ushort v) { return v != 0; });
+}
+
+// A processor that never prints: its callbacks write into `log`.
+std::unique_ptr<LibRaw> make_processor(ErrorLog& log, const Limits& limits) {
+  auto p = std::make_unique<LibRaw>(LIBRAW_OPIONS_NO_MEMERR_CALLBACK | LIBRAW_OPIONS_NO_DATAERR_CALLBACK);
+  p->set_dataerror_handler(&on_data_error, &log);
+  p->set_memerror_handler(&on_memory_error, &log);
+  // LibRaw's own cap on the raw buffer, kept within imio's byte limit.
+  const std::uint64_t mb = std::max<std::uint64_t>(1, limits.max_bytes >> 20);
+  p->imgdata.params.max_raw_memory_mb =
+      static_cast<unsigned>(std::min<std::uint64_t>(mb, LIBRAW_MAX_ALLOC_MB_DEFAULT));
+  return p;
+}
+
+std::string reason(int rc, const ErrorLog& log) {
+  std::string text = libraw_strerror(rc);
+  if (!log.first.empty()) text += fmt::format(" ({})", log.first);
+  return text;
+}
+
+[[noreturn]] void fail(std::string_view step, int rc, const ErrorLog& log) {
+  const std::string why = fmt::format("LibRaw cannot {}: {}", step, reason(rc, log));
+  switch (rc) {
+    case LIBRAW_TOO_BIG:
+    case LIBRAW_MEMPOOL_OVERFLOW:
+    case LIBRAW_UNSUFFICIENT_MEMORY:
+      throw LimitError(why);
+    default:
+      throw DecodeError(why);
+  }
+}
+
+std::size_t dim(unsigned v) { return static_cast<std::size_t>(v); }
+
+}  // namespace
+
+struct RawSession::Impl {
+  std::span<const std::byte> data;
+  Limits limits;
+  ErrorLog log;
+  GuardedStream stream;               // outlives `processor` (declared first)
+  std::unique_ptr<LibRaw> processor;
+  bool unpacked = false;
+
+  Impl(std::span<const std::byte> d, const Limits& l) : data(d), limits(l), stream(d) {}
+
+  // LibRaw's steps after open must not have reported anything either.
+  void check(std::string_view step, int rc) {
+    if (rc != LIBRAW_SUCCESS) fail(step, rc, log);
+    if (!log.first.empty()) throw DecodeError(fmt::format("LibRaw cannot {}: {}", step, log.first));
+  }
+
+  void unpack(const Request& request) {
+    if (unpacked) return;
+    const libraw_image_sizes_t& s = processor->imgdata.sizes;
+    const libraw_iparams_t& id = processor->imgdata.idata;
+    const std::uint64_t planes = (id.filters != 0 || id.colors == 1) ? 1 : 4;
+    request.check_pixels(dim(s.raw_width), dim(s.raw_height));
+    request.check_bytes(std::uint64_t{s.raw_width} * s.raw_height * planes * sizeof(ushort));
+    log.clear();
+    stream.watching = true;
+    const int rc = processor->unpack();
+    stream.watching = false;
+    check("unpack the raw data", rc);
+    if (stream.overran) {
+      throw DecodeError("the raw data end early: the file is truncated or its pixel data were stripped");
+    }
+    if (!has_signal(processor->imgdata.rawdata)) {
+      throw DecodeError("the sensor data are all zero: the file's pixel data are missing");
+    }
+    unpacked = true;
+  }
+};
+
+RawSession::RawSession(std::span<const std::byte> data, const Limits& limits)
+    : impl_(std::make_unique<Impl>(data, limits)) {
+  Impl& m = *impl_;
+  m.processor = make_processor(m.log, limits);
+  if (!m.stream.valid()) throw InitializationError("LibRaw cannot read empty data");
+  const int rc = m.processor->open_datastream(&m.stream);
+  if (rc == LIBRAW_FILE_UNSUPPORTED || rc == LIBRAW_IO_ERROR || rc == LIBRAW_REQUEST_FOR_NONEXISTENT_IMAGE) {
+    // spec §5.4.1: rawpy refuses what LibRaw does not recognise.
+    throw InitializationError(fmt::format("LibRaw does not recognise the data: {}", reason(rc, m.log)));
+  }
+  if (rc != LIBRAW_SUCCESS) fail("open the file", rc, m.log);
+  const libraw_image_sizes_t& s = m.processor->imgdata.sizes;
+  if (s.width == 0 || s.height == 0) throw InitializationError("LibRaw finds no image in the data");
+  // Complaints while identifying (a maker note that ends early) do not make
+  // the file unreadable; the pixel data are judged by unpack().
+  if (!m.log.first.empty()) warn(kPlugin, fmt::format("LibRaw, identifying the file: {}", m.log.first));
+  m.log.clear();
+}
+
+RawSession::~RawSession() = default;
+
+const LibRaw& RawSession::processor() const noexcept { return *impl_->processor; }
+
+NDArray RawSession::develop(const DevelopOptions& options, const Request& request) {
+  Impl& m = *impl_;
+  m.unpack(request);
+  // Checked before LibRaw allocates anything for the development.
+  const Shape expected = developed_shape(options);
+  request.check_pixels(expected[1], expected[0]);
+  // dcraw_process works on four 16-bit planes of the (half-size) image.
+  const libraw_image_sizes_t& s = m.processor->imgdata.sizes;
+  request.check_bytes(std::uint64_t{s.width} * s.height * 4 * sizeof(ushort));
+  apply_options(options, *m.processor);
+  m.log.clear();
+  m.check("develop the image", m.processor->dcraw_process());
+  int width = 0, height = 0, colors = 0, bps = 0;
+  m.processor->get_mem_image_format(&width, &height, &colors, &bps);
+  const Shape shape{static_cast<std::size_t>(height), static_cast<std::size_t>(width),
+                    static_cast<std::size_t>(colors)};
+  NDArray out = request.allocate(shape, bps == 16 ? DType::uint16 : DType::uint8);
+  const int stride = width * colors * (bps / 8);
+  const int rc = m.processor->copy_mem_image(out.bytes(), stride, 0);
+  m.processor->free_image();
+  m.check("copy the developed image", rc);
+  return out;
+}
+
+Shape RawSession::developed_shape(const DevelopOptions& options) const {
+  const Impl& m = *impl_;
+  // LibRaw computes the output size (half size, pixel aspect, Fuji
+  // rotation, flip) without unpacking in adjust_sizes_info_only(), but that
+  // rewrites the processor's size record: ask a second processor, opened
+  // on the same bytes (identification only).
+  ErrorLog log;
+  GuardedStream stream(m.data);
+  std::unique_ptr<LibRaw> probe = make_processor(log, m.limits);
+  probe->imgdata.params.half_size = options.half_size ? 1 : 0;
+  probe->imgdata.params.user_flip = options.user_flip;
+  int rc = probe->open_datastream(&stream);
+  if (rc == LIBRAW_SUCCESS) rc = probe->adjust_sizes_info_only();
+  if (rc != LIBRAW_SUCCESS) fail("compute the image size", rc, log);
+  const libraw_iparams_t& id = probe->imgdata.idata;
+  // dcraw's channel count: half_size with four_color_rgb keeps the two
+  // greens apart; any fourth colour is folded away by a colour-space
+  // conversion (every output_color but raw).
+  int colors = id.colors;
+  if (id.filters > 1000 && colors == 3 && options.four_color_rgb && options.half_size) colors = 4;
+  if (colors == 4 && options.output_color != 0) colors = 3;
+  return {dim(probe->imgdata.sizes.iheight), dim(probe->imgdata.sizes.iwidth), static_cast<std::size_t>(colors)};
+}
+
+Shape RawSession::raw_shape() const {
+  const LibRaw& p = *impl_->processor;
+  const Shape plane{dim(p.imgdata.sizes.height), dim(p.imgdata.sizes.width)};
+  if (p.imgdata.idata.filters != 0 || p.imgdata.idata.colors == 1) return plane;
+  return {plane[0], plane[1], static_cast<std::size_t>(p.imgdata.idata.colors)};
+}
+
+NDArray RawSession::raw_visible(const Request& request) {
+  Impl& m = *impl_;
+  m.unpack(request);
+  const Shape shape = raw_shape();
+  const libraw_rawdata_t& raw = m.processor->imgdata.rawdata;
+  const libraw_image_sizes_t& s = raw.sizes;
+  const std::size_t channels = shape.size() == 3 ? shape[2] : 1;
+  const ushort* base = nullptr;
+  std::size_t stored = 1;  // values per pixel in LibRaw's buffer
+  if (raw.raw_image != nullptr && channels == 1) {
+    base = raw.raw_image;
+  } else if (raw.color4_image != nullptr && channels <= 4) {
+    base = raw.color4_image[0];
+    stored = 4;
+  } else if (raw.color3_image != nullptr && channels <= 3) {
+    base = raw.color3_image[0];
+    stored = 3;
+  } else {
+    throw DecodeError("LibRaw holds this file's sensor data in a layout raw=true does not support (floating point)");
+  }
+  NDArray out = request.allocate(shape, DType::uint16);
+  auto* dst = out.data<std::uint16_t>();
+  const std::size_t pitch = s.raw_pitch / sizeof(ushort);  // values per row
+  for (std::size_t y = 0; y < shape[0]; ++y) {
+    const ushort* row = base + (y + s.top_margin) * pitch + dim(s.left_margin) * stored;
+    if (stored == channels) {
+      std::memcpy(dst, row, shape[1] * channels * sizeof(ushort));
+      dst += shape[1] * channels;
+    } else {
+      for (std::size_t x = 0; x < shape[1]; ++x) {
+        for (std::size_t c = 0; c < channels; ++c) *dst++ = row[x * stored + c];
+      }
+    }
+  }
+  return out;
+}
+
+Thumbnail RawSession::thumbnail() {
+  Impl& m = *impl_;
+  m.log.clear();
+  const int rc = m.processor->unpack_thumb();
+  if (rc == LIBRAW_NO_THUMBNAIL) throw DecodeError("the file has no embedded thumbnail");
+  m.check("unpack the thumbnail", rc);
+  const libraw_thumbnail_t& t = m.processor->imgdata.thumbnail;
+  Thumbnail out;
+  out.width = t.twidth;
+  out.height = t.theight;
+  out.colors = t.tcolors > 0 ? static_cast<std::size_t>(t.tcolors) : 0;
+  out.data = {reinterpret_cast<const std::byte*>(t.thumb), t.thumb != nullptr ? t.tlength : 0};
+  switch (t.tformat) {
+    case LIBRAW_THUMBNAIL_JPEG: out.format = Thumbnail::Format::jpeg; out.format_name = "jpeg"; break;
+    case LIBRAW_THUMBNAIL_BITMAP: out.format = Thumbnail::Format::bitmap; out.format_name = "bitmap"; break;
+    case LIBRAW_THUMBNAIL_BITMAP16: out.format = Thumbnail::Format::bitmap16; out.format_name = "bitmap16"; break;
+    case LIBRAW_THUMBNAIL_LAYER: out.format_name = "layer"; break;
+    case LIBRAW_THUMBNAIL_ROLLEI: out.format_name = "rollei"; break;
+    default: out.format_name = "unknown"; break;
+  }
+  return out;
+}
+
+}  // namespace imio::libraw
