@@ -29,6 +29,7 @@ struct WriteArgs {
   bool is_batch = true;
   double fps = 24;
   AVPixelFormat in_format = AV_PIX_FMT_RGB24;
+  bool in_format_given = false;
   std::optional<AVPixelFormat> out_format;
   FilterSpec filters;
   std::optional<std::int64_t> bitrate;
@@ -36,14 +37,17 @@ struct WriteArgs {
   Dict codec_options;
 };
 
-WriteArgs write_args(const Kwargs& kwargs) {
+WriteArgs write_args(const Kwargs& kwargs, bool still) {
   KwargReader kw(kwargs, kPlugin, "write");
   WriteArgs a;
   a.codec = kw.take<std::string>("codec");
-  a.is_batch = kw.take<bool>("is_batch", true);
+  a.is_batch = kw.take<bool>("is_batch", !still);  // a still image is one frame (D23)
   a.fps = kw.take<double>("fps", 24.0);
   if (!(a.fps > 0) || !std::isfinite(a.fps)) kw.fail("fps", fmt::format("must be a positive number, not {}", a.fps));
-  a.in_format = pixel_format_by_name(kw.take<std::string>("in_pixel_format", "rgb24"));
+  if (auto in = kw.take<std::string>("in_pixel_format")) {
+    a.in_format = pixel_format_by_name(*in);
+    a.in_format_given = true;
+  }
   if (auto out = kw.take<std::string>("out_pixel_format")) a.out_format = pixel_format_by_name(*out);
   if (const Value* v = kw.find("filter_sequence")) a.filters.sequence = *v;
   if (const Value* v = kw.find("filter_graph")) a.filters.graph = *v;
@@ -86,6 +90,9 @@ class VideoWriter final : public Plugin {
     const ImageResource& res = request.resource();
     to_bytes_ = res.kind() == ImageResource::Kind::text && res.text() == "<bytes>";
     file_name_ = "tmp" + request.extension();
+    const std::string_view mux = muxer->name;
+    const AVCodec* still = default_encoder(muxer, file_name_);
+    still_ = (mux == "image2" || mux == "image2pipe" || mux == "webp" || mux.ends_with("_pipe")) && still != nullptr && is_still_codec(still->id);
   }
 
   ~VideoWriter() override { release(); }
@@ -96,11 +103,13 @@ class VideoWriter final : public Plugin {
   Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
   void write(const NDArray& image, const Kwargs& kwargs) override {
-    WriteArgs a = write_args(kwargs);
+    WriteArgs a = write_args(kwargs, still_);
     LogScope log;
+    if (still_ && !a.in_format_given) a.in_format = still_format(image, a.is_batch);
     const PixelLayout layout = in_layout(a);
     const std::size_t frame_dims = layout.shape(1, 1).size();
     if (!a.is_batch) {
+      check_still_count(1);
       check_frame(image, layout, frame_dims, 0);
       encode_frames({&image, 1}, a, layout);
     } else {
@@ -109,6 +118,7 @@ class VideoWriter final : public Plugin {
                                         av_get_pix_fmt_name(a.in_format), frame_dims + 1, shape_text(image.shape())));
       }
       const std::size_t n = image.shape()[0];
+      check_still_count(n);
       request_.check_frames(n);
       Shape fs(image.shape().begin() + 1, image.shape().end());
       const std::size_t bytes = n == 0 ? 0 : image.nbytes() / n;
@@ -121,10 +131,12 @@ class VideoWriter final : public Plugin {
   }
 
   void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    WriteArgs a = write_args(kwargs);
+    WriteArgs a = write_args(kwargs, still_);
     LogScope log;
+    if (still_ && !images.empty() && !a.in_format_given) a.in_format = still_format(images[0], false);
     const PixelLayout layout = in_layout(a);
     const std::size_t frame_dims = layout.shape(1, 1).size();
+    check_still_count(images.size());
     request_.check_frames(images.size());
     for (std::size_t i = 0; i < images.size(); ++i) {
       check_frame(images[i], layout, frame_dims, i);
@@ -141,6 +153,26 @@ class VideoWriter final : public Plugin {
 
  private:
   static IOError not_readable() { return IOError("the file is open for writing"); }
+
+  // Pillow's layouts for a still image: (H,W) gray, (H,W,3) RGB, (H,W,4) RGBA.
+  static AVPixelFormat still_format(const NDArray& image, bool batch) {
+    const std::size_t dims = image.ndim() - (batch ? 1 : 0);
+    if (image.dtype() != DType::uint8 || (dims != 2 && dims != 3)) {
+      throw ArgumentError(fmt::format("a still image is (H,W), (H,W,3) or (H,W,4) uint8, not {} {}", shape_text(image.shape()), name(image.dtype())));
+    }
+    if (dims == 2) return AV_PIX_FMT_GRAY8;
+    const std::size_t c = image.shape().back();
+    if (c == 3) return AV_PIX_FMT_RGB24;
+    if (c == 4) return AV_PIX_FMT_RGBA;
+    throw ArgumentError(fmt::format("a still image has 1, 3 or 4 channels, not {}", c));
+  }
+
+  // D8: a still-image file holds one image; refused before anything is written.
+  void check_still_count(std::size_t n) const {
+    if (still_ && (n != 1 || next_pts_ > 0)) {
+      throw ArgumentError(fmt::format("a {} file holds one image, not {}", file_name_.substr(4), next_pts_ > 0 ? n + static_cast<std::size_t>(next_pts_) : n));
+    }
+  }
 
   static std::string shape_text(const Shape& s) {
     std::string out = "(";
@@ -260,6 +292,11 @@ class VideoWriter final : public Plugin {
     enc_->time_base = av_inv_q(rate);
     if (a.out_format) {
       enc_->pix_fmt = *a.out_format;
+    } else if (still_ && codec->pix_fmts != nullptr) {
+      // Keep the image's layout where the format can store it (gray, RGB, RGBA).
+      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(a.in_format);
+      const int alpha = d != nullptr && (d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
+      enc_->pix_fmt = avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, a.in_format, alpha, nullptr);
     } else {
       enc_->pix_fmt = codec->pix_fmts != nullptr ? codec->pix_fmts[0] : a.in_format;
     }
@@ -353,6 +390,7 @@ class VideoWriter final : public Plugin {
   Request& request_;
   const AVOutputFormat* muxer_;
   bool to_bytes_ = false;
+  bool still_ = false;
   std::string file_name_;
   AVFormatContext* out_ = nullptr;
   std::unique_ptr<AvIo> io_;
@@ -377,6 +415,8 @@ const AVOutputFormat* guess_muxer(Request& request, const std::optional<std::str
   const std::string name = "tmp" + request.extension();
   const AVOutputFormat* f = av_guess_format(nullptr, name.c_str(), nullptr);
   if (f == nullptr || f->video_codec == AV_CODEC_ID_NONE) return nullptr;
+  // image2 opens files by name itself; its pipe twin writes through our sink.
+  if (std::string_view(f->name) == "image2") return av_guess_format("image2pipe", nullptr, nullptr);
   return f;
 }
 
