@@ -369,12 +369,12 @@ bool same_layout(const FrameView& a, const FrameView& b) {
 // Later calls override earlier ones, key by key.
 Kwargs merged(const Kwargs& before, const Kwargs& now) {
   Kwargs out = before;
-  for (const auto& [key, value] : now) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+  for (const auto& given : now) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == given.first; });
     if (it == out.end()) {
-      out.emplace_back(key, value);
+      out.push_back(given);
     } else {
-      it->second = value;
+      it->second = given.second;
     }
   }
   return out;
