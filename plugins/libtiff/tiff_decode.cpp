@@ -1,0 +1,415 @@
+// Decoding through libtiff: one handle per thread, each selecting its page's
+// directory by offset (TIFFSetSubDirectory), never walking the chain.
+#include "tiff_decode.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <limits>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <tiffio.h>
+
+#include "tiff_messages.hpp"
+
+namespace imio::tiff {
+namespace {
+
+constexpr std::string_view kPlugin = "libtiff";
+
+// ---------------------------------------------------------------- I/O
+
+// The encoded data, shared by the handles of one decode: memory when the
+// source has it contiguously, else the ByteSource behind a mutex.
+struct Shared {
+  ByteSource* source = nullptr;
+  std::optional<std::span<const std::byte>> memory;
+  std::uint64_t size = 0;
+  std::mutex mutex;
+
+  std::size_t read_at(std::uint64_t pos, void* dst, std::size_t n) {
+    if (memory) {
+      if (pos >= memory->size()) return 0;
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(n, memory->size() - pos));
+      std::memcpy(dst, memory->data() + pos, n);
+      return n;
+    }
+    std::lock_guard lock(mutex);
+    source->seek(pos);
+    return source->read(dst, n);
+  }
+};
+
+struct Client {
+  Shared* shared = nullptr;
+  std::uint64_t pos = 0;
+  std::string error;
+};
+
+extern "C" tmsize_t proc_read(thandle_t h, void* buf, tmsize_t n) {
+  auto* c = static_cast<Client*>(h);
+  try {
+    const std::size_t got = c->shared->read_at(c->pos, buf, static_cast<std::size_t>(n));
+    c->pos += got;
+    return static_cast<tmsize_t>(got);
+  } catch (const std::exception& e) {
+    if (c->error.empty()) c->error = e.what();
+    return -1;
+  }
+}
+
+extern "C" tmsize_t proc_write(thandle_t, void*, tmsize_t) { return -1; }
+
+extern "C" toff_t proc_seek(thandle_t h, toff_t off, int whence) {
+  auto* c = static_cast<Client*>(h);
+  if (whence == SEEK_SET) c->pos = off;
+  else if (whence == SEEK_CUR) c->pos += off;
+  else c->pos = c->shared->size + off;
+  return c->pos;
+}
+
+extern "C" int proc_close(thandle_t) { return 0; }
+extern "C" toff_t proc_size(thandle_t h) { return static_cast<Client*>(h)->shared->size; }
+
+// Memory-resident data are "mapped": libtiff then decodes from them without a copy.
+extern "C" int proc_map(thandle_t h, void** base, toff_t* size) {
+  auto* c = static_cast<Client*>(h);
+  if (!c->shared->memory) return 0;
+  *base = const_cast<std::byte*>(c->shared->memory->data());
+  *size = c->shared->memory->size();
+  return 1;
+}
+extern "C" void proc_unmap(thandle_t, void*, toff_t) {}
+
+// One libtiff handle over the shared data.
+class Handle {
+ public:
+  Handle(Shared& shared, const Limits& limits) {
+    client_.shared = &shared;
+    ErrorScope scope(client_.error);
+    TIFFOpenOptions* opts = make_open_options(&client_.error, limits.max_bytes);
+    // "h": the header only; every use selects its directory by offset.
+    tif_ = TIFFClientOpenExt("tiff", "rh", &client_, proc_read, proc_write, proc_seek, proc_close, proc_size, proc_map,
+                             proc_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    if (tif_ == nullptr) fail("libtiff cannot open the file");
+  }
+  ~Handle() {
+    if (tif_ != nullptr) {
+      ErrorScope scope(client_.error);
+      TIFFClose(tif_);
+    }
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  TIFF* tif() const noexcept { return tif_; }
+  std::string& error() noexcept { return client_.error; }
+
+  void select(const Page& page, std::uint64_t ifd_offset) {
+    if (ifd_offset == current_) return;
+    current_ = ~std::uint64_t{0};
+    if (TIFFSetSubDirectory(tif_, ifd_offset) != 1) fail(fmt::format("cannot read the IFD at offset {}", ifd_offset));
+    if (page.jpeg_rgb) TIFFSetField(tif_, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    const bool tiled = TIFFIsTiled(tif_) != 0;
+    const std::uint64_t n = tiled ? TIFFNumberOfTiles(tif_) : TIFFNumberOfStrips(tif_);
+    if (tiled != page.tiled || n != page.offsets.size()) {
+      fail(fmt::format("libtiff sees {} {} in the IFD at offset {}, imio {}", n, tiled ? "tiles" : "strips", ifd_offset,
+                       page.offsets.size()));
+    }
+    current_ = ifd_offset;
+  }
+
+  [[noreturn]] void fail(std::string_view what) {
+    if (client_.error.empty()) throw DecodeError(std::string(what));
+    throw DecodeError(fmt::format("{}: {}", what, client_.error));
+  }
+
+ private:
+  Client client_;
+  TIFF* tif_ = nullptr;
+  std::uint64_t current_ = ~std::uint64_t{0};
+};
+
+// ---------------------------------------------------------------- geometry
+
+std::uint64_t div_up(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+
+// Where strip/tile i lands in the page.
+struct Block {
+  std::uint32_t plane = 0, y0 = 0, x0 = 0, rows = 0, cols = 0;
+  std::uint32_t src_rows = 0, src_cols = 0;  // the decoded block's own size
+};
+
+Block block_of(const Page& p, std::size_t i) {
+  Block b;
+  if (p.tiled) {
+    const std::uint64_t across = div_up(p.width, p.tile_width), down = div_up(p.height, p.tile_height);
+    const std::uint64_t per_plane = across * down;
+    b.plane = static_cast<std::uint32_t>(i / per_plane);
+    const std::uint64_t r = i % per_plane;
+    b.y0 = static_cast<std::uint32_t>((r / across) * p.tile_height);
+    b.x0 = static_cast<std::uint32_t>((r % across) * p.tile_width);
+    b.rows = std::min(p.tile_height, p.height - b.y0);
+    b.cols = std::min(p.tile_width, p.width - b.x0);
+    b.src_rows = p.tile_height;
+    b.src_cols = p.tile_width;
+  } else {
+    const std::uint64_t per_plane = div_up(p.height, p.rows_per_strip);
+    b.plane = static_cast<std::uint32_t>(i / per_plane);
+    b.y0 = static_cast<std::uint32_t>((i % per_plane) * p.rows_per_strip);
+    b.rows = std::min(p.rows_per_strip, p.height - b.y0);
+    b.cols = p.width;
+    b.src_rows = b.rows;
+    b.src_cols = p.width;
+  }
+  return b;
+}
+
+std::uint32_t plane_samples(const Page& p) { return p.planar == 2 ? 1 : p.spp; }
+
+// Byte offset in the page of pixel (plane, y, x).
+std::size_t dest_offset(const Page& p, std::uint32_t plane, std::uint32_t y, std::uint32_t x) {
+  const std::size_t item = itemsize(p.dtype);
+  if (p.planar == 2) return ((std::size_t{plane} * p.height + y) * p.width + x) * item;
+  return (std::size_t{y} * p.width + x) * p.spp * item;
+}
+
+std::size_t src_row_bytes(const Page& p, std::uint32_t cols) {
+  return static_cast<std::size_t>(div_up(std::uint64_t{cols} * plane_samples(p) * p.bps, 8));
+}
+
+// Unpacks `n` samples of `bps` bits (MSB first) into elements of `item` bytes.
+void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned bps, std::size_t item) {
+  std::uint64_t bit = 0;
+  for (std::size_t k = 0; k < n; ++k, bit += bps) {
+    std::uint64_t v = 0;
+    for (unsigned b = 0; b < bps; ++b) {
+      const std::uint64_t at = bit + b;
+      v = (v << 1) | ((std::to_integer<unsigned>(src[at >> 3]) >> (7 - (at & 7))) & 1u);
+    }
+    switch (item) {
+      case 1: dst[k] = static_cast<std::byte>(v); break;
+      case 2: { const auto x = static_cast<std::uint16_t>(v); std::memcpy(dst + 2 * k, &x, 2); break; }
+      case 4: { const auto x = static_cast<std::uint32_t>(v); std::memcpy(dst + 4 * k, &x, 4); break; }
+      default: std::memcpy(dst + 8 * k, &v, 8);
+    }
+  }
+}
+
+// Copies the visible rows of a decoded block into the page.
+void place_block(const Page& p, const Block& b, const std::byte* src, std::byte* page_out) {
+  const std::size_t row_bytes = src_row_bytes(p, b.src_cols);
+  const std::size_t n = std::size_t{b.cols} * plane_samples(p);
+  const std::size_t item = itemsize(p.dtype);
+  for (std::uint32_t r = 0; r < b.rows; ++r) {
+    std::byte* dst = page_out + dest_offset(p, b.plane, b.y0 + r, b.x0);
+    const std::byte* row = src + r * row_bytes;
+    if (p.bps % 8 == 0) {
+      std::memcpy(dst, row, n * item);
+    } else {
+      unpack_bits(row, dst, n, p.bps, item);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- uncompressed
+
+bool raw_readable(const Page& p) {
+  return p.compression == 1 && !p.tiled && p.bps % 8 == 0 && p.problem.empty() && !p.jpeg_rgb;
+}
+
+void byteswap(std::byte* data, std::size_t n, std::size_t item) {
+  for (std::size_t i = 0; i < n; i += item) std::reverse(data + i, data + i + item);
+}
+
+// Uncompressed strips are the page's bytes in order: they are read where
+// they lie, adjacent runs (also across pages) merged into one read.
+void read_raw(ByteSource& source, bool little, std::span<const Page* const> pages, std::span<std::byte* const> outs) {
+  struct Run {
+    std::uint64_t file;
+    std::byte* dst;
+    std::size_t len;
+  };
+  std::vector<Run> runs;
+  for (std::size_t k = 0; k < pages.size(); ++k) {
+    const Page& p = *pages[k];
+    for (std::size_t s = 0; s < p.offsets.size(); ++s) {
+      const Block b = block_of(p, s);
+      const std::size_t len = b.rows * src_row_bytes(p, b.cols);
+      std::byte* dst = outs[k] + dest_offset(p, b.plane, b.y0, 0);
+      if (!runs.empty() && runs.back().file + runs.back().len == p.offsets[s] && runs.back().dst + runs.back().len == dst) {
+        runs.back().len += len;
+      } else {
+        runs.push_back({p.offsets[s], dst, len});
+      }
+    }
+  }
+  for (const Run& r : runs) {
+    source.seek(r.file);
+    const std::size_t got = source.read(r.dst, r.len);
+    if (got != r.len) {
+      throw DecodeError(fmt::format("the file is truncated: {} bytes of pixel data at offset {}, {} present", r.len,
+                                    r.file, got));
+    }
+  }
+  if (!little) {
+    for (std::size_t k = 0; k < pages.size(); ++k) {
+      const std::size_t item = itemsize(pages[k]->dtype);
+      if (item > 1) byteswap(outs[k], pages[k]->nbytes(), item);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- through libtiff
+
+struct Unit {
+  const Page* page;
+  std::uint64_t ifd_offset;
+  std::byte* out;
+  std::size_t begin, end;
+};
+
+void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
+  const Page& p = *u.page;
+  ErrorScope scope(h.error());
+  h.select(p, u.ifd_offset);
+  TIFF* tif = h.tif();
+  for (std::size_t i = u.begin; i < u.end; ++i) {
+    const Block b = block_of(p, i);
+    const std::size_t want = std::size_t{b.src_rows} * src_row_bytes(p, b.src_cols);
+    const auto strile = static_cast<std::uint32_t>(i);
+    if (!p.tiled && p.bps % 8 == 0) {
+      // Whole-width rows: decode straight into the page.
+      std::byte* dst = u.out + dest_offset(p, b.plane, b.y0, 0);
+      const tmsize_t got = TIFFReadEncodedStrip(tif, strile, dst, static_cast<tmsize_t>(want));
+      if (got < 0) h.fail(fmt::format("cannot decode strip {}", i));
+      if (static_cast<std::size_t>(got) < want) {
+        std::memset(dst + got, 0, want - static_cast<std::size_t>(got));
+        warn(kPlugin, fmt::format("strip {} decodes to {} bytes, {} expected; the rest is zero", i, got, want));
+      }
+      continue;
+    }
+    scratch.assign(want, std::byte{0});
+    const tmsize_t got = p.tiled ? TIFFReadEncodedTile(tif, strile, scratch.data(), static_cast<tmsize_t>(want))
+                                 : TIFFReadEncodedStrip(tif, strile, scratch.data(), static_cast<tmsize_t>(want));
+    if (got < 0) h.fail(fmt::format("cannot decode {} {}", p.tiled ? "tile" : "strip", i));
+    place_block(p, b, scratch.data(), u.out);
+  }
+}
+
+void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned threads) {
+  ByteSource& source = request.source();
+  Shared shared;
+  shared.source = &source;
+  shared.memory = source.contiguous();
+  shared.size = source.size().value_or(std::numeric_limits<std::uint64_t>::max() / 2);
+
+  std::uint64_t encoded = 0;
+  for (const Unit& u : units) {
+    for (std::size_t i = u.begin; i < u.end; ++i) encoded += u.page->counts[i];
+  }
+  // Threads pay off only for real work; small files decode on the caller's thread.
+  unsigned n = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  if (threads == 0 && encoded < (std::uint64_t{1} << 19)) n = 1;
+  n = static_cast<unsigned>(std::min<std::size_t>(n, units.size()));
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    try {
+      Handle h(shared, request.limits());
+      std::vector<std::byte> scratch;
+      for (std::size_t k = next++; k < units.size() && !stop; k = next++) decode_unit(h, units[k], scratch);
+    } catch (...) {
+      std::lock_guard lock(error_mutex);
+      if (!first_error) first_error = std::current_exception();
+      stop = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+}  // namespace
+
+bool codec_available(std::uint16_t compression) { return TIFFIsCODECConfigured(compression) != 0; }
+
+std::string_view compression_name(std::uint16_t c) {
+  switch (c) {
+    case 1: return "none";
+    case 2: return "CCITT RLE";
+    case 3: return "CCITT G3";
+    case 4: return "CCITT G4";
+    case 5: return "LZW";
+    case 6: return "old-style JPEG";
+    case 7: return "JPEG";
+    case 8: case 32946: return "Deflate";
+    case 32773: return "PackBits";
+    case 32809: return "ThunderScan";
+    case 34676: return "SGILog";
+    case 34677: return "SGILog24";
+    case 34712: return "JPEG 2000";
+    case 34887: return "LERC";
+    case 34925: return "LZMA";
+    case 34933: return "PNG";
+    case 34934: return "JPEG XR";
+    case 50000: return "ZSTD";
+    case 50001: return "WebP";
+    case 50002: case 52546: return "JPEG XL";
+    default: return "unknown";
+  }
+}
+
+std::string libtiff_version() {
+  // TIFFGetVersion() is a multi-line banner; its first line names the version.
+  std::string v = TIFFGetVersion();
+  v = v.substr(0, v.find('\n'));
+  const auto at = v.find("Version ");
+  return at == std::string::npos ? "libtiff" : "libtiff " + v.substr(at + 8);
+}
+
+void check_decodable(std::span<const Page* const> pages) {
+  for (const Page* p : pages) {
+    if (!p->problem.empty()) throw DecodeError(p->problem);
+  }
+}
+
+void decode_pages(Request& request, const Structure& st, std::span<const Page* const> pages, std::byte* out,
+                  unsigned threads) {
+  check_decodable(pages);
+  std::vector<const Page*> raw_pages;
+  std::vector<std::byte*> raw_outs;
+  std::vector<Unit> units;
+  const unsigned want_threads = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::size_t libtiff_pages = 0;
+  for (const Page* p : pages) libtiff_pages += raw_readable(*p) ? 0 : 1;
+  std::byte* dst = out;
+  for (const Page* pp : pages) {
+    const Page& p = *pp;
+    if (raw_readable(p)) {
+      raw_pages.push_back(&p);
+      raw_outs.push_back(dst);
+    } else {
+      const std::uint64_t ifd_offset = st.ifds[p.ifd].offset;
+      const std::size_t n = p.offsets.size();
+      // Few pages: split each page's strips/tiles so every thread has work.
+      const std::size_t parts = libtiff_pages >= want_threads ? 1 : std::min<std::size_t>(want_threads, n);
+      for (std::size_t k = 0; k < parts; ++k) units.push_back({&p, ifd_offset, dst, n * k / parts, n * (k + 1) / parts});
+    }
+    dst += p.nbytes();
+  }
+  if (!raw_pages.empty()) read_raw(request.source(), st.little, raw_pages, raw_outs);
+  if (!units.empty()) decode_with_libtiff(request, std::move(units), threads);
+}
+
+}  // namespace imio::tiff

@@ -1,0 +1,347 @@
+// Page geometry and series grouping (spec §5.3.2), from the parsed IFDs.
+#include "tiff_pages.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "checked_math.hpp"
+#include "tiff_decode.hpp"
+#include "tiff_json.hpp"
+
+namespace imio::tiff {
+namespace {
+
+constexpr std::string_view kPlugin = "libtiff";
+
+std::uint64_t div_up(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
+
+std::vector<std::uint64_t> all_values(const Entry* e) {
+  std::vector<std::uint64_t> v;
+  if (e == nullptr) return v;
+  v.reserve(e->size());
+  for (std::size_t i = 0; i < e->size(); ++i) v.push_back(e->u(i));
+  return v;
+}
+
+// The uniform value of a per-sample tag, or nullopt when the samples differ.
+std::optional<std::uint16_t> per_sample(const Ifd& ifd, std::uint16_t tag, std::uint16_t fallback) {
+  const Entry* e = ifd.find(tag);
+  if (e == nullptr || e->count == 0) return fallback;
+  const std::uint64_t first = e->u(0);
+  for (std::size_t i = 1; i < e->size(); ++i) {
+    if (e->u(i) != first) return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(first);
+}
+
+// tifffile's numpy dtype for the sample format and bit depth (bilevel → bool,
+// other odd depths widen to the next integer size).
+std::optional<DType> dtype_for(std::uint16_t format, std::uint16_t bps) {
+  if (format == 1 || format == 4) {
+    if (bps == 1) return DType::bool_;
+    if (bps <= 8) return DType::uint8;
+    if (bps <= 16) return DType::uint16;
+    if (bps <= 32) return DType::uint32;
+    if (bps <= 64) return DType::uint64;
+  } else if (format == 2) {
+    if (bps == 8) return DType::int8;
+    if (bps == 16) return DType::int16;
+    if (bps == 32) return DType::int32;
+    if (bps == 64) return DType::int64;
+  } else if (format == 3) {
+    if (bps == 16) return DType::float16;
+    if (bps == 32) return DType::float32;
+    if (bps == 64) return DType::float64;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t product(const Shape& s) {
+  auto n = detail::checked_product(std::span<const std::size_t>(s));
+  return n ? *n : 0;
+}
+
+Shape prepend(std::size_t n, const Shape& s) {
+  Shape out{n};
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+Series single(const Page& p, Series::Kind kind) {
+  return Series{kind, p.shape, p.dtype, {p}};
+}
+
+// A series of `pages` with `shape`, or as many as the file holds when it
+// was cut short (with a warning, as tifffile does).
+Series shaped_series(Shape shape, std::vector<Page> pages, std::size_t wanted, Series::Kind kind) {
+  const Page& first = pages.front();
+  if (pages.size() < wanted) {
+    warn(kPlugin, fmt::format("the series declares {} pages, the file holds {}", wanted, pages.size()));
+    shape = pages.size() == 1 ? first.shape : prepend(pages.size(), first.shape);
+  }
+  DType dtype = first.dtype;
+  return Series{kind, std::move(shape), dtype, std::move(pages)};
+}
+
+std::optional<Shape> description_shape(const Ifd& ifd) {
+  for (std::size_t n = 0; n < 2; ++n) {
+    const Entry* d = ifd.find_nth(kImageDescription, n);
+    if (d == nullptr) break;
+    if (auto s = parse_shape_description(d->text())) return s;
+  }
+  return std::nullopt;
+}
+
+std::vector<Series> shaped(const Structure& st, const std::vector<Page>& pages) {
+  std::vector<Series> out;
+  std::size_t i = 0;
+  while (i < pages.size()) {
+    const Page& page = pages[i];
+    const auto shape = description_shape(st.ifds[page.ifd]);
+    const std::uint64_t per_page = page.shape.empty() ? 0 : product(page.shape);
+    if (!shape || per_page == 0 || product(*shape) % per_page != 0) {
+      // A page outside any shaped series stands alone.
+      out.push_back(single(page, Series::Kind::generic));
+      ++i;
+      continue;
+    }
+    const std::size_t wanted = static_cast<std::size_t>(std::max<std::uint64_t>(1, product(*shape) / per_page));
+    const std::size_t n = std::min(wanted, pages.size() - i);
+    std::vector<Page> group(pages.begin() + static_cast<std::ptrdiff_t>(i),
+                            pages.begin() + static_cast<std::ptrdiff_t>(i + n));
+    out.push_back(shaped_series(*shape, std::move(group), wanted, Series::Kind::shaped));
+    i += n;
+  }
+  return out;
+}
+
+std::int64_t ij_int(const Dict& ij, std::string_view key) {
+  const Value* v = ij.lookup(key);
+  return v != nullptr && v->is<std::int64_t>() ? v->get<std::int64_t>() : 1;
+}
+
+Series imagej(const Structure& st, const std::vector<Page>& pages) {
+  const Page& first = pages.front();
+  const Dict ij = parse_imagej(st.ifds[first.ifd].find(kImageDescription)->text());
+  const std::int64_t images = std::max<std::int64_t>(1, ij.lookup("images") ? ij_int(ij, "images") : 1);
+  Shape shape;
+  for (const char* axis : {"frames", "slices", "channels"}) {
+    const std::int64_t n = ij_int(ij, axis);
+    if (n > 1) shape.push_back(static_cast<std::size_t>(n));
+  }
+  std::uint64_t declared = product(shape);
+  const bool rgb = first.spp > 1 && !first.shape.empty() && first.shape.back() == first.spp;
+  // An RGB hyperstack counts its channels in the samples.
+  if (rgb && !shape.empty() && shape.back() == first.spp && declared != static_cast<std::uint64_t>(images)) {
+    shape.pop_back();
+    declared = product(shape);
+  }
+  if (shape.empty() || declared != static_cast<std::uint64_t>(images)) {
+    shape = images > 1 ? Shape{static_cast<std::size_t>(images)} : Shape{};
+  }
+  const std::size_t wanted = static_cast<std::size_t>(images);
+  Shape full = shape;
+  full.insert(full.end(), first.shape.begin(), first.shape.end());
+  std::vector<Page> group;
+  if (pages.size() >= wanted) {
+    group.assign(pages.begin(), pages.begin() + static_cast<std::ptrdiff_t>(wanted));
+  } else if (first.compression == 1 && !first.tiled && first.offsets.size() == 1 && first.problem.empty()) {
+    // ImageJ stores stacks over 4 GiB with one IFD: the other images follow
+    // the first one's data contiguously.
+    for (std::size_t k = 0; k < wanted; ++k) {
+      Page p = first;
+      p.offsets[0] += static_cast<std::uint64_t>(k) * first.nbytes();
+      group.push_back(std::move(p));
+    }
+  } else {
+    group.assign(pages.begin(), pages.end());
+  }
+  return shaped_series(std::move(full), std::move(group), wanted, Series::Kind::imagej);
+}
+
+std::vector<Series> generic(const std::vector<Page>& pages) {
+  std::vector<Series> out;
+  for (const Page& p : pages) {
+    if (p.shape.empty() || product(p.shape) == 0) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const Series& s) { return s.pages.front().same_kind(p); });
+    if (it == out.end()) {
+      out.push_back(single(p, Series::Kind::generic));
+    } else {
+      it->pages.push_back(p);
+    }
+  }
+  for (Series& s : out) {
+    if (s.pages.size() > 1) s.shape = prepend(s.pages.size(), s.pages.front().shape);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t Page::nbytes() const noexcept { return static_cast<std::size_t>(product(shape)) * itemsize(dtype); }
+
+bool Page::same_kind(const Page& o) const noexcept {
+  return shape == o.shape && dtype == o.dtype && compression == o.compression && photometric == o.photometric &&
+         planar == o.planar && tiled == o.tiled && tile_width == o.tile_width && tile_height == o.tile_height &&
+         bps == o.bps && sample_format == o.sample_format && predictor == o.predictor && fill_order == o.fill_order &&
+         jpeg_rgb == o.jpeg_rgb;
+}
+
+Page make_page(const Structure& st, std::size_t index) {
+  const Ifd& ifd = st.ifds[index];
+  Page p;
+  p.ifd = index;
+  p.width = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kImageWidth, 0), 0xFFFFFFFFu));
+  p.height = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kImageLength, 0), 0xFFFFFFFFu));
+  p.spp = static_cast<std::uint16_t>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(ifd.get(kSamplesPerPixel, 1), 0xFFFF)));
+  p.compression = static_cast<std::uint16_t>(ifd.get(kCompression, 1));
+  p.photometric = static_cast<std::uint16_t>(ifd.get(kPhotometric, 1));
+  p.planar = p.spp > 1 ? static_cast<std::uint16_t>(ifd.get(kPlanarConfig, 1)) : 1;
+  p.predictor = static_cast<std::uint16_t>(ifd.get(kPredictor, 1));
+  p.fill_order = static_cast<std::uint16_t>(ifd.get(kFillOrder, 1));
+  const auto bps = per_sample(ifd, kBitsPerSample, 1);
+  const auto format = per_sample(ifd, kSampleFormat, 1);
+  p.bps = bps.value_or(0);
+  p.sample_format = format.value_or(0);
+  p.tiled = ifd.find(kTileWidth) != nullptr;
+  if (p.tiled) {
+    p.tile_width = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kTileWidth, 0), 0xFFFFFFFFu));
+    p.tile_height = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kTileLength, 0), 0xFFFFFFFFu));
+    p.offsets = all_values(ifd.find(kTileOffsets));
+    p.counts = all_values(ifd.find(kTileByteCounts));
+  } else {
+    const std::uint64_t rps = ifd.get(kRowsPerStrip, p.height);
+    p.rows_per_strip = static_cast<std::uint32_t>(rps == 0 || rps > p.height ? p.height : rps);
+    p.offsets = all_values(ifd.find(kStripOffsets));
+    p.counts = all_values(ifd.find(kStripByteCounts));
+  }
+  p.jpeg_rgb = p.compression == 7 && p.photometric == 6 && p.spp == 3;
+
+  const auto dtype = (bps && format) ? dtype_for(*format, *bps) : std::nullopt;
+  p.dtype = dtype.value_or(DType::uint8);
+  if (p.spp == 1) {
+    p.shape = {p.height, p.width};
+  } else if (p.planar == 2) {
+    p.shape = {p.spp, p.height, p.width};
+  } else {
+    p.shape = {p.height, p.width, p.spp};
+  }
+
+  const std::uint64_t planes = p.planar == 2 ? p.spp : 1;
+  const std::uint64_t expected = p.tiled ? div_up(p.width, p.tile_width) * div_up(p.height, p.tile_height) * planes
+                                         : div_up(p.height, p.rows_per_strip) * planes;
+  if (!bps || !format) {
+    p.problem = "the samples of a pixel have different bit depths or formats";
+  } else if (!dtype) {
+    p.problem = fmt::format("{}-bit samples of SampleFormat {} are not supported", *bps, *format);
+  } else if (p.width == 0 || p.height == 0) {
+    p.problem = "the page has no pixels";
+  } else if (p.tiled && (p.tile_width == 0 || p.tile_height == 0)) {
+    p.problem = "the tile size is zero";
+  } else if (p.planar != 1 && p.planar != 2) {
+    p.problem = fmt::format("PlanarConfiguration {} is invalid", p.planar);
+  } else if (!codec_available(p.compression)) {
+    p.problem = fmt::format("compression {} ({}) is not built into this libtiff", p.compression,
+                            compression_name(p.compression));
+  } else if (p.photometric == 6 && !p.jpeg_rgb && p.spp == 3 && ifd.find(kYCbCrSubsampling) &&
+             (ifd.find(kYCbCrSubsampling)->u(0) != 1 || ifd.find(kYCbCrSubsampling)->u(1) != 1) && p.compression != 6) {
+    p.problem = "subsampled YCbCr data are not supported";
+  } else if (p.offsets.size() != expected) {
+    p.problem = fmt::format("the page has {} strip/tile offsets, {} expected", p.offsets.size(), expected);
+  } else if (p.counts.size() != p.offsets.size()) {
+    if (p.compression == 1 && p.counts.empty() && !p.tiled && p.bps % 8 == 0) {
+      // Uncompressed strips without byte counts: each strip is full size.
+      const std::uint64_t row = std::uint64_t{p.width} * (p.planar == 2 ? 1 : p.spp) * (p.bps / 8u);
+      for (std::size_t s = 0; s < p.offsets.size(); ++s) {
+        const std::uint64_t first_row = (s % div_up(p.height, p.rows_per_strip)) * p.rows_per_strip;
+        p.counts.push_back(row * std::min<std::uint64_t>(p.rows_per_strip, p.height - first_row));
+      }
+    } else {
+      p.problem = "the page's byte counts are missing";
+    }
+  }
+  return p;
+}
+
+std::vector<Series> build_series(const Structure& st, const std::vector<Page>& pages) {
+  if (pages.empty()) return {};
+  const Ifd& first = st.ifds[pages.front().ifd];
+  const Entry* desc = first.find(kImageDescription);
+  if (desc != nullptr && desc->text().rfind("ImageJ=", 0) == 0) return {imagej(st, pages)};
+  if (description_shape(first)) return shaped(st, pages);
+  auto series = generic(pages);
+  if (series.empty()) series.push_back(single(pages.front(), Series::Kind::generic));
+  return series;
+}
+
+std::optional<Shape> parse_shape_description(std::string_view text) {
+  Shape shape;
+  if (text.rfind("shape=(", 0) == 0) {
+    // tifffile's old format: shape=(2,3,10,10)
+    const auto end = text.find(')');
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string_view body = text.substr(7, end - 7);
+    while (!body.empty()) {
+      const auto comma = body.find(',');
+      std::string item(body.substr(0, comma));
+      item.erase(std::remove_if(item.begin(), item.end(), [](unsigned char c) { return std::isspace(c); }), item.end());
+      if (!item.empty()) {
+        char* stop = nullptr;
+        const unsigned long long v = std::strtoull(item.c_str(), &stop, 10);
+        if (*stop != '\0') return std::nullopt;
+        shape.push_back(static_cast<std::size_t>(v));
+      }
+      if (comma == std::string_view::npos) break;
+      body.remove_prefix(comma + 1);
+    }
+    return shape;
+  }
+  const auto dict = parse_json_object(text);
+  if (!dict) return std::nullopt;
+  const Value* s = dict->lookup("shape");
+  if (s == nullptr || !s->is<Value::List>()) return std::nullopt;
+  for (const Value& d : s->ref<Value::List>()) {
+    if (!d.is<std::int64_t>() || d.get<std::int64_t>() < 0) return std::nullopt;
+    shape.push_back(static_cast<std::size_t>(d.get<std::int64_t>()));
+  }
+  return shape;
+}
+
+Dict parse_imagej(std::string_view text) {
+  Dict out;
+  if (text.rfind("ImageJ=", 0) != 0) return out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(line.substr(0, eq));
+    const std::string val(line.substr(eq + 1));
+    if (key == "ImageJ") {
+      out.set(std::move(key), val);  // the version stays a string ("1.11a")
+      continue;
+    }
+    char* stop = nullptr;
+    const long long i = std::strtoll(val.c_str(), &stop, 10);
+    if (!val.empty() && *stop == '\0') {
+      out.set(std::move(key), static_cast<std::int64_t>(i));
+      continue;
+    }
+    const double d = std::strtod(val.c_str(), &stop);
+    if (!val.empty() && *stop == '\0') {
+      out.set(std::move(key), d);
+    } else if (val == "true" || val == "false") {
+      out.set(std::move(key), val == "true");
+    } else {
+      out.set(std::move(key), val);
+    }
+  }
+  return out;
+}
+
+}  // namespace imio::tiff

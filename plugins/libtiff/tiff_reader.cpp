@@ -1,0 +1,250 @@
+// Reading: which pages an (index, page) pair selects and the shape they
+// form; improps answers from the same selection, so it always equals what
+// read returns (D11), and decodes nothing.
+#include "tiff_reader.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "checked_math.hpp"
+#include "tiff_decode.hpp"
+#include "tiff_ifd.hpp"
+#include "tiff_meta.hpp"
+#include "tiff_pages.hpp"
+
+namespace imio::tiff {
+namespace {
+
+constexpr std::string_view kPlugin = "libtiff";
+
+// What a read returns: these pages, one after the other, as `shape`.
+struct Selection {
+  std::vector<const Page*> pages;
+  Shape shape;
+  DType dtype = DType::uint8;
+  bool batch = false;
+  std::optional<std::size_t> n_images;
+};
+
+// The page argument: none, an integer, or imio::all.
+struct PageArg {
+  bool given = false, all = false;
+  std::size_t value = 0;
+};
+
+struct ReadArgs {
+  Index index;
+  PageArg page;
+  unsigned threads = 0;
+};
+
+Shape prepend(std::size_t n, const Shape& s) {
+  Shape out{n};
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+class TiffReader final : public Plugin {
+ public:
+  explicit TiffReader(Request& request) : request_(request) {
+    st_ = parse_structure(request.source(), request.limits());
+    pages_.reserve(st_.ifds.size());
+    for (std::size_t i = 0; i < st_.ifds.size(); ++i) pages_.push_back(make_page(st_, i));
+    series_ = build_series(st_, pages_);
+  }
+
+  NDArray read(const Index& index, const Kwargs& kwargs) override {
+    const ReadArgs args = parse_args(index, kwargs, "read");
+    if (pages_.empty()) return read_pageless(args);
+    Selection sel = select(args, /*for_read=*/true);
+    return decode(sel, args.threads);
+  }
+
+  std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
+    KwargReader kw(kwargs, kPlugin, "iter");
+    const unsigned threads = kw.take<unsigned>("maxworkers", 0u);
+    kw.finish();
+    struct Series final : FrameSource {
+      TiffReader& reader;
+      unsigned threads;
+      std::size_t next_index = 0;
+      Series(TiffReader& r, unsigned t) : reader(r), threads(t) {}
+      std::optional<NDArray> next() override {
+        if (next_index >= reader.series_.size()) return std::nullopt;
+        ReadArgs args;
+        args.index = Index(next_index++);
+        Selection sel = reader.select(args, true);
+        return reader.decode(sel, threads);
+      }
+    };
+    return std::make_unique<Series>(*this, threads);
+  }
+
+  ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
+    const ReadArgs args = parse_args(index, kwargs, "properties");
+    const Selection sel = select(args, /*for_read=*/false);
+    ImageProperties props{.shape = sel.shape, .dtype = sel.dtype, .n_images = sel.n_images, .is_batch = sel.batch};
+    if (!sel.pages.empty()) props.spacing = page_resolution(st_, *sel.pages.front());
+    return props;
+  }
+
+  Metadata metadata(const Index& index, bool /*exclude_applied*/, const Kwargs& kwargs) override {
+    KwargReader kw(kwargs, kPlugin, "metadata");
+    const PageArg page = take_page(kw);
+    kw.finish();
+    // Spec §5.3.5: no page and index none/all → the file level.
+    if (!page.given && !index.is_integer()) return file_metadata(st_, pages_, series_);
+    const Page* p = nullptr;
+    if (index.is_all()) {
+      p = &file_page(page.all ? 0 : page.value);
+    } else {
+      const Series& s = series_at(index);
+      p = &series_page(s, page.given && !page.all ? page.value : 0);
+    }
+    return page_metadata(request_.source(), st_, *p);
+  }
+
+ private:
+  static PageArg take_page(KwargReader& kw) {
+    PageArg arg;
+    const Value* v = kw.find("page");
+    if (v == nullptr || v->is_none()) return arg;
+    arg.given = true;
+    if (v->is<All>()) {
+      arg.all = true;
+    } else {
+      const auto k = v->get<std::int64_t>();
+      if (k < 0) throw IndexError(fmt::format("page {} is out of range (negative)", k));
+      arg.value = static_cast<std::size_t>(k);
+    }
+    return arg;
+  }
+
+  ReadArgs parse_args(const Index& index, const Kwargs& kwargs, std::string_view method) const {
+    KwargReader kw(kwargs, kPlugin, method);
+    ReadArgs args;
+    args.index = index;
+    args.page = take_page(kw);
+    // tifffile's own names: `key` selects pages like `page`, `series` like `index`.
+    if (const Value* key = kw.find("key"); key != nullptr && !key->is_none()) {
+      if (args.page.given) kw.fail("key", "`page` and `key` select the same thing; give one of them");
+      const auto k = key->get<std::int64_t>();
+      if (k < 0) throw IndexError(fmt::format("key {} is out of range (negative)", k));
+      args.page = {true, false, static_cast<std::size_t>(k)};
+    }
+    if (const Value* series = kw.find("series"); series != nullptr && !series->is_none()) {
+      if (!index.is_none()) kw.fail("series", "`index` and `series` select the same thing; give one of them");
+      const auto k = series->get<std::int64_t>();
+      if (k < 0) throw IndexError(fmt::format("series {} is out of range (negative)", k));
+      args.index = Index(k);
+    }
+    args.threads = kw.take<unsigned>("maxworkers", 0u);
+    kw.finish();
+    return args;
+  }
+
+  const Series& series_at(const Index& index) const {
+    const std::size_t k = index.is_integer() ? static_cast<std::size_t>(index.value()) : 0;
+    if (k >= series_.size()) {
+      throw IndexError(fmt::format("index {} is out of range: the file holds {} series", k, series_.size()));
+    }
+    return series_[k];
+  }
+
+  const Page& series_page(const Series& s, std::size_t p) const {
+    if (p >= s.pages.size()) {
+      throw IndexError(fmt::format("page {} is out of range: the series holds {} pages", p, s.pages.size()));
+    }
+    return s.pages[p];
+  }
+
+  const Page& file_page(std::size_t p) const {
+    if (p >= pages_.size()) {
+      throw IndexError(fmt::format("page {} is out of range: the file holds {} pages", p, pages_.size()));
+    }
+    return pages_[p];
+  }
+
+  // A TIFF header without a readable page reads as tifffile reads it: an
+  // empty float64 array (and nothing to stack for index=all).
+  NDArray read_pageless(const ReadArgs& a) const {
+    if (a.index.is_all() && !a.page.given) throw ArgumentError("the file has no pages: nothing to stack");
+    warn(kPlugin, "the file has no readable page; the result is empty");
+    return NDArray(Shape{0}, DType::float64);
+  }
+
+  static Selection one_page(const Page& p) { return Selection{{&p}, p.shape, p.dtype, false, std::nullopt}; }
+
+  // Spec §5.3.3 (read) and §5.3.6 (properties, with D11: the same shapes).
+  Selection select(const ReadArgs& a, bool for_read) const {
+    if (a.index.is_all()) {
+      if (a.page.given && !a.page.all) return one_page(file_page(a.page.value));
+      if (a.page.all) {
+        if (pages_.empty()) throw IndexError("the file has no pages");
+        // Every page of the file, stacked.
+        Selection sel{{}, prepend(pages_.size(), pages_.front().shape), pages_.front().dtype, true, pages_.size()};
+        for (const Page& p : pages_) {
+          if (for_read && (p.shape != pages_.front().shape || p.dtype != pages_.front().dtype)) {
+            throw ArgumentError("the pages have different shapes or dtypes and cannot be stacked");
+          }
+          sel.pages.push_back(&p);
+        }
+        return sel;
+      }
+      const Series& s0 = series_at(Index(0));
+      Selection sel{{}, prepend(series_.size(), s0.shape), s0.dtype, true, series_.size()};
+      for (const Series& s : series_) {
+        if (s.shape != s0.shape || s.dtype != s0.dtype) {
+          if (for_read) {
+            throw ArgumentError(fmt::format("the series have different shapes (({}) {} and ({}) {}) and cannot be stacked",
+                                            fmt::join(s0.shape, ", "), name(s0.dtype), fmt::join(s.shape, ", "),
+                                            name(s.dtype)));
+          }
+          // Nothing to describe that read would return: tifffile's answer,
+          // (number of series, *shape of the file's first page).
+          sel.shape = prepend(series_.size(), pages_.front().shape);
+        }
+        for (const Page& p : s.pages) sel.pages.push_back(&p);
+      }
+      return sel;
+    }
+    const Series& s = series_at(a.index);
+    if (a.page.given && !a.page.all) return one_page(series_page(s, a.page.value));
+    Selection sel{{}, s.shape, s.dtype, false, std::nullopt};
+    for (const Page& p : s.pages) sel.pages.push_back(&p);
+    return sel;
+  }
+
+  NDArray decode(const Selection& sel, unsigned threads) {
+    std::uint64_t pixels = 0, bytes = 0;
+    for (const Page* p : sel.pages) {
+      pixels += std::uint64_t{p->width} * p->height;
+      bytes += p->nbytes();
+    }
+    // Limits first: a hostile size is a LimitError before anything else.
+    request_.check_frames(sel.pages.size());
+    request_.check_pixels(pixels, 1, sel.pages.empty() ? 1 : sel.pages.front()->spp);
+    check_decodable(sel.pages);
+    const auto want = detail::checked_product(std::span<const std::size_t>(sel.shape));
+    if (!want || *want * itemsize(sel.dtype) != bytes) {
+      throw DecodeError(fmt::format("the pages do not fill the series shape ({})", fmt::join(sel.shape, ", ")));
+    }
+    NDArray out = request_.allocate(sel.shape, sel.dtype);
+    decode_pages(request_, st_, sel.pages, out.bytes(), threads);
+    return out;
+  }
+
+  Request& request_;
+  Structure st_;
+  std::vector<Page> pages_;
+  std::vector<Series> series_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> open_reader(Request& request) { return std::make_unique<TiffReader>(request); }
+
+}  // namespace imio::tiff
