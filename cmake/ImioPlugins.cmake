@@ -11,14 +11,20 @@
 # with tifffile before pyav so TIFF data without an extension reach libtiff).
 set(IMIO_PLANNED_PLUGINS libpng libjpeg giflib libtiff libraw ffmpeg npy)
 
+# imio_tristate_option(<VAR> "<what>"): the cache option VAR, AUTO (the
+# default: when its dependencies are found), ON (required) or OFF. Also used
+# by cmake/ImioResources.cmake.
+function(imio_tristate_option var what)
+  set(${var} AUTO CACHE STRING "${what}: AUTO (when its dependencies are found), ON (required) or OFF")
+  set_property(CACHE ${var} PROPERTY STRINGS AUTO ON OFF)
+  if(NOT ${var} MATCHES "^(AUTO|ON|OFF)$")
+    message(FATAL_ERROR "${var} must be AUTO, ON or OFF (got '${${var}}')")
+  endif()
+endfunction()
+
 foreach(_imio_plugin IN LISTS IMIO_PLANNED_PLUGINS)
   string(TOUPPER "${_imio_plugin}" _imio_upper)
-  set(IMIO_WITH_${_imio_upper} AUTO CACHE STRING
-      "Build the ${_imio_plugin} plugin: AUTO (when its dependencies are found), ON (required) or OFF")
-  set_property(CACHE IMIO_WITH_${_imio_upper} PROPERTY STRINGS AUTO ON OFF)
-  if(NOT IMIO_WITH_${_imio_upper} MATCHES "^(AUTO|ON|OFF)$")
-    message(FATAL_ERROR "IMIO_WITH_${_imio_upper} must be AUTO, ON or OFF (got '${IMIO_WITH_${_imio_upper}}')")
-  endif()
+  imio_tristate_option(IMIO_WITH_${_imio_upper} "Build the ${_imio_plugin} plugin")
 endforeach()
 set_property(GLOBAL PROPERTY IMIO_ENABLED_PLUGINS "")
 set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")

@@ -14,12 +14,7 @@
 #   FIND_DEPENDENCY "<args>")       find_dependency() of a static imio's consumers
 function(imio_resource_backend name)
   cmake_parse_arguments(ARG "" "FOUND;TARGET;FIND_DEPENDENCY" "PACKAGE;SOURCES;FALLBACK" ${ARGN})
-  set(IMIO_WITH_${name} AUTO CACHE STRING
-      "http/zip resource support (${name}): AUTO (when its library is found), ON (required) or OFF")
-  set_property(CACHE IMIO_WITH_${name} PROPERTY STRINGS AUTO ON OFF)
-  if(NOT IMIO_WITH_${name} MATCHES "^(AUTO|ON|OFF)$")
-    message(FATAL_ERROR "IMIO_WITH_${name} must be AUTO, ON or OFF (got '${IMIO_WITH_${name}}')")
-  endif()
+  imio_tristate_option(IMIO_WITH_${name} "${name} resources (${ARG_TARGET})")
   set(use OFF)
   if(NOT IMIO_WITH_${name} STREQUAL "OFF")
     find_package(${ARG_PACKAGE} QUIET)
