@@ -92,8 +92,9 @@ class Handle {
     client_.shared = &shared;
     ErrorScope scope(client_.error);
     TIFFOpenOptions* opts = make_open_options(&client_.error, limits.max_bytes);
-    // "h": the header only; every use selects its directory by offset.
-    tif_ = TIFFClientOpenExt("tiff", "rh", &client_, proc_read, proc_write, proc_seek, proc_close, proc_size, proc_map,
+    // "h": the header only (every use selects its directory by offset);
+    // "c": no strip chopping, so libtiff's strips are the file's (imio's).
+    tif_ = TIFFClientOpenExt("tiff", "rhc", &client_, proc_read, proc_write, proc_seek, proc_close, proc_size, proc_map,
                              proc_unmap, opts);
     TIFFOpenOptionsFree(opts);
     if (tif_ == nullptr) fail("libtiff cannot open the file");
@@ -122,6 +123,7 @@ class Handle {
                        page.offsets.size()));
     }
     current_ = ifd_offset;
+    client_.error.clear();  // errors libtiff recovered from while reading the IFD are not the cause of later ones
   }
 
   [[noreturn]] void fail(std::string_view what) {

@@ -211,8 +211,10 @@ Page make_page(const Structure& st, std::size_t index) {
   if (p.tiled) {
     p.tile_width = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kTileWidth, 0), 0xFFFFFFFFu));
     p.tile_height = static_cast<std::uint32_t>(std::min<std::uint64_t>(ifd.get(kTileLength, 0), 0xFFFFFFFFu));
-    p.offsets = all_values(ifd.find(kTileOffsets));
-    p.counts = all_values(ifd.find(kTileByteCounts));
+    // Some old writers (libtiff's quad-tile.tif) keep tile offsets in the strip tags.
+    const bool strip_tags = ifd.find(kTileOffsets) == nullptr;
+    p.offsets = all_values(ifd.find(strip_tags ? kStripOffsets : kTileOffsets));
+    p.counts = all_values(ifd.find(strip_tags ? kStripByteCounts : kTileByteCounts));
   } else {
     const std::uint64_t rps = ifd.get(kRowsPerStrip, p.height);
     p.rows_per_strip = static_cast<std::uint32_t>(rps == 0 || rps > p.height ? p.height : rps);
