@@ -26,7 +26,7 @@ imio::NDArray image(std::uint32_t h, std::uint32_t w, std::uint8_t seed) {
 }
 
 // Files in `dir` other than `keep`: temporary siblings must not survive.
-std::vector<std::string> other_files(const fs::path& dir, const std::string& keep) {
+[[maybe_unused]] std::vector<std::string> other_files(const fs::path& dir, const std::string& keep) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().filename() != keep) out.push_back(e.path().filename().string());
