@@ -108,7 +108,7 @@ def build_with_options(source):
             m = re.search(r"set\(IMIO_PLANNED_PLUGINS([^)]*)\)", text)
             if m:
                 options.update("IMIO_WITH_" + p.upper() for p in m.group(1).split())
-            options.update(re.findall(r"option\((IMIO_WITH_[A-Z0-9_]+)\b", text))
+            options.update(re.findall(r"option\((IMIO_WITH_[A-Z0-9_]+)\b", text))  # also imio_tristate_option(
             # cmake/ImioResources.cmake: imio_resource_backend(HTTP ...) defines IMIO_WITH_HTTP.
             options.update("IMIO_WITH_" + n for n in re.findall(r"^\s*imio_resource_backend\((\w+)", text, re.M))
             options.update(o for o in re.findall(r"set\((IMIO_WITH_[A-Z0-9_]+)\s[^)]*\bCACHE\b", text)
