@@ -240,6 +240,8 @@ Page make_page(const Structure& st, std::size_t index) {
     p.problem = "the samples of a pixel have different bit depths or formats";
   } else if (!dtype) {
     p.problem = fmt::format("{}-bit samples of SampleFormat {} are not supported", *bps, *format);
+  } else if (ifd.get(kImageDepth, 1) > 1) {
+    p.problem = "SGI ImageDepth volumes are not supported";
   } else if (p.width == 0 || p.height == 0) {
     p.problem = "the page has no pixels";
   } else if (p.tiled && (p.tile_width == 0 || p.tile_height == 0)) {

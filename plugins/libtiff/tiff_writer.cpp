@@ -545,8 +545,20 @@ class TiffWriter final : public Plugin {
     else if (a.description) description = *a.description;
     else if (a.shaped) description = shape_description(shape, a);
 
-    const std::uint32_t rps = default_rows(l, a);
+    std::uint32_t rps = default_rows(l, a);
     const std::size_t page_bytes = shape.empty() ? 0 : std::size_t{l.width} * l.height * l.spp * itemsize(dtype);
+    // tifffile reads an uncompressed shaped series as one contiguous block
+    // when the first IFD's offset plus the series size lies before the
+    // second IFD, which libtiff's layout (data, IFD, data, IFD…) satisfies
+    // for small pages although the data are not contiguous. Such pages are
+    // written as two strips in reverse order: not contiguous, so tifffile
+    // reads every page where it lies.
+    reverse_strips_ = false;
+    if (a.compression == COMPRESSION_NONE && !a.tile && l.pages > 1 && a.shaped && !imagej_ &&
+        (l.pages - 1) * page_bytes < 4096 + description.size()) {
+      if (l.height >= 2 && !a.rowsperstrip) rps = (l.height + 1) / 2;
+      reverse_strips_ = l.height >= 2 || l.planar == PLANARCONFIG_SEPARATE;
+    }
     ErrorScope scope(file_.error);
     for (std::size_t p = 0; p < l.pages; ++p) {
       set_tags(l, a, rps, p == 0, description);
@@ -604,8 +616,12 @@ class TiffWriter final : public Plugin {
       return;
     }
     const std::uint32_t per_plane = (l.height + rps - 1) / rps;
-    for (std::size_t pl = 0; pl < planes; ++pl) {
-      for (std::uint32_t s = 0; s < per_plane; ++s) {
+    const std::size_t n_strips = planes * per_plane;
+    for (std::size_t k = 0; k < n_strips; ++k) {
+      const std::size_t index = reverse_strips_ ? n_strips - 1 - k : k;
+      const std::size_t pl = index / per_plane;
+      const auto s = static_cast<std::uint32_t>(index % per_plane);
+      {
         const std::uint32_t y = s * rps, rows = std::min(rps, l.height - y);
         // libtiff swaps bytes and applies predictors in place: it gets a copy.
         buf.resize(packed_row * rows);
@@ -623,6 +639,7 @@ class TiffWriter final : public Plugin {
   MemoryFile file_;
   TIFF* tif_ = nullptr;
   std::size_t series_written_ = 0;
+  bool reverse_strips_ = false;
 };
 
 }  // namespace
