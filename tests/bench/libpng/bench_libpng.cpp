@@ -1,6 +1,7 @@
 // bench_libpng: imio::imread / imio::imwrite of PNG against libpng's classic
 // API used directly (decode into a preallocated buffer; encode at zlib level
-// 6 into memory) and against Pillow.
+// 6 into memory), against OpenCV (cv::imread IMREAD_UNCHANGED, cv::imencode
+// at PNG compression 6; when found at configure time) and against Pillow.
 //
 //   bench_libpng [--runs N]
 //
@@ -20,6 +21,10 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#ifdef IMIO_BENCH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
 
 namespace {
 
@@ -102,6 +107,42 @@ std::size_t encode_direct(const imio::NDArray& a, std::vector<png_bytep>& rows) 
   return out.size();
 }
 
+// ---------------------------------------------------------------- OpenCV
+
+// Best-of-N milliseconds, or -1 without OpenCV. OpenCV keeps BGR(A): its
+// decode swaps channels, its encode gets the RGB array as if it were BGR
+// (same work, other channel order).
+double opencv_decode(const fs::path& f, int runs) {
+#ifdef IMIO_BENCH_OPENCV
+  return best_ms(runs, [&] {
+    const cv::Mat m = cv::imread(f.string(), cv::IMREAD_UNCHANGED);
+    g_sink = g_sink + m.data[m.total() / 2];
+  });
+#else
+  (void)f;
+  (void)runs;
+  return -1;
+#endif
+}
+
+double opencv_encode(const imio::NDArray& a, int runs, std::size_t& size) {
+#ifdef IMIO_BENCH_OPENCV
+  const int ch = a.ndim() == 2 ? 1 : static_cast<int>(a.shape()[2]);
+  const int depth = a.dtype() == imio::DType::uint16 ? CV_16U : CV_8U;
+  const cv::Mat m(static_cast<int>(a.shape()[0]), static_cast<int>(a.shape()[1]), CV_MAKETYPE(depth, ch),
+                  const_cast<std::byte*>(a.bytes()));
+  std::vector<unsigned char> out;
+  const double ms = best_ms(runs, [&] { cv::imencode(".png", m, out, {cv::IMWRITE_PNG_COMPRESSION, 6}); });
+  size = out.size();
+  return ms;
+#else
+  (void)a;
+  (void)runs;
+  size = 0;
+  return -1;
+#endif
+}
+
 // ---------------------------------------------------------------- Pillow
 
 // Best-of-N milliseconds for decode and encode, and Pillow's encoded size.
@@ -161,8 +202,8 @@ int main(int argc, char** argv) {
   imio::imwrite(tmp, synthetic_12mp());
   const fs::path files[] = {corpus / "standard/hubble_deep_field.png", corpus / "standard/astronaut.png", tmp};
 
-  std::printf("decode (best of %d, ms)\n%-24s %10s %10s %10s %8s %8s\n", runs, "file", "libpng", "imio", "Pillow",
-              "imio/lib", "Pil/lib");
+  std::printf("decode (best of %d, ms)\n%-24s %10s %10s %10s %10s %8s %8s %8s\n", runs, "file", "libpng", "imio",
+              "OpenCV", "Pillow", "imio/lib", "cv/lib", "Pil/lib");
   std::vector<imio::NDArray> images;
   for (const fs::path& f : files) {
     if (!fs::exists(f)) {
@@ -177,14 +218,16 @@ int main(int argc, char** argv) {
       const imio::NDArray b = imio::imread(f);
       g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
     });
+    const double cv = opencv_decode(f, runs);
     const PillowTimes pil = pillow(f, runs);
-    std::printf("%-24s %10.2f %10.2f %10.2f %8.3f %8.3f\n", f.filename().c_str(), lib, im, pil.decode, im / lib,
-                pil.decode / lib);
+    std::printf("%-24s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %8.3f\n", f.filename().c_str(), lib, im, cv, pil.decode,
+                im / lib, cv / lib, pil.decode / lib);
     images.push_back(std::move(a));
   }
 
-  std::printf("\nencode at level 6 (best of %d, ms; bytes)\n%-24s %10s %10s %10s %8s %11s %11s %11s\n", runs, "file",
-              "libpng", "imio", "Pillow", "imio/lib", "lib bytes", "imio bytes", "Pil bytes");
+  std::printf("\nencode at level 6 (best of %d, ms; bytes)\n%-24s %10s %10s %10s %10s %8s %8s %11s %11s %11s %11s\n", runs,
+              "file", "libpng", "imio", "OpenCV", "Pillow", "imio/lib", "cv/lib", "lib bytes", "imio bytes", "cv bytes",
+              "Pil bytes");
   std::size_t k = 0;
   for (const fs::path& f : files) {
     if (!fs::exists(f)) continue;
@@ -193,9 +236,11 @@ int main(int argc, char** argv) {
     std::size_t lib_size = 0, imio_size = 0;
     const double lib = best_ms(runs, [&] { lib_size = encode_direct(a, rows); });
     const double im = best_ms(runs, [&] { imio_size = imio::imwrite("<bytes>", a, {.extension = ".png"})->size(); });
+    std::size_t cv_size = 0;
+    const double cv = opencv_encode(a, runs, cv_size);
     const PillowTimes pil = pillow(f, runs);
-    std::printf("%-24s %10.2f %10.2f %10.2f %8.3f %11zu %11zu %11ld\n", f.filename().c_str(), lib, im, pil.encode,
-                im / lib, lib_size, imio_size, pil.size);
+    std::printf("%-24s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %11zu %11zu %11zu %11ld\n", f.filename().c_str(), lib, im, cv,
+                pil.encode, im / lib, cv / lib, lib_size, imio_size, cv_size, pil.size);
   }
   fs::remove(tmp);
   return 0;
