@@ -35,43 +35,47 @@ void on_memory_error(void* data, const char* /*file*/, const char* where) {
   log->first = fmt::format("out of memory in {}", where != nullptr ? where : "LibRaw");
 }
 
-// LibRaw's memory stream, noting reads that run past the end of the data.
-// LibRaw 0.20 decodes some pixel-stripped files (ExifTool's test stubs)
-// without any error; one trace is a decoder asking for bytes the file does
-// not have. (Reading single bytes past the end is not such a trace: some
-// real files end that way, e.g. Kodak's RADC.)
+// LibRaw's memory stream, counting what the decoder takes. LibRaw 0.20
+// decodes some pixel-stripped files (ExifTool's test stubs) without any
+// error; the traces are a decoder asking for bytes the file does not have,
+// or taking far fewer bytes than any codec needs for the pixel count.
 class GuardedStream final : public LibRaw_buffer_datastream {
  public:
   explicit GuardedStream(std::span<const std::byte> data)
       : LibRaw_buffer_datastream(const_cast<std::byte*>(data.data()), data.size()) {}
   bool watching = false;
   bool overran = false;
+  std::uint64_t taken = 0;
   int read(void* ptr, size_t size, size_t count) override {
     const int got = LibRaw_buffer_datastream::read(ptr, size, count);
-    if (watching && size != 0 && count != 0 && static_cast<size_t>(got) < count) overran = true;
+    if (watching) {
+      if (size != 0 && count != 0 && static_cast<size_t>(got) < count) overran = true;
+      taken += static_cast<std::uint64_t>(got) * size;
+    }
     return got;
+  }
+  // Reading single bytes past the end is no trace: some real files end that
+  // way (Kodak's RADC).
+  int get_char() override {
+    const int c = LibRaw_buffer_datastream::get_char();
+    if (watching && c >= 0) ++taken;
+    return c;
   }
 };
 
-// Whether the unpacked sensor buffer holds any non-zero value. Another
-// trace of stripped pixel data: LibRaw leaves the buffer as allocated
-// (zeroed), while real sensors always record noise or a black level.
-bool has_signal(const libraw_rawdata_t& raw) {
-  const ushort* values = raw.raw_image;
-  std::size_t per_pixel = 1;
-  if (values == nullptr && raw.color4_image != nullptr) {
-    values = raw.color4_image[0];
-    per_pixel = 4;
-  } else if (values == nullptr && raw.color3_image != nullptr) {
-    values = raw.color3_image[0];
-    per_pixel = 3;
-  }
-  if (values == nullptr) return true;  // floating-point data: not judged
-  const std::size_t n =
-      std::min(std::size_t{raw.sizes.raw_height} * raw.sizes.raw_pitch / sizeof(ushort),
-               std::size_t{raw.sizes.raw_height} * raw.sizes.raw_width * per_pixel);
-  return std::any_of(values, values + n, [](ushort v) { return v != 0; });
+// Decoders that read through libjpeg's or JasPer's own source over the
+// buffer, bypassing the stream's read(): their byte count says nothing.
+bool counts_its_input(LibRaw& p) {
+  libraw_decoder_info_t info{};
+  if (p.get_decoder_info(&info) != LIBRAW_SUCCESS || info.decoder_name == nullptr) return false;
+  const std::string_view name = info.decoder_name;
+  return name.find("jpeg") == std::string_view::npos && name.find("lossy") == std::string_view::npos &&
+         name.find("redcine") == std::string_view::npos;
 }
+
+// The least any codec LibRaw knows spends: 1/8 bit per pixel (Kodak's RADC,
+// the most compact of the corpus, spends 1.5).
+constexpr std::uint64_t kMinPixelsPerByte = 64;
 
 // A processor that never prints: its callbacks write into `log`.
 std::unique_ptr<LibRaw> make_processor(ErrorLog& log, const Limits& limits) {
@@ -132,14 +136,17 @@ struct RawSession::Impl {
     request.check_bytes(std::uint64_t{s.raw_width} * s.raw_height * planes * sizeof(ushort));
     log.clear();
     stream.watching = true;
+    stream.taken = 0;
     const int rc = processor->unpack();
     stream.watching = false;
     check("unpack the raw data", rc);
     if (stream.overran) {
       throw DecodeError("the raw data end early: the file is truncated or its pixel data were stripped");
     }
-    if (!has_signal(processor->imgdata.rawdata)) {
-      throw DecodeError("the sensor data are all zero: the file's pixel data are missing");
+    const std::uint64_t pixels = std::uint64_t{s.raw_width} * s.raw_height;
+    if (stream.taken * kMinPixelsPerByte < pixels && counts_its_input(*processor)) {
+      throw DecodeError(fmt::format("LibRaw decoded {}x{} pixels from only {} bytes: the pixel data were stripped",
+                                    s.raw_width, s.raw_height, stream.taken));
     }
     unpacked = true;
   }
