@@ -296,7 +296,7 @@ void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
       }
       continue;
     }
-    scratch.assign(want, std::byte{0});
+    if (scratch.size() < want) scratch.resize(want);
     const tmsize_t got = p.tiled ? TIFFReadEncodedTile(tif, strile, scratch.data(), static_cast<tmsize_t>(want))
                                  : TIFFReadEncodedStrip(tif, strile, scratch.data(), static_cast<tmsize_t>(want));
     if (got < 0) h.fail(fmt::format("cannot decode {} {}", p.tiled ? "tile" : "strip", i));
