@@ -43,6 +43,15 @@ struct DictGuard {
 
 Input::Input(Request& request, OpenArgs args)
     : request_(request), args_(std::move(args)), pkt_(make_packet()) {
+  try {
+    start();
+  } catch (...) {
+    close_container();  // no destructor runs for a throwing constructor
+    throw;
+  }
+}
+
+void Input::start() {
   open_container();
   open_decoder();
   FramePtr first = make_frame();

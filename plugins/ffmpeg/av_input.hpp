@@ -80,6 +80,8 @@ class Input {
 
 
  private:
+  /// The constructor's work: open, find the stream, decode the first frame.
+  void start();
   void open_container();
   void close_container() noexcept;
   void open_decoder();

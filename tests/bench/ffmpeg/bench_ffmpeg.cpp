@@ -1,0 +1,238 @@
+// bench_ffmpeg: decoding every frame of a video to RGB, and encoding one.
+//
+//   bench_ffmpeg [--runs N] [--dir FOLDER]      the timing table
+//   bench_ffmpeg --iterate FILE                 imiter over FILE only (for
+//                                               /usr/bin/time -v peak memory)
+//
+// Inputs: the corpus's cockatoo.mp4 (h264 yuv444p, 280 x 1280x720) and
+// cockatoo_yuv420.mp4, and a 1080p H.264 clip generated here (60 frames).
+// Methods, best of N runs after a warm-up:
+//   FFmpeg direct   libavformat + libavcodec + sws_scale(SWS_BILINEAR) to
+//                   rgb24, one frame buffer reused: the floor imio builds on
+//   imio imiter     imio::imiter(path), one new array per frame
+//   imio imread     imio::imread(path): all frames, (N,H,W,3)
+//   cv::VideoCapture  read() of every frame (BGR), when OpenCV is built in
+//   PyAV            container.decode + to_ndarray('rgb24') per frame, timed
+//                   by Python's perf_counter in a subprocess (if installed)
+// Encode: 280 frames of 1280x720 with libx264 through imio::imwrite vs PyAV.
+#include <imio/imio.hpp>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+}
+
+#ifdef IMIO_BENCH_OPENCV
+#include <opencv2/videoio.hpp>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+volatile unsigned char g_sink = 0;
+
+double best_ms(int runs, const std::function<void()>& f) {
+  f();  // warm-up
+  double best = 1e300;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+// FFmpeg used directly, the way a C programmer decodes a file to RGB.
+std::size_t ffmpeg_direct(const fs::path& path) {
+  AVFormatContext* fmt = nullptr;
+  if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) std::abort();
+  avformat_find_stream_info(fmt, nullptr);
+  const AVCodec* codec = nullptr;
+  const int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  AVCodecContext* dec = avcodec_alloc_context3(codec);
+  avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar);
+  dec->thread_count = 0;
+  avcodec_open2(dec, codec, nullptr);
+  AVPacket* pkt = av_packet_alloc();
+  AVFrame* frame = av_frame_alloc();
+  SwsContext* sws = nullptr;
+  std::vector<unsigned char> rgb;
+  std::size_t n = 0;
+  auto drain = [&] {
+    while (avcodec_receive_frame(dec, frame) == 0) {
+      if (sws == nullptr) {
+        sws = sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), frame->width,
+                             frame->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
+        rgb.resize(static_cast<std::size_t>(frame->width) * frame->height * 3 + 64);
+      }
+      uint8_t* dst[4] = {rgb.data()};
+      int lines[4] = {frame->width * 3};
+      sws_scale(sws, frame->data, frame->linesize, 0, frame->height, dst, lines);
+      g_sink = g_sink ^ rgb[0];
+      ++n;
+    }
+  };
+  while (av_read_frame(fmt, pkt) >= 0) {
+    if (pkt->stream_index == si) {
+      avcodec_send_packet(dec, pkt);
+      drain();
+    }
+    av_packet_unref(pkt);
+  }
+  avcodec_send_packet(dec, nullptr);
+  drain();
+  sws_freeContext(sws);
+  av_frame_free(&frame);
+  av_packet_free(&pkt);
+  avcodec_free_context(&dec);
+  avformat_close_input(&fmt);
+  return n;
+}
+
+std::size_t imio_iter(const fs::path& path) {
+  std::size_t n = 0;
+  for (imio::NDArray& f : imio::imiter(path)) {
+    g_sink = g_sink ^ static_cast<unsigned char>(f.bytes()[0]);
+    ++n;
+  }
+  return n;
+}
+
+#ifdef IMIO_BENCH_OPENCV
+std::size_t opencv_capture(const fs::path& path) {
+  cv::VideoCapture cap(path.string(), cv::CAP_FFMPEG);
+  cv::Mat m;
+  std::size_t n = 0;
+  while (cap.read(m)) {
+    g_sink = g_sink ^ m.data[0];
+    ++n;
+  }
+  return n;
+}
+#endif
+
+// PyAV's best time in ms (decode + to_ndarray per frame), or < 0.
+double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
+  const std::string py = IMIO_BENCH_PYTHON;
+  if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
+  const fs::path script = dir / "pyav_bench.py", out = dir / "pyav_ms.txt";
+  FILE* f = std::fopen(script.c_str(), "w");
+  std::fprintf(f,
+               "import sys, time, av\n"
+               "best = 1e300\n"
+               "for i in range(%d):\n"
+               "    t = time.perf_counter()\n"
+               "    c = av.open(sys.argv[1])\n"
+               "    c.streams.video[0].thread_type = 'AUTO'\n"
+               "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n"
+               "    c.close()\n"
+               "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
+               "open(sys.argv[2], 'w').write(str(best))\n",
+               runs + 1);
+  std::fclose(f);
+  const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + path.string() + "\" \"" + out.string() + "\" 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) return -1;
+  FILE* r = std::fopen(out.c_str(), "r");
+  double ms = -1;
+  if (r == nullptr || std::fscanf(r, "%lf", &ms) != 1) ms = -1;
+  if (r != nullptr) std::fclose(r);
+  return ms;
+}
+
+double pyav_write_ms(const fs::path& npy, const fs::path& dir) {
+  const std::string py = IMIO_BENCH_PYTHON;
+  if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
+  const fs::path script = dir / "pyav_write.py", out = dir / "pyav_write_ms.txt";
+  FILE* f = std::fopen(script.c_str(), "w");
+  std::fprintf(f,
+               "import sys, time, av, numpy as np\n"
+               "frames = np.load(sys.argv[1])\n"
+               "t = time.perf_counter()\n"
+               "c = av.open(sys.argv[3], 'w')\n"
+               "s = c.add_stream('libx264', rate=24)\n"
+               "s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], 'yuv420p'\n"
+               "for a in frames:\n"
+               "    for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): c.mux(p)\n"
+               "for p in s.encode(): c.mux(p)\n"
+               "c.close()\n"
+               "open(sys.argv[2], 'w').write(str((time.perf_counter() - t) * 1000))\n");
+  std::fclose(f);
+  const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + npy.string() + "\" \"" + out.string() + "\" \"" +
+                          (dir / "pyav_out.mp4").string() + "\" 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) return -1;
+  FILE* r = std::fopen(out.c_str(), "r");
+  double ms = -1;
+  if (r == nullptr || std::fscanf(r, "%lf", &ms) != 1) ms = -1;
+  if (r != nullptr) std::fclose(r);
+  return ms;
+}
+
+void row(const char* name, double ms, double base) {
+  if (ms < 0) return;
+  std::printf("  %-20s %10.1f ms   %5.2fx\n", name, ms, ms / base);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 3;
+  fs::path dir = fs::temp_directory_path() / "imio-bench-ffmpeg";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--iterate" && i + 1 < argc) {
+      std::printf("%zu frames\n", imio_iter(argv[++i]));
+      return 0;
+    }
+    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+  }
+  fs::create_directories(dir);
+  const fs::path corpus = IMIO_BENCH_CORPUS;
+  std::vector<fs::path> inputs;
+  for (const char* name : {"standard/cockatoo.mp4", "standard/cockatoo_yuv420.mp4"}) {
+    if (fs::exists(corpus / name)) inputs.push_back(corpus / name);
+  }
+  const fs::path hd = dir / "hd1080.mp4";
+  if (!fs::exists(hd)) {
+    imio::NDArray frames({60, 1080, 1920, 3}, imio::DType::uint8);
+    auto* p = frames.data<std::uint8_t>();
+    for (std::size_t i = 0; i < frames.size(); ++i) p[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 24 & 0x3f) + static_cast<std::uint8_t>((i / 5760) % 190);
+    imio::imwrite(hd, frames, {.kwargs = {{"fps", 30}, {"codec", "libx264"}}});
+  }
+  inputs.push_back(hd);
+  std::printf("decode all frames to RGB (best of %d)\n", runs);
+  for (const fs::path& in : inputs) {
+    std::size_t n = 0;
+    const double direct = best_ms(runs, [&] { n = ffmpeg_direct(in); });
+    std::printf("%s (%zu frames)\n", in.filename().c_str(), n);
+    row("FFmpeg direct", direct, direct);
+    row("imio imiter", best_ms(runs, [&] { imio_iter(in); }), direct);
+    row("imio imread", best_ms(runs, [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }), direct);
+#ifdef IMIO_BENCH_OPENCV
+    row("cv::VideoCapture", best_ms(runs, [&] { opencv_capture(in); }), direct);
+#endif
+    row("PyAV", pyav_ms(in, runs, dir), direct);
+  }
+  if (!inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
+    const imio::NDArray frames = imio::imread(inputs[0]);
+    const double w = best_ms(1, [&] { imio::imwrite(dir / "out.mp4", frames, {.kwargs = {{"codec", "libx264"}}}); });
+    imio::imwrite(dir / "frames.npy", frames);
+    std::printf("encode 280 frames 1280x720 with libx264\n");
+    row("imio imwrite", w, w);
+    row("PyAV", pyav_write_ms(dir / "frames.npy", dir), w);
+  }
+  return g_sink == 255 ? 1 : 0;
+}
