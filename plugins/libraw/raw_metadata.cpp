@@ -36,7 +36,7 @@ Value list_of(const T* values, std::size_t n) {
 // The CFA pattern as rawpy's raw_pattern: colour indices of the repeating
 // tile (2×2 Bayer, 6×6 X-Trans); none for sensors without a CFA.
 Value raw_pattern(const LibRaw& p) {
-  const unsigned filters = p.imgdata.idata.filters;
+  const unsigned filters = p.imgdata.rawdata.iparams.filters;
   // Leaf's 16×16 patterns (other filters < 1000) are left out.
   if (filters == 0 || (filters < 1000 && filters != 9)) return Value();
   const int n = filters == 9 ? 6 : 2;
@@ -46,7 +46,7 @@ Value raw_pattern(const LibRaw& p) {
     for (int c = 0; c < n; ++c) {
       int color = 0;
       if (filters == 9) {
-        color = p.imgdata.idata.xtrans[r][c];
+        color = p.imgdata.rawdata.iparams.xtrans[r][c];
       } else {
         // LibRaw::FC() is not const; the same bit arithmetic on the filters word.
         color = static_cast<int>(filters >> ((((r << 1) & 14) | (c & 1)) << 1) & 3);
@@ -80,15 +80,20 @@ std::string thumbnail_format(int format) {
 
 Metadata describe(const LibRaw& p, bool exclude_applied) {
   const libraw_data_t& d = p.imgdata;
+  // Development rewrites imgdata's sizes, iparams and colour data; the
+  // copies LibRaw keeps in rawdata describe the file.
+  const libraw_image_sizes_t& sizes = d.rawdata.sizes;
+  const libraw_iparams_t& idata = d.rawdata.iparams;
+  const libraw_colordata_t& color = d.rawdata.color;
   Metadata m;
   // rawpy's keys that survive exclude_applied.
-  m.set("width", d.sizes.width);
-  m.set("height", d.sizes.height);
-  m.set("pixel_aspect", d.sizes.pixel_aspect);
+  m.set("width", sizes.width);
+  m.set("height", sizes.height);
+  m.set("pixel_aspect", sizes.pixel_aspect);
 
   // Shooting information (beyond rawpy).
-  m.set("make", text(d.idata.make));
-  m.set("model", text(d.idata.model));
+  m.set("make", text(idata.make));
+  m.set("model", text(idata.model));
   if (d.lens.Lens[0] != '\0') m.set("lens", text(d.lens.Lens));
   if (d.other.iso_speed > 0) m.set("iso", static_cast<double>(d.other.iso_speed));
   if (d.other.shutter > 0) m.set("shutter", static_cast<double>(d.other.shutter));
@@ -107,32 +112,32 @@ Metadata describe(const LibRaw& p, bool exclude_applied) {
 
   // What development applies: rawpy's remaining keys, then LibRaw's.
   Value::List black;
-  for (int i = 0; i < 4; ++i) black.emplace_back(d.color.black + d.color.cblack[i]);
+  for (int i = 0; i < 4; ++i) black.emplace_back(color.black + color.cblack[i]);
   m.set("black_level_per_channel", Value(std::move(black)));
   bool has_linear_max = false;
-  for (long v : d.color.linear_max) has_linear_max = has_linear_max || v != 0;
-  m.set("camera_white_level_per_channel", has_linear_max ? list_of(d.color.linear_max, 4) : Value());
-  m.set("color_desc", Value(Bytes(reinterpret_cast<const std::byte*>(d.idata.cdesc),
-                                  reinterpret_cast<const std::byte*>(d.idata.cdesc) +
-                                      text(d.idata.cdesc).size())));
+  for (long v : color.linear_max) has_linear_max = has_linear_max || v != 0;
+  m.set("camera_white_level_per_channel", has_linear_max ? list_of(color.linear_max, 4) : Value());
+  m.set("color_desc", Value(Bytes(reinterpret_cast<const std::byte*>(idata.cdesc),
+                                  reinterpret_cast<const std::byte*>(idata.cdesc) +
+                                      text(idata.cdesc).size())));
   Value::List matrix;
-  for (const auto& row : d.color.cmatrix) matrix.push_back(list_of(row, 4));
+  for (const auto& row : color.cmatrix) matrix.push_back(list_of(row, 4));
   m.set("color_matrix", Value(std::move(matrix)));
-  m.set("daylight_whitebalance", list_of(d.color.pre_mul, 4));
-  m.set("camera_whitebalance", list_of(d.color.cam_mul, 4));
+  m.set("daylight_whitebalance", list_of(color.pre_mul, 4));
+  m.set("camera_whitebalance", list_of(color.cam_mul, 4));
   m.set("dtype", "uint16");
-  m.set("flip", d.sizes.flip);
-  m.set("num_colors", d.idata.colors);
-  m.set("tone_curve", list_of(d.color.curve, 0x10000));
-  m.set("raw_width", d.sizes.raw_width);
-  m.set("raw_height", d.sizes.raw_height);
-  m.set("raw_shape", Value{d.sizes.raw_height, d.sizes.raw_width});
-  m.set("iwidth", d.sizes.iwidth);
-  m.set("iheight", d.sizes.iheight);
-  m.set("white_level", d.color.maximum);
+  m.set("flip", sizes.flip);
+  m.set("num_colors", idata.colors);
+  m.set("tone_curve", list_of(color.curve, 0x10000));
+  m.set("raw_width", sizes.raw_width);
+  m.set("raw_height", sizes.raw_height);
+  m.set("raw_shape", Value{sizes.raw_height, sizes.raw_width});
+  m.set("iwidth", sizes.iwidth);
+  m.set("iheight", sizes.iheight);
+  m.set("white_level", color.maximum);
   m.set("raw_pattern", raw_pattern(p));
-  m.set("top_margin", d.sizes.top_margin);
-  m.set("left_margin", d.sizes.left_margin);
+  m.set("top_margin", sizes.top_margin);
+  m.set("left_margin", sizes.left_margin);
   return m;
 }
 

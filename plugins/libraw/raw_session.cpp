@@ -163,7 +163,7 @@ RawSession::RawSession(std::span<const std::byte> data, const Limits& limits)
     throw InitializationError(fmt::format("LibRaw does not recognise the data: {}", reason(rc, m.log)));
   }
   if (rc != LIBRAW_SUCCESS) fail("open the file", rc, m.log);
-  const libraw_image_sizes_t& s = m.processor->imgdata.sizes;
+  const libraw_image_sizes_t& s = m.processor->imgdata.rawdata.sizes;
   if (s.width == 0 || s.height == 0) throw InitializationError("LibRaw finds no image in the data");
   // Complaints while identifying (a maker note that ends early) do not make
   // the file unreadable; the pixel data are judged by unpack().
@@ -182,7 +182,7 @@ NDArray RawSession::develop(const DevelopOptions& options, const Request& reques
   const Shape expected = developed_shape(options);
   request.check_pixels(expected[1], expected[0]);
   // dcraw_process works on four 16-bit planes of the (half-size) image.
-  const libraw_image_sizes_t& s = m.processor->imgdata.sizes;
+  const libraw_image_sizes_t& s = m.processor->imgdata.rawdata.sizes;
   request.check_bytes(std::uint64_t{s.width} * s.height * 4 * sizeof(ushort));
   apply_options(options, *m.processor);
   m.log.clear();
@@ -224,10 +224,11 @@ Shape RawSession::developed_shape(const DevelopOptions& options) const {
 }
 
 Shape RawSession::raw_shape() const {
-  const LibRaw& p = *impl_->processor;
-  const Shape plane{dim(p.imgdata.sizes.height), dim(p.imgdata.sizes.width)};
-  if (p.imgdata.idata.filters != 0 || p.imgdata.idata.colors == 1) return plane;
-  return {plane[0], plane[1], static_cast<std::size_t>(p.imgdata.idata.colors)};
+  // rawdata's copies: development rewrites imgdata.sizes and idata.
+  const libraw_rawdata_t& raw = impl_->processor->imgdata.rawdata;
+  const Shape plane{dim(raw.sizes.height), dim(raw.sizes.width)};
+  if (raw.iparams.filters != 0 || raw.iparams.colors == 1) return plane;
+  return {plane[0], plane[1], static_cast<std::size_t>(raw.iparams.colors)};
 }
 
 NDArray RawSession::raw_visible(const Request& request) {

@@ -288,6 +288,21 @@ TEST_CASE("libraw: index rules (D9)", "[libraw]") {
   CHECK(n == 1);
 }
 
+TEST_CASE("libraw: one handle develops again with other kwargs", "[libraw]") {
+  SKIP_WITHOUT_CORPUS();
+  const fs::path f = raw_dir() / "rawpy/RAW_KODAK_DC50.KDC";
+  imio::ImageFile file = imio::imopen(f, "r", {.plugin = "libraw"});
+  const NDArray first = file.read();
+  CHECK(file.read({.kwargs = {{"half_size", true}}}).shape() == Shape{256, 384, 3});
+  CHECK(file.read({.kwargs = {{"raw", true}}}).shape() == Shape{512, 768});
+  CHECK(same_pixels(file.read(), first));
+  CHECK(same_pixels(first, imio::imread(f)));
+  // Metadata describe the file, not the last development.
+  (void)file.read({.kwargs = {{"half_size", true}}});
+  CHECK(file.metadata().get<std::int64_t>("width") == 768);
+  CHECK(file.properties({.kwargs = {{"raw", true}}}).shape == Shape{512, 768});
+}
+
 TEST_CASE("libraw: memory and stream resources read like the file", "[libraw]") {
   SKIP_WITHOUT_CORPUS();
   const fs::path f = raw_dir() / "imageio/Nikon_uncompressed.nef";
