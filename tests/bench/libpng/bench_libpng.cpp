@@ -3,7 +3,7 @@
 // 6 into memory), against OpenCV (cv::imread IMREAD_UNCHANGED, cv::imencode
 // at PNG compression 6; when found at configure time) and against Pillow.
 //
-//   bench_libpng [--runs N]
+//   bench_libpng [--runs N] [--only NAME]     (NAME: a part of a file name)
 //
 // Files: hubble_deep_field.png and astronaut.png from the corpus, and a
 // 12-megapixel RGB PNG generated here. Best of N runs after a warm-up.
@@ -194,13 +194,18 @@ imio::NDArray synthetic_12mp() {
 
 int main(int argc, char** argv) {
   int runs = 5;
+  std::string only;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--runs") runs = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+    if (std::string(argv[i]) == "--only") only = argv[i + 1];
   }
   const fs::path corpus = IMIO_BENCH_CORPUS;
   const fs::path tmp = fs::temp_directory_path() / "imio_bench_12mp.png";
   imio::imwrite(tmp, synthetic_12mp());
-  const fs::path files[] = {corpus / "standard/hubble_deep_field.png", corpus / "standard/astronaut.png", tmp};
+  std::vector<fs::path> files;
+  for (const fs::path& f : {corpus / "standard/hubble_deep_field.png", corpus / "standard/astronaut.png", tmp}) {
+    if (f.filename().string().find(only) != std::string::npos) files.push_back(f);
+  }
 
   std::printf("decode (best of %d, ms)\n%-24s %10s %10s %10s %10s %8s %8s %8s\n", runs, "file", "libpng", "imio",
               "OpenCV", "Pillow", "imio/lib", "cv/lib", "Pil/lib");
