@@ -1,6 +1,8 @@
 // A small recursive-descent JSON reader/writer for image descriptions.
 #include "tiff_json.hpp"
 
+#include <imio/metadata.hpp>
+
 #include <cctype>
 #include <cmath>
 #include <utility>
@@ -161,25 +163,8 @@ class Parser {
   std::size_t i_ = 0;
 };
 
-void dump_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+// Strings are escaped as the core's JSON writer escapes them.
+void dump_string(std::string& out, const std::string& s) { out += to_json(Value(s)); }
 
 void dump(std::string& out, const Value& v) {
   if (v.is_none()) {
