@@ -21,22 +21,24 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   KwargReader kw(kwargs, kPlugin, "open");
   if (request.mode() == IoMode::write) {
     const auto container = kw.take<std::string>("container");
-    kw.finish();
     const AVOutputFormat* muxer = guess_muxer(request, container);
     if (muxer == nullptr) {
       if (container) throw ArgumentError(fmt::format("'{}' is not a muxer FFmpeg knows (kwarg container)", *container));
       throw InitializationError(fmt::format("FFmpeg has no container for the extension '{}'", request.extension()));
     }
+    kw.finish();
     return make_writer(request, muxer);
   }
   OpenArgs args;
   args.format = kw.take<std::string>("format");
   args.options = kw.take<Dict>("options", Dict{});
-  kw.finish();
   // D4: accept only what decodes; FFmpeg's complaints about data it cannot
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
   auto input = std::make_unique<Input>(request, std::move(args));
+  // Unknown kwargs are this plugin's error only once FFmpeg has accepted the
+  // data: before that, the resource may belong to another plugin.
+  kw.finish();
   if (is_still_codec(input->stream()->codecpar->codec_id)) return make_still_reader(request, std::move(input));
   // Named as imageio's pillow plugin, it serves only Pillow's still formats.
   if (request.requested_plugin() == "pillow") throw InitializationError("pillow reads still images, not video (use plugin 'pyav')");

@@ -166,11 +166,23 @@ class RawReader final : public Plugin {
 };
 
 std::unique_ptr<Plugin> open_raw(Request& request, const Kwargs& kwargs) {
-  KwargReader(kwargs, kPlugin, "open").finish();
   if (request.mode() == IoMode::write) {
     throw InitializationError("LibRaw reads camera RAW files; writing them is not supported");
   }
-  return std::make_unique<RawReader>(request);
+  // Without a sniff, every plugin-less, extension-less read reaches this
+  // factory. LibRaw needs the whole data in memory, so a stream of unknown
+  // length is only buffered when the caller pointed at a RAW format; else
+  // reading a long video stream to the end just to be refused would cost
+  // its whole size in memory.
+  if (!request.source().contiguous() && !request.source().size() && request.requested_plugin().empty() &&
+      request.extension().empty()) {
+    throw InitializationError("a stream of unknown length is only read as camera RAW with plugin= or extension=");
+  }
+  auto reader = std::make_unique<RawReader>(request);
+  // After LibRaw has identified the data: an unknown kwarg is an error of
+  // this plugin only when it is the one that opens the resource.
+  KwargReader(kwargs, kPlugin, "open").finish();
+  return reader;
 }
 
 }  // namespace
