@@ -27,14 +27,6 @@ std::string escape_value(const std::string& v) {
   return out;
 }
 
-std::string scalar_text(const Value& v) {
-  if (v.is<std::string>()) return v.get<std::string>();
-  if (v.is<bool>()) return v.get<bool>() ? "1" : "0";
-  if (v.is<std::int64_t>()) return std::to_string(v.get<std::int64_t>());
-  if (v.is<double>()) return fmt::format("{}", v.get<double>());
-  throw ArgumentError(fmt::format("filter arguments must be str, int, float or bool, not {}", v.type_name()));
-}
-
 // (filter_name, args): args is a string in FFmpeg's syntax or a mapping.
 std::pair<std::string, std::string> filter_of(const Value& entry, std::string_view kwarg) {
   if (!entry.is<Value::List>() || entry.ref<Value::List>().size() != 2 || !entry.ref<Value::List>()[0].is<std::string>()) {
@@ -45,10 +37,10 @@ std::pair<std::string, std::string> filter_of(const Value& entry, std::string_vi
   if (pair[1].is<Dict>()) {
     for (const auto& [k, v] : pair[1].ref<Dict>()) {
       if (!args.empty()) args += ':';
-      args += k + "=" + escape_value(scalar_text(v));
+      args += k + "=" + escape_value(option_text(v, "filter argument"));
     }
   } else if (!pair[1].is_none()) {
-    args = scalar_text(pair[1]);
+    args = option_text(pair[1], "filter argument");
   }
   return {pair[0].get<std::string>(), args};
 }

@@ -18,14 +18,6 @@ namespace {
 // Decoding forward beats a seek for short hops (no keyframe re-decode).
 constexpr std::int64_t kForwardHop = 32;
 
-std::string value_text(const Value& v) {
-  if (v.is<std::string>()) return v.get<std::string>();
-  if (v.is<bool>()) return v.get<bool>() ? "1" : "0";
-  if (v.is<std::int64_t>()) return std::to_string(v.get<std::int64_t>());
-  if (v.is<double>()) return fmt::format("{}", v.get<double>());
-  throw ArgumentError(fmt::format("FFmpeg option values must be str, int, float or bool, not {}", v.type_name()));
-}
-
 // http(s) URLs go to FFmpeg's own protocols (spec §5.2.1).
 bool is_http_url(const ImageResource& res) {
   if (res.kind() != ImageResource::Kind::text) return false;
@@ -115,7 +107,7 @@ void Input::open_container() {
     if (forced == nullptr) throw ArgumentError(fmt::format("'{}' is not a demuxer FFmpeg knows (kwarg format)", *args_.format));
   }
   DictGuard options;
-  for (const auto& [key, value] : args_.options) av_dict_set(&options.d, key.c_str(), value_text(value).c_str(), 0);
+  for (const auto& [key, value] : args_.options) av_dict_set(&options.d, key.c_str(), option_text(value, "FFmpeg option").c_str(), 0);
   int ret = avformat_open_input(&fmt_, name.c_str(), forced, &options.d);  // frees fmt_ on failure
   if (io_) io_->rethrow_pending();
   if (ret < 0) throw InitializationError(describe_failure("FFmpeg cannot open the data", ret));

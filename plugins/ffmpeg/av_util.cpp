@@ -75,6 +75,14 @@ void install_log_callback() noexcept {
   std::call_once(once, [] { av_log_set_callback(log_callback); });
 }
 
+std::string option_text(const Value& v, std::string_view what) {
+  if (v.is<std::string>()) return v.get<std::string>();
+  if (v.is<bool>()) return v.get<bool>() ? "1" : "0";
+  if (v.is<std::int64_t>()) return std::to_string(v.get<std::int64_t>());
+  if (v.is<double>()) return fmt::format("{}", v.get<double>());
+  throw ArgumentError(fmt::format("{} values must be str, int, float or bool, not {}", what, v.type_name()));
+}
+
 LogScope* LogScope::current() noexcept { return t_scope; }
 
 std::string describe_failure(std::string_view what, int code) {

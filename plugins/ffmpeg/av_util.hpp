@@ -10,6 +10,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <imio/value.hpp>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +72,10 @@ class LogScope {
   bool quiet_;
   std::string last_error_;
 };
+
+/// A kwarg value as FFmpeg's option syntax wants it (str, int, float, bool → 1/0);
+/// ArgumentError naming `what` for other types.
+std::string option_text(const Value& value, std::string_view what);
 
 /// Installs imio's av_log callback once per process (FFmpeg never prints).
 void install_log_callback() noexcept;

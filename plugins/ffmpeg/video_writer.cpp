@@ -59,14 +59,6 @@ WriteArgs write_args(const Kwargs& kwargs, bool still) {
   return a;
 }
 
-std::string option_text(const Value& v) {
-  if (v.is<std::string>()) return v.get<std::string>();
-  if (v.is<bool>()) return v.get<bool>() ? "1" : "0";
-  if (v.is<std::int64_t>()) return std::to_string(v.get<std::int64_t>());
-  if (v.is<double>()) return fmt::format("{}", v.get<double>());
-  throw ArgumentError(fmt::format("codec_options values must be str, int, float or bool, not {}", v.type_name()));
-}
-
 // D21: a default encoder per container.
 const AVCodec* default_encoder(const AVOutputFormat* muxer, const std::string& file_name) {
   const std::string_view name = muxer->name;
@@ -301,13 +293,14 @@ class VideoWriter final : public Plugin {
       enc_->pix_fmt = codec->pix_fmts != nullptr ? codec->pix_fmts[0] : a.in_format;
     }
     if (a.bitrate) enc_->bit_rate = *a.bitrate;
+    enc_->thread_count = 0;  // FFmpeg picks (PyAV's default); FFmpeg's own default is one thread
     if ((muxer_->flags & AVFMT_GLOBALHEADER) != 0) enc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     struct Opts {
       AVDictionary* d = nullptr;
       ~Opts() { av_dict_free(&d); }
     } opts;
     if (a.crf) av_dict_set(&opts.d, "crf", a.crf->c_str(), 0);
-    for (const auto& [k, v] : a.codec_options) av_dict_set(&opts.d, k.c_str(), option_text(v).c_str(), 0);
+    for (const auto& [k, v] : a.codec_options) av_dict_set(&opts.d, k.c_str(), option_text(v, "codec_options").c_str(), 0);
     int ret = avcodec_open2(enc_.get(), codec, &opts.d);
     if (ret < 0) throw EncodeError(describe_failure(fmt::format("the {} encoder cannot be opened", codec->name), ret));
     if (opts.d != nullptr) {

@@ -124,26 +124,16 @@ std::size_t opencv_capture(const fs::path& path) {
 }
 #endif
 
-// PyAV's best time in ms (decode + to_ndarray per frame), or < 0.
-double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
+// Runs a Python script that writes its time in ms to argv[1]; < 0 when
+// PyAV is not installed or the script fails.
+double python_ms(const fs::path& dir, const std::string& name, const std::string& script, const std::string& args) {
   const std::string py = IMIO_BENCH_PYTHON;
   if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
-  const fs::path script = dir / "pyav_bench.py", out = dir / "pyav_ms.txt";
-  FILE* f = std::fopen(script.c_str(), "w");
-  std::fprintf(f,
-               "import sys, time, av\n"
-               "best = 1e300\n"
-               "for i in range(%d):\n"
-               "    t = time.perf_counter()\n"
-               "    c = av.open(sys.argv[1])\n"
-               "    c.streams.video[0].thread_type = 'AUTO'\n"
-               "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n"
-               "    c.close()\n"
-               "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
-               "open(sys.argv[2], 'w').write(str(best))\n",
-               runs + 1);
+  const fs::path file = dir / (name + ".py"), out = dir / (name + "_ms.txt");
+  FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs(script.c_str(), f);
   std::fclose(f);
-  const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + path.string() + "\" \"" + out.string() + "\" 2>/dev/null";
+  const std::string cmd = "\"" + py + "\" \"" + file.string() + "\" \"" + out.string() + "\" " + args + " 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) return -1;
   FILE* r = std::fopen(out.c_str(), "r");
   double ms = -1;
@@ -152,32 +142,39 @@ double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
   return ms;
 }
 
+std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
+
+// PyAV: decode + to_ndarray('rgb24') per frame, best of `runs`.
+double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
+  const std::string script =
+      "import sys, time, av\n"
+      "best = 1e300\n"
+      "for i in range(" + std::to_string(runs + 1) + "):\n"
+      "    t = time.perf_counter()\n"
+      "    c = av.open(sys.argv[2])\n"
+      "    c.streams.video[0].thread_type = 'AUTO'\n"
+      "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n"
+      "    c.close()\n"
+      "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
+      "open(sys.argv[1], 'w').write(str(best))\n";
+  return python_ms(dir, "pyav_decode", script, quoted(path));
+}
+
+// PyAV: the frames of `npy` encoded with libx264 (yuv420p, 24 fps) to mp4.
 double pyav_write_ms(const fs::path& npy, const fs::path& dir) {
-  const std::string py = IMIO_BENCH_PYTHON;
-  if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
-  const fs::path script = dir / "pyav_write.py", out = dir / "pyav_write_ms.txt";
-  FILE* f = std::fopen(script.c_str(), "w");
-  std::fprintf(f,
-               "import sys, time, av, numpy as np\n"
-               "frames = np.load(sys.argv[1])\n"
-               "t = time.perf_counter()\n"
-               "c = av.open(sys.argv[3], 'w')\n"
-               "s = c.add_stream('libx264', rate=24)\n"
-               "s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], 'yuv420p'\n"
-               "for a in frames:\n"
-               "    for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): c.mux(p)\n"
-               "for p in s.encode(): c.mux(p)\n"
-               "c.close()\n"
-               "open(sys.argv[2], 'w').write(str((time.perf_counter() - t) * 1000))\n");
-  std::fclose(f);
-  const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + npy.string() + "\" \"" + out.string() + "\" \"" +
-                          (dir / "pyav_out.mp4").string() + "\" 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) return -1;
-  FILE* r = std::fopen(out.c_str(), "r");
-  double ms = -1;
-  if (r == nullptr || std::fscanf(r, "%lf", &ms) != 1) ms = -1;
-  if (r != nullptr) std::fclose(r);
-  return ms;
+  const std::string script =
+      "import sys, time, av, numpy as np\n"
+      "frames = np.load(sys.argv[2])\n"
+      "t = time.perf_counter()\n"
+      "c = av.open(sys.argv[3], 'w')\n"
+      "s = c.add_stream('libx264', rate=24)\n"
+      "s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], 'yuv420p'\n"
+      "for a in frames:\n"
+      "    for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): c.mux(p)\n"
+      "for p in s.encode(): c.mux(p)\n"
+      "c.close()\n"
+      "open(sys.argv[1], 'w').write(str((time.perf_counter() - t) * 1000))\n";
+  return python_ms(dir, "pyav_write", script, quoted(npy) + " " + quoted(dir / "pyav_out.mp4"));
 }
 
 void row(const char* name, double ms, double base) {
