@@ -27,6 +27,14 @@ std::string_view format_name(AVPixelFormat f) {
   return n != nullptr ? n : "unknown";
 }
 
+// Channels of a packed format in memory: rgb0/bgr0 carry a padding byte,
+// which PyAV returns as a fourth channel.
+int packed_channels(const AVPixFmtDescriptor* d) {
+  const bool padded = d->nb_components == 3 && (d->flags & AV_PIX_FMT_FLAG_ALPHA) == 0 &&
+                      d->comp[0].step == 4 * ((d->comp[0].depth + 7) / 8);
+  return padded ? 4 : d->nb_components;
+}
+
 // Why `f` has no strided array form, or empty when it has one.
 std::string_view unstrided_reason(AVPixelFormat f) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
@@ -42,8 +50,8 @@ std::string_view unstrided_reason(AVPixelFormat f) {
     if (comp.depth != depth || comp.shift != 0) return "mixed";
     if (planar) {
       if (comp.plane != c || comp.offset != 0 || comp.step != bytes) return "mixed";
-    } else if (comp.plane != 0 || comp.step != bytes * d->nb_components) {
-      return "mixed";  // padding bytes (rgb0) or bit-packed components (rgb565)
+    } else if (comp.plane != 0 || comp.step != bytes * packed_channels(d)) {
+      return "mixed";  // bit-packed components (rgb565)
     }
   }
   if (bytes != 1 && bytes != 2 && !((d->flags & AV_PIX_FMT_FLAG_FLOAT) != 0 && bytes == 4)) return "mixed";
@@ -102,8 +110,12 @@ PixelLayout layout_of(AVPixelFormat format) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
   PixelLayout l;
   l.format = format;
-  l.components = static_cast<std::size_t>(d->nb_components);
   l.planar = (d->flags & AV_PIX_FMT_FLAG_PLANAR) != 0 && d->nb_components > 1;
+  l.components = static_cast<std::size_t>(d->nb_components);
+  // rgb0/bgr0 (ffv1 RGB): three channels as imageio shows them, the padding
+  // byte dropped by converting to the matching 24-bit layout.
+  if (format == AV_PIX_FMT_BGR0 || format == AV_PIX_FMT_0BGR) l.format = AV_PIX_FMT_BGR24;
+  if (format == AV_PIX_FMT_RGB0 || format == AV_PIX_FMT_0RGB) l.format = AV_PIX_FMT_RGB24;
   l.big_endian = (d->flags & AV_PIX_FMT_FLAG_BE) != 0;
   const int bytes = (d->comp[0].depth + 7) / 8;
   if ((d->flags & AV_PIX_FMT_FLAG_FLOAT) != 0) {
