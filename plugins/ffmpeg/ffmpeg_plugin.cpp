@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 extern "C" {
+#include <libavcodec/codec_id.h>
+#include <libavformat/avformat.h>
 #include <libavcodec/version.h>
 #include <libavformat/version.h>
 }
@@ -16,6 +18,24 @@ extern "C" {
 namespace imio {
 namespace ffmpeg {
 namespace {
+
+bool is_image_with_own_plugin(const Input& input) {
+  const std::string_view demuxer = input.container()->iformat->name;
+  const bool single_image = demuxer == "image2" || demuxer == "gif" || demuxer == "apng" ||
+                            (demuxer.size() > 5 && demuxer.substr(demuxer.size() - 5) == "_pipe");
+  if (!single_image) return false;
+  switch (input.stream()->codecpar->codec_id) {
+    case AV_CODEC_ID_PNG:
+    case AV_CODEC_ID_APNG:
+    case AV_CODEC_ID_MJPEG:
+    case AV_CODEC_ID_JPEGLS:
+    case AV_CODEC_ID_GIF:
+    case AV_CODEC_ID_TIFF:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   KwargReader kw(kwargs, kPlugin, "open");
@@ -36,6 +56,15 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
   auto input = std::make_unique<Input>(request, std::move(args));
+  // PNG, JPEG, GIF and TIFF images (not MJPEG or PNG video in a real
+  // container) belong to their own plugins, which read them as imageio's
+  // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
+  // and win the fallback for a file whose extension lies (a JPEG named .tif
+  // reaches this plugin through .tif before libjpeg's signature is tried).
+  if (request.requested_plugin().empty() && is_image_with_own_plugin(*input)) {
+    throw InitializationError(fmt::format("{} images are read by their own plugin, not by FFmpeg",
+                                          input->container()->iformat->name));
+  }
   // Unknown kwargs are this plugin's error only once FFmpeg has accepted the
   // data: before that, the resource may belong to another plugin.
   kw.finish();
