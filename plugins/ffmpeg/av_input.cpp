@@ -35,8 +35,16 @@ struct DictGuard {
 
 Input::Input(Request& request, OpenArgs args)
     : request_(request), args_(std::move(args)), pkt_(make_packet()) {
+  ffmpeg_reads_url_ = is_http_url(request.resource());
   try {
-    start();
+    try {
+      start();
+    } catch (const InitializationError&) {
+      if (!ffmpeg_reads_url_) throw;
+      close_container();
+      ffmpeg_reads_url_ = false;
+      start();
+    }
   } catch (...) {
     close_container();  // no destructor runs for a throwing constructor
     throw;
@@ -86,7 +94,7 @@ void Input::close_container() noexcept {
 
 void Input::open_container() {
   const ImageResource& res = request_.resource();
-  const bool url = is_http_url(res);
+  const bool url = ffmpeg_reads_url_;
   std::string name;
   fmt_ = avformat_alloc_context();
   if (fmt_ == nullptr) throw std::bad_alloc();

@@ -94,6 +94,10 @@ class Input {
   OpenArgs args_;
   std::unique_ptr<AvIo> io_;
   AVFormatContext* fmt_ = nullptr;
+  // An http(s) URL is first handed to FFmpeg's own protocol (spec §5.2.1);
+  // when that fails (a server without Range support under an MP4 whose
+  // index is at the end), the body is read through imio's download instead.
+  bool ffmpeg_reads_url_ = false;
   int stream_index_ = -1;
   const AVCodec* codec_ = nullptr;
   CodecPtr dec_;

@@ -237,11 +237,9 @@ class StillReader final : public Plugin {
  public:
   StillReader(Request& request, std::unique_ptr<Input> input) : request_(request), input_(std::move(input)) {
     codec_ = input_->stream()->codecpar->codec_id;
-    if (codec_ == AV_CODEC_ID_BMP && request_.resource().kind() != ImageResource::Kind::text) {
-      bmp_ = parse_bmp(request_.first_bytes(70));
-    } else if (codec_ == AV_CODEC_ID_BMP && request_.local_path()) {
-      bmp_ = parse_bmp(request_.first_bytes(70));
-    }
+    // Pillow's BMP metadata come from the file header (for a URL this
+    // fetches the body once through imio's download: a still image is small).
+    if (codec_ == AV_CODEC_ID_BMP) bmp_ = parse_bmp(request_.first_bytes(70));
   }
 
   NDArray read(const Index& index, const Kwargs& kwargs) override {
