@@ -1,0 +1,142 @@
+// A custom plugin: teach imio a new format at run time.
+//
+//   imio_custom_plugin
+//
+// The format is "TPGM", a tiny text cousin of PGM: a first line
+// "TPGM <width> <height>", then the gray values (0…255) as decimal numbers.
+// The plugin is registered with imio::register_plugin for the extension
+// ".tpgm"; after that imread/imwrite/improps/immeta use it like any
+// built-in plugin. The contract is in <imio/plugin.hpp>.
+#include <imio/imio.hpp>
+#include <imio/plugin.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <unistd.h>  // getpid
+
+namespace {
+
+class TpgmPlugin final : public imio::Plugin {
+ public:
+  explicit TpgmPlugin(imio::Request& request) : request_(request) {
+    if (request.mode() == imio::IoMode::write) return;
+    // Read the header once; the whole text is small, keep it for read().
+    const imio::Bytes all = request.source().read_all(request.limits().max_bytes);
+    text_.assign(reinterpret_cast<const char*>(all.data()), all.size());
+    std::istringstream in(text_);
+    std::string magic;
+    // InitializationError means "not mine": imio then tries other plugins.
+    if (!(in >> magic >> width_ >> height_) || magic != "TPGM") throw imio::InitializationError("not a TPGM file");
+    request.check_pixels(width_, height_);  // refuse hostile sizes before allocating
+  }
+
+  imio::NDArray read(const imio::Index& index, const imio::Kwargs& kwargs) override {
+    imio::KwargReader(kwargs, "tpgm", "read").finish();  // no kwargs: reject any
+    check_index(index);
+    imio::NDArray image = request_.allocate({height_, width_}, imio::DType::uint8);
+    std::istringstream in(text_);
+    std::string skip;
+    in >> skip >> skip >> skip;  // the header
+    for (std::size_t i = 0; i < width_ * height_; ++i) {
+      unsigned v = 0;
+      if (!(in >> v) || v > 255) throw imio::DecodeError("pixel " + std::to_string(i) + " missing or above 255");
+      image.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(v);
+    }
+    return image;
+  }
+
+  // One image per file: iteration yields it once.
+  std::unique_ptr<imio::FrameSource> iter(const imio::Kwargs& kwargs) override {
+    struct Once final : imio::FrameSource {
+      std::optional<imio::NDArray> image;
+      std::optional<imio::NDArray> next() override { return std::exchange(image, std::nullopt); }
+    };
+    auto once = std::make_unique<Once>();
+    once->image = read({}, kwargs);
+    return once;
+  }
+
+  imio::ImageProperties properties(const imio::Index& index, const imio::Kwargs& kwargs) override {
+    imio::KwargReader(kwargs, "tpgm", "properties").finish();
+    check_index(index);
+    return {.shape = {height_, width_}, .dtype = imio::DType::uint8};
+  }
+
+  imio::Metadata metadata(const imio::Index&, bool, const imio::Kwargs& kwargs) override {
+    imio::KwargReader(kwargs, "tpgm", "metadata").finish();
+    imio::Metadata m;
+    m.set("format", std::string("TPGM"));
+    return m;
+  }
+
+  void write(const imio::NDArray& image, const imio::Kwargs& kwargs) override {
+    imio::KwargReader(kwargs, "tpgm", "write").finish();
+    if (image.ndim() != 2 || image.dtype() != imio::DType::uint8) throw imio::ArgumentError("TPGM holds (H,W) uint8");
+    std::ostringstream out;
+    out << "TPGM " << image.shape()[1] << ' ' << image.shape()[0] << '\n';
+    for (std::size_t y = 0; y < image.shape()[0]; ++y) {
+      for (std::size_t x = 0; x < image.shape()[1]; ++x) {
+        out << +image.at<std::uint8_t>(y, x) << (x + 1 < image.shape()[1] ? ' ' : '\n');
+      }
+    }
+    const std::string text = out.str();
+    request_.sink().write(text.data(), text.size());  // imio renames the file into place on success
+  }
+
+  void write(std::span<const imio::NDArray> images, const imio::Kwargs& kwargs) override {
+    if (images.size() != 1) throw imio::ArgumentError("TPGM holds one image");
+    write(images[0], kwargs);
+  }
+
+ private:
+  static void check_index(const imio::Index& index) {
+    if (index.is_integer() && index.value() != 0) throw imio::IndexError("a TPGM file has one image");
+  }
+  imio::Request& request_;
+  std::string text_;
+  std::size_t width_ = 0, height_ = 0;
+};
+
+}  // namespace
+
+int main() {
+  imio::PluginSpec spec;
+  spec.name = "tpgm";
+  spec.extensions = {{".tpgm"}};  // default priority: after any built-in plugin
+  spec.can_write = true;
+  spec.sniff = [](std::span<const std::byte> head) { return head.size() >= 4 && std::memcmp(head.data(), "TPGM", 4) == 0; };
+  spec.sniff_bytes = 4;
+  spec.factory = [](imio::Request& request, const imio::Kwargs& kwargs) -> std::unique_ptr<imio::Plugin> {
+    imio::KwargReader(kwargs, "tpgm", "open").finish();
+    return std::make_unique<TpgmPlugin>(request);
+  };
+  imio::register_plugin(std::move(spec));
+
+  // A (4, 6) uint8 ramp, written and read through the new plugin by extension.
+  imio::NDArray ramp({4, 6}, imio::DType::uint8);
+  for (std::size_t i = 0; i < 24; ++i) ramp.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i * 10);
+  const auto path = std::filesystem::temp_directory_path() / ("imio-ramp-" + std::to_string(::getpid()) + ".tpgm");
+  imio::imwrite(path, ramp);
+  const imio::ImageProperties p = imio::improps(path);
+  std::cout << "wrote " << path.filename().string() << "; improps: (" << p.shape[0] << ", " << p.shape[1] << ") "
+            << imio::name(p.dtype) << "; immeta: " << imio::to_json(imio::immeta(path)) << "\n";
+  std::cout << "imread: " << (imio::imread(path) == ramp ? "the pixels written" : "different (unexpected)") << "\n";
+
+  // Errors name the resource and the plugin, like a built-in plugin's.
+  try {
+    (void)imio::imread(path, {.kwargs = {{"colour", true}}});
+  } catch (const imio::ArgumentError& e) {
+    std::cout << "unknown kwarg -> imio::" << e.kind() << ": " << e.what() << "\n";
+  }
+  std::filesystem::remove(path);
+  std::cout << "custom_plugin finished\n";
+  return 0;
+}
