@@ -53,7 +53,7 @@ int main() {
   // (Sorted: a directory's order is unspecified.)
   std::vector<fs::path> jpegs;
   for (const fs::directory_entry& entry : fs::directory_iterator(photos)) {
-    if (jpeg.extension() == ".jpg") jpegs.push_back(jpeg);
+    if (entry.path().extension() == ".jpg") jpegs.push_back(entry.path());
   }
   std::sort(jpegs.begin(), jpegs.end());
   std::size_t made = 0;
