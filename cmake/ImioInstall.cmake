@@ -90,10 +90,15 @@ foreach(_imio_dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 
-# A shared libimio carries its dependencies; a static one lists them for
-# `pkg-config --static` (and only then needs their .pc files).
-set(IMIO_PC_REQUIRES_PRIVATE "")
-set(IMIO_PC_LIBS_PRIVATE "")
+# A shared libimio carries its dependencies. A static one names them in
+# Requires and Libs (not the .private fields), so that a plain
+# `pkg-config --libs imio` links it against the backends as installed —
+# shared ones on Debian. With Requires.private only `--static` would list
+# them, and `--static` also expands the backends' own private dependencies,
+# which fails where their static libraries are not installed (Debian's
+# FFmpeg names dozens). vcpkg's static triplets can still use --static.
+set(IMIO_PC_REQUIRES "")
+set(IMIO_PC_LIBS "")
 set(IMIO_PC_CFLAGS "")
 if(NOT BUILD_SHARED_LIBS)
   get_property(_imio_pc_requires GLOBAL PROPERTY IMIO_PKGCONFIG_REQUIRES_PRIVATE)
@@ -122,8 +127,9 @@ if(NOT BUILD_SHARED_LIBS)
   list(PREPEND _imio_pc_libs -pthread)
   list(REMOVE_DUPLICATES _imio_pc_requires)
   list(REMOVE_DUPLICATES _imio_pc_libs)
-  list(JOIN _imio_pc_requires ", " IMIO_PC_REQUIRES_PRIVATE)
-  list(JOIN _imio_pc_libs " " IMIO_PC_LIBS_PRIVATE)
+  list(JOIN _imio_pc_requires ", " IMIO_PC_REQUIRES)
+  list(JOIN _imio_pc_libs " " IMIO_PC_LIBS)
+  string(PREPEND IMIO_PC_LIBS " ")
   set(IMIO_PC_CFLAGS " -DIMIO_STATIC_DEFINE")
 endif()
 

@@ -154,10 +154,9 @@ list(GET pc_files 0 pc_file)
 string(REPLACE "${prefix}" "${moved}" pc_file "${pc_file}")
 get_filename_component(pc_dir "${pc_file}" DIRECTORY)
 set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+# No --static for a static imio: its imio.pc names the backends in Requires
+# (cmake/ImioInstall.cmake), linked as installed.
 set(pc_args --cflags --libs imio)
-if(NOT SHARED)
-  list(PREPEND pc_args --static)
-endif()
 list(JOIN pc_args " " pc_text)
 run("pkg-config ${pc_text}" PASS flags COMMAND "${PKG_CONFIG}" ${pc_args})
 run("pkg-config --variable=libdir imio" PASS libdir COMMAND "${PKG_CONFIG}" --variable=libdir imio)
