@@ -15,6 +15,15 @@ inline std::filesystem::path corpus_dir() {
   return std::filesystem::is_directory(p, ec) ? p : std::filesystem::path();
 }
 
+/// The corpus file at `rel` (below corpus_dir()), or empty when the corpus
+/// or the file is absent.
+inline std::filesystem::path corpus_file(const std::string& rel) {
+  const std::filesystem::path dir = corpus_dir();
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::exists(dir / rel, ec)) return {};
+  return dir / rel;
+}
+
 /// A fresh folder under the system's temporary folder, removed with its contents at scope end.
 class TempDir {
  public:

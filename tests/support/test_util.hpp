@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "catch.hpp"
+#include "test_paths.hpp"
 
 namespace imio_test {
 
@@ -36,6 +37,15 @@ inline imio::Bytes read_file(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   return to_bytes(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
 }
+
+/// Declares `const std::filesystem::path var` = the corpus file `rel`, or
+/// ends the test case with a warning when it is not available.
+#define IMIO_CORPUS_OR_SKIP(var, rel)                                  \
+  const std::filesystem::path var = ::imio_test::corpus_file(rel);     \
+  if (var.empty()) {                                                   \
+    WARN("skipped: corpus file " << rel << " is not available");      \
+    return;                                                            \
+  }
 
 /// The what() of the exception of type E that `f` throws; a test failure
 /// when it throws another type or nothing.

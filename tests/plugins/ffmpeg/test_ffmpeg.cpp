@@ -31,23 +31,11 @@ using imio::NDArray;
 using imio::Shape;
 using imio::Value;
 using imio_test::contains;
+using imio_test::corpus_file;
 using imio_test::message_of;
 using imio_test::read_file;
 using imio_test::TempDir;
 using imio_test::write_file;
-
-fs::path corpus_file(const std::string& rel) {
-  const fs::path dir = imio_test::corpus_dir();
-  if (dir.empty() || !fs::exists(dir / rel)) return {};
-  return dir / rel;
-}
-
-#define CORPUS_OR_SKIP(var, rel)                                  \
-  const fs::path var = corpus_file(rel);                          \
-  if (var.empty()) {                                              \
-    WARN("skipped: corpus file " << rel << " is not available"); \
-    return;                                                       \
-  }
 
 NDArray frame_of(const NDArray& batch, std::size_t i) {
   Shape s(batch.shape().begin() + 1, batch.shape().end());
@@ -108,7 +96,7 @@ TEST_CASE("ffmpeg: the plugin is registered with imageio's names", "[ffmpeg]") {
 }
 
 TEST_CASE("ffmpeg: reference results of spec §5.2.2 on realshort.mp4", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "standard/realshort.mp4");
+  IMIO_CORPUS_OR_SKIP(path, "standard/realshort.mp4");
   const NDArray all = imio::imread(path);
   CHECK(all.shape() == Shape{36, 240, 320, 3});
   CHECK(imio::imread(path, {.index = 35}).shape() == Shape{240, 320, 3});
@@ -145,7 +133,7 @@ TEST_CASE("ffmpeg: reference results of spec §5.2.2 on realshort.mp4", "[ffmpeg
 }
 
 TEST_CASE("ffmpeg: read(index=k) is the k-th frame of iter, on fresh and reused handles", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "standard/realshort.mp4");
+  IMIO_CORPUS_OR_SKIP(path, "standard/realshort.mp4");
   std::vector<NDArray> frames;
   for (NDArray& f : imio::imiter(path)) frames.push_back(std::move(f));
   REQUIRE(frames.size() == 36);
@@ -164,7 +152,7 @@ TEST_CASE("ffmpeg: read(index=k) is the k-th frame of iter, on fresh and reused 
 }
 
 TEST_CASE("ffmpeg: frame k of a long stream after a seek (cockatoo.mp4)", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "standard/cockatoo.mp4");
+  IMIO_CORPUS_OR_SKIP(path, "standard/cockatoo.mp4");
   // Frames 140 and 279 lie after keyframes that are recovery points: a
   // freshly opened decoder gives other pixels than PyAV's flushed one.
   std::vector<NDArray> wanted(280);
@@ -221,7 +209,7 @@ TEST_CASE("ffmpeg: frames are PyAV's, bit for bit", "[ffmpeg][oracle]") {
 }
 
 TEST_CASE("ffmpeg: improps counts frames the container does not state (D11)", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "synthetic/video_h264.mkv");
+  IMIO_CORPUS_OR_SKIP(path, "synthetic/video_h264.mkv");
   const NDArray all = imio::imread(path);
   const auto props = imio::improps(path);
   CHECK(props.shape == all.shape());
@@ -296,7 +284,7 @@ TEST_CASE("ffmpeg: damaged and stub videos fail with imio errors", "[ffmpeg]") {
 }
 
 TEST_CASE("ffmpeg: corrupt data in memory never crashes", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "synthetic/video_mpeg4.mp4");
+  IMIO_CORPUS_OR_SKIP(path, "synthetic/video_mpeg4.mp4");
   Bytes data = read_file(path);
   imio::set_warning_handler({});
   // Flip bytes across the file and truncate at several points.
@@ -319,7 +307,7 @@ TEST_CASE("ffmpeg: corrupt data in memory never crashes", "[ffmpeg]") {
 }
 
 TEST_CASE("ffmpeg: filters (spec §5.2.7)", "[ffmpeg]") {
-  CORPUS_OR_SKIP(path, "standard/realshort.mp4");
+  IMIO_CORPUS_OR_SKIP(path, "standard/realshort.mp4");
   const Value scale = Value::List{Value("scale"), Value("w=160:h=120")};
   CHECK(imio::imread(path, {.kwargs = {{"filter_sequence", Value::List{scale}}}}).shape() == Shape{36, 120, 160, 3});
   const Value step = Value::List{Value("framestep"), Value("5")};
@@ -426,7 +414,7 @@ TEST_CASE("ffmpeg: several writes on one handle append; <bytes> is finalized in 
 }
 
 TEST_CASE("ffmpeg: BMP with Pillow's semantics (D23)", "[ffmpeg][bmp]") {
-  CORPUS_OR_SKIP(pal8, "synthetic/bmp_pal8.bmp");
+  IMIO_CORPUS_OR_SKIP(pal8, "synthetic/bmp_pal8.bmp");
   CHECK(imio::imread(pal8).shape() == Shape{9, 11, 3});
   CHECK(imio::imread(pal8, {.index = imio::all}).shape() == Shape{1, 9, 11, 3});
   CHECK(imio::imread(pal8, {.kwargs = {{"mode", "P"}}}).shape() == Shape{9, 11});
@@ -435,9 +423,9 @@ TEST_CASE("ffmpeg: BMP with Pillow's semantics (D23)", "[ffmpeg][bmp]") {
   const auto meta = imio::immeta(pal8);
   CHECK(meta.get<std::string>("mode") == "P");
   CHECK(meta.get<std::int64_t>("compression") == 0);
-  CORPUS_OR_SKIP(one, "synthetic/bmp_1bit.bmp");
+  IMIO_CORPUS_OR_SKIP(one, "synthetic/bmp_1bit.bmp");
   CHECK(imio::imread(one).dtype() == DType::bool_);
-  CORPUS_OR_SKIP(cut, "synthetic/bmp_truncated.bmp");
+  IMIO_CORPUS_OR_SKIP(cut, "synthetic/bmp_truncated.bmp");
   CHECK(imio::improps(cut).shape == Shape{9, 11, 3});
   CHECK_THROWS_AS(imio::imread(cut), imio::DecodeError);
   CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut); }), "truncated"));

@@ -26,24 +26,12 @@ using imio::DType;
 using imio::NDArray;
 using imio::Shape;
 using imio_test::contains;
+using imio_test::corpus_file;
 using imio_test::message_of;
 using imio_test::read_file;
 using imio_test::to_bytes;
 using imio_test::to_string;
 using imio_test::write_file;
-
-fs::path corpus_file(const std::string& rel) {
-  const fs::path dir = imio_test::corpus_dir();
-  if (dir.empty() || !fs::exists(dir / rel)) return {};
-  return dir / rel;
-}
-
-#define CORPUS_OR_SKIP(var, rel)                                   \
-  const fs::path var = corpus_file(rel);                           \
-  if (var.empty()) {                                               \
-    WARN("skipped: corpus file " << rel << " is not available");  \
-    return;                                                        \
-  }
 
 using imio_test::python;
 using imio_test::run_python;
@@ -82,7 +70,7 @@ Bytes gif_bytes(const NDArray& frames, imio::Kwargs kwargs = {}) {
 // ---------------------------------------------------------------- reading
 
 TEST_CASE("giflib: a GIF without index reads all frames, an integer one frame", "[giflib]") {
-  CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
+  IMIO_CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
   const NDArray all = imio::imread(path);
   CHECK(all.shape() == Shape{36, 150, 200, 3});
   CHECK(imio::imread(path, {.index = imio::all}) == all);
@@ -95,28 +83,28 @@ TEST_CASE("giflib: a GIF without index reads all frames, an integer one frame", 
 }
 
 TEST_CASE("giflib: a one-frame GIF still reads as a batch of one", "[giflib]") {
-  CORPUS_OR_SKIP(path, "standard/imageio_issue245.gif");
+  IMIO_CORPUS_OR_SKIP(path, "standard/imageio_issue245.gif");
   CHECK(imio::imread(path).shape() == Shape{1, 24, 30, 3});
   CHECK(imio::improps(path).n_images == std::optional<std::size_t>(1));
   CHECK_THROWS_AS(imio::imread(path, {.index = 1}), imio::IndexError);
 }
 
 TEST_CASE("giflib: every frame has the requested layout (D15)", "[giflib]") {
-  CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
+  IMIO_CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
   CHECK(imio::imread(path, {.kwargs = {{"mode", "P"}}}).shape() == Shape{36, 150, 200});
   CHECK(imio::imread(path, {.kwargs = {{"mode", "L"}}}).shape() == Shape{36, 150, 200});
   CHECK(imio::imread(path, {.kwargs = {{"mode", "RGBA"}}}).shape() == Shape{36, 150, 200, 4});
   CHECK_THROWS_AS(imio::imread(path, {.kwargs = {{"mode", "CMYK"}}}), imio::ArgumentError);
   CHECK_THROWS_AS(imio::imread(path, {.kwargs = {{"colour", "RGB"}}}), imio::ArgumentError);
   // A file whose first frame turns RGBA in Pillow is RGB here, RGBA on request.
-  CORPUS_OR_SKIP(first_transparent, "synthetic/gif_anim_first_transparent.gif");
+  IMIO_CORPUS_OR_SKIP(first_transparent, "synthetic/gif_anim_first_transparent.gif");
   CHECK(imio::imread(first_transparent).shape() == Shape{3, 12, 16, 3});
   const NDArray rgba = imio::imread(first_transparent, {.kwargs = {{"mode", "RGBA"}}});
   CHECK(rgba.shape() == Shape{3, 12, 16, 4});
 }
 
 TEST_CASE("giflib: a gray-ramp palette reads as 2-D gray, as in imageio", "[giflib]") {
-  CORPUS_OR_SKIP(path, "synthetic/gif_gray_ramp_palette.gif");
+  IMIO_CORPUS_OR_SKIP(path, "synthetic/gif_gray_ramp_palette.gif");
   CHECK(imio::imread(path).shape() == Shape{1, 12, 16});
   CHECK(imio::improps(path).shape == Shape{1, 12, 16});
   CHECK(imio::immeta(path).get<std::string>("mode") == "L");
@@ -124,7 +112,7 @@ TEST_CASE("giflib: a gray-ramp palette reads as 2-D gray, as in imageio", "[gifl
 }
 
 TEST_CASE("giflib: improps equals imread's shape and dtype for every mode (D11)", "[giflib]") {
-  CORPUS_OR_SKIP(path, "synthetic/gif_anim_dispose.gif");
+  IMIO_CORPUS_OR_SKIP(path, "synthetic/gif_anim_dispose.gif");
   for (const char* mode : {"", "RGB", "RGBA", "L", "P"}) {
     imio::Kwargs kw;
     if (*mode) kw.emplace_back("mode", mode);
@@ -140,7 +128,7 @@ TEST_CASE("giflib: improps equals imread's shape and dtype for every mode (D11)"
 }
 
 TEST_CASE("giflib: imiter yields the same frames as imread", "[giflib]") {
-  CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
+  IMIO_CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
   const NDArray all = imio::imread(path);
   std::size_t i = 0;
   for (const NDArray& f : imio::imiter(path)) {
@@ -152,7 +140,7 @@ TEST_CASE("giflib: imiter yields the same frames as imread", "[giflib]") {
 }
 
 TEST_CASE("giflib: immeta gives Pillow's keys for frame 0 and for frame k", "[giflib]") {
-  CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
+  IMIO_CORPUS_OR_SKIP(path, "standard/newtonscradle.gif");
   const imio::Metadata m = imio::immeta(path);
   CHECK(m.get<Bytes>("version") == to_bytes("GIF89a"));
   CHECK(m.get<std::int64_t>("background") == 0);
@@ -169,9 +157,9 @@ TEST_CASE("giflib: immeta gives Pillow's keys for frame 0 and for frame k", "[gi
   CHECK(k.get<std::string>("mode") == "RGB");
   CHECK_THROWS_AS(imio::immeta(path, {.index = 36}), imio::IndexError);
 
-  CORPUS_OR_SKIP(no_loop, "synthetic/gif_interlaced.gif");
+  IMIO_CORPUS_OR_SKIP(no_loop, "synthetic/gif_interlaced.gif");
   CHECK_FALSE(imio::immeta(no_loop).contains("loop"));
-  CORPUS_OR_SKIP(transparent, "synthetic/gif_static_transparent.gif");
+  IMIO_CORPUS_OR_SKIP(transparent, "synthetic/gif_static_transparent.gif");
   CHECK(imio::immeta(transparent).get<std::int64_t>("transparency") == 7);
 }
 
