@@ -17,6 +17,8 @@
 // Encode: 280 frames of 1280x720 with libx264 through imio::imwrite vs PyAV.
 #include <imio/imio.hpp>
 
+#include "bench_timing.hpp"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -44,16 +46,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 volatile unsigned char g_sink = 0;
 
-double best_ms(int runs, const std::function<void()>& f) {
-  f();  // warm-up
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
+using imio_bench::best_ms;
 
 // FFmpeg used directly, the way a C programmer decodes a file to RGB.
 std::size_t ffmpeg_direct(const fs::path& path) {

@@ -18,6 +18,8 @@
 // save(save_all=True).
 #include <imio/imio.hpp>
 
+#include "bench_timing.hpp"
+
 #include <gif_lib.h>
 
 #include <algorithm>
@@ -37,16 +39,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 volatile unsigned char g_sink = 0;
 
-double best_ms(int runs, const std::function<void()>& f) {
-  f();  // warm-up
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
+using imio_bench::best_ms;
 
 std::vector<unsigned char> slurp_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -16,6 +16,8 @@
 // Ratios are to "libjpeg direct".
 #include <imio/imio.hpp>
 
+#include "bench_timing.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,16 +45,7 @@ using Clock = std::chrono::steady_clock;
 
 volatile unsigned char g_sink = 0;
 
-double best_ms(int runs, const std::function<void()>& f) {
-  f();  // warm-up
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
+using imio_bench::best_ms;
 
 std::vector<unsigned char> slurp(const fs::path& p) {
   std::FILE* f = std::fopen(p.c_str(), "rb");

@@ -9,6 +9,8 @@
 // 12-megapixel RGB PNG generated here. Best of N runs after a warm-up.
 #include <imio/imio.hpp>
 
+#include "bench_timing.hpp"
+
 #include <png.h>
 
 #include <algorithm>
@@ -32,16 +34,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 volatile unsigned char g_sink = 0;
 
-double best_ms(int runs, const std::function<void()>& fn) {
-  fn();
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = Clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
+using imio_bench::best_ms;
 
 // ---------------------------------------------------------------- libpng direct
 
