@@ -19,8 +19,11 @@ namespace imio {
 namespace ffmpeg {
 namespace {
 
-bool is_image_with_own_plugin(const Input& input) {
+bool is_image_with_own_plugin(const Request& request, const Input& input) {
   const std::string_view demuxer = input.container()->iformat->name;
+  // MNG (PNG-coded frames) reaches FFmpeg's image2 demuxer by extension; no
+  // other imio plugin reads it.
+  if (request.extension() == ".mng") return false;
   const bool single_image = demuxer == "image2" || demuxer == "gif" || demuxer == "apng" ||
                             (demuxer.size() > 5 && demuxer.substr(demuxer.size() - 5) == "_pipe");
   if (!single_image) return false;
@@ -61,7 +64,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
   // and win the fallback for a file whose extension lies (a JPEG named .tif
   // reaches this plugin through .tif before libjpeg's signature is tried).
-  if (request.requested_plugin().empty() && is_image_with_own_plugin(*input)) {
+  if (request.requested_plugin().empty() && is_image_with_own_plugin(request, *input)) {
     throw InitializationError(fmt::format("{} images are read by their own plugin, not by FFmpeg",
                                           input->container()->iformat->name));
   }
