@@ -9,6 +9,7 @@
 // built-in plugin. The contract is in <imio/plugin.hpp>.
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>  // helpers for one-image formats
 
 #include <cstdint>
 #include <cstring>
@@ -40,7 +41,7 @@ class TpgmPlugin final : public imio::Plugin {
 
   imio::NDArray read(const imio::Index& index, const imio::Kwargs& kwargs) override {
     imio::KwargReader(kwargs, "tpgm", "read").finish();  // no kwargs: reject any
-    check_index(index);
+    const bool batch = imio::single_image_wants_batch(index, "a TPGM file");  // IndexError beyond 0
     imio::NDArray image = request_.allocate({height_, width_}, imio::DType::uint8);
     std::istringstream in(text_);
     std::string skip;
@@ -50,23 +51,22 @@ class TpgmPlugin final : public imio::Plugin {
       if (!(in >> v) || v > 255) throw imio::DecodeError("pixel " + std::to_string(i) + " missing or above 255");
       image.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(v);
     }
-    return image;
+    if (!batch) return image;
+    imio::Shape shape = imio::with_batch_axis(image.shape());  // imio::all: a batch of one
+    return std::move(image).reshaped(std::move(shape));
   }
 
-  // One image per file: iteration yields it once.
+  // One image per file: iteration yields it once, decoded when asked for.
   std::unique_ptr<imio::FrameSource> iter(const imio::Kwargs& kwargs) override {
-    struct Once final : imio::FrameSource {
-      std::optional<imio::NDArray> image;
-      std::optional<imio::NDArray> next() override { return std::exchange(image, std::nullopt); }
-    };
-    auto once = std::make_unique<Once>();
-    once->image = read({}, kwargs);
-    return once;
+    imio::KwargReader(kwargs, "tpgm", "iter").finish();
+    return imio::one_frame([this] { return read({}, {}); });
   }
 
   imio::ImageProperties properties(const imio::Index& index, const imio::Kwargs& kwargs) override {
     imio::KwargReader(kwargs, "tpgm", "properties").finish();
-    check_index(index);
+    if (imio::single_image_wants_batch(index, "a TPGM file")) {
+      return {.shape = {1, height_, width_}, .dtype = imio::DType::uint8, .n_images = 1, .is_batch = true};
+    }
     return {.shape = {height_, width_}, .dtype = imio::DType::uint8};
   }
 
@@ -97,9 +97,6 @@ class TpgmPlugin final : public imio::Plugin {
   }
 
  private:
-  static void check_index(const imio::Index& index) {
-    if (index.is_integer() && index.value() != 0) throw imio::IndexError("a TPGM file has one image");
-  }
   imio::Request& request_;
   std::string text_;
   std::size_t width_ = 0, height_ = 0;

@@ -3,6 +3,7 @@
 // D18). One file holds one image (spec §4.2: index none or 0; imio::all
 // gives a batch of one).
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -28,19 +29,7 @@ bool has_signature(std::span<const std::byte> b) {
   return b.size() >= 3 && b[0] == std::byte{0xFF} && b[1] == std::byte{0xD8} && b[2] == std::byte{0xFF};
 }
 
-bool wants_batch(const Index& index) {
-  if (index.is_all()) return true;
-  if (index.is_integer() && index.value() != 0) {
-    throw IndexError(fmt::format("index {} is out of range: a JPEG file holds 1 image", index.repr()));
-  }
-  return false;
-}
-
-Shape with_batch_axis(const Shape& shape) {
-  Shape out{1};
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
-}
+bool wants_batch(const Index& index) { return single_image_wants_batch(index, "a JPEG file"); }
 
 // `scale`: 1, 1/2, 1/4 or 1/8 (a number, or a string such as "1/4"),
 // done by libjpeg's DCT scaling.
@@ -100,14 +89,7 @@ std::uint32_t scaled(std::uint32_t n, unsigned denom) { return (n + denom - 1) /
 class JpegReader final : public Plugin {
  public:
   explicit JpegReader(Request& request) : request_(request) {
-    ByteSource& source = request.source();
-    if (const auto view = source.contiguous()) {
-      data_ = *view;
-    } else {
-      source.seek(0);
-      owned_ = source.read_all(request.limits().max_bytes);
-      data_ = owned_;
-    }
+    data_ = whole_data(request.source(), owned_, request.limits().max_bytes);
     Decompressor d = open();
     d.read_header();
     header_ = describe_header(d.info(), data_);
@@ -124,17 +106,7 @@ class JpegReader final : public Plugin {
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
-    struct OneImage final : FrameSource {
-      JpegReader& reader;
-      ReadOptions options;
-      bool done = false;
-      OneImage(JpegReader& r, ReadOptions o) : reader(r), options(std::move(o)) {}
-      std::optional<NDArray> next() override {
-        if (std::exchange(done, true)) return std::nullopt;
-        return reader.decode(options);
-      }
-    };
-    return std::make_unique<OneImage>(*this, take_read_options(kwargs, "iter"));
+    return one_frame([this, o = take_read_options(kwargs, "iter")] { return decode(o); });
   }
 
   // From the header alone (D11: equal to what read returns for the same kwargs).

@@ -1,6 +1,7 @@
 // The libpng plugin: PNG and APNG as imageio's pillow plugin reads and
 // writes them (spec §5.1), with DECISIONS D14 (16-bit stays uint16) and D17.
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -78,17 +79,7 @@ class PngReader final : public Plugin {
     ReadArgs a = read_args(kwargs, "iter");
     if (!chunks_.animated) {
       // The still image decodes lazily: make next() not touch the decoder.
-      struct One final : FrameSource {
-        PngReader& r;
-        ReadArgs a;
-        bool done = false;
-        One(PngReader& reader, ReadArgs args) : r(reader), a(std::move(args)) {}
-        std::optional<NDArray> next() override {
-          if (std::exchange(done, true)) return std::nullopt;
-          return r.finish(r.decode_still(a, out_spec(r.chunks_, a.mode)), a);
-        }
-      };
-      return std::make_unique<One>(*this, std::move(a));
+      return one_frame([this, a = std::move(a)] { return finish(decode_still(a, out_spec(chunks_, a.mode)), a); });
     }
     return std::make_unique<Frames>(*this, std::move(a));
   }
@@ -148,14 +139,7 @@ class PngReader final : public Plugin {
 
   std::span<const std::byte> file() {
     if (!file_) {
-      ByteSource& s = request_.source();
-      if (const auto view = s.contiguous()) {
-        file_.emplace(*view);
-      } else {
-        s.seek(0);
-        owned_ = s.read_all(request_.limits().max_bytes);
-        file_.emplace(owned_);
-      }
+      file_.emplace(whole_data(request_.source(), owned_, request_.limits().max_bytes));
     }
     return *file_;
   }

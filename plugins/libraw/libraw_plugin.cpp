@@ -4,6 +4,7 @@
 // Read-only: the factory refuses every write (D7: never a TIFF named .dng).
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <libraw/libraw.h>
 
@@ -22,32 +23,13 @@ namespace imio {
 namespace libraw {
 namespace {
 
-bool wants_batch(const Index& index) {
-  if (index.is_all()) return true;
-  if (index.is_integer() && index.value() != 0) {
-    throw IndexError(fmt::format("index {} is out of range: a RAW file holds 1 image", index.repr()));
-  }
-  return false;
-}
-
-Shape with_batch_axis(const Shape& shape) {
-  Shape out{1};
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
-}
+bool wants_batch(const Index& index) { return single_image_wants_batch(index, "a RAW file"); }
 
 class RawReader final : public Plugin {
  public:
   explicit RawReader(Request& request) : request_(request) {
-    ByteSource& source = request.source();
-    if (const auto view = source.contiguous()) {
-      data_ = *view;
-    } else {
-      // LibRaw decodes from memory (as rawpy does with file objects).
-      source.seek(0);
-      owned_ = source.read_all(request.limits().max_bytes);
-      data_ = owned_;
-    }
+    // LibRaw decodes from memory (as rawpy does with file objects).
+    data_ = whole_data(request.source(), owned_, request.limits().max_bytes);
     session_ = std::make_unique<RawSession>(data_, request.limits());
   }
 
@@ -61,17 +43,7 @@ class RawReader final : public Plugin {
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
-    struct OneImage final : FrameSource {
-      RawReader& reader;
-      ReadSettings settings;
-      bool done = false;
-      OneImage(RawReader& r, ReadSettings s) : reader(r), settings(std::move(s)) {}
-      std::optional<NDArray> next() override {
-        if (std::exchange(done, true)) return std::nullopt;
-        return reader.produce(settings);
-      }
-    };
-    return std::make_unique<OneImage>(*this, take_read_settings(kwargs, "iter"));
+    return one_frame([this, s = take_read_settings(kwargs, "iter")] { return produce(s); });
   }
 
   // D11: what read returns for the same kwargs, without developing.

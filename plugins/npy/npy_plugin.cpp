@@ -2,6 +2,7 @@
 // dependency. One file holds one array, so it indexes like imageio's pillow
 // plugin for a single-image file (spec §4.2).
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -22,22 +23,8 @@ namespace {
 
 constexpr std::string_view kPlugin = "npy";
 
-[[noreturn]] void out_of_range(const Index& index) {
-  throw IndexError(fmt::format("index {} is out of range: the file holds 1 array", index.repr()));
-}
-
 // Index none or 0 is the array; imio::all adds a leading axis of 1.
-bool wants_batch(const Index& index) {
-  if (index.is_all()) return true;
-  if (index.is_integer() && index.value() != 0) out_of_range(index);
-  return false;
-}
-
-Shape with_batch_axis(const Shape& shape, std::size_t n = 1) {
-  Shape out{n};
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
-}
+bool wants_batch(const Index& index) { return single_image_wants_batch(index, "the file"); }
 
 // ---------------------------------------------------------------- reading
 
@@ -57,16 +44,7 @@ class NpyReader final : public Plugin {
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "iter").finish();
-    struct OneArray final : FrameSource {
-      NpyReader& reader;
-      bool done = false;
-      explicit OneArray(NpyReader& r) : reader(r) {}
-      std::optional<NDArray> next() override {
-        if (std::exchange(done, true)) return std::nullopt;
-        return reader.read_array();
-      }
-    };
-    return std::make_unique<OneArray>(*this);
+    return one_frame([this] { return read_array(); });
   }
 
   // From the header alone: the data are never touched.

@@ -452,7 +452,7 @@ TEST_CASE("npy: a file holds one array: index none, 0 and all", "[npy]") {
   CHECK(std::memcmp(batch.bytes(), a.bytes(), a.nbytes()) == 0);
 
   const auto msg = message_of<imio::IndexError>([&] { imio::imread(file, {.index = 1}); });
-  CHECK(contains(msg, "index 1 is out of range: the file holds 1 array"));
+  CHECK(contains(msg, "index 1 is out of range: the file holds 1 image"));
   CHECK_THROWS_AS(imio::imread(file, {.index = -1}), imio::IndexError);
   CHECK_THROWS_AS(imio::improps(file, {.index = 2}), imio::IndexError);
   CHECK_THROWS_AS(imio::immeta(file, {.index = 1}), imio::IndexError);
