@@ -33,6 +33,14 @@ install(FILES
     "${PROJECT_BINARY_DIR}/include/imio/version.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/imio"
   COMPONENT development)
+# Plugins' headers for backend-specific extras (imio_add_plugin PUBLIC_HEADERS),
+# only those of the plugins built into this library.
+get_property(_imio_plugin_headers GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS)
+if(_imio_plugin_headers)
+  install(FILES ${_imio_plugin_headers}
+    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/imio/plugins"
+    COMPONENT development)
+endif()
 
 # ---------------------------------------------------------------- CMake package
 

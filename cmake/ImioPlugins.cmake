@@ -28,14 +28,19 @@ foreach(_imio_plugin IN LISTS IMIO_PLANNED_PLUGINS)
 endforeach()
 set_property(GLOBAL PROPERTY IMIO_ENABLED_PLUGINS "")
 set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")
+set_property(GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "")
 
 # imio_add_plugin(<name>
 #   SOURCES <files>...                 the plugin's sources
 #   [DEPENDS <targets>...]             backend targets (linked PRIVATE into imio)
 #   [REQUIRES <found-vars>...]         variables that must be true (e.g. PNG_FOUND)
-#   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers)
+#   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers
+#   [PUBLIC_HEADERS <files>...])       the plugin's public header(s) for backend-specific
+#                                      extras, include/imio/plugins/<name>.hpp (relative to
+#                                      the project's include/imio/plugins): installed as
+#                                      <imio/plugins/...> only when the plugin is built
 function(imio_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY;PUBLIC_HEADERS" ${ARGN})
   string(TOUPPER "${name}" upper)
   set(missing "")
   foreach(var IN LISTS ARG_REQUIRES)
@@ -68,6 +73,15 @@ function(imio_add_plugin name)
   set_property(GLOBAL APPEND PROPERTY IMIO_ENABLED_PLUGINS ${name})
   foreach(dep IN LISTS ARG_FIND_DEPENDENCY)
     set_property(GLOBAL APPEND PROPERTY IMIO_FIND_DEPENDENCIES "${dep}")
+  endforeach()
+  foreach(header IN LISTS ARG_PUBLIC_HEADERS)
+    set(path "${PROJECT_SOURCE_DIR}/include/imio/plugins/${header}")
+    if(NOT EXISTS "${path}")
+      message(FATAL_ERROR "imio_add_plugin(${name}): public header ${path} does not exist")
+    endif()
+    # Listed as a source so IDEs show it and edits rebuild dependants.
+    target_sources(${target} PRIVATE "${path}")
+    set_property(GLOBAL APPEND PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "${path}")
   endforeach()
 endfunction()
 

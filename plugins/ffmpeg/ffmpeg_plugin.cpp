@@ -2,6 +2,7 @@
 // libavformat/libavcodec/libavfilter/libswscale, mirroring imageio's pyav
 // plugin (spec §5.2; DECISIONS D4, D5, D9, D11, D12, D19–D23).
 #include <imio/plugin.hpp>
+#include <imio/plugins/ffmpeg.hpp>
 
 #include <fmt/format.h>
 
@@ -79,6 +80,15 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
 
 }  // namespace
 }  // namespace ffmpeg
+
+namespace plugin {
+
+// The key function: FFmpeg's vtable and typeinfo are emitted here, inside
+// the library, and exported with the class (IMIO_EXPORT), so plugin_as()'s
+// dynamic_cast in an application matches the plugin's classes.
+FFmpeg::~FFmpeg() = default;
+
+}  // namespace plugin
 
 namespace builtin {
 
