@@ -2,7 +2,9 @@
 
 #include <imio/plugin.hpp>
 
+#include <cctype>
 #include <cstdio>
+#include <string>
 #include <mutex>
 #include <new>
 
@@ -16,6 +18,26 @@ namespace imio::ffmpeg {
 namespace {
 
 thread_local LogScope* t_scope = nullptr;
+
+// FFmpeg prefixes a message with its context, "[png @ 0x55f8131d9a00] ": the
+// address is different in every run and means nothing to a user, so messages
+// (and the errors quoting them) keep only "[png] ".
+std::string without_context_addresses(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (text.compare(i, 5, " @ 0x") == 0) {
+      std::size_t j = i + 5;
+      while (j < text.size() && std::isxdigit(static_cast<unsigned char>(text[j]))) ++j;
+      if (j > i + 5 && j < text.size() && text[j] == ']') {
+        i = j;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
 
 // FFmpeg calls this from whichever thread logs, including its own decoder
 // threads (which have no scope: their messages go straight to the handler).
@@ -31,10 +53,11 @@ void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
   std::string_view text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   if (text.empty()) return;
+  const std::string message = without_context_addresses(text);
   if (t_scope != nullptr) {
-    t_scope->add(level, text);
+    t_scope->add(level, message);
   } else {
-    warn(kPlugin, text);
+    warn(kPlugin, message);
   }
 }
 
