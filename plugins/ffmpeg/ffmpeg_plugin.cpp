@@ -79,6 +79,35 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
 }
 
 }  // namespace
+
+Tags tags_of(const AVDictionary* dict) {
+  Tags tags;
+  const AVDictionaryEntry* e = nullptr;
+  while ((e = av_dict_get(dict, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) tags[e->key] = e->value;
+  return tags;
+}
+
+ReadHandle::ReadHandle(Request& request, const Input& input)
+    : request_(request),
+      container_tags_(tags_of(input.container()->metadata)),
+      stream_tags_(tags_of(input.stream()->metadata)) {}
+
+void ReadHandle::init_video_stream(std::string_view, const VideoStreamOptions&) {
+  run_extra(request_, "init the video stream of", [] { throw IOError("the file is open for reading"); });
+}
+
+void ReadHandle::write_frame(const NDArray&, std::string_view) {
+  run_extra(request_, "write a frame to", [] { throw IOError("the file is open for reading"); });
+}
+
+void ReadHandle::set_video_filter(const Value& filter_sequence, const Value& filter_graph) {
+  run_extra(request_, "set the video filter of", [&] {
+    FilterSpec spec{filter_sequence, filter_graph};
+    check_filter_spec(spec);
+    filters_ = std::move(spec);
+  });
+}
+
 }  // namespace ffmpeg
 
 namespace plugin {

@@ -155,12 +155,15 @@ void add_tags(Metadata& meta, const AVDictionary* tags) {
   while ((e = av_dict_get(tags, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) meta.set(e->key, std::string(e->value));
 }
 
-class VideoReader final : public Plugin {
+// ReadHandle: the imio::plugin::FFmpeg extras (tags, set_video_filter).
+class VideoReader final : public ReadHandle {
  public:
-  VideoReader(Request& request, std::unique_ptr<Input> input) : request_(request), input_(std::move(input)) {}
+  VideoReader(Request& request, std::unique_ptr<Input> input)
+      : ReadHandle(request, *input), request_(request), input_(std::move(input)) {}
 
   NDArray read(const Index& index, const Kwargs& kwargs) override {
     ReadArgs a = read_args(kwargs, "read", kFormat | kFilters | kFrameRate | kThreads);
+    a.filters = filters_for(std::move(a.filters));
     LogScope log;
     if (index.is_integer()) return read_one(index.value(), a);
     return read_all(a);
@@ -168,6 +171,7 @@ class VideoReader final : public Plugin {
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
     ReadArgs a = read_args(kwargs, "iter", kFormat | kFilters | kThreads);
+    a.filters = filters_for(std::move(a.filters));
     struct Frames final : FrameSource {
       VideoReader& r;
       ReadArgs a;
