@@ -24,6 +24,7 @@ every dependency), so this script checks what can be checked offline:
 Exit status 0 when every check passes; each problem is printed.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -291,8 +292,11 @@ def replay(source, args, port):
     plugin_of = {o: o[len("IMIO_WITH_"):].lower() for _, o in port["pairs"]
                  if o[len("IMIO_WITH_"):].lower() in planned}
     # One build folder per linkage, reused across feature sets: only what a
-    # changed option touches is rebuilt.
-    for linkage in args.linkage.split(","):
+    # changed option touches is rebuilt. The linkages run side by side: each
+    # one's serial steps (configure, install, consumer builds) overlap the
+    # other's compiling, which saves minutes on two cores.
+    def one_linkage(linkage):
+        found, log = Problems(), []
         build_dir = os.path.join(args.work, "build-" + linkage)
         for set_name in args.sets.split(","):
             chosen = sets[set_name]
@@ -301,7 +305,6 @@ def replay(source, args, port):
             if "IMIO_WITH_NPY=ON" in opts:
                 enabled.append("npy")
             work = os.path.join(args.work, "%s-%s" % (set_name, linkage))
-            print("port replay: %s features [%s], %s" % (set_name, " ".join(chosen) or "none", linkage), flush=True)
             started = time.monotonic()
             cmd = [args.cmake,
                    "-DSOURCE_DIR=" + source,
@@ -322,19 +325,28 @@ def replay(source, args, port):
                    "-P", os.path.join(source, "tests", "install", "run_install_test.cmake")]
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if proc.returncode != 0:
-                problems.add("%s/%s: configure, build, install or consumer failed:\n%s",
-                             set_name, linkage, proc.stdout[-6000:])
+                found.add("%s/%s: configure, build, install or consumer failed:\n%s",
+                          set_name, linkage, proc.stdout[-6000:])
+                log.append("port replay: %s/%s FAILED" % (set_name, linkage))
                 continue
             prefix = os.path.join(work, "moved-prefix")
             if not os.path.isdir(prefix):
                 prefix = os.path.join(work, "prefix")
-            before = len(problems)
+            before = len(found)
             post_build_checks(prefix, [os.path.realpath(source), os.path.realpath(build_dir),
-                                       os.path.realpath(work)], problems)
-            for i in range(before, len(problems)):
-                problems[i] = "%s/%s: %s" % (set_name, linkage, problems[i])
-            print("port replay: %s/%s %s in %.0f s" % (set_name, linkage,
-                  "passed" if len(problems) == before else "FAILED", time.monotonic() - started), flush=True)
+                                       os.path.realpath(work)], found)
+            for i in range(before, len(found)):
+                found[i] = "%s/%s: %s" % (set_name, linkage, found[i])
+            log.append("port replay: %s/%s (features [%s]) %s in %.0f s" % (
+                set_name, linkage, " ".join(chosen) or "none",
+                "passed" if len(found) == before else "FAILED", time.monotonic() - started))
+        return found, log
+
+    linkages = args.linkage.split(",")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(linkages)) as pool:
+        for found, log in pool.map(one_linkage, linkages):
+            print("\n".join(log), flush=True)
+            problems += found
     return problems
 
 
