@@ -4,6 +4,7 @@
 
 #include "tiff_decode.hpp"
 #include "tiff_ifd.hpp"
+#include "tiff_pillow.hpp"
 #include "tiff_reader.hpp"
 #include "tiff_writer.hpp"
 
@@ -18,6 +19,8 @@ std::unique_ptr<Plugin> open_tiff(Request& request, const Kwargs& kwargs) {
     throw InitializationError("not a TIFF file (it does not start with II*\\0, MM\\0*, or a BigTIFF header)");
   }
   // The signature is TIFF's: from here damage is a DecodeError (D4).
+  // Named as imageio's `pillow`: one page at a time in Pillow's modes.
+  if (request.requested_plugin() == "pillow") return open_pillow_reader(request);
   return open_reader(request);
 }
 
@@ -29,7 +32,7 @@ namespace builtin {
 PluginSpec libtiff_plugin_spec() {
   PluginSpec spec;
   spec.name = "libtiff";
-  spec.aliases = {"tifffile"};  // D1
+  spec.aliases = {"tifffile", "pillow"};  // D1; `pillow` reads as Pillow does (tiff_pillow)
   spec.can_read = true;
   spec.can_write = true;
   spec.sniff = tiff::has_tiff_header;
