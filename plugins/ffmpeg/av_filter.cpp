@@ -123,6 +123,8 @@ void FilterGraph::push(AVFrame* frame) {
   if (ret < 0) throw DecodeError(describe_failure("the filter graph rejects a frame", ret));
 }
 
+AVRational FilterGraph::output_time_base() const noexcept { return av_buffersink_get_time_base(sink_); }
+
 bool FilterGraph::pull(AVFrame* out) {
   av_frame_unref(out);
   const int ret = av_buffersink_get_frame(sink_, out);

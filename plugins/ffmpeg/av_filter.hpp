@@ -13,6 +13,8 @@ struct FilterSpec {
   Value sequence;  ///< list of [name, args]; None when absent
   Value graph;     ///< [nodes, edges]; None when absent
   bool empty() const noexcept { return sequence.is_none() && graph.is_none(); }
+  /// The same filters (a writer keeps its graph when a call repeats them).
+  bool operator==(const FilterSpec&) const = default;
 };
 
 /// Checks the shape of the kwargs early (ArgumentError naming the problem).
@@ -32,6 +34,9 @@ class FilterGraph {
   bool pull(AVFrame* out);
   /// True after end of stream was pushed and every frame pulled.
   bool drained() const noexcept { return drained_; }
+  /// The time base of the frames pull() gives (filters such as fps or
+  /// settb change it; a writer rescales to its encoder's).
+  AVRational output_time_base() const noexcept;
 
  private:
   GraphPtr graph_;
