@@ -3,6 +3,8 @@
 // read returns (D11), and decodes nothing.
 #include "tiff_reader.hpp"
 
+#include <imio/plugins/libtiff.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -47,7 +49,7 @@ Shape prepend(std::size_t n, const Shape& s) {
   return out;
 }
 
-class TiffReader final : public Plugin {
+class TiffReader final : public plugin::LibTiff {
  public:
   explicit TiffReader(Request& request) : request_(request) {
     st_ = parse_structure(request.source(), request.limits());
@@ -81,6 +83,33 @@ class TiffReader final : public Plugin {
       }
     };
     return std::make_unique<Series>(*this, threads);
+  }
+
+  // tifffile's iter_pages (spec §5.3.3): all/none → every page of the file,
+  // k → the pages of series k; each page decoded as read(index=all, page=p).
+  std::unique_ptr<FrameSource> iter_pages(const Index& index, const Kwargs& kwargs) override {
+    KwargReader kw(kwargs, kPlugin, "iter_pages");
+    const unsigned threads = kw.take<unsigned>("maxworkers", 0u);
+    kw.finish();
+    std::vector<const Page*> list;
+    if (index.is_integer()) {
+      if (index.value() < 0) throw IndexError(fmt::format("index {} is out of range (negative)", index.value()));
+      for (const Page& p : series_at(index).pages) list.push_back(&p);
+    } else {
+      for (const Page& p : pages_) list.push_back(&p);
+    }
+    struct Pages final : FrameSource {
+      TiffReader& reader;
+      std::vector<const Page*> list;
+      unsigned threads;
+      std::size_t next_page = 0;
+      Pages(TiffReader& r, std::vector<const Page*> l, unsigned t) : reader(r), list(std::move(l)), threads(t) {}
+      std::optional<NDArray> next() override {
+        if (next_page >= list.size()) return std::nullopt;
+        return reader.decode(one_page(*list[next_page++]), threads);
+      }
+    };
+    return std::make_unique<Pages>(*this, std::move(list), threads);
   }
 
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
@@ -248,3 +277,9 @@ class TiffReader final : public Plugin {
 std::unique_ptr<Plugin> open_reader(Request& request) { return std::make_unique<TiffReader>(request); }
 
 }  // namespace imio::tiff
+
+// The key function: LibTiff's vtable and typeinfo are emitted here, inside
+// the imio library, and exported with the class (IMIO_EXPORT), so
+// ImageFile::plugin_as<LibTiff>()'s dynamic_cast works from applications
+// linking the shared library.
+imio::plugin::LibTiff::~LibTiff() = default;
