@@ -9,6 +9,8 @@ prints a FAIL line that KNOWN_FAILURES does not list verbatim, when it does
 not end with its 'N passed, M failed' summary (it crashed), or when a listed
 line no longer fails (the list must shrink when the tool is fixed).
 KNOWN_FAILURES: one FAIL line per line, '#' comments, blank lines ignored.
+Corpus paths quoted in imio's messages are compared as '<corpus>/standard/…'
+and '<corpus>/synthetic/…', wherever the corpus lies.
 
 With --jobs N and an `--only A,B,...` in COMMAND, COMMAND runs once per
 family, N at a time (the tool itself is serial: one imio process per call),
@@ -19,9 +21,15 @@ import re
 import subprocess
 import sys
 
+CORPUS_PATH = re.compile(r"'[^'\s]*corpus/(standard|synthetic)/")
 SUMMARY = re.compile(r"(\d+) passed, (\d+) failed(?:, (\d+) skipped)?")
 # Longest first, so that N workers finish together (seconds on a quiet 2-core machine).
 COST = {"png": 80, "video": 70, "jpeg": 50, "tiff": 50, "gif": 35, "bmp": 12, "other": 5}
+
+
+def normalized(line):
+    """A FAIL line with the corpus folder written as <corpus>."""
+    return CORPUS_PATH.sub(r"'<corpus>/\1/", line)
 
 
 def run(command):
@@ -64,14 +72,14 @@ def main(argv):
         return 2
     known_file, command = args[0], args[2:]
     with open(known_file, encoding="utf-8") as f:
-        known = {line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")}
+        known = {normalized(line.rstrip("\n")) for line in f if line.strip() and not line.startswith("#")}
     if jobs > 1 and "--only" in command[:-1]:
         code, output = run_split(command, jobs)
     else:
         code, output = run(command)
     sys.stdout.write(output)
     lines = output.splitlines()
-    fails = {line for line in lines if line.startswith("FAIL ")}
+    fails = {normalized(line) for line in lines if line.startswith("FAIL ")}
     summary = [line for line in lines if SUMMARY.fullmatch(line)]
     problems = []
     if not summary:
