@@ -1,14 +1,23 @@
 // The install test's consumer: links the installed imio and uses it.
 //
 //   consumer <folder>   writes <folder>/consumer.npy, reads it back, checks
-//                       the error classes cross the library boundary.
+//                       the error classes cross the library boundary; with
+//                       the ffmpeg plugin, writes <folder>/consumer.mp4
+//                       through imio::plugin::FFmpeg (plugin_as's
+//                       dynamic_cast across the library boundary).
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+// Installed only when imio has the ffmpeg plugin.
+#if __has_include(<imio/plugins/ffmpeg.hpp>)
+#include <imio/plugins/ffmpeg.hpp>
+#define IMIO_CONSUMER_FFMPEG 1
+#endif
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #ifndef IMIO_CONSUMER_EXPECTED_VERSION
@@ -25,6 +34,33 @@ int fail(const char* what) {
 bool has_plugin(std::string_view name) {
   const auto all = imio::plugins();
   return std::any_of(all.begin(), all.end(), [&](const imio::PluginInfo& p) { return p.name == name; });
+}
+
+// A plugin's public class: its typeinfo is exported from imio, so the
+// dynamic_cast of plugin_as() finds the plugin's (hidden) classes.
+int check_ffmpeg_extras(const std::filesystem::path& folder) {
+#ifdef IMIO_CONSUMER_FFMPEG
+  const std::filesystem::path path = folder / "consumer.mp4";
+  {
+    auto file = imio::imopen(path, "w");
+    auto& ff = file.plugin_as<imio::plugin::FFmpeg>();
+    ff.init_video_stream("mpeg4", {.fps = 10});
+    ff.container_metadata()["title"] = "consumer";
+    const imio::NDArray frame({16, 16, 3}, imio::DType::uint8);
+    for (int i = 0; i < 3; ++i) ff.write_frame(frame);
+    file.close();
+  }
+  if (imio::improps(path).n_images != std::optional<std::size_t>(3)) return fail("the FFmpeg extras wrote another frame count");
+  auto file = imio::imopen(path, "r");
+  if (file.plugin_as<imio::plugin::FFmpeg>().container_metadata()["title"] != "consumer") {
+    return fail("the title tag written through the FFmpeg extras is missing");
+  }
+  std::printf("consumer: plugin_as<imio::plugin::FFmpeg>() works across the library boundary\n");
+#else
+  (void)folder;
+  if (has_plugin("ffmpeg")) return fail("imio has the ffmpeg plugin but <imio/plugins/ffmpeg.hpp> is not installed");
+#endif
+  return 0;
 }
 
 }  // namespace
@@ -51,6 +87,8 @@ int main(int argc, char** argv) {
   imio::NDArray image({4, 5, 3}, imio::DType::uint8);
   auto px = image.values<std::uint8_t>();
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 7);
+
+  if (check_ffmpeg_extras(folder) != 0) return 1;
 
   const std::filesystem::path path = folder / "consumer.npy";
   if (!has_plugin("npy")) {
