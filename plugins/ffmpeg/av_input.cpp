@@ -248,6 +248,11 @@ void Input::rewind() {
   next_index_ = 0;
 }
 
+void Input::to_start() {
+  if (next_index_ == 0 && pending_ && threading_ == opened_threading_) return;
+  rewind();
+}
+
 std::optional<std::int64_t> Input::index_of(const AVFrame& frame) const {
   const std::int64_t ts = frame.best_effort_timestamp;
   if (ts == AV_NOPTS_VALUE || rate_.num <= 0 || rate_.den <= 0) return std::nullopt;

@@ -64,8 +64,12 @@ class Input {
   /// Index (in iteration order) of the frame next_frame() returns next,
   /// when known (unknown after a seek until a frame is decoded).
   std::optional<std::int64_t> next_index() const noexcept { return next_index_; }
-  /// Back to frame 0.
+  /// Back to frame 0 (seeks and flushes the decoder).
   void rewind();
+  /// So that next_frame() returns frame 0: free when the handle is already
+  /// there with the requested threading (a fresh handle keeps the frame its
+  /// constructor decoded), else rewind().
+  void to_start();
   /// Positions the decoder so that next_frame() returns frame k, seeking to
   /// the keyframe before its time (constant frame rate) or decoding forward
   /// (restarting when going back). False when the stream ends first.

@@ -4,7 +4,9 @@
 // metadata.
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -155,6 +157,74 @@ void add_tags(Metadata& meta, const AVDictionary* tags) {
   while ((e = av_dict_get(tags, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) meta.set(e->key, std::string(e->value));
 }
 
+// The (N, frame…) result of read_all, filled slot by slot (see read_all).
+class FrameBatch {
+ public:
+  explicit FrameBatch(Request& request) : request_(request) {}
+
+  /// Sets the frame layout and reserves `expected` frames (bounded by the
+  /// limits: a hostile count must not reserve more than may be returned).
+  void start(Shape frame_shape, DType dtype, std::int64_t expected) {
+    frame_shape_ = std::move(frame_shape);
+    dtype_ = dtype;
+    frame_bytes_ = itemsize(dtype);
+    for (std::size_t d : frame_shape_) frame_bytes_ *= d;
+    const Limits& limits = request_.limits();
+    std::uint64_t cap = expected > 0 ? static_cast<std::uint64_t>(expected) : 16;
+    cap = std::min<std::uint64_t>({cap, limits.max_frames, std::max<std::uint64_t>(limits.max_bytes / std::max<std::size_t>(frame_bytes_, 1), 1)});
+    reserve(static_cast<std::size_t>(std::max<std::uint64_t>(cap, 1)));
+  }
+
+  /// Memory for the next frame (frame_bytes() bytes), growing the buffer
+  /// when the reservation is used up.
+  std::byte* next_slot() {
+    request_.check_frames(n_ + 1);
+    if (n_ == capacity_) {
+      // The count was too low: regrow geometrically, keeping what decoded.
+      NDArray old = std::move(data_);
+      const std::size_t kept = n_;
+      reserve(capacity_ * 2);
+      std::memcpy(data_.bytes(), old.bytes(), kept * frame_bytes_);
+    }
+    return data_.bytes() + n_++ * frame_bytes_;
+  }
+
+  std::size_t frames() const noexcept { return n_; }
+  const Shape& frame_shape() const noexcept { return frame_shape_; }
+  DType dtype() const noexcept { return dtype_; }
+
+  /// The (frames(), frame…) array.
+  NDArray finish() && {
+    Shape shape = frame_shape_;
+    shape.insert(shape.begin(), n_);
+    if (n_ == capacity_) return std::move(data_).reshaped(std::move(shape));
+    if (n_ * 2 < capacity_) {
+      // Far fewer frames than announced: hand back memory of the right size.
+      NDArray out = request_.allocate(shape, dtype_);
+      std::memcpy(out.bytes(), data_.bytes(), out.nbytes());
+      return out;
+    }
+    // The unused tail was never written: a view of the head owns the buffer.
+    auto owner = std::make_shared<NDArray>(std::move(data_));
+    std::byte* head = owner->bytes();
+    return NDArray::adopt(head, std::move(shape), dtype_, [owner](void*) mutable { owner.reset(); });
+  }
+
+ private:
+  void reserve(std::size_t frames) {
+    Shape shape = frame_shape_;
+    shape.insert(shape.begin(), frames);
+    data_ = request_.allocate(shape, dtype_);
+    capacity_ = frames;
+  }
+
+  Request& request_;
+  Shape frame_shape_;
+  DType dtype_ = DType::uint8;
+  std::size_t frame_bytes_ = 0, n_ = 0, capacity_ = 0;
+  NDArray data_;
+};
+
 // ReadHandle: the imio::plugin::FFmpeg extras (tags, set_video_filter).
 class VideoReader final : public ReadHandle {
  public:
@@ -185,7 +255,15 @@ class VideoReader final : public ReadHandle {
       }
     };
     // From the handle's current decode position (frame 0 on a fresh handle).
-    if (!input_->next_index()) input_->rewind();
+    // thread_type None keeps FFmpeg's default (frame+slice) where imageio
+    // picks SLICE: the same pixels, and x264's one-slice frames decode on
+    // every core instead of one. Threading applies from frame 0 on.
+    input_->set_threading(a.threading);
+    if (!input_->next_index()) {
+      input_->rewind();
+    } else if (*input_->next_index() == 0) {
+      input_->to_start();
+    }
     return std::make_unique<Frames>(*this, std::move(a));
   }
 
@@ -271,56 +349,35 @@ class VideoReader final : public ReadHandle {
     return to_array(*out, a.format);
   }
 
-  // D12: sized by the frames actually decoded. The container's count sizes
-  // the first allocation so frames are converted straight into place.
+  // D12: sized by the frames actually decoded. Every frame is converted
+  // straight into its slot of one batch buffer (no per-frame array, no
+  // assembling copy), pre-sized from the container's count or, when it
+  // states none (Matroska), the packets counted by demuxing. A count that
+  // is too low regrows the buffer geometrically; one that is too high
+  // leaves a tail that was never touched (so never paged in), cut off
+  // without a copy.
   NDArray read_all(ReadArgs& a) {
-    if (!a.threading.type) a.threading.type = "FRAME";
+    // thread_type None: FFmpeg's default (frame+slice) already runs frame
+    // threads wherever the codec has them, which is spec §5.2.2's "FRAME";
+    // keeping it also keeps the decoder (and frame 0) the constructor opened.
     input_->set_threading(a.threading);
-    input_->rewind();
-    const std::int64_t declared = a.filters.empty() ? input_->stream()->nb_frames : 0;
+    const std::int64_t expected = input_->stream()->nb_frames > 0 ? input_->stream()->nb_frames : input_->count_frames();
+    input_->to_start();
     FrameStream stream(*input_, a.filters);
     FramePtr frame = make_frame();
-    NDArray batch;
-    std::vector<NDArray> extra;
-    Shape frame_shape;
-    DType dtype = DType::uint8;
-    std::size_t frame_bytes = 0, n = 0;
+    FrameBatch batch(request_);
     while (stream.next(frame.get())) {
       const PixelLayout layout = layout_of(a.format.value_or(static_cast<AVPixelFormat>(frame->format)));
-      const Shape shape = layout.shape(frame->width, frame->height);
-      if (n == 0) {
-        frame_shape = shape;
-        dtype = layout.dtype;
+      if (batch.frames() == 0) {
         request_.check_pixels(static_cast<std::uint64_t>(frame->width), static_cast<std::uint64_t>(frame->height));
-        if (declared > 0) {
-          request_.check_frames(static_cast<std::uint64_t>(declared));
-          Shape b = shape;
-          b.insert(b.begin(), static_cast<std::size_t>(declared));
-          batch = request_.allocate(b, dtype);
-          frame_bytes = batch.nbytes() / static_cast<std::size_t>(declared);
-        }
-      } else if (shape != frame_shape || layout.dtype != dtype) {
-        throw DecodeError(fmt::format("frame {} has another size or layout than frame 0: the frames cannot be stacked", n));
+        batch.start(layout.shape(frame->width, frame->height), layout.dtype, expected);
+      } else if (layout.shape(frame->width, frame->height) != batch.frame_shape() || layout.dtype != batch.dtype()) {
+        throw DecodeError(fmt::format("frame {} has another size or layout than frame 0: the frames cannot be stacked", batch.frames()));
       }
-      ++n;
-      request_.check_frames(n);
-      if (n <= static_cast<std::size_t>(std::max<std::int64_t>(declared, 0))) {
-        converter_.convert(*frame, layout, batch.bytes() + (n - 1) * frame_bytes);
-      } else {
-        extra.push_back(to_array(*frame, a.format));
-      }
+      converter_.convert(*frame, layout, batch.next_slot());
     }
-    if (n == 0) throw DecodeError("no frame of the video decodes");
-    if (declared > 0 && n == static_cast<std::size_t>(declared)) return batch;
-    // The container's count was wrong (or absent): assemble what decoded.
-    Shape b = frame_shape;
-    b.insert(b.begin(), n);
-    NDArray out = request_.allocate(b, dtype);
-    const std::size_t bytes = out.nbytes() / n;
-    const std::size_t in_batch = std::min<std::size_t>(n, static_cast<std::size_t>(std::max<std::int64_t>(declared, 0)));
-    if (in_batch > 0) std::memcpy(out.bytes(), batch.bytes(), in_batch * bytes);
-    for (std::size_t i = 0; i < extra.size(); ++i) std::memcpy(out.bytes() + (in_batch + i) * bytes, extra[i].bytes(), bytes);
-    return out;
+    if (batch.frames() == 0) throw DecodeError("no frame of the video decodes");
+    return std::move(batch).finish();
   }
 
   Request& request_;

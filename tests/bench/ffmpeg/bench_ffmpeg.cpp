@@ -7,13 +7,21 @@
 // Inputs: the corpus's cockatoo.mp4 (h264 yuv444p, 280 x 1280x720) and
 // cockatoo_yuv420.mp4, and a 1080p H.264 clip generated here (60 frames).
 // Methods, best of N runs after a warm-up:
+// Iterating (one frame at a time, nothing kept):
 //   FFmpeg direct   libavformat + libavcodec + sws_scale(SWS_BILINEAR) to
 //                   rgb24, one frame buffer reused: the floor imio builds on
 //   imio imiter     imio::imiter(path), one new array per frame
-//   imio imread     imio::imread(path): all frames, (N,H,W,3)
 //   cv::VideoCapture  read() of every frame (BGR), when OpenCV is built in
 //   PyAV            container.decode + to_ndarray('rgb24') per frame, timed
 //                   by Python's perf_counter in a subprocess (if installed)
+// Reading all frames into one (N,H,W,3) array:
+//   FFmpeg direct   the same loop, sws_scale into slot i of one buffer sized
+//                   by the container's frame count
+//   imio imread     imio::imread(path)
+//   cv::VideoCapture  read() of every frame, copied into slot i of one buffer
+//                   sized by CAP_PROP_FRAME_COUNT
+//   PyAV (imageio)  imageio's pyav read: np.empty((N,H,W,3)), frame i's
+//                   to_ndarray('rgb24') stored into slot i
 // Encode: 280 frames of 1280x720 with libx264 through imio::imwrite vs PyAV.
 #include <imio/imio.hpp>
 
@@ -37,6 +45,7 @@ extern "C" {
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,8 +57,9 @@ volatile unsigned char g_sink = 0;
 
 using imio_bench::best_ms;
 
-// FFmpeg used directly, the way a C programmer decodes a file to RGB.
-std::size_t ffmpeg_direct(const fs::path& path) {
+// FFmpeg used directly, the way a C programmer decodes a file to RGB:
+// one reused frame buffer, or (`keep`) slot i of one buffer of all frames.
+std::size_t ffmpeg_direct(const fs::path& path, bool keep = false) {
   AVFormatContext* fmt = nullptr;
   if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) std::abort();
   avformat_find_stream_info(fmt, nullptr);
@@ -63,18 +73,24 @@ std::size_t ffmpeg_direct(const fs::path& path) {
   AVFrame* frame = av_frame_alloc();
   SwsContext* sws = nullptr;
   std::vector<unsigned char> rgb;
+  std::unique_ptr<unsigned char[]> all;  // fresh, not zeroed (new[] without "()"), like an array result
   std::size_t n = 0;
   auto drain = [&] {
     while (avcodec_receive_frame(dec, frame) == 0) {
+      const std::size_t frame_bytes = static_cast<std::size_t>(frame->width) * frame->height * 3;
       if (sws == nullptr) {
         sws = sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), frame->width,
                              frame->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
-        rgb.resize(static_cast<std::size_t>(frame->width) * frame->height * 3 + 64);
+        if (keep) {
+          all.reset(new unsigned char[frame_bytes * static_cast<std::size_t>(std::max<std::int64_t>(fmt->streams[si]->nb_frames, 1))]);
+        } else {
+          rgb.resize(frame_bytes + 64);
+        }
       }
-      uint8_t* dst[4] = {rgb.data()};
+      uint8_t* dst[4] = {keep ? all.get() + n * frame_bytes : rgb.data()};
       int lines[4] = {frame->width * 3};
       sws_scale(sws, frame->data, frame->linesize, 0, frame->height, dst, lines);
-      g_sink = g_sink ^ rgb[0];
+      g_sink = g_sink ^ dst[0][0];
       ++n;
     }
   };
@@ -115,6 +131,24 @@ std::size_t opencv_capture(const fs::path& path) {
   }
   return n;
 }
+
+std::size_t opencv_read_all(const fs::path& path) {
+  cv::VideoCapture cap(path.string(), cv::CAP_FFMPEG);
+  const auto count = static_cast<std::size_t>(std::max(cap.get(cv::CAP_PROP_FRAME_COUNT), 1.0));
+  cv::Mat m;
+  std::unique_ptr<unsigned char[]> all;
+  std::size_t n = 0, frame_bytes = 0;
+  while (n < count && cap.read(m)) {
+    if (!all) {
+      frame_bytes = m.total() * m.elemSize();
+      all.reset(new unsigned char[frame_bytes * count]);
+    }
+    std::memcpy(all.get() + n * frame_bytes, m.data, frame_bytes);
+    g_sink = g_sink ^ all[n * frame_bytes];
+    ++n;
+  }
+  return n;
+}
 #endif
 
 // Runs a Python script that writes its time in ms to argv[1]; < 0 when
@@ -151,6 +185,25 @@ double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
       "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
       "open(sys.argv[1], 'w').write(str(best))\n";
   return python_ms(dir, "pyav_decode", script, quoted(path));
+}
+
+// PyAV as imageio's pyav plugin reads index=all: an array sized by the
+// container's count, frame i stored into slot i.
+double pyav_read_all_ms(const fs::path& path, int runs, const fs::path& dir) {
+  const std::string script =
+      "import sys, time, av, numpy as np\n"
+      "best = 1e300\n"
+      "for i in range(" + std::to_string(runs + 1) + "):\n"
+      "    t = time.perf_counter()\n"
+      "    c = av.open(sys.argv[2])\n"
+      "    s = c.streams.video[0]\n"
+      "    s.thread_type = 'AUTO'\n"
+      "    out = np.empty((s.frames, s.height, s.width, 3), np.uint8)\n"
+      "    for k, fr in enumerate(c.decode(video=0)): out[k] = fr.to_ndarray(format='rgb24')\n"
+      "    c.close()\n"
+      "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
+      "open(sys.argv[1], 'w').write(str(best))\n";
+  return python_ms(dir, "pyav_read_all", script, quoted(path));
 }
 
 // PyAV: the frames of `npy` encoded with libx264 (yuv420p, 24 fps) to mp4.
@@ -203,18 +256,25 @@ int main(int argc, char** argv) {
     imio::imwrite(hd, frames, {.kwargs = {{"fps", 30}, {"codec", "libx264"}}});
   }
   inputs.push_back(hd);
-  std::printf("decode all frames to RGB (best of %d)\n", runs);
+  std::printf("decode all frames to RGB (best of %d; ratio to FFmpeg direct)\n", runs);
   for (const fs::path& in : inputs) {
     std::size_t n = 0;
     const double direct = best_ms(runs, [&] { n = ffmpeg_direct(in); });
-    std::printf("%s (%zu frames)\n", in.filename().c_str(), n);
+    std::printf("%s (%zu frames)\n iterate:\n", in.filename().c_str(), n);
     row("FFmpeg direct", direct, direct);
     row("imio imiter", best_ms(runs, [&] { imio_iter(in); }), direct);
-    row("imio imread", best_ms(runs, [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }), direct);
 #ifdef IMIO_BENCH_OPENCV
     row("cv::VideoCapture", best_ms(runs, [&] { opencv_capture(in); }), direct);
 #endif
     row("PyAV", pyav_ms(in, runs, dir), direct);
+    const double direct_all = best_ms(runs, [&] { ffmpeg_direct(in, true); });
+    std::printf(" read all into one array:\n");
+    row("FFmpeg direct", direct_all, direct_all);
+    row("imio imread", best_ms(runs, [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }), direct_all);
+#ifdef IMIO_BENCH_OPENCV
+    row("cv::VideoCapture", best_ms(runs, [&] { opencv_read_all(in); }), direct_all);
+#endif
+    row("PyAV (imageio)", pyav_read_all_ms(in, runs, dir), direct_all);
   }
   if (!inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
     const imio::NDArray frames = imio::imread(inputs[0]);
