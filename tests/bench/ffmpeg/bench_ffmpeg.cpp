@@ -171,25 +171,10 @@ double python_ms(const fs::path& dir, const std::string& name, const std::string
 
 std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
 
-// PyAV: decode + to_ndarray('rgb24') per frame, best of `runs`.
-double pyav_ms(const fs::path& path, int runs, const fs::path& dir) {
-  const std::string script =
-      "import sys, time, av\n"
-      "best = 1e300\n"
-      "for i in range(" + std::to_string(runs + 1) + "):\n"
-      "    t = time.perf_counter()\n"
-      "    c = av.open(sys.argv[2])\n"
-      "    c.streams.video[0].thread_type = 'AUTO'\n"
-      "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n"
-      "    c.close()\n"
-      "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
-      "open(sys.argv[1], 'w').write(str(best))\n";
-  return python_ms(dir, "pyav_decode", script, quoted(path));
-}
-
-// PyAV as imageio's pyav plugin reads index=all: an array sized by the
+// PyAV: decode + to_ndarray('rgb24') per frame, best of `runs`; with
+// `keep`, as imageio's pyav plugin reads index=all: an array sized by the
 // container's count, frame i stored into slot i.
-double pyav_read_all_ms(const fs::path& path, int runs, const fs::path& dir) {
+double pyav_ms(const fs::path& path, int runs, const fs::path& dir, bool keep = false) {
   const std::string script =
       "import sys, time, av, numpy as np\n"
       "best = 1e300\n"
@@ -197,13 +182,14 @@ double pyav_read_all_ms(const fs::path& path, int runs, const fs::path& dir) {
       "    t = time.perf_counter()\n"
       "    c = av.open(sys.argv[2])\n"
       "    s = c.streams.video[0]\n"
-      "    s.thread_type = 'AUTO'\n"
-      "    out = np.empty((s.frames, s.height, s.width, 3), np.uint8)\n"
-      "    for k, fr in enumerate(c.decode(video=0)): out[k] = fr.to_ndarray(format='rgb24')\n"
+      "    s.thread_type = 'AUTO'\n" +
+      std::string(keep ? "    out = np.empty((s.frames, s.height, s.width, 3), np.uint8)\n"
+                         "    for k, fr in enumerate(c.decode(video=0)): out[k] = fr.to_ndarray(format='rgb24')\n"
+                       : "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n") +
       "    c.close()\n"
       "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
       "open(sys.argv[1], 'w').write(str(best))\n";
-  return python_ms(dir, "pyav_read_all", script, quoted(path));
+  return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path));
 }
 
 // PyAV: the frames of `npy` encoded with libx264 (yuv420p, 24 fps) to mp4.
@@ -274,7 +260,7 @@ int main(int argc, char** argv) {
 #ifdef IMIO_BENCH_OPENCV
     row("cv::VideoCapture", best_ms(runs, [&] { opencv_read_all(in); }), direct_all);
 #endif
-    row("PyAV (imageio)", pyav_read_all_ms(in, runs, dir), direct_all);
+    row("PyAV (imageio)", pyav_ms(in, runs, dir, true), direct_all);
   }
   if (!inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
     const imio::NDArray frames = imio::imread(inputs[0]);
