@@ -386,6 +386,18 @@ void check_decodable(std::span<const Page* const> pages) {
   }
 }
 
+std::uint64_t check_read(const Request& request, std::span<const Page* const> pages) {
+  std::uint64_t pixels = 0, bytes = 0;
+  for (const Page* p : pages) {
+    pixels += std::uint64_t{p->width} * p->height;
+    bytes += p->nbytes();
+  }
+  request.check_frames(pages.size());
+  request.check_pixels(pixels, 1, pages.empty() ? 1 : pages.front()->spp);
+  check_decodable(pages);
+  return bytes;
+}
+
 void decode_pages(Request& request, const Structure& st, std::span<const Page* const> pages, std::byte* out,
                   unsigned threads) {
   check_decodable(pages);

@@ -25,6 +25,11 @@ std::string libtiff_version();
 /// Throws DecodeError naming the first page that cannot be decoded.
 void check_decodable(std::span<const Page* const> pages);
 
+/// Checks a read of `pages` before anything is allocated: the request's
+/// limits first (a hostile size is a LimitError before anything else), then
+/// check_decodable. Returns the bytes the pages decode to.
+std::uint64_t check_read(const Request& request, std::span<const Page* const> pages);
+
 /// Decodes `pages` into `out`, one page after the other (page.nbytes() each),
 /// native byte order. `threads` bounds the decoding threads (0 = automatic).
 void decode_pages(Request& request, const Structure& st, std::span<const Page* const> pages, std::byte* out,

@@ -21,7 +21,6 @@
 namespace imio::tiff {
 namespace {
 
-constexpr std::string_view kPlugin = "libtiff";
 constexpr std::uint16_t kOrientation = 274;
 
 // How a decoded page (tifffile's layout) becomes Pillow's array.
@@ -364,15 +363,9 @@ class PillowTiffReader final : public Plugin {
   }
 
   NDArray decode(const Selection& sel, bool rotate) {
-    request_.check_frames(sel.pages.size());
-    std::uint64_t pixels = 0;
     std::vector<const Page*> pages;
-    for (std::size_t k : sel.pages) {
-      pixels += std::uint64_t{pages_[k].width} * pages_[k].height;
-      pages.push_back(&pages_[k]);
-    }
-    request_.check_pixels(pixels, 1, pages.front()->spp);
-    check_decodable(pages);
+    for (std::size_t k : sel.pages) pages.push_back(&pages_[k]);
+    check_read(request_, pages);
     NDArray out = request_.allocate(sel.shape, sel.dtype);
     const std::size_t per_page = out.nbytes() / sel.pages.size();
     NDArray raw;

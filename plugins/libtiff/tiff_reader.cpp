@@ -248,15 +248,7 @@ class TiffReader final : public plugin::LibTiff {
   }
 
   NDArray decode(const Selection& sel, unsigned threads) {
-    std::uint64_t pixels = 0, bytes = 0;
-    for (const Page* p : sel.pages) {
-      pixels += std::uint64_t{p->width} * p->height;
-      bytes += p->nbytes();
-    }
-    // Limits first: a hostile size is a LimitError before anything else.
-    request_.check_frames(sel.pages.size());
-    request_.check_pixels(pixels, 1, sel.pages.empty() ? 1 : sel.pages.front()->spp);
-    check_decodable(sel.pages);
+    const std::uint64_t bytes = check_read(request_, sel.pages);
     const auto want = detail::checked_product(std::span<const std::size_t>(sel.shape));
     if (!want || *want * itemsize(sel.dtype) != bytes) {
       throw DecodeError(fmt::format("the pages do not fill the series shape ({})", fmt::join(sel.shape, ", ")));

@@ -19,6 +19,7 @@
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "tiff_corpus_list.hpp"
 
 namespace {
 
@@ -156,7 +157,6 @@ TEST_CASE("standard TIFFs: series, pages and improps as tifffile (spec 5.3.2, D1
 }
 
 TEST_CASE("the tiff/ corpus decodes like tifffile") {
-  const fs::path dir = imio_test::corpus_dir() / "tiff";
   if (imio_test::corpus_dir().empty() || !tifffile_available()) {
     WARN("corpus or python3-tifffile absent: skipped");
     return;
@@ -165,15 +165,7 @@ TEST_CASE("the tiff/ corpus decodes like tifffile") {
   // on shape, dtype and every value. Files imio cannot decode must raise a
   // DecodeError (the codec is absent, or the data are damaged).
   imio_test::TempDir tmp;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const auto ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".tif" || ext == ".tiff")) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  std::string list;
-  for (const auto& f : files) list += f.string() + "\n";
-  imio_test::write_file(tmp / "list.txt", imio_test::to_bytes(list));
+  const std::vector<fs::path> files = imio_test::list_corpus_tiffs({"tiff"}, tmp);
   std::string log;
   const int rc = imio_test::run_python(tmp, R"(
 import sys, os, numpy, tifffile, warnings, logging

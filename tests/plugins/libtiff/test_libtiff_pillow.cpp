@@ -17,6 +17,7 @@
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "tiff_corpus_list.hpp"
 
 namespace {
 
@@ -225,17 +226,7 @@ TEST_CASE("pillow alias: the tiff/ and synthetic corpora agree with Pillow (pyth
     return;
   }
   imio_test::TempDir tmp;
-  std::vector<fs::path> files;
-  for (const char* sub : {"tiff", "synthetic"}) {
-    for (const auto& e : fs::recursive_directory_iterator(imio_test::corpus_dir() / sub)) {
-      const auto ext = e.path().extension().string();
-      if (e.is_regular_file() && (ext == ".tif" || ext == ".tiff")) files.push_back(e.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::string list;
-  for (const auto& f : files) list += f.string() + "\n";
-  imio_test::write_file(tmp / "list.txt", imio_test::to_bytes(list));
+  const std::vector<fs::path> files = imio_test::list_corpus_tiffs({"tiff", "synthetic"}, tmp);
   std::string log;
   // Page 0 of each file Pillow opens and decodes, as imageio's pillow plugin returns it.
   const int rc = imio_test::run_python(tmp, R"(
@@ -248,6 +239,7 @@ for i, f in enumerate(open(os.path.join(d, 'list.txt')).read().split('\n')):
     if not f: continue
     try:
         im = Image.open(f)
+        if im.format != 'TIFF': continue  # e.g. a JPEG named .tif: another plugin's file
         if im.mode == 'P': im = im.convert(im.palette.mode)
         a = numpy.asarray(im)
         if a.ndim < 2: continue
