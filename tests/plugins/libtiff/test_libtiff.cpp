@@ -19,7 +19,7 @@
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
-#include "tiff_corpus_list.hpp"
+#include "tiff_test_util.hpp"
 
 namespace {
 
@@ -30,27 +30,10 @@ using imio::NDArray;
 using imio::Shape;
 using imio_test::contains;
 using imio_test::message_of;
+using imio_test::sample;
 
 bool tifffile_available() { return imio_test::python_has("tifffile, numpy"); }
 
-NDArray sample(const Shape& shape, DType dtype, std::uint32_t seed = 3) {
-  NDArray a(shape, dtype);
-  std::mt19937 rng(seed);
-  for (std::size_t i = 0; i < a.nbytes(); ++i) a.bytes()[i] = static_cast<std::byte>(rng() & 0xFF);
-  if (dtype == DType::bool_) {
-    for (std::size_t i = 0; i < a.size(); ++i) a.bytes()[i] = static_cast<std::byte>(rng() & 1);
-  }
-  if (dtype == DType::float16 || dtype == DType::float32 || dtype == DType::float64) {
-    // Finite values only, so equality is bitwise and NaN payloads do not matter.
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const double v = static_cast<double>(rng() % 2001) / 8.0 - 125.0;
-      if (dtype == DType::float16) a.data<imio::float16>()[i] = imio::float16::from_float(static_cast<float>(v));
-      if (dtype == DType::float32) a.data<float>()[i] = static_cast<float>(v);
-      if (dtype == DType::float64) a.data<double>()[i] = v;
-    }
-  }
-  return a;
-}
 
 // A little-endian classic TIFF with one IFD: the entries (tag, type, count,
 // value-or-offset) as given, then `tail` bytes at offset 8 + IFD size.

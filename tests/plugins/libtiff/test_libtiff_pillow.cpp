@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,7 +16,7 @@
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
-#include "tiff_corpus_list.hpp"
+#include "tiff_test_util.hpp"
 
 namespace {
 
@@ -32,18 +31,6 @@ imio::ReadOptions pillow_at(imio::Index index) { return {.index = index, .plugin
 
 fs::path synthetic(const std::string& name) { return imio_test::corpus_dir() / "synthetic" / name; }
 
-NDArray random_array(const Shape& shape, DType dtype, std::uint32_t seed = 7) {
-  NDArray a(shape, dtype);
-  std::mt19937 rng(seed);
-  for (std::size_t i = 0; i < a.nbytes(); ++i) a.bytes()[i] = static_cast<std::byte>(rng() & 0xFF);
-  if (dtype == DType::bool_) {
-    for (std::size_t i = 0; i < a.size(); ++i) a.bytes()[i] = static_cast<std::byte>(rng() & 1);
-  }
-  if (dtype == DType::float32) {
-    for (std::size_t i = 0; i < a.size(); ++i) a.data<float>()[i] = static_cast<float>(rng() % 1000) / 4.0f - 100.0f;
-  }
-  return a;
-}
 
 }  // namespace
 
@@ -173,7 +160,7 @@ TEST_CASE("pillow alias: conversions written by imio agree with Pillow (python3-
     const bool be = c.name.size() > 3 && c.name.substr(c.name.size() - 3) == "_be";
     const fs::path path = tmp / (c.name + ".tif");
     auto f = imio::imopen(path, "w", {.kwargs = be ? imio::Kwargs{{"byteorder", ">"}} : imio::Kwargs{}});
-    f.write(random_array(c.shape, c.dtype), c.kwargs);
+    f.write(imio_test::sample(c.shape, c.dtype), c.kwargs);
     f.close();
   }
   std::string log;
