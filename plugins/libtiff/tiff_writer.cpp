@@ -277,6 +277,12 @@ Layout layout_of(const Shape& shape, DType dtype, const WriteArgs& a) {
     else if (nd >= 3 && third >= want && third <= 8) planar = PLANARCONFIG_SEPARATE;
     else throw ArgumentError(fmt::format("photometric {} needs a sample axis of at least {} (shape ({}))", l.photometric, want, fmt::join(shape, ", ")));
   }
+  const std::size_t colour = l.photometric == PHOTOMETRIC_RGB ? 3 : l.photometric == PHOTOMETRIC_SEPARATED ? 4 : 1;
+  // Gray or palette with extrasamples (gray + alpha): the trailing axis of
+  // 1 + len(extrasamples) holds the samples, as tifffile infers it.
+  if (!planar && colour == 1 && !a.extrasamples.empty() && nd >= 3 && last == 1 + a.extrasamples.size()) {
+    planar = PLANARCONFIG_CONTIG;
+  }
   std::size_t page_dims = 2;
   if (planar && nd >= 3) {
     l.planar = *planar;
@@ -291,6 +297,13 @@ Layout layout_of(const Shape& shape, DType dtype, const WriteArgs& a) {
     l.width = static_cast<std::uint32_t>(s[nd - 1]);
   }
   if (l.spp == 1) l.planar = PLANARCONFIG_CONTIG;
+  // A page whose ExtraSamples leave fewer samples than the photometric's
+  // colour samples is not a valid TIFF (readers refuse it): refuse to write it.
+  if (a.extrasamples_given && l.spp < colour + a.extrasamples.size()) {
+    throw ArgumentError(fmt::format("extrasamples lists {} extra sample(s), but the pages have {} sample(s) of which "
+                                    "photometric {} needs {} (shape ({}))",
+                                    a.extrasamples.size(), l.spp, l.photometric, colour, fmt::join(shape, ", ")));
+  }
   for (std::size_t i = 0; i + page_dims < nd; ++i) l.pages *= s[i];
   for (std::size_t i = nd - page_dims; i < nd; ++i) {
     if (s[i] > 0xFFFFFFFFu) throw ArgumentError("an image axis exceeds TIFF's 2**32 - 1");

@@ -368,6 +368,23 @@ TEST_CASE("write options: series, description, resolution, ImageJ, compression c
   CHECK(contains(info, "Resolution: 100, 0.5 pixels/inch"));
 }
 
+TEST_CASE("extrasamples: gray + alpha takes the trailing axis; a count that does not fit is refused") {
+  imio_test::TempDir tmp;
+  const NDArray la = sample({9, 13, 2}, DType::uint8);
+  imio::imwrite(tmp / "la.tif", la, {.kwargs = {{"photometric", "minisblack"}, {"extrasamples", imio::Value::List{2}}}});
+  CHECK(imio::imread(tmp / "la.tif") == la);
+  const auto meta = imio::immeta(tmp / "la.tif", {.index = 0});
+  CHECK(meta.get<std::int64_t>("SamplesPerPixel") == 2);
+  // (9,13,5) gray with one extra sample: 5 samples per pixel cannot be 1 + 1.
+  CHECK_THROWS_AS(imio::imwrite(tmp / "bad.tif", sample({9, 13, 5}, DType::uint8),
+                                {.kwargs = {{"photometric", "minisblack"}, {"extrasamples", imio::Value::List{2}}}}),
+                  imio::ArgumentError);
+  CHECK_FALSE(fs::exists(tmp / "bad.tif"));
+  CHECK_THROWS_AS(imio::imwrite(tmp / "bad.tif", sample({9, 13, 3}, DType::uint8),
+                                {.kwargs = {{"extrasamples", imio::Value::List{2}}}}),
+                  imio::ArgumentError);
+}
+
 TEST_CASE("files written by tifffile read back in imio") {
   if (!tifffile_available()) {
     WARN("python3-tifffile absent: skipped");

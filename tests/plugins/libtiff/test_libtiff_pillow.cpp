@@ -149,6 +149,7 @@ TEST_CASE("pillow alias: conversions written by imio agree with Pillow (python3-
       {"rgba", {9, 13, 4}, DType::uint8, {}},
       {"rgba_assoc", {9, 13, 4}, DType::uint8, {{"extrasamples", imio::Value::List{1}}}},
       {"rgbx", {9, 13, 4}, DType::uint8, {{"extrasamples", imio::Value::List{0}}}},
+      {"la_imio", {9, 13, 2}, DType::uint8, {{"photometric", "minisblack"}, {"extrasamples", imio::Value::List{2}}}},
       {"planar_rgb", {3, 9, 13}, DType::uint8, {{"photometric", "rgb"}, {"planarconfig", "separate"}}},
       {"cmyk", {9, 13, 4}, DType::uint8, {{"photometric", "separated"}}},
       {"palette", {9, 13}, DType::uint8, {{"photometric", "palette"}}},
