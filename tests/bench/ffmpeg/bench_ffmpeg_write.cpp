@@ -9,7 +9,8 @@
 //   PyAV's defaults   add_stream('libx264') sets bit_rate=1024000 (x264 ABR
 //                     at 1 Mbit/s) and thread_count=0;
 //   FFmpeg's defaults libx264's own: CRF 23, no bit rate (imio's default).
-// Methods, best of N after a warm-up:
+// Methods, best of N after a warm-up round, the methods interleaved in each
+// round (bench_timing.hpp's rule, made fair under a changing load):
 //   FFmpeg direct   libavformat + libavcodec, sws_scale(SWS_BILINEAR) rgb24 →
 //                   yuv420p into one reused frame, thread_count=0
 //   imio imwrite    imio::imwrite(path, frames, codec=libx264[, bitrate])
@@ -22,14 +23,12 @@
 //                   and one write_frame per frame (FFmpeg's defaults only:
 //                   init_video_stream has no bit-rate option, as imageio's)
 //   PyAV            container.add_stream + VideoFrame.from_ndarray + encode,
-//                   timed by Python's perf_counter in a subprocess (best of
-//                   N there too), when the system Python has av and numpy.
+//                   timed by Python's perf_counter in a subprocess, when the
+//                   system Python has av and numpy.
 // The imio outputs are checked to read back as (280,720,1280,3) (spec §6,
 // behaviour 78 at full length).
 #include <imio/imio.hpp>
 #include <imio/plugins/ffmpeg.hpp>
-
-#include "bench_timing.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -37,10 +36,13 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -48,7 +50,6 @@ extern "C" {
 namespace {
 
 namespace fs = std::filesystem;
-using imio_bench::best_ms;
 
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "bench_ffmpeg_write: %s\n", what);
@@ -125,15 +126,16 @@ void imio_write_frames(const imio::NDArray& frames, const fs::path& out) {
   file.close();
 }
 
-// PyAV's encode loop, best of `runs` after a warm-up, in the system Python;
-// < 0 when PyAV or numpy is missing. bit_rate < 0 keeps PyAV's default.
-double pyav_ms(const fs::path& npy, const fs::path& out, int runs, std::int64_t bit_rate, const fs::path& dir) {
+// PyAV's encode loop once, timed in the system Python (perf_counter around
+// the encoding only); < 0 when PyAV or numpy is missing. bit_rate < 0
+// keeps PyAV's default.
+double pyav_ms(const fs::path& npy, const fs::path& out, std::int64_t bit_rate, const fs::path& dir) {
   const std::string py = IMIO_BENCH_PYTHON;
   if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
   const fs::path script = dir / "pyav_write.py", result = dir / "pyav_write_ms.txt";
   std::ofstream(script) << "import sys, time, av, numpy as np\n"
                            "frames = np.load(sys.argv[1])\n"
-                           "runs, bit_rate = int(sys.argv[3]), int(sys.argv[4])\n"
+                           "bit_rate = int(sys.argv[3])\n"
                            "def encode():\n"
                            "    c = av.open(sys.argv[2], 'w')\n"
                            "    s = c.add_stream('libx264', rate=24)\n"
@@ -143,15 +145,11 @@ double pyav_ms(const fs::path& npy, const fs::path& out, int runs, std::int64_t 
                            "        for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): c.mux(p)\n"
                            "    for p in s.encode(): c.mux(p)\n"
                            "    c.close()\n"
+                           "t = time.perf_counter()\n"
                            "encode()\n"
-                           "best = 1e300\n"
-                           "for i in range(runs):\n"
-                           "    t = time.perf_counter()\n"
-                           "    encode()\n"
-                           "    best = min(best, (time.perf_counter() - t) * 1000)\n"
-                           "open(sys.argv[5], 'w').write(str(best))\n";
+                           "open(sys.argv[4], 'w').write(str((time.perf_counter() - t) * 1000))\n";
   const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + npy.string() + "\" \"" + out.string() + "\" " +
-                          std::to_string(runs) + " " + std::to_string(bit_rate) + " \"" + result.string() + "\"";
+                          std::to_string(bit_rate) + " \"" + result.string() + "\"";
   if (std::system(cmd.c_str()) != 0) return -1;
   double ms = -1;
   std::ifstream(result) >> ms;
@@ -227,39 +225,60 @@ int main(int argc, char** argv) {
       {"PyAV's defaults (ABR 1 Mbit/s)", 1024000, -1, false},
       {"FFmpeg's defaults (CRF 23; imio's default)", 0, 0, true},
   };
-  std::printf("encode %zu frames 1280x720 rgb24 → libx264 yuv420p mp4 (best of %d)\n", n, runs);
+  std::printf("encode %zu frames 1280x720 rgb24 → libx264 yuv420p mp4 (best of %d, methods interleaved)\n", n, runs);
   for (const Setting& s : settings) {
     std::printf("%s\n", s.title);
-    const fs::path direct_out = dir / "direct.mp4", imwrite_out = dir / "imwrite.mp4", frame_out = dir / "write_frame.mp4",
-                   pyav_out = dir / "pyav.mp4";
-    const double direct = best_ms(runs, [&] { ffmpeg_direct(frames, direct_out, s.bit_rate); });
-    row("FFmpeg direct", direct, direct, direct_out);
     imio::Kwargs kw = {{"codec", "libx264"}};
     if (s.bit_rate > 0) kw.emplace_back("bitrate", s.bit_rate);
-    const double imw = best_ms(runs, [&] { imio::imwrite(imwrite_out, frames, {.kwargs = kw}); });
-    row("imio imwrite", imw, direct, imwrite_out);
-    check_read_back(imwrite_out, n);
-    double wf = -1;
-    if (s.write_frame) {
-      wf = best_ms(runs, [&] { imio_write_frames(frames, frame_out); });
-      row("imio write_frame", wf, direct, frame_out);
-      check_read_back(frame_out, n);
+    imio::Kwargs sliced_kw = kw;
+    sliced_kw.emplace_back("codec_options", imio::Dict{{"thread_type", "slice"}});
+    // Each method returns its time in ms (PyAV: as Python measured it).
+    struct Method {
+      const char* name;
+      fs::path out;
+      std::function<double(const fs::path&)> run;
+      double best = 1e300;
+    };
+    auto timed = [](std::function<void(const fs::path&)> f) {
+      return [f](const fs::path& out) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f(out);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      };
+    };
+    std::vector<Method> methods;
+    methods.push_back({"FFmpeg direct", dir / "direct.mp4", timed([&](const fs::path& o) { ffmpeg_direct(frames, o, s.bit_rate); })});
+    methods.push_back({"imio imwrite", dir / "imwrite.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = kw}); })});
+    if (s.write_frame) methods.push_back({"imio write_frame", dir / "write_frame.mp4", timed([&](const fs::path& o) { imio_write_frames(frames, o); })});
+    methods.push_back({"imio (slices)", dir / "imwrite_slices.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = sliced_kw}); })});
+    methods.push_back({"PyAV", dir / "pyav.mp4", [&](const fs::path& o) { return pyav_ms(npy, o, s.pyav_bit_rate, dir); }});
+    // Round 0 warms up; the rounds interleave the methods, so a change of
+    // the machine's load hits them alike.
+    for (int round = 0; round <= runs; ++round) {
+      for (Method& m : methods) {
+        const double ms = m.run(m.out);
+        if (round > 0 && ms >= 0) m.best = std::min(m.best, ms);
+      }
     }
-    const fs::path slice_out = dir / "imwrite_slices.mp4";
-    kw.emplace_back("codec_options", imio::Dict{{"thread_type", "slice"}});
-    const double sliced = best_ms(runs, [&] { imio::imwrite(slice_out, frames, {.kwargs = kw}); });
-    row("imio (slices)", sliced, direct, slice_out);
-    const double py = pyav_ms(npy, pyav_out, runs, s.pyav_bit_rate, dir);
-    row("PyAV", py, direct, pyav_out);
-    if (py > 0) std::printf("  imio imwrite / PyAV = %.2f, imio (slices) / PyAV = %.2f\n", imw / py, sliced / py);
-    const std::string ref = without_threads(x264_settings(direct_out));
-    std::printf("  x264 settings (FFmpeg direct): %s\n", x264_settings(direct_out).c_str());
-    std::printf("  same x264 settings but threads: imio imwrite %s", without_threads(x264_settings(imwrite_out)) == ref ? "yes" : "NO");
-    if (s.write_frame) std::printf(", write_frame %s", without_threads(x264_settings(frame_out)) == ref ? "yes" : "NO");
-    if (py > 0) {
-      std::printf(", PyAV %s", without_threads(x264_settings(pyav_out)) == ref ? "yes" : "NO");
-      if (without_threads(x264_settings(pyav_out)) != ref) std::printf("\n  x264 settings (PyAV): %s", x264_settings(pyav_out).c_str());
-      std::printf("\n  imio (slices) has PyAV's x264 settings: %s", x264_settings(slice_out) == x264_settings(pyav_out) ? "yes" : "NO");
+    const double direct = methods[0].best;
+    for (const Method& m : methods) {
+      if (m.best < 1e300) row(m.name, m.best, direct, m.out);
+    }
+    check_read_back(methods[1].out, n);
+    if (s.write_frame) check_read_back(methods[2].out, n);
+    const Method& py = methods.back();
+    const Method& sliced = methods[methods.size() - 2];
+    if (py.best < 1e300) std::printf("  imio imwrite / PyAV = %.2f, imio (slices) / PyAV = %.2f\n", methods[1].best / py.best, sliced.best / py.best);
+    const std::string ref = without_threads(x264_settings(methods[0].out));
+    std::printf("  x264 settings (FFmpeg direct): %s\n", x264_settings(methods[0].out).c_str());
+    std::printf("  same x264 settings but threads:");
+    for (std::size_t i = 1; i + 1 < methods.size(); ++i) {
+      std::printf(" %s %s;", methods[i].name, without_threads(x264_settings(methods[i].out)) == ref ? "yes" : "NO");
+    }
+    if (py.best < 1e300) {
+      std::printf(" PyAV %s", without_threads(x264_settings(py.out)) == ref ? "yes" : "NO");
+      if (without_threads(x264_settings(py.out)) != ref) std::printf("\n  x264 settings (PyAV): %s", x264_settings(py.out).c_str());
+      std::printf("\n  imio (slices) has PyAV's x264 settings: %s", x264_settings(sliced.out) == x264_settings(py.out) ? "yes" : "NO");
     }
     std::printf("\n");
   }
