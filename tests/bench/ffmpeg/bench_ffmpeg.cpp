@@ -1,6 +1,8 @@
 // bench_ffmpeg: decoding every frame of a video to RGB, and encoding one.
 //
-//   bench_ffmpeg [--runs N] [--dir FOLDER]      the timing table
+//   bench_ffmpeg [--runs N] [--dir FOLDER] [--only NAME]
+//                                               the timing table (of input
+//                                               NAME only, without encoding)
 //   bench_ffmpeg --iterate FILE                 imiter over FILE only (for
 //                                               /usr/bin/time -v peak memory)
 //
@@ -209,6 +211,27 @@ double pyav_write_ms(const fs::path& npy, const fs::path& dir) {
   return python_ms(dir, "pyav_write", script, quoted(npy) + " " + quoted(dir / "pyav_out.mp4"));
 }
 
+struct Method {
+  const char* name;
+  std::function<void()> fn;
+};
+
+// Best of `runs` per method, the methods taking turns within each run (one
+// warm-up each first): on a busy machine a load swing then hits every
+// method of the table alike instead of the one that happens to run during it.
+std::vector<double> turns_best_ms(int runs, const std::vector<Method>& methods) {
+  for (const Method& m : methods) m.fn();
+  std::vector<double> best(methods.size(), 1e300);
+  for (int r = 0; r < runs; ++r) {
+    for (std::size_t i = 0; i < methods.size(); ++i) {
+      const auto t0 = Clock::now();
+      methods[i].fn();
+      best[i] = std::min(best[i], std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+  }
+  return best;
+}
+
 void row(const char* name, double ms, double base) {
   if (ms < 0) return;
   std::printf("  %-20s %10.1f ms   %5.2fx\n", name, ms, ms / base);
@@ -218,6 +241,7 @@ void row(const char* name, double ms, double base) {
 
 int main(int argc, char** argv) {
   int runs = 3;
+  std::string only;  // a file name: that input only, no encoding
   fs::path dir = fs::temp_directory_path() / "imio-bench-ffmpeg";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -227,6 +251,7 @@ int main(int argc, char** argv) {
     }
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+    if (a == "--only" && i + 1 < argc) only = argv[++i];
   }
   fs::create_directories(dir);
   const fs::path corpus = IMIO_BENCH_CORPUS;
@@ -242,27 +267,31 @@ int main(int argc, char** argv) {
     imio::imwrite(hd, frames, {.kwargs = {{"fps", 30}, {"codec", "libx264"}}});
   }
   inputs.push_back(hd);
-  std::printf("decode all frames to RGB (best of %d; ratio to FFmpeg direct)\n", runs);
-  for (const fs::path& in : inputs) {
-    std::size_t n = 0;
-    const double direct = best_ms(runs, [&] { n = ffmpeg_direct(in); });
-    std::printf("%s (%zu frames)\n iterate:\n", in.filename().c_str(), n);
-    row("FFmpeg direct", direct, direct);
-    row("imio imiter", best_ms(runs, [&] { imio_iter(in); }), direct);
-#ifdef IMIO_BENCH_OPENCV
-    row("cv::VideoCapture", best_ms(runs, [&] { opencv_capture(in); }), direct);
-#endif
-    row("PyAV", pyav_ms(in, runs, dir), direct);
-    const double direct_all = best_ms(runs, [&] { ffmpeg_direct(in, true); });
-    std::printf(" read all into one array:\n");
-    row("FFmpeg direct", direct_all, direct_all);
-    row("imio imread", best_ms(runs, [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }), direct_all);
-#ifdef IMIO_BENCH_OPENCV
-    row("cv::VideoCapture", best_ms(runs, [&] { opencv_read_all(in); }), direct_all);
-#endif
-    row("PyAV (imageio)", pyav_ms(in, runs, dir, true), direct_all);
+  if (!only.empty()) {
+    std::erase_if(inputs, [&](const fs::path& p) { return p.filename() != only; });
   }
-  if (!inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
+  std::printf("decode all frames to RGB (best of %d, the methods of a table taking turns; ratio to FFmpeg direct)\n", runs);
+  for (const fs::path& in : inputs) {
+    const std::size_t n = ffmpeg_direct(in);
+    std::printf("%s (%zu frames)\n iterate:\n", in.filename().c_str(), n);
+    std::vector<Method> iterate = {{"FFmpeg direct", [&] { ffmpeg_direct(in); }}, {"imio imiter", [&] { imio_iter(in); }}};
+#ifdef IMIO_BENCH_OPENCV
+    iterate.push_back({"cv::VideoCapture", [&] { opencv_capture(in); }});
+#endif
+    const std::vector<double> it = turns_best_ms(runs, iterate);
+    for (std::size_t i = 0; i < it.size(); ++i) row(iterate[i].name, it[i], it[0]);
+    row("PyAV", pyav_ms(in, runs, dir), it[0]);
+    std::printf(" read all into one array:\n");
+    std::vector<Method> all = {{"FFmpeg direct", [&] { ffmpeg_direct(in, true); }},
+                               {"imio imread", [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }}};
+#ifdef IMIO_BENCH_OPENCV
+    all.push_back({"cv::VideoCapture", [&] { opencv_read_all(in); }});
+#endif
+    const std::vector<double> al = turns_best_ms(runs, all);
+    for (std::size_t i = 0; i < al.size(); ++i) row(all[i].name, al[i], al[0]);
+    row("PyAV (imageio)", pyav_ms(in, runs, dir, true), al[0]);
+  }
+  if (only.empty() && !inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
     const imio::NDArray frames = imio::imread(inputs[0]);
     const double w = best_ms(1, [&] { imio::imwrite(dir / "out.mp4", frames, {.kwargs = {{"codec", "libx264"}}}); });
     imio::imwrite(dir / "frames.npy", frames);
