@@ -31,7 +31,13 @@ NDArray iterated(const fs::path& path, const imio::Kwargs& kwargs = {}) {
   return NDArray::stack(frames);
 }
 
-Value sequence(const char* filter, const char* args) { return Value::List{Value::List{Value(filter), Value(args)}}; }
+// [[filter, args]]: built step by step, since a braced list holding one
+// List is a copy of it for clang and a nested list for gcc.
+Value sequence(const char* filter, const char* args) {
+  Value::List seq;
+  seq.emplace_back(Value::List{Value(filter), Value(args)});
+  return Value(std::move(seq));
+}
 
 }  // namespace
 
