@@ -9,11 +9,6 @@ function(imio_set_warnings target)
        AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
       target_compile_options(${target} PRIVATE -Wno-restrict)
     endif()
-    # GCC's -Wmaybe-uninitialized misfires on std::optional members at -O2/-O3
-    # (GCC bug 80635): keep it visible, but not fatal.
-    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-      target_compile_options(${target} PRIVATE -Wno-error=maybe-uninitialized)
-    endif()
     if(IMIO_WARNINGS_AS_ERRORS)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
