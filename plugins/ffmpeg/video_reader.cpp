@@ -2,6 +2,7 @@
 // every frame from the start for index omitted/all, frame k as the k-th step
 // of iter() yields it, properties without decoding, container and frame
 // metadata.
+#include <imio/array_recycler.hpp>
 #include <imio/plugin.hpp>
 
 #include <algorithm>
@@ -247,11 +248,12 @@ class VideoReader final : public ReadHandle {
       ReadArgs a;
       FrameStream stream;
       FramePtr frame = make_frame();
+      ArrayRecycler recycler;
       Frames(VideoReader& reader, ReadArgs args) : r(reader), a(std::move(args)), stream(*r.input_, a.filters) {}
       std::optional<NDArray> next() override {
         LogScope log;
         if (!stream.next(frame.get())) return std::nullopt;
-        return r.to_array(*frame, a.format);
+        return r.to_array(*frame, a.format, &recycler);
       }
     };
     // From the handle's current decode position (frame 0 on a fresh handle).
@@ -315,10 +317,21 @@ class VideoReader final : public ReadHandle {
     return m;
   }
 
-  NDArray to_array(const AVFrame& frame, std::optional<AVPixelFormat> format) {
+  // With a `recycler` (imiter), a frame reuses the buffer of a frame the
+  // caller already dropped: no fresh pages to fault in for every frame.
+  NDArray to_array(const AVFrame& frame, std::optional<AVPixelFormat> format, ArrayRecycler* recycler = nullptr) {
     const PixelLayout layout = layout_of(format.value_or(static_cast<AVPixelFormat>(frame.format)));
     request_.check_pixels(static_cast<std::uint64_t>(frame.width), static_cast<std::uint64_t>(frame.height));
-    NDArray out = request_.allocate(layout.shape(frame.width, frame.height), layout.dtype);
+    Shape shape = layout.shape(frame.width, frame.height);
+    NDArray out;
+    if (recycler != nullptr) {
+      std::uint64_t bytes = itemsize(layout.dtype);  // no overflow: check_pixels bounds the product
+      for (const std::size_t d : shape) bytes *= d;
+      request_.check_bytes(bytes);
+      out = recycler->allocate(std::move(shape), layout.dtype);
+    } else {
+      out = request_.allocate(shape, layout.dtype);
+    }
     converter_.convert(frame, layout, out.bytes());
     return out;
   }
