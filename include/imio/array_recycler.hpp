@@ -23,9 +23,12 @@ class IMIO_EXPORT ArrayRecycler {
  public:
   /// A recycler holding at most `keep` idle buffers.
   explicit ArrayRecycler(std::size_t keep = 2);
+  /// Drops the idle buffers; arrays still alive free theirs when they die.
   ~ArrayRecycler();
-  ArrayRecycler(ArrayRecycler&&) noexcept;
-  ArrayRecycler& operator=(ArrayRecycler&&) noexcept;
+  /// Takes `other`'s buffers; `other` may then only be destroyed or assigned.
+  ArrayRecycler(ArrayRecycler&& other) noexcept;
+  /// Drops this recycler's idle buffers and takes `other`'s.
+  ArrayRecycler& operator=(ArrayRecycler&& other) noexcept;
   ArrayRecycler(const ArrayRecycler&) = delete;
   ArrayRecycler& operator=(const ArrayRecycler&) = delete;
 
