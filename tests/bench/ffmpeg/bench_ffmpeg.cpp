@@ -1,8 +1,8 @@
-// bench_ffmpeg: decoding every frame of a video to RGB, and encoding one.
+// bench_ffmpeg: decoding every frame of a video to RGB.
 //
 //   bench_ffmpeg [--runs N] [--dir FOLDER] [--only NAME]
 //                                               the timing table (of input
-//                                               NAME only, without encoding)
+//                                               NAME only)
 //   bench_ffmpeg --iterate FILE                 imiter over FILE only (for
 //                                               /usr/bin/time -v peak memory)
 //
@@ -24,7 +24,7 @@
 //                   sized by CAP_PROP_FRAME_COUNT
 //   PyAV (imageio)  imageio's pyav read: np.empty((N,H,W,3)), frame i's
 //                   to_ndarray('rgb24') stored into slot i
-// Encode: 280 frames of 1280x720 with libx264 through imio::imwrite vs PyAV.
+// Encoding is bench_ffmpeg_write's (the same x264 settings on both sides).
 #include <imio/imio.hpp>
 
 #include "bench_timing.hpp"
@@ -194,23 +194,6 @@ double pyav_ms(const fs::path& path, int runs, const fs::path& dir, bool keep = 
   return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path));
 }
 
-// PyAV: the frames of `npy` encoded with libx264 (yuv420p, 24 fps) to mp4.
-double pyav_write_ms(const fs::path& npy, const fs::path& dir) {
-  const std::string script =
-      "import sys, time, av, numpy as np\n"
-      "frames = np.load(sys.argv[2])\n"
-      "t = time.perf_counter()\n"
-      "c = av.open(sys.argv[3], 'w')\n"
-      "s = c.add_stream('libx264', rate=24)\n"
-      "s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], 'yuv420p'\n"
-      "for a in frames:\n"
-      "    for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): c.mux(p)\n"
-      "for p in s.encode(): c.mux(p)\n"
-      "c.close()\n"
-      "open(sys.argv[1], 'w').write(str((time.perf_counter() - t) * 1000))\n";
-  return python_ms(dir, "pyav_write", script, quoted(npy) + " " + quoted(dir / "pyav_out.mp4"));
-}
-
 struct Method {
   const char* name;
   std::function<void()> fn;
@@ -241,7 +224,7 @@ void row(const char* name, double ms, double base) {
 
 int main(int argc, char** argv) {
   int runs = 3;
-  std::string only;  // a file name: that input only, no encoding
+  std::string only;  // a file name: that input only
   fs::path dir = fs::temp_directory_path() / "imio-bench-ffmpeg";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -290,14 +273,6 @@ int main(int argc, char** argv) {
     const std::vector<double> al = turns_best_ms(runs, all);
     for (std::size_t i = 0; i < al.size(); ++i) row(all[i].name, al[i], al[0]);
     row("PyAV (imageio)", pyav_ms(in, runs, dir, true), al[0]);
-  }
-  if (only.empty() && !inputs.empty() && inputs[0].filename() == "cockatoo.mp4") {
-    const imio::NDArray frames = imio::imread(inputs[0]);
-    const double w = best_ms(1, [&] { imio::imwrite(dir / "out.mp4", frames, {.kwargs = {{"codec", "libx264"}}}); });
-    imio::imwrite(dir / "frames.npy", frames);
-    std::printf("encode 280 frames 1280x720 with libx264\n");
-    row("imio imwrite", w, w);
-    row("PyAV", pyav_write_ms(dir / "frames.npy", dir), w);
   }
   return g_sink == 255 ? 1 : 0;
 }
