@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checked_math.hpp"
 #include "http.hpp"
@@ -308,11 +309,19 @@ void Request::check_bytes(std::uint64_t n) const {
   }
 }
 
-NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
+std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
   auto n = detail::checked_product(std::span<const std::size_t>(shape));
   if (n) n = detail::checked_mul(*n, itemsize(dtype));
-  if (!n) check_bytes(UINT64_MAX);
+  // An overflowing product exceeds any max_bytes, UINT64_MAX included.
+  if (!n) {
+    throw LimitError(fmt::format("an array of shape ({}) and dtype {} has more than 2**64 bytes", fmt::join(shape, ", "), name(dtype)));
+  }
   check_bytes(*n);
+  return *n;
+}
+
+NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
+  check_array(shape, dtype);
   return zeroed ? NDArray(shape, dtype) : NDArray::uninitialized(shape, dtype);
 }
 

@@ -126,8 +126,14 @@ class IMIO_EXPORT Request {
   void check_frames(std::uint64_t n) const;
   /// Throws LimitError when `n` bytes exceed max_bytes.
   void check_bytes(std::uint64_t n) const;
-  /// An array for the decoder to fill, after checking its byte size against
-  /// max_bytes (overflow-safe). Its contents are unspecified unless `zeroed`.
+  /// The byte size of an array of `shape` and `dtype`, after checking it
+  /// against max_bytes (overflow-safe: a product that overflows is a
+  /// LimitError too). For plugins that place arrays in memory of their own
+  /// (a batch buffer, a recycled frame) but must honour the limits as
+  /// allocate() does.
+  std::uint64_t check_array(const Shape& shape, DType dtype) const;
+  /// An array for the decoder to fill, after check_array(). Its contents are
+  /// unspecified unless `zeroed`.
   NDArray allocate(const Shape& shape, DType dtype, bool zeroed = false) const;
 
   /// For the core: the internal state (its type is private to the library).

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@ extern "C" {
 }
 
 #include "av_filter.hpp"
+#include "converter_pool.hpp"
 #include "ffmpeg_plugins.hpp"
 #include "pixel_layout.hpp"
 
@@ -166,14 +169,25 @@ class FrameBatch {
   /// Sets the frame layout and reserves `expected` frames (bounded by the
   /// limits: a hostile count must not reserve more than may be returned).
   void start(Shape frame_shape, DType dtype, std::int64_t expected) {
+    frame_bytes_ = static_cast<std::size_t>(request_.check_array(frame_shape, dtype));
     frame_shape_ = std::move(frame_shape);
     dtype_ = dtype;
-    frame_bytes_ = itemsize(dtype);
-    for (std::size_t d : frame_shape_) frame_bytes_ *= d;
     const Limits& limits = request_.limits();
     std::uint64_t cap = expected > 0 ? static_cast<std::uint64_t>(expected) : 16;
     cap = std::min<std::uint64_t>({cap, limits.max_frames, std::max<std::uint64_t>(limits.max_bytes / std::max<std::size_t>(frame_bytes_, 1), 1)});
-    reserve(static_cast<std::size_t>(std::max<std::uint64_t>(cap, 1)));
+    // The reservation is address space: pages are touched only as frames
+    // arrive. A header may claim more frames than the system lets us
+    // reserve (strict overcommit); then start smaller and grow as frames
+    // actually decode.
+    for (;;) {
+      try {
+        reserve(static_cast<std::size_t>(std::max<std::uint64_t>(cap, 1)));
+        return;
+      } catch (const std::bad_alloc&) {
+        if (cap <= 16) throw;
+        cap /= 4;
+      }
+    }
   }
 
   /// Memory for the next frame (frame_bytes() bytes), growing the buffer
@@ -191,6 +205,8 @@ class FrameBatch {
   }
 
   std::size_t frames() const noexcept { return n_; }
+  /// The next next_slot() moves the frames to a larger buffer.
+  bool full() const noexcept { return n_ == capacity_; }
   const Shape& frame_shape() const noexcept { return frame_shape_; }
   DType dtype() const noexcept { return dtype_; }
 
@@ -325,9 +341,7 @@ class VideoReader final : public ReadHandle {
     Shape shape = layout.shape(frame.width, frame.height);
     NDArray out;
     if (recycler != nullptr) {
-      std::uint64_t bytes = itemsize(layout.dtype);  // no overflow: check_pixels bounds the product
-      for (const std::size_t d : shape) bytes *= d;
-      request_.check_bytes(bytes);
+      request_.check_array(shape, layout.dtype);
       out = recycler->allocate(std::move(shape), layout.dtype);
     } else {
       out = request_.allocate(shape, layout.dtype);
@@ -379,17 +393,23 @@ class VideoReader final : public ReadHandle {
     FrameStream stream(*input_, a.filters);
     FramePtr frame = make_frame();
     FrameBatch batch(request_);
+    // Declared after `batch`: on an error its workers stop before the
+    // buffer they write into is freed.
+    std::optional<ConverterPool> pool;
     while (stream.next(frame.get())) {
       const PixelLayout layout = layout_of(a.format.value_or(static_cast<AVPixelFormat>(frame->format)));
       if (batch.frames() == 0) {
         request_.check_pixels(static_cast<std::uint64_t>(frame->width), static_cast<std::uint64_t>(frame->height));
         batch.start(layout.shape(frame->width, frame->height), layout.dtype, expected);
+        pool.emplace(ConverterPool::workers_for(frame->width, frame->height, a.threading.count));
       } else if (layout.shape(frame->width, frame->height) != batch.frame_shape() || layout.dtype != batch.dtype()) {
         throw DecodeError(fmt::format("frame {} has another size or layout than frame 0: the frames cannot be stacked", batch.frames()));
       }
-      converter_.convert(*frame, layout, batch.next_slot());
+      if (batch.full()) pool->drain();  // growing moves the slots being written
+      pool->convert(*frame, layout, batch.next_slot());
     }
     if (batch.frames() == 0) throw DecodeError("no frame of the video decodes");
+    pool->drain();
     return std::move(batch).finish();
   }
 

@@ -334,6 +334,16 @@ TEST_CASE("Limits are checked before allocating", "[limits]") {
   msg = message_of<imio::LimitError>([&] { imio::imread(big, {.limits = {.max_bytes = 39999}}); });
   CHECK(contains(msg, "max_bytes"));
   CHECK(imio::imread(big, {.limits = {.max_pixels = 10000, .max_frames = 4, .max_bytes = 40000}}).size() == 40000);
+  // A header whose byte count overflows 64 bits is a LimitError even with
+  // no limits at all (Request::allocate → check_array).
+  imio::Bytes huge = fake::encode(2, 1, 1);
+  huge.resize(16);
+  for (const std::size_t at : {8, 12}) {
+    for (int b = 0; b < 4; ++b) huge[at + b] = std::byte{0xff};  // h = w = 2**32 - 1
+  }
+  const imio::Limits none{.max_pixels = UINT64_MAX, .max_frames = UINT64_MAX, .max_bytes = UINT64_MAX};
+  msg = message_of<imio::LimitError>([&] { imio::imread(huge, {.limits = none}); });
+  CHECK(contains(msg, "more than 2**64 bytes"));
 
   const imio::Limits saved = imio::default_limits();
   imio::set_default_limits({.max_pixels = 100, .max_frames = 0, .max_bytes = 0});

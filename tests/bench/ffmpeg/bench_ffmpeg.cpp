@@ -8,14 +8,16 @@
 //
 // Inputs: the corpus's cockatoo.mp4 (h264 yuv444p, 280 x 1280x720) and
 // cockatoo_yuv420.mp4, and a 1080p H.264 clip generated here (60 frames).
-// Methods, best of N runs after a warm-up:
+// Methods, best of N runs after a warm-up, the methods of a table taking
+// turns in every run (PyAV included, so a load swing hits all alike):
 // Iterating (one frame at a time, nothing kept):
 //   FFmpeg direct   libavformat + libavcodec + sws_scale(SWS_BILINEAR) to
 //                   rgb24, one frame buffer reused: the floor imio builds on
-//   imio imiter     imio::imiter(path), one new array per frame
+//   imio imiter     imio::imiter(path), frames from its buffer recycler
 //   cv::VideoCapture  read() of every frame (BGR), when OpenCV is built in
 //   PyAV            container.decode + to_ndarray('rgb24') per frame, timed
-//                   by Python's perf_counter in a subprocess (if installed)
+//                   by Python's perf_counter in a subprocess after a warm-up
+//                   run in it (when the system Python has av and numpy)
 // Reading all frames into one (N,H,W,3) array:
 //   FFmpeg direct   the same loop, sws_scale into slot i of one buffer sized
 //                   by the container's frame count
@@ -26,8 +28,6 @@
 //                   to_ndarray('rgb24') stored into slot i
 // Encoding is bench_ffmpeg_write's (the same x264 settings on both sides).
 #include <imio/imio.hpp>
-
-#include "bench_timing.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -56,8 +56,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 volatile unsigned char g_sink = 0;
-
-using imio_bench::best_ms;
 
 // FFmpeg used directly, the way a C programmer decodes a file to RGB:
 // one reused frame buffer, or (`keep`) slot i of one buffer of all frames.
@@ -173,14 +171,15 @@ double python_ms(const fs::path& dir, const std::string& name, const std::string
 
 std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
 
-// PyAV: decode + to_ndarray('rgb24') per frame, best of `runs`; with
-// `keep`, as imageio's pyav plugin reads index=all: an array sized by the
-// container's count, frame i stored into slot i.
-double pyav_ms(const fs::path& path, int runs, const fs::path& dir, bool keep = false) {
+// PyAV: decode + to_ndarray('rgb24') per frame; with `keep`, as imageio's
+// pyav plugin reads index=all: an array sized by the container's count,
+// frame i stored into slot i. One run in a fresh process after a warm-up
+// run in it, timed by Python's perf_counter (open to close, as imio's
+// calls are timed): the caller interleaves it with the other methods.
+double pyav_ms(const fs::path& path, const fs::path& dir, bool keep = false) {
   const std::string script =
       "import sys, time, av, numpy as np\n"
-      "best = 1e300\n"
-      "for i in range(" + std::to_string(runs + 1) + "):\n"
+      "for i in range(2):\n"
       "    t = time.perf_counter()\n"
       "    c = av.open(sys.argv[2])\n"
       "    s = c.streams.video[0]\n"
@@ -189,27 +188,40 @@ double pyav_ms(const fs::path& path, int runs, const fs::path& dir, bool keep = 
                          "    for k, fr in enumerate(c.decode(video=0)): out[k] = fr.to_ndarray(format='rgb24')\n"
                        : "    for fr in c.decode(video=0): a = fr.to_ndarray(format='rgb24')\n") +
       "    c.close()\n"
-      "    if i: best = min(best, (time.perf_counter() - t) * 1000)\n"
-      "open(sys.argv[1], 'w').write(str(best))\n";
+      "    ms = (time.perf_counter() - t) * 1000\n" +
+      std::string(keep ? "    del out\n" : "") +
+      "open(sys.argv[1], 'w').write(str(ms))\n";
   return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path));
 }
 
+// A method of a table: returns its time in ms (PyAV: as Python measured
+// it), < 0 when it cannot run here.
 struct Method {
   const char* name;
-  std::function<void()> fn;
+  std::function<double()> run;
 };
+
+// Times `fn` by the wall clock.
+std::function<double()> wall(std::function<void()> fn) {
+  return [fn = std::move(fn)] {
+    const auto t0 = Clock::now();
+    fn();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+}
 
 // Best of `runs` per method, the methods taking turns within each run (one
 // warm-up each first): on a busy machine a load swing then hits every
-// method of the table alike instead of the one that happens to run during it.
+// method of the table alike instead of the one that happens to run during
+// it. PyAV takes its turn too, so its time is comparable.
 std::vector<double> turns_best_ms(int runs, const std::vector<Method>& methods) {
-  for (const Method& m : methods) m.fn();
   std::vector<double> best(methods.size(), 1e300);
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    if (methods[i].run() < 0) best[i] = -1;  // warm-up; not available here
+  }
   for (int r = 0; r < runs; ++r) {
     for (std::size_t i = 0; i < methods.size(); ++i) {
-      const auto t0 = Clock::now();
-      methods[i].fn();
-      best[i] = std::min(best[i], std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      if (best[i] >= 0) best[i] = std::min(best[i], methods[i].run());
     }
   }
   return best;
@@ -257,22 +269,22 @@ int main(int argc, char** argv) {
   for (const fs::path& in : inputs) {
     const std::size_t n = ffmpeg_direct(in);
     std::printf("%s (%zu frames)\n iterate:\n", in.filename().c_str(), n);
-    std::vector<Method> iterate = {{"FFmpeg direct", [&] { ffmpeg_direct(in); }}, {"imio imiter", [&] { imio_iter(in); }}};
+    std::vector<Method> iterate = {{"FFmpeg direct", wall([&] { ffmpeg_direct(in); })}, {"imio imiter", wall([&] { imio_iter(in); })}};
 #ifdef IMIO_BENCH_OPENCV
-    iterate.push_back({"cv::VideoCapture", [&] { opencv_capture(in); }});
+    iterate.push_back({"cv::VideoCapture", wall([&] { opencv_capture(in); })});
 #endif
+    iterate.push_back({"PyAV", [&] { return pyav_ms(in, dir); }});
     const std::vector<double> it = turns_best_ms(runs, iterate);
     for (std::size_t i = 0; i < it.size(); ++i) row(iterate[i].name, it[i], it[0]);
-    row("PyAV", pyav_ms(in, runs, dir), it[0]);
     std::printf(" read all into one array:\n");
-    std::vector<Method> all = {{"FFmpeg direct", [&] { ffmpeg_direct(in, true); }},
-                               {"imio imread", [&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }}};
+    std::vector<Method> all = {{"FFmpeg direct", wall([&] { ffmpeg_direct(in, true); })},
+                               {"imio imread", wall([&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); })}};
 #ifdef IMIO_BENCH_OPENCV
-    all.push_back({"cv::VideoCapture", [&] { opencv_read_all(in); }});
+    all.push_back({"cv::VideoCapture", wall([&] { opencv_read_all(in); })});
 #endif
+    all.push_back({"PyAV (imageio)", [&] { return pyav_ms(in, dir, true); }});
     const std::vector<double> al = turns_best_ms(runs, all);
     for (std::size_t i = 0; i < al.size(); ++i) row(all[i].name, al[i], al[0]);
-    row("PyAV (imageio)", pyav_ms(in, runs, dir, true), al[0]);
   }
   return g_sink == 255 ? 1 : 0;
 }

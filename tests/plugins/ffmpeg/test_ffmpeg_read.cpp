@@ -7,8 +7,11 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "catch.hpp"
 #include "test_paths.hpp"
@@ -21,7 +24,9 @@ using imio::DType;
 using imio::NDArray;
 using imio::Shape;
 using imio::Value;
+using imio_test::contains;
 using imio_test::corpus_file;
+using imio_test::message_of;
 
 // imiter's frames stacked: what imread(all) must equal (spec §5.2.2, D12).
 NDArray iterated(const fs::path& path, const imio::Kwargs& kwargs = {}) {
@@ -169,3 +174,107 @@ TEST_CASE("ffmpeg read: imiter honours thread_count and thread_type", "[ffmpeg]"
   CHECK_THROWS_AS(imio::imiter(path, {.kwargs = {{"thread_count", -1}}}).begin(), imio::ArgumentError);
   CHECK_THROWS_AS(imio::imiter(path, {.kwargs = {{"thread_type", "AUTO"}}}).begin(), imio::ArgumentError);
 }
+
+TEST_CASE("ffmpeg read: imread(all) gives the same pixels with conversion workers as on one thread", "[ffmpeg]") {
+  // realshort.mp4 is 320x240, large enough for read-all to convert frames
+  // on worker threads (when the machine has more than one core);
+  // thread_count=1 converts every frame on the calling thread.
+  IMIO_CORPUS_OR_SKIP(path, "standard/realshort.mp4");
+  const NDArray one_thread = imio::imread(path, {.kwargs = {{"thread_count", 1}}});
+  CHECK(imio::imread(path) == one_thread);
+  CHECK(iterated(path) == one_thread);
+  // The regrowing buffer (fps=60 doubles the frames the packets announce)
+  // waits for conversions in flight before it moves them.
+  const imio::Kwargs faster = {{"filter_sequence", sequence("fps", "fps=60")}};
+  imio::Kwargs faster_one = faster;
+  faster_one.emplace_back("thread_count", 1);
+  CHECK(imio::imread(path, {.kwargs = faster}) == imio::imread(path, {.kwargs = faster_one}));
+}
+
+TEST_CASE("ffmpeg read: max_bytes bounds read-all, single frames and imiter's recycled frames", "[ffmpeg]") {
+  IMIO_CORPUS_OR_SKIP(path, "standard/realshort.mp4");  // 36 frames of 320x240 RGB
+  const std::uint64_t frame = 240 * 320 * 3;
+  const imio::Limits one_frame{.max_bytes = frame}, short_of_one{.max_bytes = frame - 1};
+  CHECK(contains(message_of<imio::LimitError>([&] { imio::imread(path, {.limits = one_frame}); }), "max_bytes"));
+  CHECK(imio::imread(path, {.limits = {.max_bytes = 36 * frame}}).shape()[0] == 36);
+  CHECK(imio::imread(path, {.index = 3, .limits = one_frame}).nbytes() == frame);
+  CHECK_THROWS_AS(imio::imread(path, {.index = 3, .limits = short_of_one}), imio::LimitError);
+  std::size_t n = 0;
+  for (const NDArray& f : imio::imiter(path, {.limits = one_frame})) n += f.nbytes() == frame ? 1 : 0;
+  CHECK(n == 36);
+  CHECK_THROWS_AS(imio::imiter(path, {.limits = short_of_one}).begin(), imio::LimitError);
+}
+
+// AddressSanitizer reserves terabytes of shadow memory: an address-space
+// limit cannot be tested under it.
+#if defined(__SANITIZE_ADDRESS__)
+#define IMIO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IMIO_TEST_ASAN 1
+#endif
+#endif
+
+#ifndef IMIO_TEST_ASAN
+namespace {
+
+// The virtual memory this process has mapped, from /proc/self/status.
+std::uint64_t mapped_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  std::uint64_t kib = 0;
+  while (in >> key) {
+    if (key == "VmSize:") {
+      in >> kib;
+      return kib * 1024;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("ffmpeg read: a header claiming far more frames than the address space allows still reads", "[ffmpeg]") {
+  // An AVI whose headers (avih dwTotalFrames, strh dwLength) claim a
+  // million frames, with 5 in the file: read-all reserves (never touches)
+  // memory for the claimed count, up to max_bytes. With the address space
+  // limited to 1 GiB more than is mapped, as a strictly overcommitting
+  // system may be, that reservation fails and read-all must start smaller.
+  const imio_test::TempDir dir;
+  const fs::path file = dir / "claims.avi";
+  NDArray frames({5, 240, 320, 3}, DType::uint8);
+  for (std::size_t i = 0; i < frames.size(); ++i) frames.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i * 7 / 5);
+  imio::imwrite(file, frames, {.kwargs = {{"codec", "mjpeg"}, {"fps", 10}}});
+  imio::Bytes avi = imio_test::read_file(file);
+  const std::string text = imio_test::to_string(avi);
+  const std::size_t avih = text.find("avih"), strh = text.find("strh");
+  REQUIRE(avih != std::string::npos);
+  REQUIRE(strh != std::string::npos);
+  // Little-endian 32-bit fields: avih +8+16 dwTotalFrames, strh +8+32 dwLength.
+  for (const std::size_t at : {avih + 8 + 16, strh + 8 + 32}) {
+    for (int b = 0; b < 4; ++b) avi[at + b] = static_cast<std::byte>((1000000u >> (8 * b)) & 0xff);
+  }
+  imio_test::write_file(file, avi);
+  REQUIRE(imio::improps(file).n_images == 1000000u);  // D11: the container's count
+
+  struct rlimit saved {};
+  REQUIRE(getrlimit(RLIMIT_AS, &saved) == 0);
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(mapped_bytes() + (std::uint64_t{1} << 30));
+  if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < tight.rlim_cur) tight.rlim_cur = saved.rlim_cur;
+  REQUIRE(setrlimit(RLIMIT_AS, &tight) == 0);
+  NDArray got;
+  std::string failure;
+  try {
+    got = imio::imread(file);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  setrlimit(RLIMIT_AS, &saved);
+  INFO(failure);
+  REQUIRE(failure.empty());
+  CHECK(got.shape() == Shape{5, 240, 320, 3});
+  CHECK(got == imio::imread(file, {.limits = {.max_bytes = 5 * 240 * 320 * 3}}));
+}
+#endif
