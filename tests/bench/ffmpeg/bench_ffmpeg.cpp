@@ -29,6 +29,8 @@
 // Encoding is bench_ffmpeg_write's (the same x264 settings on both sides).
 #include <imio/imio.hpp>
 
+#include "bench_timing.hpp"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -55,6 +57,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using imio_bench::Method;
+using imio_bench::turns_best_ms;
+using imio_bench::wall;
 volatile unsigned char g_sink = 0;
 
 // FFmpeg used directly, the way a C programmer decodes a file to RGB:
@@ -192,39 +197,6 @@ double pyav_ms(const fs::path& path, const fs::path& dir, bool keep = false) {
       std::string(keep ? "    del out\n" : "") +
       "open(sys.argv[1], 'w').write(str(ms))\n";
   return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path));
-}
-
-// A method of a table: returns its time in ms (PyAV: as Python measured
-// it), < 0 when it cannot run here.
-struct Method {
-  const char* name;
-  std::function<double()> run;
-};
-
-// Times `fn` by the wall clock.
-std::function<double()> wall(std::function<void()> fn) {
-  return [fn = std::move(fn)] {
-    const auto t0 = Clock::now();
-    fn();
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  };
-}
-
-// Best of `runs` per method, the methods taking turns within each run (one
-// warm-up each first): on a busy machine a load swing then hits every
-// method of the table alike instead of the one that happens to run during
-// it. PyAV takes its turn too, so its time is comparable.
-std::vector<double> turns_best_ms(int runs, const std::vector<Method>& methods) {
-  std::vector<double> best(methods.size(), 1e300);
-  for (std::size_t i = 0; i < methods.size(); ++i) {
-    if (methods[i].run() < 0) best[i] = -1;  // warm-up; not available here
-  }
-  for (int r = 0; r < runs; ++r) {
-    for (std::size_t i = 0; i < methods.size(); ++i) {
-      if (best[i] >= 0) best[i] = std::min(best[i], methods[i].run());
-    }
-  }
-  return best;
 }
 
 void row(const char* name, double ms, double base) {

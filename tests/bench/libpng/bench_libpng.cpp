@@ -6,7 +6,8 @@
 //   bench_libpng [--runs N] [--only NAME]     (NAME: a part of a file name)
 //
 // Files: hubble_deep_field.png and astronaut.png from the corpus, and a
-// 12-megapixel RGB PNG generated here. Best of N runs after a warm-up.
+// 12-megapixel RGB PNG generated here. Best of N runs after a warm-up;
+// libpng and imio take turns in every run.
 #include <imio/imio.hpp>
 
 #include "bench_timing.hpp"
@@ -35,6 +36,8 @@ using Clock = std::chrono::steady_clock;
 volatile unsigned char g_sink = 0;
 
 using imio_bench::best_ms;
+using imio_bench::turns_best_ms;
+using imio_bench::wall;
 
 // ---------------------------------------------------------------- libpng direct
 
@@ -211,11 +214,12 @@ int main(int argc, char** argv) {
     imio::NDArray a = imio::imread(f);
     std::vector<unsigned char> dst(a.nbytes());
     std::vector<png_bytep> rows(a.shape()[0]);
-    const double lib = best_ms(runs, [&] { decode_direct(f, dst, rows); });
-    const double im = best_ms(runs, [&] {
-      const imio::NDArray b = imio::imread(f);
-      g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
-    });
+    const std::vector<double> t = turns_best_ms(runs, {{"libpng", wall([&] { decode_direct(f, dst, rows); })},
+                                                      {"imio", wall([&] {
+                                                         const imio::NDArray b = imio::imread(f);
+                                                         g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
+                                                       })}});
+    const double lib = t[0], im = t[1];
     const double cv = opencv_decode(f, runs);
     const PillowTimes pil = pillow(f, runs);
     std::printf("%-24s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %8.3f\n", f.filename().c_str(), lib, im, cv, pil.decode,
@@ -232,8 +236,10 @@ int main(int argc, char** argv) {
     const imio::NDArray& a = images[k++];
     std::vector<png_bytep> rows(a.shape()[0]);
     std::size_t lib_size = 0, imio_size = 0;
-    const double lib = best_ms(runs, [&] { lib_size = encode_direct(a, rows); });
-    const double im = best_ms(runs, [&] { imio_size = imio::imwrite("<bytes>", a, {.extension = ".png"})->size(); });
+    const std::vector<double> t =
+        turns_best_ms(runs, {{"libpng", wall([&] { lib_size = encode_direct(a, rows); })},
+                             {"imio", wall([&] { imio_size = imio::imwrite("<bytes>", a, {.extension = ".png"})->size(); })}});
+    const double lib = t[0], im = t[1];
     std::size_t cv_size = 0;
     const double cv = opencv_encode(a, runs, cv_size);
     const PillowTimes pil = pillow(f, runs);
