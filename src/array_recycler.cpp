@@ -23,9 +23,7 @@ ArrayRecycler& ArrayRecycler::operator=(ArrayRecycler&&) noexcept = default;
 
 NDArray ArrayRecycler::allocate(Shape shape, DType dtype) {
   std::shared_ptr<NDArray> buffer;
-  auto n = detail::checked_product(std::span<const std::size_t>(shape));
-  if (n) n = detail::checked_mul(*n, itemsize(dtype));
-  if (n) {
+  if (const auto n = detail::checked_nbytes(shape, dtype)) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     for (auto it = state_->idle.begin(); it != state_->idle.end(); ++it) {
       if (it->nbytes() == *n) {

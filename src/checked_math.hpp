@@ -1,6 +1,8 @@
 // Overflow-checked size arithmetic for allocations computed from file headers.
 #pragma once
 
+#include <imio/ndarray.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -24,6 +26,12 @@ std::optional<std::uint64_t> checked_product(std::span<const T> dims) {
     r = *next;
   }
   return r;
+}
+
+/// The byte size of an array of `shape` and `dtype`, or nullopt on overflow.
+inline std::optional<std::uint64_t> checked_nbytes(const Shape& shape, DType dtype) {
+  const auto n = checked_product(std::span<const std::size_t>(shape));
+  return n ? checked_mul(*n, itemsize(dtype)) : std::nullopt;
 }
 
 }  // namespace imio::detail

@@ -17,8 +17,7 @@ namespace imio {
 namespace {
 
 std::size_t byte_size(const Shape& shape, DType dtype) {
-  auto n = detail::checked_product(std::span<const std::size_t>(shape));
-  if (n) n = detail::checked_mul(*n, itemsize(dtype));
+  const auto n = detail::checked_nbytes(shape, dtype);
   if (!n || *n > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
     throw LimitError(fmt::format("an array of shape ({}) and dtype {} is larger than memory can hold",
                                  fmt::join(shape, ", "), name(dtype)));

@@ -310,8 +310,7 @@ void Request::check_bytes(std::uint64_t n) const {
 }
 
 std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
-  auto n = detail::checked_product(std::span<const std::size_t>(shape));
-  if (n) n = detail::checked_mul(*n, itemsize(dtype));
+  const auto n = detail::checked_nbytes(shape, dtype);
   // An overflowing product exceeds any max_bytes, UINT64_MAX included.
   if (!n) {
     throw LimitError(fmt::format("an array of shape ({}) and dtype {} has more than 2**64 bytes", fmt::join(shape, ", "), name(dtype)));

@@ -70,8 +70,7 @@ class NpyReader final : public Plugin {
   // The header's shape and dtype must describe an array that can exist
   // (numpy's npy_intp sizes); a hostile header fails here, not in malloc.
   std::uint64_t checked_nbytes() const {
-    auto n = detail::checked_product(std::span<const std::size_t>(header_.dict.shape));
-    if (n) n = detail::checked_mul(*n, itemsize(element_.dtype));
+    const auto n = detail::checked_nbytes(header_.dict.shape, element_.dtype);
     if (!n || *n > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
       throw DecodeError(fmt::format("the header's shape ({}) of {} needs more than 2**63 bytes",
                                     fmt::join(header_.dict.shape, ", "), header_.dict.descr));
