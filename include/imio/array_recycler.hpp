@@ -34,7 +34,7 @@ class IMIO_EXPORT ArrayRecycler {
 
   /// An array of `shape` and `dtype` with unspecified contents (as
   /// NDArray::uninitialized), in an idle buffer of the same byte size when
-  /// there is one. The caller checks Limits first (Request::check_bytes).
+  /// there is one. The caller checks Limits first (Request::check_array).
   /// @throws LimitError when the byte size overflows; std::bad_alloc
   NDArray allocate(Shape shape, DType dtype);
 

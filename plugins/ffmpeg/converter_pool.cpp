@@ -5,7 +5,7 @@
 
 namespace imio::ffmpeg {
 
-ConverterPool::ConverterPool(std::size_t workers) : workers_(workers) {
+ConverterPool::ConverterPool(FrameConverter& own, std::size_t workers) : own_(own), workers_(workers) {
   threads_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
 }

@@ -31,8 +31,10 @@ namespace imio::ffmpeg {
 /// memory at `dst` must stay valid until drain() returns.
 class ConverterPool {
  public:
-  /// With 0 workers convert() converts on the calling thread only.
-  explicit ConverterPool(std::size_t workers);
+  /// `own` converts on the calling thread (the reader's converter, so its
+  /// swscale context serves read after read); with 0 workers it converts
+  /// every frame.
+  ConverterPool(FrameConverter& own, std::size_t workers);
   /// Stops and joins the workers (pending conversions are finished first).
   ~ConverterPool();
   ConverterPool(const ConverterPool&) = delete;
@@ -57,7 +59,7 @@ class ConverterPool {
   void work();
   void rethrow_failure();  // with mutex_ held
 
-  FrameConverter own_;  // the calling thread's
+  FrameConverter& own_;  // the calling thread's
   std::mutex mutex_;
   std::condition_variable wake_, idle_;
   std::deque<Job> jobs_;

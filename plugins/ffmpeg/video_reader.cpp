@@ -401,7 +401,7 @@ class VideoReader final : public ReadHandle {
       if (batch.frames() == 0) {
         request_.check_pixels(static_cast<std::uint64_t>(frame->width), static_cast<std::uint64_t>(frame->height));
         batch.start(layout.shape(frame->width, frame->height), layout.dtype, expected);
-        pool.emplace(ConverterPool::workers_for(frame->width, frame->height, a.threading.count));
+        pool.emplace(converter_, ConverterPool::workers_for(frame->width, frame->height, a.threading.count));
       } else if (layout.shape(frame->width, frame->height) != batch.frame_shape() || layout.dtype != batch.dtype()) {
         throw DecodeError(fmt::format("frame {} has another size or layout than frame 0: the frames cannot be stacked", batch.frames()));
       }
