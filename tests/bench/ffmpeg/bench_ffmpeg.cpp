@@ -43,7 +43,6 @@ extern "C" {
 #endif
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,7 +55,6 @@ extern "C" {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using imio_bench::Method;
 using imio_bench::turns_best_ms;
 using imio_bench::wall;

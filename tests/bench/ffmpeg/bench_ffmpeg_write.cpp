@@ -10,7 +10,7 @@
 //                     at 1 Mbit/s) and thread_count=0;
 //   FFmpeg's defaults libx264's own: CRF 23, no bit rate (imio's default).
 // Methods, best of N after a warm-up round, the methods interleaved in each
-// round (bench_timing.hpp's rule, made fair under a changing load):
+// round (bench_timing.hpp's turns_best_ms, fair under a changing load):
 //   FFmpeg direct   libavformat + libavcodec, sws_scale(SWS_BILINEAR) rgb24 →
 //                   yuv420p into one reused frame, thread_count=0
 //   imio imwrite    imio::imwrite(path, frames, codec=libx264[, bitrate])
@@ -30,6 +30,8 @@
 #include <imio/imio.hpp>
 #include <imio/plugins/ffmpeg.hpp>
 
+#include "bench_timing.hpp"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -37,7 +39,6 @@ extern "C" {
 }
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -50,6 +51,9 @@ extern "C" {
 namespace {
 
 namespace fs = std::filesystem;
+using imio_bench::Method;
+using imio_bench::turns_best_ms;
+using imio_bench::wall;
 
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "bench_ffmpeg_write: %s\n", what);
@@ -232,53 +236,38 @@ int main(int argc, char** argv) {
     if (s.bit_rate > 0) kw.emplace_back("bitrate", s.bit_rate);
     imio::Kwargs sliced_kw = kw;
     sliced_kw.emplace_back("codec_options", imio::Dict{{"thread_type", "slice"}});
-    // Each method returns its time in ms (PyAV: as Python measured it).
-    struct Method {
-      const char* name;
-      fs::path out;
-      std::function<double(const fs::path&)> run;
-      double best = 1e300;
+    // Each method writes its own file; PyAV's time is as Python measured it.
+    std::vector<Method> methods;
+    std::vector<fs::path> outs;
+    auto add = [&](const char* name, const char* file, std::function<double(const fs::path&)> run) {
+      outs.push_back(dir / file);
+      methods.push_back({name, [run = std::move(run), out = outs.back()] { return run(out); }});
     };
     auto timed = [](std::function<void(const fs::path&)> f) {
-      return [f](const fs::path& out) {
-        const auto t0 = std::chrono::steady_clock::now();
-        f(out);
-        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      };
+      return [f](const fs::path& out) { return wall([&] { f(out); })(); };
     };
-    std::vector<Method> methods;
-    methods.push_back({"FFmpeg direct", dir / "direct.mp4", timed([&](const fs::path& o) { ffmpeg_direct(frames, o, s.bit_rate); })});
-    methods.push_back({"imio imwrite", dir / "imwrite.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = kw}); })});
-    if (s.write_frame) methods.push_back({"imio write_frame", dir / "write_frame.mp4", timed([&](const fs::path& o) { imio_write_frames(frames, o); })});
-    methods.push_back({"imio (slices)", dir / "imwrite_slices.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = sliced_kw}); })});
-    methods.push_back({"PyAV", dir / "pyav.mp4", [&](const fs::path& o) { return pyav_ms(npy, o, s.pyav_bit_rate, dir); }});
-    // Round 0 warms up; the rounds interleave the methods, so a change of
-    // the machine's load hits them alike.
-    for (int round = 0; round <= runs; ++round) {
-      for (Method& m : methods) {
-        const double ms = m.run(m.out);
-        if (round > 0 && ms >= 0) m.best = std::min(m.best, ms);
-      }
-    }
-    const double direct = methods[0].best;
-    for (const Method& m : methods) {
-      if (m.best < 1e300) row(m.name, m.best, direct, m.out);
-    }
-    check_read_back(methods[1].out, n);
-    if (s.write_frame) check_read_back(methods[2].out, n);
-    const Method& py = methods.back();
-    const Method& sliced = methods[methods.size() - 2];
-    if (py.best < 1e300) std::printf("  imio imwrite / PyAV = %.2f, imio (slices) / PyAV = %.2f\n", methods[1].best / py.best, sliced.best / py.best);
-    const std::string ref = without_threads(x264_settings(methods[0].out));
-    std::printf("  x264 settings (FFmpeg direct): %s\n", x264_settings(methods[0].out).c_str());
+    add("FFmpeg direct", "direct.mp4", timed([&](const fs::path& o) { ffmpeg_direct(frames, o, s.bit_rate); }));
+    add("imio imwrite", "imwrite.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = kw}); }));
+    if (s.write_frame) add("imio write_frame", "write_frame.mp4", timed([&](const fs::path& o) { imio_write_frames(frames, o); }));
+    add("imio (slices)", "imwrite_slices.mp4", timed([&](const fs::path& o) { imio::imwrite(o, frames, {.kwargs = sliced_kw}); }));
+    add("PyAV", "pyav.mp4", [&](const fs::path& o) { return pyav_ms(npy, o, s.pyav_bit_rate, dir); });
+    const std::vector<double> best = turns_best_ms(runs, methods);
+    for (std::size_t i = 0; i < methods.size(); ++i) row(methods[i].name, best[i], best[0], outs[i]);
+    check_read_back(outs[1], n);
+    if (s.write_frame) check_read_back(outs[2], n);
+    const std::size_t py = methods.size() - 1, sliced = py - 1;
+    const bool have_pyav = best[py] >= 0;
+    if (have_pyav) std::printf("  imio imwrite / PyAV = %.2f, imio (slices) / PyAV = %.2f\n", best[1] / best[py], best[sliced] / best[py]);
+    const std::string ref = without_threads(x264_settings(outs[0]));
+    std::printf("  x264 settings (FFmpeg direct): %s\n", x264_settings(outs[0]).c_str());
     std::printf("  same x264 settings but threads:");
-    for (std::size_t i = 1; i + 1 < methods.size(); ++i) {
-      std::printf(" %s %s;", methods[i].name, without_threads(x264_settings(methods[i].out)) == ref ? "yes" : "NO");
+    for (std::size_t i = 1; i < py; ++i) {
+      std::printf(" %s %s;", methods[i].name, without_threads(x264_settings(outs[i])) == ref ? "yes" : "NO");
     }
-    if (py.best < 1e300) {
-      std::printf(" PyAV %s", without_threads(x264_settings(py.out)) == ref ? "yes" : "NO");
-      if (without_threads(x264_settings(py.out)) != ref) std::printf("\n  x264 settings (PyAV): %s", x264_settings(py.out).c_str());
-      std::printf("\n  imio (slices) has PyAV's x264 settings: %s", x264_settings(sliced.out) == x264_settings(py.out) ? "yes" : "NO");
+    if (have_pyav) {
+      std::printf(" PyAV %s", without_threads(x264_settings(outs[py])) == ref ? "yes" : "NO");
+      if (without_threads(x264_settings(outs[py])) != ref) std::printf("\n  x264 settings (PyAV): %s", x264_settings(outs[py]).c_str());
+      std::printf("\n  imio (slices) has PyAV's x264 settings: %s", x264_settings(outs[sliced]) == x264_settings(outs[py]) ? "yes" : "NO");
     }
     std::printf("\n");
   }
