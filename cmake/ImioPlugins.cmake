@@ -1,15 +1,16 @@
 # Plugin options and registration.
 #
-# Every planned plugin has an option IMIO_WITH_<NAME> (AUTO, ON or OFF).
-# AUTO builds the plugin when its dependencies are found; ON makes a missing
-# dependency a configure error; OFF leaves the plugin out. A plugin folder
-# calls imio_add_plugin() once; imio_finish_plugins() then generates the list
-# of built-in plugins (no self-registering statics: linkers drop those from
-# static libraries).
-
-# Fallback order of the built-ins (imageio: pillow, pyav, tifffile, rawpy —
-# with tifffile before pyav so TIFF data without an extension reach libtiff).
-set(IMIO_PLANNED_PLUGINS libpng libjpeg giflib libtiff libraw ffmpeg npy)
+# A plugin is a folder plugins/<name>/ with a descriptor, plugin.json (its
+# name, aliases, extensions and priorities, CMake option, backend packages,
+# fallback rank and the kwargs of each method; docs/writing-plugins.md), and
+# a CMakeLists.txt that calls imio_add_plugin() once. The folders found
+# define the options and, in fallback-rank order, IMIO_PLANNED_PLUGINS.
+# Every option IMIO_WITH_<X> is AUTO, ON or OFF: AUTO builds the plugin when
+# its dependencies are found; ON makes a missing dependency a configure
+# error; OFF leaves the plugin out. imio_finish_plugins() then generates the
+# table of plugin folders the core reads (no self-registering statics:
+# linkers drop those from static libraries): each folder's descriptor, and
+# for the built ones the function giving their code.
 
 # imio_tristate_option(<VAR> "<what>"): the cache option VAR, AUTO (the
 # default: when its dependencies are found), ON (required) or OFF. Also used
@@ -22,10 +23,56 @@ function(imio_tristate_option var what)
   endif()
 endfunction()
 
-foreach(_imio_plugin IN LISTS IMIO_PLANNED_PLUGINS)
-  string(TOUPPER "${_imio_plugin}" _imio_upper)
-  imio_tristate_option(IMIO_WITH_${_imio_upper} "Build the ${_imio_plugin} plugin")
-endforeach()
+# imio_discover_plugins(): reads plugins/*/plugin.json. Sets, in the caller's
+# scope, IMIO_PLANNED_PLUGINS (the folders by fallback rank, then name) and
+# for each plugin IMIO_PLUGIN_<name>_OPTION and IMIO_PLUGIN_<name>_DESCRIPTOR
+# (the file); defines each plugin's option.
+function(imio_discover_plugins)
+  file(GLOB descriptors CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/plugins/*/plugin.json")
+  set(ranked "")
+  foreach(file IN LISTS descriptors)
+    set_property(DIRECTORY "${PROJECT_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
+    get_filename_component(folder "${file}" DIRECTORY)
+    get_filename_component(folder "${folder}" NAME)
+    file(READ "${file}" json)
+    foreach(key name option fallback_rank summary)
+      string(JSON value ERROR_VARIABLE error GET "${json}" ${key})
+      if(error)
+        message(FATAL_ERROR "${file}: ${error}")
+      endif()
+      set(${key} "${value}")
+    endforeach()
+    if(NOT name STREQUAL folder)
+      message(FATAL_ERROR "${file}: the plugin's name '${name}' must be its folder's name '${folder}'")
+    endif()
+    string(TOUPPER "IMIO_WITH_${name}" expected_option)
+    if(NOT option STREQUAL expected_option)
+      message(FATAL_ERROR "${file}: option '${option}' must be '${expected_option}'")
+    endif()
+    if(NOT fallback_rank MATCHES "^[0-9]+$" OR fallback_rank GREATER 9999)
+      message(FATAL_ERROR "${file}: fallback_rank must be an integer from 0 to 9999")
+    endif()
+    if(json MATCHES "\\)imio_descriptor\"")
+      message(FATAL_ERROR "${file}: must not contain the text )imio_descriptor\"")
+    endif()
+    imio_tristate_option(${option} "Build the ${name} plugin (${summary})")
+    set(IMIO_PLUGIN_${name}_OPTION "${option}" PARENT_SCOPE)
+    set(IMIO_PLUGIN_${name}_DESCRIPTOR "${file}" PARENT_SCOPE)
+    string(LENGTH "${fallback_rank}" digits)
+    math(EXPR pad "4 - ${digits}")
+    string(REPEAT "0" ${pad} zeros)
+    list(APPEND ranked "${zeros}${fallback_rank}:${name}")
+  endforeach()
+  list(SORT ranked)
+  set(planned "")
+  foreach(entry IN LISTS ranked)
+    string(REGEX REPLACE "^[0-9]+:" "" name "${entry}")
+    list(APPEND planned ${name})
+  endforeach()
+  set(IMIO_PLANNED_PLUGINS "${planned}" PARENT_SCOPE)
+endfunction()
+
+imio_discover_plugins()
 set_property(GLOBAL PROPERTY IMIO_ENABLED_PLUGINS "")
 set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")
 set_property(GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "")
@@ -85,19 +132,33 @@ function(imio_add_plugin name)
   endforeach()
 endfunction()
 
-# Generates the list of built-in plugins compiled into imio.
+# Generates the table of plugin folders compiled into imio: every folder's
+# descriptor, with its code for the plugins this build includes.
 function(imio_finish_plugins)
   get_property(enabled GLOBAL PROPERTY IMIO_ENABLED_PLUGINS)
-  set(decls "")
-  set(calls "")
-  foreach(name IN LISTS enabled)
-    string(APPEND decls "PluginSpec ${name}_plugin_spec();\n")
-    string(APPEND calls "  specs.push_back(${name}_plugin_spec());\n")
+  set(IMIO_BUILTIN_DECLARATIONS "")
+  set(IMIO_BUILTIN_TABLE "")
+  foreach(name IN LISTS IMIO_PLANNED_PLUGINS)
+    file(READ "${IMIO_PLUGIN_${name}_DESCRIPTOR}" json)
+    if(name IN_LIST enabled)
+      string(APPEND IMIO_BUILTIN_DECLARATIONS "PluginSpec ${name}_plugin_spec();\n")
+      set(code "&builtin::${name}_plugin_spec")
+    else()
+      set(code "nullptr")
+    endif()
+    string(APPEND IMIO_BUILTIN_TABLE "      {R\"imio_descriptor(${json})imio_descriptor\", ${code}},\n")
   endforeach()
-  set(IMIO_BUILTIN_DECLARATIONS "${decls}")
-  set(IMIO_BUILTIN_CALLS "${calls}")
-  configure_file(${PROJECT_SOURCE_DIR}/cmake/builtin_plugins.cpp.in
-                 ${PROJECT_BINARY_DIR}/generated/builtin_plugins.cpp @ONLY)
-  target_sources(imio PRIVATE ${PROJECT_BINARY_DIR}/generated/builtin_plugins.cpp)
+  file(READ "${PROJECT_SOURCE_DIR}/cmake/builtin_plugins.cpp.in" template)
+  string(CONFIGURE "${template}" generated @ONLY)
+  # Written only when it changes: a re-configure rebuilds nothing.
+  set(out "${PROJECT_BINARY_DIR}/generated/builtin_plugins.cpp")
+  set(previous "")
+  if(EXISTS "${out}")
+    file(READ "${out}" previous)
+  endif()
+  if(NOT previous STREQUAL generated)
+    file(WRITE "${out}" "${generated}")
+  endif()
+  target_sources(imio PRIVATE "${out}")
   set(IMIO_ENABLED_PLUGINS "${enabled}" PARENT_SCOPE)
 endfunction()

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core_access.hpp"
 #include "image_file_state.hpp"
 
 namespace imio {
@@ -21,7 +22,7 @@ IoMode parse_io_mode(std::string_view mode) {
 ImageFile open(const ImageResource& resource, IoMode mode, std::string_view plugin, std::string_view extension,
                const Limits& limits, const Kwargs* factory_kwargs = nullptr) {
   detail::OpenArgs args{.mode = mode, .plugin = plugin, .extension = extension, .kwargs = factory_kwargs, .limits = limits};
-  return ImageFile(std::make_unique<ImageFile::State>(detail::open_resource(resource, args)));
+  return detail::CoreAccess::image_file(std::make_unique<ImageFile::State>(detail::open_resource(resource, args)));
 }
 
 }  // namespace
@@ -53,7 +54,7 @@ FrameRange imiter(const ImageResource& resource, const IterOptions& options) {
   source->open = [resource, plugin = options.plugin, extension = options.extension, limits = options.limits] {
     return open(resource, IoMode::read, plugin, extension, limits);
   };
-  return FrameRange(std::move(source));
+  return detail::CoreAccess::frame_range(std::move(source));
 }
 
 ImageProperties improps(const ImageResource& resource, const ReadOptions& options) {

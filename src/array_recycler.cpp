@@ -1,12 +1,11 @@
 // ArrayRecycler (include/imio/array_recycler.hpp).
 #include <imio/array_recycler.hpp>
+#include <imio/checked_math.hpp>
 
 #include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
-
-#include "checked_math.hpp"
 
 namespace imio {
 
@@ -23,7 +22,7 @@ ArrayRecycler& ArrayRecycler::operator=(ArrayRecycler&&) noexcept = default;
 
 NDArray ArrayRecycler::allocate(Shape shape, DType dtype) {
   std::shared_ptr<NDArray> buffer;
-  if (const auto n = detail::checked_nbytes(shape, dtype)) {
+  if (const auto n = checked_nbytes(shape, dtype)) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     for (auto it = state_->idle.begin(); it != state_->idle.end(); ++it) {
       if (it->nbytes() == *n) {

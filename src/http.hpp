@@ -4,6 +4,7 @@
 #pragma once
 
 #include <imio/plugin.hpp>
+#include <imio/standard_images.hpp>
 
 #include <filesystem>
 #include <memory>

@@ -1,8 +1,12 @@
 #include "image_file_state.hpp"
 
+#include <imio/error_context.hpp>
+
+#include <utility>
+
 #include <fmt/format.h>
 
-#include "guard.hpp"
+#include "core_access.hpp"
 #include "request_impl.hpp"
 
 namespace imio {
@@ -17,24 +21,28 @@ void check_index(const Index& index) {
 
 }  // namespace
 
-ImageFile::ImageFile(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
-ImageFile::ImageFile(ImageFile&&) noexcept = default;
+ImageFile::ImageFile(State* state) noexcept : state_(state) {}
+ImageFile::ImageFile(ImageFile&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
 
 ImageFile& ImageFile::operator=(ImageFile&& other) noexcept {
   if (this != &other) {
     ImageFile previous(std::move(*this));  // closed by its destructor
-    state_ = std::move(other.state_);
+    state_ = std::exchange(other.state_, nullptr);
   }
   return *this;
 }
 
 ImageFile::~ImageFile() {
-  if (!state_ || state_->closed) return;
+  if (state_ != nullptr && !state_->closed) finish_on_destruction();
+  delete state_;
+}
+
+void ImageFile::finish_on_destruction() noexcept {
   if (std::uncaught_exceptions() > state_->uncaught_at_open) {
     // Dying while an exception unwinds: a write stays incomplete, so discard it.
     state_->closed = true;
     state_->plugin.reset();
-    state_->request->impl().abort();
+    detail::CoreAccess::impl(*state_->request).abort();
     return;
   }
   try {
@@ -63,7 +71,7 @@ ImageFile::State& ImageFile::open_state(const char* operation, IoMode needed) co
 
 NDArray ImageFile::read(const ReadCall& call) {
   State& s = open_state("read", IoMode::read);
-  return detail::guarded(s.plugin_name, "read", s.request->describe(), [&] {
+  return with_error_context(s.plugin_name, "read", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->read(call.index, call.kwargs);
   });
@@ -71,7 +79,7 @@ NDArray ImageFile::read(const ReadCall& call) {
 
 ImageProperties ImageFile::properties(const PropCall& call) {
   State& s = open_state("read properties", IoMode::read);
-  return detail::guarded(s.plugin_name, "read properties of", s.request->describe(), [&] {
+  return with_error_context(s.plugin_name, "read properties of", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->properties(call.index, call.kwargs);
   });
@@ -79,7 +87,7 @@ ImageProperties ImageFile::properties(const PropCall& call) {
 
 Metadata ImageFile::metadata(const MetaCall& call) {
   State& s = open_state("read metadata", IoMode::read);
-  return detail::guarded(s.plugin_name, "read metadata of", s.request->describe(), [&] {
+  return with_error_context(s.plugin_name, "read metadata of", s.request->describe(), [&] {
     check_index(call.index);
     return s.plugin->metadata(call.index, call.exclude_applied, call.kwargs);
   });
@@ -87,7 +95,7 @@ Metadata ImageFile::metadata(const MetaCall& call) {
 
 void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
   State& s = open_state("write", IoMode::write);
-  detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
+  with_error_context(s.plugin_name, "write", s.request->describe(), [&] {
     if (image.empty() && image.ndim() == 0) throw ArgumentError("cannot write an empty NDArray");
     s.plugin->write(image, kwargs);
   });
@@ -95,7 +103,7 @@ void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
 
 void ImageFile::write(std::span<const NDArray> images, const Kwargs& kwargs) {
   State& s = open_state("write", IoMode::write);
-  detail::guarded(s.plugin_name, "write", s.request->describe(), [&] {
+  with_error_context(s.plugin_name, "write", s.request->describe(), [&] {
     if (images.empty()) throw ArgumentError("cannot write an empty list of images");
     s.request->check_frames(images.size());
     s.plugin->write(images, kwargs);
@@ -107,7 +115,7 @@ FrameRange ImageFile::iter(const Kwargs& kwargs) {
   auto source = std::make_unique<FrameRange::Source>();
   source->file = this;
   source->kwargs = kwargs;
-  return FrameRange(std::move(source));
+  return FrameRange(source.release());
 }
 
 std::optional<Bytes> ImageFile::close() {
@@ -115,15 +123,15 @@ std::optional<Bytes> ImageFile::close() {
   State& s = *state_;
   s.closed = true;
   try {
-    return detail::guarded(s.plugin_name, s.request->mode() == IoMode::write ? "write" : "close",
+    return with_error_context(s.plugin_name, s.request->mode() == IoMode::write ? "write" : "close",
                            s.request->describe(), [&] {
                              s.plugin->close();
                              s.plugin.reset();  // release the backend's handles before the file moves into place
-                             return s.request->impl().commit();
+                             return detail::CoreAccess::impl(*s.request).commit();
                            });
   } catch (...) {
     s.plugin.reset();
-    s.request->impl().abort();
+    detail::CoreAccess::impl(*s.request).abort();
     throw;
   }
 }
@@ -145,10 +153,18 @@ void ImageFile::throw_wrong_plugin(const char* wanted) const {
 
 // ---------------------------------------------------------------- FrameRange
 
-FrameRange::FrameRange(std::unique_ptr<Source> source) noexcept : source_(std::move(source)) {}
-FrameRange::FrameRange(FrameRange&&) noexcept = default;
-FrameRange& FrameRange::operator=(FrameRange&&) noexcept = default;
-FrameRange::~FrameRange() = default;
+FrameRange::FrameRange(Source* source) noexcept : source_(source) {}
+FrameRange::FrameRange(FrameRange&& other) noexcept : source_(std::exchange(other.source_, nullptr)) {}
+
+FrameRange& FrameRange::operator=(FrameRange&& other) noexcept {
+  if (this != &other) {
+    delete source_;
+    source_ = std::exchange(other.source_, nullptr);
+  }
+  return *this;
+}
+
+FrameRange::~FrameRange() { delete source_; }
 
 FrameRange::iterator FrameRange::begin() {
   Source& src = *source_;
@@ -159,7 +175,7 @@ FrameRange::iterator FrameRange::begin() {
       src.file = &*src.owned;
     }
     ImageFile::State& s = src.file->open_state("iterate", IoMode::read);
-    src.frames = detail::guarded(s.plugin_name, "iterate", s.request->describe(),
+    src.frames = with_error_context(s.plugin_name, "iterate", s.request->describe(),
                                  [&] { return s.plugin->iter(src.kwargs); });
     if (!advance()) return {};
   }
@@ -172,7 +188,7 @@ bool FrameRange::advance() {
   ImageFile::State& s = src.file->open_state("iterate");
   std::optional<NDArray> next;
   try {
-    next = detail::guarded(s.plugin_name, "read", s.request->describe(), [&] { return src.frames->next(); });
+    next = with_error_context(s.plugin_name, "read", s.request->describe(), [&] { return src.frames->next(); });
   } catch (...) {
     src.done = true;
     throw;

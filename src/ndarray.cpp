@@ -11,13 +11,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "checked_math.hpp"
+#include <imio/checked_math.hpp>
 
 namespace imio {
 namespace {
 
 std::size_t byte_size(const Shape& shape, DType dtype) {
-  const auto n = detail::checked_nbytes(shape, dtype);
+  const auto n = checked_nbytes(shape, dtype);
   if (!n || *n > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
     throw LimitError(fmt::format("an array of shape ({}) and dtype {} is larger than memory can hold",
                                  fmt::join(shape, ", "), name(dtype)));
@@ -25,7 +25,9 @@ std::size_t byte_size(const Shape& shape, DType dtype) {
   return static_cast<std::size_t>(*n);
 }
 
-void aligned_free(void* p) { ::operator delete(p, std::align_val_t{NDArray::alignment}); }
+struct AlignedFree final : detail::ArrayReleaser {
+  void release(void* p) noexcept override { ::operator delete(p, std::align_val_t{NDArray::alignment}); }
+};
 
 // Large arrays are aligned to 2 MiB and offered to the kernel as huge pages:
 // filling a fresh multi-megabyte array otherwise spends most of its time in
@@ -33,19 +35,23 @@ void aligned_free(void* p) { ::operator delete(p, std::align_val_t{NDArray::alig
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
 
-void huge_free(void* p) { ::operator delete(p, std::align_val_t{kHugePage}); }
+struct HugeFree final : detail::ArrayReleaser {
+  void release(void* p) noexcept override { ::operator delete(p, std::align_val_t{kHugePage}); }
+};
 
-std::byte* aligned_alloc_bytes(std::size_t n, std::function<void(void*)>& deleter) {
+std::byte* aligned_alloc_bytes(std::size_t n, detail::ArrayReleaser*& releaser) {
+  static AlignedFree aligned_free;
+  static HugeFree huge_free;
   if (n >= kHugeThreshold) {
     const std::size_t rounded = (n + kHugePage - 1) / kHugePage * kHugePage;
     void* p = ::operator new(rounded, std::align_val_t{kHugePage});
 #ifdef MADV_HUGEPAGE
     ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
 #endif
-    deleter = huge_free;
+    releaser = &huge_free;
     return static_cast<std::byte*>(p);
   }
-  deleter = aligned_free;
+  releaser = &aligned_free;
   // Never ask for 0 bytes: a scalar or empty array still gets a valid, unique pointer.
   return static_cast<std::byte*>(::operator new(n == 0 ? NDArray::alignment : n, std::align_val_t{NDArray::alignment}));
 }
@@ -59,20 +65,20 @@ NDArray::NDArray(Shape shape, DType dtype) : NDArray(uninitialized(std::move(sha
 NDArray NDArray::uninitialized(Shape shape, DType dtype) {
   const std::size_t n = byte_size(shape, dtype);
   NDArray a;
-  a.data_ = aligned_alloc_bytes(n, a.deleter_);
+  a.data_ = aligned_alloc_bytes(n, a.releaser_);
   a.shape_ = std::move(shape);
   a.dtype_ = dtype;
   return a;
 }
 
-NDArray NDArray::adopt(void* data, Shape shape, DType dtype, std::function<void(void*)> deleter) {
+NDArray NDArray::adopt_with(void* data, Shape shape, DType dtype, Releaser* releaser) {
   if (data == nullptr) throw ArgumentError("NDArray::adopt: data is null");
   byte_size(shape, dtype);
   NDArray a;
   a.data_ = static_cast<std::byte*>(data);
   a.shape_ = std::move(shape);
   a.dtype_ = dtype;
-  a.deleter_ = std::move(deleter);
+  a.releaser_ = releaser;
   return a;
 }
 
@@ -80,7 +86,7 @@ NDArray::NDArray(NDArray&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       shape_(std::exchange(other.shape_, {})),
       dtype_(other.dtype_),
-      deleter_(std::exchange(other.deleter_, {})) {}
+      releaser_(std::exchange(other.releaser_, nullptr)) {}
 
 NDArray& NDArray::operator=(NDArray&& other) noexcept {
   if (this != &other) {
@@ -88,7 +94,7 @@ NDArray& NDArray::operator=(NDArray&& other) noexcept {
     data_ = std::exchange(other.data_, nullptr);
     shape_ = std::exchange(other.shape_, {});
     dtype_ = other.dtype_;
-    deleter_ = std::exchange(other.deleter_, {});
+    releaser_ = std::exchange(other.releaser_, nullptr);
   }
   return *this;
 }
@@ -96,9 +102,9 @@ NDArray& NDArray::operator=(NDArray&& other) noexcept {
 NDArray::~NDArray() { release(); }
 
 void NDArray::release() noexcept {
-  if (data_ != nullptr && deleter_) deleter_(data_);
+  if (data_ != nullptr && releaser_ != nullptr) releaser_->release(data_);
   data_ = nullptr;
-  deleter_ = {};
+  releaser_ = nullptr;
 }
 
 std::size_t NDArray::size() const noexcept {

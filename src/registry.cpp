@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "extension_table.hpp"
-#include "guard.hpp"
+#include "plugin_descriptor.hpp"
+#include "core_access.hpp"
 #include "request_impl.hpp"
 #include "uri.hpp"
 
@@ -18,6 +18,14 @@ namespace detail {
 namespace {
 
 using SpecPtr = std::shared_ptr<const PluginSpec>;
+
+// A plugin folder left out of this build: what the "rebuild with" hints need.
+struct Unbuilt {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::vector<std::string> extensions;
+  std::string option;
+};
 
 class Registry {
  public:
@@ -31,8 +39,19 @@ class Registry {
     return specs_;
   }
 
+  SpecPtr find(std::string_view name) const {
+    std::shared_lock lock(mutex_);
+    for (const auto& s : specs_) {
+      if (s->name == name) return s;
+    }
+    return nullptr;
+  }
+
+  const std::vector<Unbuilt>& unbuilt() const noexcept { return unbuilt_; }
+
   void add(PluginSpec spec) {
-    validate(spec);
+    if (!spec.factory) throw ArgumentError(fmt::format("plugin '{}' has no factory", spec.name));
+    check_declarations(spec);
     std::unique_lock lock(mutex_);
     for (const auto& s : specs_) {
       if (s->name == spec.name) throw ArgumentError(fmt::format("a plugin named '{}' is already registered", spec.name));
@@ -47,32 +66,30 @@ class Registry {
   }
 
  private:
+  // The built-ins: each folder's descriptor gives what the plugin is, its
+  // code (when built) what it does.
   Registry() {
-    for (PluginSpec& spec : builtin_plugin_specs()) {
-      if (spec.extensions.empty()) {
-        for (const std::string& ext : table_extensions_of(spec.name)) {
-          const auto& order = table_plugins_for(ext);
-          const auto rank = std::find(order.begin(), order.end(), spec.name) - order.begin();
-          spec.extensions.push_back({ext, static_cast<int>(10 * (rank + 1))});
-        }
+    for (const BuiltinPlugin& folder : builtin_plugins()) {
+      Descriptor d = parse_descriptor(folder.descriptor);
+      if (folder.spec == nullptr) {
+        Unbuilt u{d.spec.name, d.spec.aliases, {}, d.option};
+        for (const auto& e : d.spec.extensions) u.extensions.push_back(e.extension);
+        unbuilt_.push_back(std::move(u));
+        continue;
       }
+      PluginSpec code = folder.spec();
+      PluginSpec& spec = d.spec;
+      spec.sniff = std::move(code.sniff);
+      spec.sniff_bytes = code.sniff_bytes;
+      spec.factory = std::move(code.factory);
+      spec.backend = std::move(code.backend);
       add(std::move(spec));
-    }
-  }
-
-  static void validate(PluginSpec& spec) {
-    if (spec.name.empty()) throw ArgumentError("a plugin needs a name");
-    if (!spec.factory) throw ArgumentError(fmt::format("plugin '{}' has no factory", spec.name));
-    for (auto& e : spec.extensions) {
-      if (e.extension.size() < 2 || e.extension.front() != '.') {
-        throw ArgumentError(fmt::format("plugin '{}': extension '{}' must start with a dot", spec.name, e.extension));
-      }
-      e.extension = to_lower(e.extension);
     }
   }
 
   mutable std::shared_mutex mutex_;
   std::vector<SpecPtr> specs_;
+  std::vector<Unbuilt> unbuilt_;  // set by the constructor, then read-only
 };
 
 int priority_for(const PluginSpec& spec, std::string_view extension) {
@@ -99,8 +116,10 @@ std::vector<SpecPtr> named_plugins(const std::vector<SpecPtr>& all, std::string_
   if (!out.empty()) return ordered_by_priority(std::move(out), extension);
 
   std::vector<std::string> missing;
-  for (const auto& p : planned_plugins()) {
-    if (p.name == name || p.alias == name) missing.push_back(fmt::format("{} (CMake option {})", p.name, p.cmake_option));
+  for (const Unbuilt& u : Registry::instance().unbuilt()) {
+    if (u.name == name || std::find(u.aliases.begin(), u.aliases.end(), name) != u.aliases.end()) {
+      missing.push_back(fmt::format("{} (CMake option {})", u.name, u.option));
+    }
   }
   if (!missing.empty()) {
     throw NoPluginError(fmt::format("plugin '{}' is not part of this build of imio; rebuild with {}", name,
@@ -133,12 +152,13 @@ struct Selection {
     tried.push_back(spec.name);
     if (mode == IoMode::read && !spec.can_read) return refuse(spec, "it cannot read");
     if (mode == IoMode::write && !spec.can_write) return refuse(spec, "it cannot write (read-only plugin)");
-    if (mode == IoMode::read && spec.sniff && !(chosen && request.impl().body_pending())) {
-      const auto head = guarded("", "read", request.describe(), [&] { return request.first_bytes(spec.sniff_bytes); });
+    if (mode == IoMode::write && !writes_extension(spec)) return refuse(spec, writes_only(spec));
+    if (mode == IoMode::read && spec.sniff && !(chosen && CoreAccess::impl(request).body_pending())) {
+      const auto head = with_error_context("", "read", request.describe(), [&] { return request.first_bytes(spec.sniff_bytes); });
       if (!spec.sniff(head)) return refuse(spec, "the data do not start with its signature");
     }
     try {
-      auto plugin = guarded(spec.name, "open", request.describe(), [&] { return spec.factory(request, kwargs); });
+      auto plugin = with_error_context(spec.name, "open", request.describe(), [&] { return spec.factory(request, kwargs); });
       if (plugin) return plugin;
       return refuse(spec, "its factory returned no plugin");
     } catch (const InitializationError& e) {
@@ -146,9 +166,29 @@ struct Selection {
     }
   }
 
+  // The write-extension rule of every plugin that lists its write extensions:
+  // one of them, or — when the plugin was named — a target without
+  // extension (or any target, for plugins that say so).
+  bool writes_extension(const PluginSpec& spec) const {
+    if (spec.write_extensions.empty()) return true;  // the factory decides
+    const std::string& ext = request.extension();
+    if (std::find(spec.write_extensions.begin(), spec.write_extensions.end(), ext) != spec.write_extensions.end()) return true;
+    const bool named = !request.requested_plugin().empty();
+    return named && (ext.empty() || spec.named_writes_any_extension);
+  }
+
+  std::string writes_only(const PluginSpec& spec) const {
+    const std::string& ext = request.extension();
+    std::string list = spec.write_extensions.front();
+    for (std::size_t i = 1; i < spec.write_extensions.size(); ++i) {
+      list += (i + 1 == spec.write_extensions.size() ? " and " : ", ") + spec.write_extensions[i];
+    }
+    return fmt::format("it writes only {} files, not {}", list, ext.empty() ? std::string("a target without extension") : "'" + ext + "'");
+  }
+
   std::unique_ptr<Plugin> refuse(const PluginSpec& spec, std::string reason) {
     refusals.push_back({spec.name, std::move(reason)});
-    request.impl().rewind();
+    CoreAccess::impl(request).rewind();
     return nullptr;
   }
 };
@@ -159,13 +199,13 @@ std::string list_refusals(const std::vector<Refusal>& refusals) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
-// "…which this build lacks": planned plugins the table names for the extension.
-std::string compiled_out_hint(const std::vector<SpecPtr>& all, std::string_view extension) {
+// "…which this build lacks": plugin folders left out of the build that serve the extension.
+std::string compiled_out_hint(std::string_view extension) {
   std::vector<std::string> hints;
-  for (const std::string& name : table_plugins_for(extension)) {
-    const bool present = std::any_of(all.begin(), all.end(), [&](const SpecPtr& s) { return s->name == name; });
-    if (present) continue;
-    if (const auto* p = find_planned(name)) hints.push_back(fmt::format("{} (CMake option {})", p->name, p->cmake_option));
+  for (const Unbuilt& u : Registry::instance().unbuilt()) {
+    if (std::find(u.extensions.begin(), u.extensions.end(), extension) != u.extensions.end()) {
+      hints.push_back(fmt::format("{} (CMake option {})", u.name, u.option));
+    }
   }
   if (hints.empty()) return {};
   return fmt::format(". The extension {} is served by plugins this build lacks: {}", extension, fmt::join(hints, ", "));
@@ -174,7 +214,7 @@ std::string compiled_out_hint(const std::vector<SpecPtr>& all, std::string_view 
 [[noreturn]] void no_plugin(const std::vector<SpecPtr>& all, Selection& sel, std::string_view extension,
                             std::string_view named) {
   const bool reading = sel.mode == IoMode::read;
-  const UriKind kind = sel.request.impl().uri.kind;
+  const UriKind kind = CoreAccess::impl(sel.request).uri.kind;
   std::string reason;
   if (!named.empty()) {
     reason = fmt::format("plugin '{}' cannot {} it: {}", named, reading ? "read" : "write", list_refusals(sel.refusals));
@@ -196,7 +236,7 @@ std::string compiled_out_hint(const std::vector<SpecPtr>& all, std::string_view 
   } else {
     reason = fmt::format("no plugin can read it{}", sel.refusals.empty() ? std::string() : ": " + list_refusals(sel.refusals));
   }
-  reason += compiled_out_hint(all, extension);
+  reason += compiled_out_hint(extension);
   throw NoPluginError(std::move(reason), std::move(sel.refusals));
 }
 
@@ -204,10 +244,10 @@ std::string compiled_out_hint(const std::vector<SpecPtr>& all, std::string_view 
 
 OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args) {
   const char* operation = args.mode == IoMode::read ? "read" : "write";
-  auto impl = guarded("", operation, resource.describe(),
-                      [&] { return std::make_unique<Request::Impl>(resource, args.mode, args.extension, args.limits); });
+  auto impl = with_error_context("", operation, resource.describe(),
+                      [&] { return std::make_unique<CoreAccess::RequestImpl>(resource, args.mode, args.extension, args.limits); });
   impl->requested_plugin = args.plugin;
-  auto request = std::make_unique<Request>(std::move(impl));
+  auto request = CoreAccess::request(std::move(impl));
   static const Kwargs no_kwargs;
   Selection sel{*request, args.mode, args.kwargs ? *args.kwargs : no_kwargs, {}, {}};
   const auto all = Registry::instance().snapshot();
@@ -245,6 +285,8 @@ OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args
   }
 }
 
+std::shared_ptr<const PluginSpec> registered_spec(std::string_view name) { return Registry::instance().find(name); }
+
 }  // namespace detail
 
 void register_plugin(PluginSpec spec) { detail::Registry::instance().add(std::move(spec)); }
@@ -252,7 +294,8 @@ void register_plugin(PluginSpec spec) { detail::Registry::instance().add(std::mo
 std::vector<PluginInfo> plugins() {
   std::vector<PluginInfo> out;
   for (const auto& s : detail::Registry::instance().snapshot()) {
-    PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, s->backend};
+    PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, s->backend, s->summary, s->extensions,
+                    s->write_extensions, s->methods};
     for (const auto& e : s->extensions) info.extensions.push_back(e.extension);
     out.push_back(std::move(info));
   }

@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "checked_math.hpp"
 #include "http.hpp"
+#include "core_access.hpp"
 #include "request_impl.hpp"
 #include "standard_images.hpp"
 #include "zip_member.hpp"
@@ -26,7 +26,7 @@ using detail::UriKind;
 namespace {
 
 std::string original_text(const ImageResource& r) {
-  return r.kind() == ImageResource::Kind::path ? r.path().string() : r.text();
+  return r.kind() == ImageResource::Kind::path ? r.path() : r.text();
 }
 
 // spec §2.8: imageio:NAME and imageio:ARCHIVE.zip/MEMBER resolve to local files.
@@ -248,6 +248,11 @@ void Request::Impl::abort() noexcept {
 // ---------------------------------------------------------------- Request
 
 Request::Request(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+std::unique_ptr<Request> detail::CoreAccess::request(std::unique_ptr<Request::Impl> impl) {
+  return std::unique_ptr<Request>(new Request(std::move(impl)));
+}
+
 Request::Request(Request&&) noexcept = default;
 Request& Request::operator=(Request&&) noexcept = default;
 Request::~Request() = default;
@@ -281,8 +286,8 @@ std::span<const std::byte> Request::first_bytes(std::size_t n) {
 }
 
 void Request::check_pixels(std::uint64_t width, std::uint64_t height, std::uint64_t planes) const {
-  auto px = detail::checked_mul(width, height);
-  if (px) px = detail::checked_mul(*px, planes);
+  auto px = checked_mul(width, height);
+  if (px) px = checked_mul(*px, planes);
   const std::uint64_t max = impl_->limits.max_pixels;
   if (!px || *px > max) {
     throw LimitError(fmt::format("an image of {} x {}{} pixels exceeds max_pixels={} (raise it with "
@@ -310,7 +315,7 @@ void Request::check_bytes(std::uint64_t n) const {
 }
 
 std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
-  const auto n = detail::checked_nbytes(shape, dtype);
+  const auto n = checked_nbytes(shape, dtype);
   // An overflowing product exceeds any max_bytes, UINT64_MAX included.
   if (!n) {
     throw LimitError(fmt::format("an array of shape ({}) and dtype {} has more than 2**64 bytes", fmt::join(shape, ", "), name(dtype)));

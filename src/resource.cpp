@@ -1,24 +1,79 @@
 #include <imio/resource.hpp>
 
+#include <atomic>
 #include <cstdlib>
+#include <utility>
 
 #include "uri.hpp"
 
 namespace imio {
 
+// Bytes moved into a resource, shared by its copies: the header stays free
+// of <memory> (docs/performance.md, "Header cost").
+struct ImageResource::Owned {
+  explicit Owned(Bytes&& b) noexcept : bytes(std::move(b)) {}
+  const Bytes bytes;
+  std::atomic<std::size_t> references{1};
+};
+
 ImageResource::ImageResource(const char* uri) : kind_(Kind::text), text_(uri == nullptr ? "" : uri) {}
 ImageResource::ImageResource(std::string uri) : kind_(Kind::text), text_(std::move(uri)) {}
 ImageResource::ImageResource(std::string_view uri) : kind_(Kind::text), text_(uri) {}
-ImageResource::ImageResource(const std::filesystem::path& path) : kind_(Kind::path), path_(path) {}
+ImageResource::ImageResource(PathText path) : kind_(Kind::path), path_(std::move(path.native)) {}
 ImageResource::ImageResource(std::span<const std::byte> data) noexcept : kind_(Kind::memory), memory_(data) {}
 ImageResource::ImageResource(const Bytes& data) noexcept : kind_(Kind::memory), memory_(data) {}
-ImageResource::ImageResource(Bytes&& data)
-    : kind_(Kind::memory), owned_(std::make_shared<const Bytes>(std::move(data))) {
-  memory_ = *owned_;
+ImageResource::ImageResource(Bytes&& data) : kind_(Kind::memory), owned_(new Owned(std::move(data))) {
+  memory_ = owned_->bytes;
 }
 ImageResource::ImageResource(std::istream& in) noexcept : kind_(Kind::istream), in_(&in) {}
 ImageResource::ImageResource(std::ostream& out) noexcept : kind_(Kind::ostream), out_(&out) {}
 ImageResource::ImageResource(std::iostream& io) noexcept : kind_(Kind::iostream), in_(&io), out_(&io) {}
+
+ImageResource::ImageResource(const ImageResource& other)
+    : kind_(other.kind_),
+      text_(other.text_),
+      path_(other.path_),
+      memory_(other.memory_),
+      owned_(other.owned_),
+      in_(other.in_),
+      out_(other.out_) {
+  if (owned_ != nullptr) owned_->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+ImageResource::ImageResource(ImageResource&& other) noexcept
+    : kind_(other.kind_),
+      text_(std::move(other.text_)),
+      path_(std::move(other.path_)),
+      memory_(std::exchange(other.memory_, {})),
+      owned_(std::exchange(other.owned_, nullptr)),
+      in_(other.in_),
+      out_(other.out_) {}
+
+ImageResource& ImageResource::operator=(const ImageResource& other) {
+  if (this != &other) *this = ImageResource(other);
+  return *this;
+}
+
+ImageResource& ImageResource::operator=(ImageResource&& other) noexcept {
+  if (this != &other) {
+    release();
+    kind_ = other.kind_;
+    text_ = std::move(other.text_);
+    path_ = std::move(other.path_);
+    memory_ = std::exchange(other.memory_, {});
+    owned_ = std::exchange(other.owned_, nullptr);
+    in_ = other.in_;
+    out_ = other.out_;
+  }
+  return *this;
+}
+
+ImageResource::~ImageResource() { release(); }
+
+void ImageResource::release() noexcept {
+  if (owned_ != nullptr && owned_->references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete owned_;
+  owned_ = nullptr;
+}
 
 std::string ImageResource::describe() const {
   switch (kind_) {
@@ -34,7 +89,7 @@ std::string ImageResource::describe() const {
     case detail::UriKind::path: return uri.path.string();
     case detail::UriKind::zip_member: return (uri.path / uri.member).string();
     case detail::UriKind::standard_image: return "imageio:" + uri.text;
-    default: return kind_ == Kind::path ? path_.string() : text_;
+    default: return kind_ == Kind::path ? path_ : text_;
   }
 }
 
@@ -115,7 +170,7 @@ ClassifiedUri classify(const ImageResource& resource, IoMode mode) {
     case Kind::ostream: return {.kind = UriKind::ostream, .path = {}, .member = {}, .text = {}};
     case Kind::iostream:
       return {.kind = mode == IoMode::read ? UriKind::istream : UriKind::ostream, .path = {}, .member = {}, .text = {}};
-    case Kind::path: return classify_path(resource.path(), mode);
+    case Kind::path: return classify_path(std::filesystem::path(resource.path()), mode);
     case Kind::text: break;
   }
   const std::string& t = resource.text();

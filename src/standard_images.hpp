@@ -2,6 +2,7 @@
 #pragma once
 
 #include <imio/resource.hpp>
+#include <imio/standard_images.hpp>
 
 #include <filesystem>
 #include <string>

@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +20,9 @@ namespace imio {
 
 class Plugin;
 class FrameRange;
+namespace detail {
+struct CoreAccess;
+}  // namespace detail
 
 /// An open resource with the plugin that serves it: what imopen() returns.
 /// Mirrors the plugin instance of imageio's `imopen`.
@@ -82,15 +84,17 @@ class IMIO_EXPORT ImageFile {
   std::string describe() const;
 
   struct State;
-  /// For the core: wraps an opened state.
-  explicit ImageFile(std::unique_ptr<State> state) noexcept;
 
  private:
   friend class FrameRange;
+  friend struct detail::CoreAccess;
+  /// Takes ownership of an opened state (a raw pointer: no <memory> here).
+  explicit ImageFile(State* state) noexcept;
   [[noreturn]] void throw_wrong_plugin(const char* wanted) const;
+  void finish_on_destruction() noexcept;
   State& open_state(const char* operation) const;
   State& open_state(const char* operation, IoMode needed) const;
-  std::unique_ptr<State> state_;
+  State* state_ = nullptr;
 };
 
 /// A lazy input range of NDArray, one decoded image per step; what imiter()
@@ -121,16 +125,18 @@ class IMIO_EXPORT FrameRange {
   /// The end sentinel.
   sentinel end() const noexcept { return {}; }
 
-  /// For the core: a range over `source`.
-  explicit FrameRange(std::unique_ptr<Source> source) noexcept;
 
  private:
   friend class iterator;
+  friend class ImageFile;
+  friend struct detail::CoreAccess;
+  /// Takes ownership of `source`.
+  explicit FrameRange(Source* source) noexcept;
   /// Decodes the next image; false at the end.
   bool advance();
   NDArray& current() noexcept;
 
-  std::unique_ptr<Source> source_;
+  Source* source_ = nullptr;
 };
 
 /// The input iterator of a FrameRange (std::input_iterator). Dereferencing

@@ -1,10 +1,8 @@
 // imio — Metadata: what immeta() returns.
 #pragma once
 
-#include <imio/export.hpp>
+#include <imio/json.hpp>
 #include <imio/value.hpp>
-
-#include <string>
 
 namespace imio {
 
@@ -12,16 +10,8 @@ namespace imio {
 /// Values (with nested lists and maps). Keys follow imageio's plugin for the
 /// format ("fps", "duration", "loop", "Make", "Orientation", "icc_profile", …).
 /// `get<T>(key)` throws ArgumentError on a missing key or type mismatch;
-/// `find<T>(key)` returns nullopt for a missing key.
+/// `find<T>(key)` returns nullopt for a missing key. to_json(metadata)
+/// (<imio/json.hpp>) renders it as the `imio meta` command prints it.
 using Metadata = Dict;
-
-/// Renders a Value as JSON, in the encoding of the `imio meta` command
-/// (design/CLI.md): none → null; doubles as numbers, non-finite ones as
-/// {"float": "nan"|"inf"|"-inf"}; bytes of at most 64 → {"bytes_hex", "len"},
-/// longer → {"bytes_len", "sha256", "head_hex"}; lists → arrays; maps →
-/// objects in insertion order; imio::all → "...".
-IMIO_EXPORT std::string to_json(const Value& value);
-/// Renders metadata as one JSON object (see to_json(const Value&)).
-IMIO_EXPORT std::string to_json(const Metadata& metadata);
 
 }  // namespace imio

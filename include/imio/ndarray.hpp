@@ -5,9 +5,9 @@
 #include <imio/error.hpp>
 #include <imio/export.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +41,16 @@ IMIO_EXPORT std::string_view name(DType dtype) noexcept;
 IMIO_EXPORT std::size_t itemsize(DType dtype) noexcept;
 /// The dtype whose numpy name is `name`, or ArgumentError.
 IMIO_EXPORT DType dtype_from_name(std::string_view name);
+
+namespace detail {
+/// Frees an array's memory once: built-in buffers use static releasers,
+/// NDArray::adopt() a heap one that deletes itself (a virtual call instead
+/// of std::function keeps <functional> out of this header).
+struct ArrayReleaser {
+  virtual ~ArrayReleaser() = default;
+  virtual void release(void* data) noexcept = 0;
+};
+}  // namespace detail
 
 /// IEEE 754 half precision, stored as its 16 bits (C++20 has no float16).
 struct float16 {
@@ -110,8 +120,28 @@ class IMIO_EXPORT NDArray {
   /// An array whose contents are unspecified, for decoders that overwrite everything.
   static NDArray uninitialized(Shape shape, DType dtype);
   /// Wraps memory the caller allocated (zero-copy); `deleter(data)` runs when
-  /// the array dies. `data` must be suitably aligned for the dtype.
-  static NDArray adopt(void* data, Shape shape, DType dtype, std::function<void(void*)> deleter);
+  /// the array dies (it must not throw). `data` must be suitably aligned for
+  /// the dtype. ArgumentError for null data, LimitError when the byte size
+  /// overflows; the deleter is not called then.
+  template <class Deleter>
+    requires std::invocable<Deleter&, void*>
+  static NDArray adopt(void* data, Shape shape, DType dtype, Deleter deleter) {
+    struct Owner final : detail::ArrayReleaser {
+      explicit Owner(Deleter&& d) : deleter(std::move(d)) {}
+      void release(void* p) noexcept override {
+        deleter(p);
+        delete this;
+      }
+      Deleter deleter;
+    };
+    Owner* owner = new Owner(std::move(deleter));
+    try {
+      return adopt_with(data, std::move(shape), dtype, owner);
+    } catch (...) {
+      delete owner;
+      throw;
+    }
+  }
 
   /// Takes the buffer of `other`, which is left without data (size 0, shape {}).
   NDArray(NDArray&& other) noexcept;
@@ -192,6 +222,8 @@ class IMIO_EXPORT NDArray {
   bool operator==(const NDArray& other) const noexcept;
 
  private:
+  using Releaser = detail::ArrayReleaser;
+  static NDArray adopt_with(void* data, Shape shape, DType dtype, Releaser* releaser);
   void check_dtype(DType wanted) const;
   std::size_t offset_of(std::initializer_list<std::size_t> idx, std::initializer_list<std::int64_t> signed_idx) const;
   void release() noexcept;
@@ -199,7 +231,7 @@ class IMIO_EXPORT NDArray {
   std::byte* data_ = nullptr;
   Shape shape_{};
   DType dtype_ = DType::uint8;
-  std::function<void(void*)> deleter_{};
+  Releaser* releaser_ = nullptr;
 };
 
 }  // namespace imio

@@ -4,15 +4,14 @@
 #include <imio/export.hpp>
 #include <imio/ndarray.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <functional>
 #include <iosfwd>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace imio {
 
@@ -49,8 +48,17 @@ class IMIO_EXPORT ImageResource {
   ImageResource(std::string uri);
   /// A path or URI as text (copied).
   ImageResource(std::string_view uri);
-  /// A filesystem path, never interpreted as a URI.
-  ImageResource(const std::filesystem::path& path);
+  /// A filesystem path (std::filesystem::path), never interpreted as a URI.
+  /// A template so that this header needs no <filesystem>: it accepts the
+  /// types with std::filesystem::path's interface.
+  template <class Path>
+    requires requires(const Path& p) {
+      typename Path::value_type;
+      p.native();
+      p.u8string();
+      p.has_root_directory();
+    }
+  ImageResource(const Path& path) : ImageResource(PathText{native_text(path)}) {}
   /// Encoded data, referenced: the memory must outlive the call, ImageFile or FrameRange.
   ImageResource(std::span<const std::byte> data) noexcept;
   /// Encoded data, referenced (not copied): `data` must outlive the call,
@@ -70,8 +78,9 @@ class IMIO_EXPORT ImageResource {
   Kind kind() const noexcept { return kind_; }
   /// The string as given (Kind::text).
   const std::string& text() const noexcept { return text_; }
-  /// The path as given (Kind::path).
-  const std::filesystem::path& path() const noexcept { return path_; }
+  /// The path as given (Kind::path), in the system's encoding (the
+  /// std::filesystem::path's native() string; UTF-8 where that is not char).
+  const std::string& path() const noexcept { return path_; }
   /// The encoded data (Kind::memory).
   std::span<const std::byte> memory() const noexcept { return memory_; }
   /// The caller's input stream (Kind::istream, Kind::iostream), else nullptr.
@@ -83,33 +92,41 @@ class IMIO_EXPORT ImageResource {
   /// memory, "<stream>" for streams.
   std::string describe() const;
 
+  /// Shares owned bytes with `other` (no copy of the data).
+  ImageResource(const ImageResource& other);
+  /// Takes `other`'s contents; `other` is left holding no data.
+  ImageResource(ImageResource&& other) noexcept;
+  /// Shares owned bytes with `other` (no copy of the data).
+  ImageResource& operator=(const ImageResource& other);
+  /// Takes `other`'s contents; `other` is left holding no data.
+  ImageResource& operator=(ImageResource&& other) noexcept;
+  ~ImageResource();
+
  private:
+  struct PathText {
+    std::string native;
+  };
+  explicit ImageResource(PathText path);
+  template <class Path>
+  static std::string native_text(const Path& path) {
+    if constexpr (std::is_same_v<typename Path::value_type, char>) {
+      return std::string(path.native());
+    } else {
+      const auto utf8 = path.u8string();
+      return std::string(utf8.begin(), utf8.end());
+    }
+  }
+  // Bytes&& moved in, shared by copies (reference-counted; resource.cpp).
+  struct Owned;
+  void release() noexcept;
+
   Kind kind_;
   std::string text_{};
-  std::filesystem::path path_{};
+  std::string path_{};
   std::span<const std::byte> memory_{};
-  std::shared_ptr<const Bytes> owned_{};
+  Owned* owned_ = nullptr;
   std::istream* in_ = nullptr;
   std::ostream* out_ = nullptr;
 };
-
-/// Progress of a download: the bytes received so far and the expected total
-/// (0 while unknown). It may throw to cancel the download: the exception
-/// propagates and nothing is left in the cache.
-using DownloadProgress = std::function<void(std::uint64_t received, std::uint64_t total)>;
-
-/// Installs the process-wide progress callback of the standard-image
-/// downloads that reading `"imageio:NAME"` starts (none by default: imio
-/// never prints). Returns the previous one. Thread-safe.
-IMIO_EXPORT DownloadProgress set_download_progress_handler(DownloadProgress handler);
-
-/// The local file of imageio's standard image `name` (`"chelsea.png"`,
-/// case-insensitive), downloaded first into imio's cache folder when no
-/// folder holds it (see docs/resources.md: IMIO_STANDARD_IMAGES_URL,
-/// IMIO_NO_INTERNET). `progress`, else the process-wide handler, follows
-/// the download. ArgumentError for an unknown name; FileNotFoundError when
-/// the file is missing and downloads are disabled or not built in; IOError
-/// when the download fails.
-IMIO_EXPORT std::filesystem::path standard_image_path(std::string_view name, const DownloadProgress& progress = {});
 
 }  // namespace imio

@@ -123,10 +123,7 @@ namespace builtin {
 
 PluginSpec ffmpeg_plugin_spec() {
   PluginSpec spec;
-  spec.name = "ffmpeg";
-  spec.aliases = {"pyav", "pillow"};  // D1; pillow for BMP/WebP/TGA/PNM (D23)
-  spec.can_read = true;
-  spec.can_write = true;
+  // What ffmpeg is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   spec.factory = ffmpeg::open_ffmpeg;
   spec.backend = fmt::format("FFmpeg (libavformat {}, libavcodec {})", LIBAVFORMAT_IDENT, LIBAVCODEC_IDENT);
   return spec;

@@ -12,7 +12,6 @@
 
 #include "av_filter.hpp"
 #include "av_input.hpp"
-#include "guard.hpp"
 
 namespace imio::ffmpeg {
 
@@ -28,7 +27,7 @@ Tags tags_of(const AVDictionary* dict);
 template <class F>
 decltype(auto) run_extra(const Request& request, std::string_view operation, F&& f) {
   LogScope log;
-  return detail::guarded(kPlugin, operation, request.describe(), std::forward<F>(f));
+  return with_error_context(kPlugin, operation, request.describe(), std::forward<F>(f));
 }
 
 /// The extras of a video read handle (spec §5.2.6): the file's container

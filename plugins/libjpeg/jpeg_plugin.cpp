@@ -460,14 +460,7 @@ class JpegWriter final : public Plugin {
 
 std::unique_ptr<Plugin> open_jpeg(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) {
-    const std::string& ext = request.extension();
-    const bool named = !request.requested_plugin().empty() && ext.empty();
-    if (ext != ".jpg" && ext != ".jpeg" && ext != ".jpe" && ext != ".jfif" && !named) {
-      throw InitializationError(fmt::format("writes JPEG files (.jpg, .jpeg, .jpe, .jfif), not '{}'", ext));
-    }
-    return std::make_unique<JpegWriter>(request);
-  }
+  if (request.mode() == IoMode::write) return std::make_unique<JpegWriter>(request);  // the extension: plugin.json
   if (!has_signature(request.first_bytes(3))) {
     throw InitializationError("not a JPEG file (it does not start with FF D8 FF)");
   }
@@ -482,10 +475,7 @@ namespace builtin {
 
 PluginSpec libjpeg_plugin_spec() {
   PluginSpec spec;
-  spec.name = "libjpeg";
-  spec.aliases = {"pillow"};  // D1: imageio's pillow plugin read and wrote JPEG
-  spec.can_read = true;
-  spec.can_write = true;
+  // What libjpeg is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   spec.sniff = libjpeg::has_signature;
   spec.sniff_bytes = 3;
   spec.factory = libjpeg::open_jpeg;

@@ -245,12 +245,7 @@ class PngWriter final : public Plugin {
 
 std::unique_ptr<Plugin> open_png(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) {
-    const std::string& ext = request.extension();
-    const bool named = !request.requested_plugin().empty() && ext.empty();
-    if (ext != ".png" && ext != ".apng" && !named) throw InitializationError("writes only .png and .apng files");
-    return std::make_unique<PngWriter>(request);
-  }
+  if (request.mode() == IoMode::write) return std::make_unique<PngWriter>(request);  // the extension: plugin.json
   const auto first = request.first_bytes(32);
   if (!has_signature(first) && !looks_like_damaged_png(first)) {
     throw InitializationError("not a PNG file (it does not start with the PNG signature)");
@@ -266,10 +261,7 @@ namespace builtin {
 
 PluginSpec libpng_plugin_spec() {
   PluginSpec spec;
-  spec.name = "libpng";
-  spec.aliases = {"pillow"};  // D1: imageio's pillow plugin read and wrote PNG
-  spec.can_read = true;
-  spec.can_write = true;
+  // What libpng is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   // A damaged signature still selects libpng, so the read fails as a
   // DecodeError naming the damage (PngSuite xs*, xcr*, xlf*; D4).
   spec.sniff = [](std::span<const std::byte> first) {

@@ -91,13 +91,15 @@ class RawReader final : public Plugin {
             .dtype = s.develop.output_bps == 16 ? DType::uint16 : DType::uint8};
   }
 
-  // A JPEG preview goes through imio's registry (plugins never include each
-  // other): whichever plugin reads JPEG decodes it.
+  // A JPEG preview is decoded by the libjpeg plugin, through the public API
+  // (plugins never include each other): libraw depends on libjpeg for
+  // JPEG thumbnails (README), and says so when this build lacks it.
   static ReadOptions jpeg_options(const Request& request) {
-    ReadOptions o;
-    o.extension = ".jpg";
-    o.limits = request.limits();
-    return o;
+    for (const PluginInfo& p : plugins()) {
+      if (p.name == "libjpeg") return {.plugin = "libjpeg", .extension = ".jpg", .limits = request.limits()};
+    }
+    throw DecodeError("the embedded thumbnail is a JPEG, and this build of imio has no libjpeg plugin to decode it "
+                      "(CMake option IMIO_WITH_LIBJPEG)");
   }
 
   NDArray decode_thumbnail() {
@@ -163,10 +165,7 @@ std::unique_ptr<Plugin> open_raw(Request& request, const Kwargs& kwargs) {
 namespace builtin {
 PluginSpec libraw_plugin_spec() {
   PluginSpec spec;
-  spec.name = "libraw";
-  spec.aliases = {"rawpy"};  // D1
-  spec.can_read = true;
-  spec.can_write = false;
+  // What libraw is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   // No sniff: LibRaw identifies some formats by file size alone, so only
   // LibRaw itself can tell (the factory opens the data).
   spec.factory = libraw::open_raw;

@@ -3,6 +3,8 @@
 // allocation, and the chain is followed with loop detection.
 #include "tiff_ifd.hpp"
 
+#include <imio/checked_math.hpp>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -11,8 +13,6 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
-
-#include "checked_math.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -151,7 +151,7 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
     e.type = static_cast<std::uint16_t>(load(p + 2, 2, st.little));
     e.count = st.bigtiff ? load(p + 4, 8, st.little) : load(p + 4, 4, st.little);
     const std::size_t ts = type_size(e.type);
-    const auto total = detail::checked_mul(e.count, ts);
+    const auto total = checked_mul(e.count, ts);
     if (ts == 0 || !total) continue;  // unknown type or absurd count: the tag is skipped, as libtiff does
     const std::byte* field = p + (st.bigtiff ? 12 : 8);
     if (*total <= inline_bytes) {

@@ -3,6 +3,8 @@
 // UNDEFINED → bytes, ASCII → str; enumerations stay integers.
 #include "tiff_meta.hpp"
 
+#include <imio/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -10,8 +12,6 @@
 #include <utility>
 
 #include <fmt/format.h>
-
-#include "tiff_json.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -348,8 +348,8 @@ Metadata file_metadata(const Structure& st, const std::vector<Page>& pages, cons
       const Entry* d = first.find_nth(kImageDescription, n);
       if (d == nullptr) break;
       const std::string t = d->text();
-      if (auto dict = parse_json_object(t); dict && dict->contains("shape")) {
-        for (const auto& [k, v] : *dict) m.set(k, v);
+      if (auto json = try_from_json(t); json && json->is<Dict>() && json->ref<Dict>().contains("shape")) {
+        for (const auto& [k, v] : json->ref<Dict>()) m.set(k, v);
         break;
       }
       if (auto s = parse_shape_description(t)) {

@@ -1,6 +1,9 @@
 // Page geometry and series grouping (spec §5.3.2), from the parsed IFDs.
 #include "tiff_pages.hpp"
 
+#include <imio/json.hpp>
+#include <imio/checked_math.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -8,9 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "checked_math.hpp"
 #include "tiff_decode.hpp"
-#include "tiff_json.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -61,7 +62,7 @@ std::optional<DType> dtype_for(std::uint16_t format, std::uint16_t bps) {
 }
 
 std::uint64_t product(const Shape& s) {
-  auto n = detail::checked_product(std::span<const std::size_t>(s));
+  auto n = checked_product(std::span<const std::size_t>(s));
   return n ? *n : 0;
 }
 
@@ -304,9 +305,9 @@ std::optional<Shape> parse_shape_description(std::string_view text) {
     }
     return shape;
   }
-  const auto dict = parse_json_object(text);
-  if (!dict) return std::nullopt;
-  const Value* s = dict->lookup("shape");
+  const auto json = try_from_json(text);
+  if (!json || !json->is<Dict>()) return std::nullopt;
+  const Value* s = json->ref<Dict>().lookup("shape");
   if (s == nullptr || !s->is<Value::List>()) return std::nullopt;
   for (const Value& d : s->ref<Value::List>()) {
     if (!d.is<std::int64_t>() || d.get<std::int64_t>() < 0) return std::nullopt;

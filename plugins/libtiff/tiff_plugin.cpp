@@ -31,10 +31,7 @@ namespace builtin {
 
 PluginSpec libtiff_plugin_spec() {
   PluginSpec spec;
-  spec.name = "libtiff";
-  spec.aliases = {"tifffile", "pillow"};  // D1; `pillow` reads as Pillow does (tiff_pillow)
-  spec.can_read = true;
-  spec.can_write = true;
+  // What libtiff is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   spec.sniff = tiff::has_tiff_header;
   spec.sniff_bytes = 4;
   spec.factory = tiff::open_tiff;

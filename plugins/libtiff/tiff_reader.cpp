@@ -4,6 +4,7 @@
 #include "tiff_reader.hpp"
 
 #include <imio/plugins/libtiff.hpp>
+#include <imio/checked_math.hpp>
 
 #include <algorithm>
 #include <utility>
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "checked_math.hpp"
 #include "tiff_decode.hpp"
 #include "tiff_ifd.hpp"
 #include "tiff_meta.hpp"
@@ -249,7 +249,7 @@ class TiffReader final : public plugin::LibTiff {
 
   NDArray decode(const Selection& sel, unsigned threads) {
     const std::uint64_t bytes = check_read(request_, sel.pages);
-    const auto want = detail::checked_product(std::span<const std::size_t>(sel.shape));
+    const auto want = checked_product(std::span<const std::size_t>(sel.shape));
     if (!want || *want * itemsize(sel.dtype) != bytes) {
       throw DecodeError(fmt::format("the pages do not fill the series shape ({})", fmt::join(sel.shape, ", ")));
     }

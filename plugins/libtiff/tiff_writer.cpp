@@ -3,6 +3,8 @@
 // at close() (the core then renames it over the target, atomically).
 #include "tiff_writer.hpp"
 
+#include <imio/json.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -14,16 +16,12 @@
 #include <fmt/ranges.h>
 #include <tiffio.h>
 
-#include "checked_math.hpp"
-#include "tiff_json.hpp"
 #include "tiff_messages.hpp"
 
 namespace imio::tiff {
 namespace {
 
 constexpr std::string_view kPlugin = "libtiff";
-constexpr std::array kTiffExtensions = {".tif", ".tiff", ".btf", ".tf8", ".tf2", ".ptif", ".ptiff", ".gel", ".stk", ".lsm", ".ndpi", ".bif", ".pcoraw"};
-
 // ---------------------------------------------------------------- memory file
 
 struct MemoryFile {
@@ -454,7 +452,7 @@ class TiffWriter final : public Plugin {
     Value::List s;
     for (const std::size_t x : shape) s.emplace_back(x);
     d.set("shape", std::move(s));
-    return dump_json(d);
+    return to_json(d, JsonStyle::strict);  // read back by tifffile's json.loads
   }
 
   void set_tags(const Layout& l, const WriteArgs& a, std::uint32_t rps, bool first_page, const std::string& description) {
@@ -667,12 +665,8 @@ std::unique_ptr<Plugin> open_writer(Request& request, const Kwargs& kwargs) {
   if (kw.take<bool>("ome", false)) kw.fail("ome", "OME-TIFF is not written by imio");
   if (byteorder != "<" && byteorder != ">" && byteorder != "=") kw.fail("byteorder", "expected '<' or '>'");
   kw.finish();
-  const std::string& ext = request.extension();
-  const bool tiff_ext = std::find(kTiffExtensions.begin(), kTiffExtensions.end(), ext) != kTiffExtensions.end();
-  // D7: only TIFF extensions, or any target when libtiff/tifffile was named.
-  if (!tiff_ext && request.requested_plugin().empty()) {
-    throw InitializationError(fmt::format("writes TIFF files (.tif, .tiff, …), not '{}'", ext.empty() ? "(no extension)" : ext));
-  }
+  // D7: the core allowed only TIFF extensions, or any target when
+  // libtiff/tifffile was named (plugin.json's write_extensions).
   return std::make_unique<TiffWriter>(request, bigtiff, byteorder == ">", imagej, shaped);
 }
 

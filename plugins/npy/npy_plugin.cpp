@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "checked_math.hpp"
 #include "npy_descr.hpp"
 #include "npy_header.hpp"
 #include "npy_layout.hpp"
@@ -70,7 +69,7 @@ class NpyReader final : public Plugin {
   // The header's shape and dtype must describe an array that can exist
   // (numpy's npy_intp sizes); a hostile header fails here, not in malloc.
   std::uint64_t checked_nbytes() const {
-    const auto n = detail::checked_nbytes(header_.dict.shape, element_.dtype);
+    const auto n = imio::checked_nbytes(header_.dict.shape, element_.dtype);
     if (!n || *n > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
       throw DecodeError(fmt::format("the header's shape ({}) of {} needs more than 2**63 bytes",
                                     fmt::join(header_.dict.shape, ", "), header_.dict.descr));
@@ -221,12 +220,7 @@ class NpyWriter final : public Plugin {
 
 std::unique_ptr<Plugin> open_npy(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) {
-    // A target without extension ("<bytes>", a stream) is fine when npy was asked for by name.
-    const bool named = !request.requested_plugin().empty() && request.extension().empty();
-    if (request.extension() != ".npy" && !named) throw InitializationError("writes only .npy files");
-    return std::make_unique<NpyWriter>(request);
-  }
+  if (request.mode() == IoMode::write) return std::make_unique<NpyWriter>(request);  // the extension: plugin.json
   if (!has_magic(request.first_bytes(kMagic.size()))) {
     throw InitializationError("not a NumPy .npy file (it does not start with \\x93NUMPY)");
   }
@@ -241,9 +235,7 @@ namespace builtin {
 
 PluginSpec npy_plugin_spec() {
   PluginSpec spec;
-  spec.name = "npy";
-  spec.can_read = true;
-  spec.can_write = true;
+  // What npy is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
   spec.sniff = npy::has_magic;
   spec.sniff_bytes = npy::kMagic.size();
   spec.factory = npy::open_npy;

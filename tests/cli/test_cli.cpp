@@ -73,7 +73,7 @@ void check_usage_error(const std::vector<std::string>& args) {
 imio::Value parse_output(const std::string& out) {
   REQUIRE(!out.empty());
   REQUIRE(out.back() == '\n');
-  auto v = imio::cli::parse_json(out);
+  auto v = imio::try_from_json(out);
   REQUIRE(v);
   return *v;
 }

@@ -92,11 +92,23 @@ def configure_options(portfile_text):
     return [a[2:] for a in args[args.index("OPTIONS") + 1:] if a.startswith("-D")]
 
 
+def plugin_descriptors(source):
+    """The plugin folders' descriptors (plugins/*/plugin.json), by fallback rank."""
+    out = []
+    folder = os.path.join(source, "plugins")
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name, "plugin.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                out.append(json.load(f))
+    return sorted(out, key=lambda d: (d.get("fallback_rank", 0), d["name"]))
+
+
 def build_with_options(source):
-    """Every IMIO_WITH_<X> cache option the build defines: one per planned
-    plugin (cmake/ImioPlugins.cmake) plus any set(IMIO_WITH_X ... CACHE) or
+    """Every IMIO_WITH_<X> cache option the build defines: one per plugin
+    folder (its plugin.json's option) plus any set(IMIO_WITH_X ... CACHE) or
     option(IMIO_WITH_X ...) elsewhere in the CMake code."""
-    options = set()
+    options = {d["option"] for d in plugin_descriptors(source)}
     for folder, _, files in os.walk(source):
         rel = os.path.relpath(folder, source)
         if rel.startswith(("build", ".git", "ports", "tests")):
@@ -106,9 +118,6 @@ def build_with_options(source):
                 continue
             with open(os.path.join(folder, name), encoding="utf-8") as f:
                 text = f.read()
-            m = re.search(r"set\(IMIO_PLANNED_PLUGINS([^)]*)\)", text)
-            if m:
-                options.update("IMIO_WITH_" + p.upper() for p in m.group(1).split())
             options.update(re.findall(r"option\((IMIO_WITH_[A-Z0-9_]+)\b", text))  # also imio_tristate_option(
             # cmake/ImioResources.cmake: imio_resource_backend(HTTP ...) defines IMIO_WITH_HTTP.
             options.update("IMIO_WITH_" + n for n in re.findall(r"^\s*imio_resource_backend\((\w+)", text, re.M))
@@ -118,9 +127,7 @@ def build_with_options(source):
 
 
 def planned_plugins(source):
-    with open(os.path.join(source, "cmake", "ImioPlugins.cmake"), encoding="utf-8") as f:
-        m = re.search(r"set\(IMIO_PLANNED_PLUGINS([^)]*)\)", f.read())
-    return m.group(1).split() if m else []
+    return [d["name"] for d in plugin_descriptors(source)]
 
 
 def project_version(source):
@@ -227,6 +234,12 @@ def check_manifest(source):
     for f, o in pairs:
         if o not in known:
             problems.add("portfile.cmake maps '%s' to %s, which the build does not define", f, o)
+    # Each plugin folder names its feature (plugin.json packages.vcpkg_feature).
+    for d in plugin_descriptors(source):
+        feature = d.get("packages", {}).get("vcpkg_feature")
+        if feature and (feature, d["option"]) not in pairs:
+            problems.add("plugins/%s/plugin.json: vcpkg feature '%s' is not mapped to %s in portfile.cmake",
+                         d["name"], feature, d["option"])
 
     for needle, what in (("vcpkg_cmake_install", "vcpkg_cmake_install()"),
                          ("vcpkg_cmake_config_fixup", "vcpkg_cmake_config_fixup()"),

@@ -1,6 +1,7 @@
 // Standard-image downloads (spec §2.8) from the loopback server into imio's cache.
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+#include <imio/standard_images.hpp>
 
 #include <filesystem>
 #include <stdexcept>

@@ -1,0 +1,24 @@
+// The core's way into the public classes' private parts: constructing a
+// Request, an ImageFile or a FrameRange, and reaching a Request's state.
+// Plugins and applications cannot (the classes befriend only this type).
+#pragma once
+
+#include <imio/image_file.hpp>
+#include <imio/request.hpp>
+
+#include <memory>
+
+namespace imio::detail {
+
+struct CoreAccess {
+  using RequestImpl = Request::Impl;
+
+  static Request::Impl& impl(Request& request) noexcept { return *request.impl_; }
+  static std::unique_ptr<Request> request(std::unique_ptr<Request::Impl> impl);  // request.cpp
+  static ImageFile image_file(std::unique_ptr<ImageFile::State> state) noexcept { return ImageFile(state.release()); }
+  static FrameRange frame_range(std::unique_ptr<FrameRange::Source> source) noexcept {
+    return FrameRange(source.release());
+  }
+};
+
+}  // namespace imio::detail
