@@ -2,9 +2,15 @@
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -374,6 +380,65 @@ TEST_CASE("plugins() lists registered plugins with capabilities and extensions",
   CHECK_THROWS_AS(imio::register_plugin(dup), imio::ArgumentError);
   dup.name = "";
   CHECK_THROWS_AS(imio::register_plugin(dup), imio::ArgumentError);
+}
+
+namespace {
+
+// The order in which a read or write of `extension` tries the plugins that
+// serve it, from the registry's declarations (priority, then registration).
+std::vector<std::string> candidates(const std::vector<imio::PluginInfo>& infos, const std::string& extension) {
+  std::vector<std::pair<int, std::string>> ranked;
+  for (const auto& p : infos) {
+    for (const auto& e : p.priorities) {
+      if (e.extension == extension) ranked.emplace_back(e.priority, p.name);
+    }
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (const auto& r : ranked) out.push_back(r.second);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the built-in plugins' extension priorities are imageio's, as the old extension table had them", "[selection]") {
+  std::ifstream table(std::filesystem::path(IMIO_TEST_SOURCE_DIR) / "tests/unit/extension_priorities.txt");
+  REQUIRE(table);
+  const auto infos = imio::plugins();
+  auto built = [&](const std::string& name) {
+    return std::any_of(infos.begin(), infos.end(), [&](const imio::PluginInfo& p) { return p.name == name; });
+  };
+  std::set<std::pair<std::string, std::string>> listed;  // (plugin, extension) pairs of the table
+  std::set<std::string> table_plugins;
+  std::string line;
+  std::size_t rows = 0;
+  while (std::getline(table, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream words(line);
+    std::string ext, name;
+    words >> ext;
+    std::vector<std::string> expected;
+    while (words >> name) {
+      table_plugins.insert(name);
+      listed.insert({name, ext});
+      if (built(name)) expected.push_back(name);
+    }
+    INFO(ext);
+    auto actual = candidates(infos, ext);
+    actual.erase(std::remove_if(actual.begin(), actual.end(), [&](const std::string& n) { return !table_plugins.count(n); }),
+                 actual.end());
+    CHECK(actual == expected);
+    ++rows;
+  }
+  CHECK(rows == 208);
+  // No built-in serves an extension the table does not give it.
+  for (const auto& p : infos) {
+    if (!table_plugins.count(p.name)) continue;
+    for (const auto& e : p.extensions) {
+      INFO(p.name << " " << e);
+      CHECK(listed.count({p.name, e}) == 1);
+    }
+  }
 }
 
 TEST_CASE("errors name the plugin, the operation and the resource", "[errors]") {
