@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -86,12 +87,14 @@ class IMIO_EXPORT KwargReader {
   KwargReader& operator=(const KwargReader&) = delete;
 
   /// The caller's value of `key` as T (bool, integers, double, std::string,
-  /// Bytes, Value::List, Dict or Value), or nullopt when absent; a value of
-  /// another type (or none) is an ArgumentError naming the key and both types.
+  /// Bytes, Value::List, Dict or Value), or nullopt when absent or None (as
+  /// Python's `key=None` defaults mean "not given"; take<Value> returns a
+  /// None as given); a value of another type is an ArgumentError naming the
+  /// key and both types.
   template <class T>
   std::optional<T> take(std::string_view key) {
     const Value* v = find(key);
-    if (v == nullptr) return std::nullopt;
+    if (v == nullptr || (v->is_none() && !std::is_same_v<T, Value>)) return std::nullopt;
     try {
       return v->template get<T>();
     } catch (const ArgumentError& e) {
@@ -104,8 +107,8 @@ class IMIO_EXPORT KwargReader {
     auto v = take<T>(key);
     return v ? std::move(*v) : std::move(fallback);
   }
-  /// The caller's value of `key` as T, or the declared default (an
-  /// imio::Error when the method declares no default for `key`).
+  /// The caller's value of `key` as T, or the declared default when absent
+  /// or None (an imio::Error when the method declares no default for `key`).
   template <class T>
   T get(std::string_view key) {
     if (auto v = take<T>(key)) return std::move(*v);

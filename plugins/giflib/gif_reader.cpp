@@ -21,13 +21,7 @@ struct ReadArgs {
 ReadArgs take_read_args(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
   ReadArgs args;
-  args.mode = kw.take<std::string>("mode");
-  (void)kw.take<bool>("rotate");
-  (void)kw.take<bool>("apply_gamma");
-  (void)kw.take<bool>("writeable_output");
-  if (args.mode && *args.mode != "RGB" && *args.mode != "RGBA" && *args.mode != "L" && *args.mode != "P") {
-    kw.fail("mode", fmt::format("'{}' is not a GIF frame layout (accepted: 'RGB', 'RGBA', 'L', 'P')", *args.mode));
-  }
+  args.mode = kw.take<std::string>("mode");  // plugin.json: RGB, RGBA, L or P
   kw.finish();
   return args;
 }

@@ -43,10 +43,8 @@ unsigned scale_denominator(KwargReader& kw) {
     else if (text == "1/2") s = 0.5;
     else if (text == "1/4") s = 0.25;
     else if (text == "1/8") s = 0.125;
-  } else if (v->is<double>() || v->is<std::int64_t>()) {
-    s = v->get<double>();
   } else {
-    kw.fail("scale", "must be a number (1, 0.5, 0.25, 0.125) or a string (\"1/2\", \"1/4\", \"1/8\")");
+    s = v->get<double>();  // plugin.json: a number or a string
   }
   if (s == 1) return 1;
   if (s == 0.5) return 2;
@@ -64,19 +62,12 @@ struct ReadOptions {
 ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
   ReadOptions o;
-  if (auto mode = kw.take<std::string>("mode")) {
-    if (!is_supported_mode(*mode)) {
-      kw.fail("mode", fmt::format("conversion to '{}' is not supported (the libjpeg plugin converts to L, RGB, RGBA "
-                                  "or CMYK)",
-                                  *mode));
-    }
-    o.mode = std::move(*mode);
-  }
-  o.rotate = kw.take<bool>("rotate", false);
-  // JPEG has no gamma value: imageio's apply_gamma changes nothing here.
-  (void)kw.take<bool>("apply_gamma", false);
-  // imageio's copy-or-view detail; imio always returns an owned array.
-  (void)kw.take<bool>("writeable_output", true);
+  if (auto mode = kw.take<std::string>("mode")) o.mode = std::move(*mode);  // plugin.json: L, RGB, RGBA, CMYK
+  o.rotate = kw.get<bool>("rotate");
+  // JPEG has no gamma value: imageio's apply_gamma changes nothing here;
+  // writeable_output is imageio's copy-or-view detail (imio's arrays are owned).
+  kw.find("apply_gamma");
+  kw.find("writeable_output");
   o.scale = scale_denominator(kw);
   kw.finish();
   return o;
@@ -210,24 +201,21 @@ struct WriteOptions {
   std::string mode;
 };
 
-Bytes bytes_value(KwargReader& kw, std::string_view key, const Value& v) {
+// plugin.json: bytes or a string.
+Bytes bytes_value(const Value& v) {
   if (v.is<Bytes>()) return v.get<Bytes>();
-  if (v.is<std::string>()) {
-    const std::string s = v.get<std::string>();
-    Bytes b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
-    return b;
-  }
-  kw.fail(key, "must be bytes (or a string)");
+  const std::string& s = v.ref<std::string>();
+  Bytes b(s.size());
+  std::memcpy(b.data(), s.data(), s.size());
+  return b;
 }
 
 WriteOptions take_write_options(const Kwargs& kwargs) {
   KwargReader kw(kwargs, kPlugin, "write");
   WriteOptions o;
-  o.quality = kw.take<int>("quality", 75);
-  if (o.quality < 0 || o.quality > 100) kw.fail("quality", fmt::format("must be 0…100, got {}", o.quality));
-  o.optimize = kw.take<bool>("optimize", false);
-  o.progressive = kw.take<bool>("progressive", false);
+  o.quality = kw.get<int>("quality");  // plugin.json: 0…100
+  o.optimize = kw.get<bool>("optimize");
+  o.progressive = kw.get<bool>("progressive");
   if (const Value* v = kw.find("subsampling"); v != nullptr && !v->is_none()) {
     if (v->is<std::string>()) {
       const std::string s = v->get<std::string>();
@@ -235,12 +223,10 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
       else if (s == "4:2:2") o.subsampling = 1;
       else if (s == "4:2:0") o.subsampling = 2;
       else kw.fail("subsampling", fmt::format("'{}' is not one of \"4:4:4\", \"4:2:2\", \"4:2:0\"", s));
-    } else if (v->is<std::int64_t>()) {
+    } else {
       const auto s = v->get<std::int64_t>();
       if (s < -1 || s > 2) kw.fail("subsampling", "must be 0 (4:4:4), 1 (4:2:2), 2 (4:2:0) or -1 (default)");
       o.subsampling = static_cast<int>(s);
-    } else {
-      kw.fail("subsampling", "must be a string such as \"4:2:0\" or 0, 1, 2");
     }
   }
   if (const Value* v = kw.find("dpi"); v != nullptr && !v->is_none()) {
@@ -254,9 +240,9 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
     }
     o.dpi = std::pair{static_cast<int>(xy[0]), static_cast<int>(xy[1])};
   }
-  if (const Value* v = kw.find("icc_profile"); v != nullptr && !v->is_none()) o.icc_profile = bytes_value(kw, "icc_profile", *v);
+  if (const Value* v = kw.find("icc_profile"); v != nullptr && !v->is_none()) o.icc_profile = bytes_value(*v);
   if (const Value* v = kw.find("exif"); v != nullptr && !v->is_none()) {
-    o.exif = bytes_value(kw, "exif", *v);
+    o.exif = bytes_value(*v);
     // A bare TIFF-structured block gets the APP1 identifier Pillow's Exif.tobytes() adds.
     static constexpr char kPrefix[] = "Exif\0\0";
     if (!o.exif.empty() && (o.exif.size() < 6 || std::memcmp(o.exif.data(), kPrefix, 6) != 0)) {
@@ -265,11 +251,11 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
     if (o.exif.size() > 65533) kw.fail("exif", fmt::format("EXIF data is too long ({} bytes; a JPEG segment holds 65533)", o.exif.size()));
   }
   if (const Value* v = kw.find("comment"); v != nullptr && !v->is_none()) {
-    o.comment = bytes_value(kw, "comment", *v);
+    o.comment = bytes_value(*v);
     if (o.comment.size() > 65533) kw.fail("comment", "is too long (a JPEG segment holds 65533 bytes)");
   }
   if (auto mode = kw.take<std::string>("mode")) o.mode = std::move(*mode);
-  (void)kw.take<bool>("is_batch", false);  // a batch of more than one image is refused anyway (D8)
+  kw.find("is_batch");  // a batch of more than one image is refused anyway (D8)
   kw.finish();
   return o;
 }

@@ -22,7 +22,8 @@ namespace {
 
 constexpr std::string_view kPlugin = "libpng";
 
-// The read-side kwargs (spec §5.1.2); writeable_output is accepted and ignored.
+// The read-side kwargs (spec §5.1.2, declared in plugin.json);
+// writeable_output is accepted and ignored.
 struct ReadArgs {
   std::optional<std::string> mode;
   bool rotate = false, apply_gamma = false;
@@ -32,9 +33,9 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
   ReadArgs a;
   a.mode = kw.take<std::string>("mode");
-  a.rotate = kw.take<bool>("rotate", false);
-  a.apply_gamma = kw.take<bool>("apply_gamma", false);
-  kw.take<bool>("writeable_output");
+  a.rotate = kw.get<bool>("rotate");
+  a.apply_gamma = kw.get<bool>("apply_gamma");
+  kw.find("writeable_output");
   kw.finish();
   return a;
 }

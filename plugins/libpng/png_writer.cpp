@@ -83,9 +83,8 @@ std::vector<double> numbers(KwargReader& kw, const char* key, std::size_t frames
 
 Options read_options(KwargReader& kw, std::size_t frames, bool complete, const FrameView& first) {
   Options o;
-  o.compress_level = static_cast<int>(kw.take<std::int64_t>("compress_level", 6));
-  if (o.compress_level < 0 || o.compress_level > 9) kw.fail("compress_level", "must be 0…9");
-  if (kw.take<bool>("optimize", false)) o.compress_level = 9;  // Pillow: optimize means the highest zlib level
+  o.compress_level = kw.get<int>("compress_level");  // plugin.json: 0…9
+  if (kw.get<bool>("optimize")) o.compress_level = 9;  // Pillow: optimize means the highest zlib level
   if (const Value* dpi = kw.find("dpi")) {
     const auto* list = as_list(*dpi);
     if (list == nullptr || list->size() != 2) kw.fail("dpi", "expects a pair (x, y) of dots per inch");
@@ -112,8 +111,7 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
       o.text.push_back(TextChunk{key, *s, !is_latin1(*s)});
     }
   }
-  if (const auto bits = kw.take<std::int64_t>("bits")) {
-    if (*bits < 1 || *bits > 8) kw.fail("bits", "must be 1…8");
+  if (const auto bits = kw.take<std::int64_t>("bits")) {  // plugin.json: 1…8
     // Pillow's Image.quantize takes L, RGB and RGBA ("image has wrong mode" otherwise).
     if (first.dtype != DType::uint8 || first.channels == 2) {
       kw.fail("bits", "quantizes uint8 gray (H, W), RGB (H, W, 3) and RGBA (H, W, 4) images only");
@@ -156,9 +154,7 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
   };
   o.disposal = ops("disposal", 2);
   o.blend = ops("blend", 1);
-  const auto loop = kw.take<std::int64_t>("loop", 0);
-  if (loop < 0 || loop > 0x7fffffff) kw.fail("loop", "must be 0 (forever) or a positive count");
-  o.loop = static_cast<std::uint32_t>(loop);
+  o.loop = kw.get<std::uint32_t>("loop");  // plugin.json: 0…2^31-1
   return o;
 }
 

@@ -89,50 +89,34 @@ std::optional<std::array<T, N>> take_numbers(KwargReader& kw, std::string_view k
   return out;
 }
 
-int take_int(KwargReader& kw, std::string_view key, int fallback, std::int64_t lo, std::int64_t hi) {
-  const Value* v = kw.find(key);
-  if (v == nullptr || v->is_none()) return fallback;
-  if (!v->is<std::int64_t>()) kw.fail(key, fmt::format("must be an integer, not {}", v->type_name()));
-  const std::int64_t i = v->get<std::int64_t>();
-  if (i < lo || i > hi) kw.fail(key, fmt::format("{} is out of range [{}, {}]", i, lo, hi));
-  return static_cast<int>(i);
-}
-
-std::optional<float> take_float(KwargReader& kw, std::string_view key) {
-  const Value* v = kw.find(key);
-  if (v == nullptr || v->is_none()) return std::nullopt;
-  if (!v->is<std::int64_t>() && !v->is<double>()) kw.fail(key, fmt::format("must be a number, not {}", v->type_name()));
-  return static_cast<float>(v->get<double>());
-}
-
 DevelopOptions take_develop(KwargReader& kw) {
   DevelopOptions o;
   o.user_qual = take_enum(kw, "demosaic_algorithm", kDemosaic).value_or(-1);
-  o.half_size = kw.take<bool>("half_size", false);
-  o.four_color_rgb = kw.take<bool>("four_color_rgb", false);
-  o.dcb_iterations = take_int(kw, "dcb_iterations", 0, 0, 1000);
-  o.dcb_enhance = kw.take<bool>("dcb_enhance", false);
+  // Types, ranges and defaults: plugin.json (rawpy's postprocess() defaults).
+  o.half_size = kw.get<bool>("half_size");
+  o.four_color_rgb = kw.get<bool>("four_color_rgb");
+  o.dcb_iterations = kw.get<int>("dcb_iterations");
+  o.dcb_enhance = kw.get<bool>("dcb_enhance");
   o.fbdd_noiserd = take_enum(kw, "fbdd_noise_reduction", kFbdd).value_or(0);
-  o.noise_thr = take_float(kw, "noise_thr").value_or(0.0F);
-  o.med_passes = take_int(kw, "median_filter_passes", 0, 0, 1000);
-  o.use_camera_wb = kw.take<bool>("use_camera_wb", false);
-  o.use_auto_wb = kw.take<bool>("use_auto_wb", false);
+  o.noise_thr = kw.take<float>("noise_thr").value_or(0.0F);
+  o.med_passes = kw.get<int>("median_filter_passes");
+  o.use_camera_wb = kw.get<bool>("use_camera_wb");
+  o.use_auto_wb = kw.get<bool>("use_auto_wb");
   o.user_wb = take_numbers<float, 4>(kw, "user_wb");
   o.output_color = take_enum(kw, "output_color", kColor).value_or(1);
-  o.output_bps = take_int(kw, "output_bps", 8, 8, 16);
-  if (o.output_bps != 8 && o.output_bps != 16) kw.fail("output_bps", "must be 8 or 16");
-  o.user_flip = take_int(kw, "user_flip", -1, 0, 7);
-  o.user_black = take_int(kw, "user_black", -1, 0, 65535);
+  o.output_bps = kw.get<int>("output_bps");
+  o.user_flip = kw.take<int>("user_flip").value_or(-1);
+  o.user_black = kw.take<int>("user_black").value_or(-1);
   o.user_cblack = take_numbers<int, 4>(kw, "user_cblack");
-  o.user_sat = take_int(kw, "user_sat", -1, 1, 65535);
-  o.no_auto_bright = kw.take<bool>("no_auto_bright", false);
-  o.auto_bright_thr = take_float(kw, "auto_bright_thr");
-  o.adjust_maximum_thr = take_float(kw, "adjust_maximum_thr").value_or(0.75F);
-  o.bright = take_float(kw, "bright").value_or(1.0F);
+  o.user_sat = kw.take<int>("user_sat").value_or(-1);
+  o.no_auto_bright = kw.get<bool>("no_auto_bright");
+  o.auto_bright_thr = kw.take<float>("auto_bright_thr");
+  o.adjust_maximum_thr = kw.get<float>("adjust_maximum_thr");
+  o.bright = kw.get<float>("bright");
   o.highlight = take_enum(kw, "highlight_mode", kHighlight, 3, 9).value_or(0);
-  o.exp_shift = take_float(kw, "exp_shift");
-  o.exp_preserve_highlights = take_float(kw, "exp_preserve_highlights").value_or(0.0F);
-  o.no_auto_scale = kw.take<bool>("no_auto_scale", false);
+  o.exp_shift = kw.take<float>("exp_shift");
+  o.exp_preserve_highlights = kw.get<float>("exp_preserve_highlights");
+  o.no_auto_scale = kw.get<bool>("no_auto_scale");
   if (auto g = take_numbers<double, 2>(kw, "gamma")) {
     if (!((*g)[0] > 0)) kw.fail("gamma", "the power must be positive");
     o.gamma = *g;
@@ -141,7 +125,7 @@ DevelopOptions take_develop(KwargReader& kw) {
     if (!((*ca)[0] > 0) || !((*ca)[1] > 0)) kw.fail("chromatic_aberration", "the scales must be positive");
     o.chromatic_aberration = ca;
   }
-  o.bad_pixels_path = kw.take<std::string>("bad_pixels_path", std::string());
+  o.bad_pixels_path = kw.take<std::string>("bad_pixels_path").value_or(std::string());
   return o;
 }
 
@@ -150,13 +134,17 @@ DevelopOptions take_develop(KwargReader& kw) {
 ReadSettings take_read_settings(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
   ReadSettings s;
-  const bool raw = kw.take<bool>("raw", false);
-  const bool thumbnail = kw.take<bool>("thumbnail", false);
+  const bool raw = kw.get<bool>("raw");
+  const bool thumbnail = kw.get<bool>("thumbnail");
   if (raw && thumbnail) kw.fail("thumbnail", "raw=true and thumbnail=true exclude each other");
   if (raw || thumbnail) {
     s.output = raw ? Output::raw : Output::thumbnail;
-    // Development options would be silently ignored: finish() names them.
-    kw.finish();
+    // Development options would be silently ignored: name them.
+    for (const auto& [key, value] : kwargs) {
+      if (key != "raw" && key != "thumbnail") {
+        kw.fail(key, fmt::format("is a development option, and {}=true returns undeveloped pixels", raw ? "raw" : "thumbnail"));
+      }
+    }
     return s;
   }
   s.develop = take_develop(kw);

@@ -14,7 +14,9 @@ namespace imio::cli {
 /// "spacing": null|[...]}: exactly these keys, in this order.
 std::string props_json(const ImageProperties& props);
 
-/// [{"name", "aliases", "extensions", "read", "write", "backend"}, ...]
+/// [{"name", "aliases", "summary", "extensions", "read", "write",
+/// "write_extensions", "backend", "methods": [{"method", "variant", "when",
+/// "kwargs": [{"name", "type", "default", "min", "max", "choices", "doc"}]}]}, ...]
 std::string plugins_json(const std::vector<PluginInfo>& infos);
 
 }  // namespace imio::cli

@@ -129,7 +129,23 @@ TEST_CASE("imio plugins prints a JSON list of the registered plugins") {
     REQUIRE(item.is<imio::Dict>());
     std::vector<std::string> keys;
     for (const auto& [k, unused] : item.ref<imio::Dict>()) keys.push_back(k);
-    CHECK(keys == std::vector<std::string>{"name", "aliases", "extensions", "read", "write", "backend"});
+    CHECK(keys == std::vector<std::string>{"name", "aliases", "summary", "extensions", "read", "write", "write_extensions",
+                                           "backend", "methods"});
+    // Every built-in declares the kwargs of each of its methods, with type, default and doc.
+    const auto& methods = item.ref<imio::Dict>().at("methods").ref<imio::Value::List>();
+    CHECK_FALSE(methods.empty());
+    for (const auto& m : methods) {
+      const auto& md = m.ref<imio::Dict>();
+      CHECK_FALSE(md.get<std::string>("method").empty());
+      for (const auto& k : md.at("kwargs").ref<imio::Value::List>()) {
+        const auto& kd = k.ref<imio::Dict>();
+        std::vector<std::string> kkeys;
+        for (const auto& [kk, unused] : kd) kkeys.push_back(kk);
+        CHECK(kkeys == std::vector<std::string>{"name", "type", "default", "min", "max", "choices", "doc"});
+        CHECK_FALSE(kd.get<std::string>("type").empty());
+        CHECK_FALSE(kd.get<std::string>("doc").empty());
+      }
+    }
   }
 #ifdef IMIO_TEST_HAVE_NPY
   bool found = false;
