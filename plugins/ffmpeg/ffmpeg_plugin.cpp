@@ -42,20 +42,28 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
 }
 
 std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
-  KwargReader kw(kwargs, kPlugin, "open");
   if (request.mode() == IoMode::write) {
+    KwargReader kw(kwargs, kPlugin, "open", "write");
     const auto container = kw.take<std::string>("container");
     const AVOutputFormat* muxer = guess_muxer(request, container);
     if (muxer == nullptr) {
       if (container) throw ArgumentError(fmt::format("'{}' is not a muxer FFmpeg knows (kwarg container)", *container));
       throw InitializationError(fmt::format("FFmpeg has no container for the extension '{}'", request.extension()));
     }
-    kw.finish();
     return make_writer(request, muxer);
   }
+  // Unknown or mistyped kwargs are this plugin's error only once FFmpeg has
+  // accepted the data: before that, the resource may belong to another
+  // plugin. So the two it needs are looked up here, checked below.
+  auto given = [&](std::string_view key) -> const Value* {
+    for (const auto& [k, v] : kwargs) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  };
   OpenArgs args;
-  args.format = kw.take<std::string>("format");
-  args.options = kw.take<Dict>("options", Dict{});
+  if (const Value* f = given("format"); f && f->is<std::string>()) args.format = f->ref<std::string>();
+  if (const Value* o = given("options"); o && o->is<Dict>()) args.options = o->ref<Dict>();
   // D4: accept only what decodes; FFmpeg's complaints about data it cannot
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
@@ -69,9 +77,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
     throw InitializationError(fmt::format("{} images are read by their own plugin, not by FFmpeg",
                                           input->container()->iformat->name));
   }
-  // Unknown kwargs are this plugin's error only once FFmpeg has accepted the
-  // data: before that, the resource may belong to another plugin.
-  kw.finish();
+  KwargReader(kwargs, kPlugin, "open", "read").finish();
   if (is_still_codec(input->stream()->codecpar->codec_id)) return make_still_reader(request, std::move(input));
   // Named as imageio's pillow plugin, it serves only Pillow's still formats.
   if (request.requested_plugin() == "pillow") throw InitializationError("pillow reads still images, not video (use plugin 'pyav')");

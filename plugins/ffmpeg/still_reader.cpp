@@ -290,7 +290,7 @@ class StillReader final : public Plugin {
   // Pillow's info (spec §5.1.8); with exclude_applied=false a palette image
   // also lists its distinct colours, as the libpng plugin does.
   Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
-    KwargReader(kwargs, kPlugin, "metadata").finish();
+    KwargReader(kwargs, kPlugin, "metadata", "still").finish();
     check_index(index);
     Metadata m;
     if (bmp_.valid) {
@@ -306,13 +306,10 @@ class StillReader final : public Plugin {
 
  private:
   std::optional<std::string> mode_arg(const Kwargs& kwargs, std::string_view method) {
-    KwargReader kw(kwargs, kPlugin, method);
-    auto mode = kw.take<std::string>("mode");
-    (void)kw.take<bool>("rotate");  // accepted as imageio's pillow plugin accepts them; nothing to act on
-    (void)kw.take<bool>("apply_gamma");
-    (void)kw.take<bool>("writeable_output");
-    kw.finish();
-    return mode;
+    KwargReader kw(kwargs, kPlugin, method, "still");
+    // rotate, apply_gamma, writeable_output: accepted as imageio's pillow
+    // plugin accepts them; nothing to act on.
+    return kw.take<std::string>("mode");
   }
 
   // D9: one image; index 0, none or all.

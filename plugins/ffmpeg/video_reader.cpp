@@ -37,16 +37,14 @@ struct ReadArgs {
 enum Accepts : unsigned { kFormat = 1, kFilters = 2, kFrameRate = 4, kThreads = 8 };
 
 ReadArgs read_args(const Kwargs& kwargs, std::string_view method, unsigned accepts) {
-  KwargReader kw(kwargs, kPlugin, method);
+  KwargReader kw(kwargs, kPlugin, method, "video");  // `accepts` mirrors plugin.json's declarations
   ReadArgs a;
   if ((accepts & kFormat) != 0) {
     if (const Value* f = kw.find("format")) {
       if (f->is_none()) {
         a.format.reset();
-      } else if (f->is<std::string>()) {
-        a.format = pixel_format_by_name(f->get<std::string>());
       } else {
-        kw.fail("format", fmt::format("must be a pixel format name or None, not {}", f->type_name()));
+        a.format = pixel_format_by_name(f->ref<std::string>());
       }
     }
   }
@@ -56,17 +54,11 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method, unsigned accep
     check_filter_spec(a.filters);
   }
   if ((accepts & kFrameRate) != 0) {
-    if (const Value* v = kw.find("constant_framerate"); v != nullptr && !v->is_none()) {
-      a.constant_framerate = kw.take<bool>("constant_framerate");
-    }
+    a.constant_framerate = kw.take<bool>("constant_framerate");
   }
   if ((accepts & kThreads) != 0) {
-    a.threading.count = kw.take<int>("thread_count", 0);
-    if (a.threading.count < 0) kw.fail("thread_count", "must be 0 (FFmpeg's default) or positive");
-    if (const Value* v = kw.find("thread_type"); v != nullptr && !v->is_none()) {
-      a.threading.type = kw.take<std::string>("thread_type");
-      if (*a.threading.type != "SLICE" && *a.threading.type != "FRAME") kw.fail("thread_type", "must be 'SLICE', 'FRAME' or None");
-    }
+    a.threading.count = kw.get<int>("thread_count");
+    a.threading.type = kw.take<std::string>("thread_type");
   }
   kw.finish();
   return a;

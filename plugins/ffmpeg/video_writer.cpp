@@ -46,7 +46,7 @@ WriteArgs write_args(const Kwargs& kwargs, bool still) {
   WriteArgs a;
   a.codec = kw.take<std::string>("codec");
   a.is_batch = kw.take<bool>("is_batch", !still);  // a still image is one frame (D23)
-  a.fps = kw.take<double>("fps", 24.0);
+  a.fps = kw.get<double>("fps");
   if (!(a.fps > 0) || !std::isfinite(a.fps)) kw.fail("fps", fmt::format("must be a positive number, not {}", a.fps));
   if (auto in = kw.take<std::string>("in_pixel_format")) {
     a.in_format = pixel_format_by_name(*in);
@@ -58,7 +58,7 @@ WriteArgs write_args(const Kwargs& kwargs, bool still) {
   check_filter_spec(a.filters);
   a.bitrate = kw.take<std::int64_t>("bitrate");
   if (const Value* v = kw.find("crf"); v != nullptr && !v->is_none()) a.crf = v->is<std::string>() ? v->get<std::string>() : fmt::format("{}", v->get<double>());
-  a.codec_options = kw.take<Dict>("codec_options", Dict{});
+  a.codec_options = kw.get<Dict>("codec_options");
   kw.finish();
   return a;
 }

@@ -21,6 +21,8 @@
 namespace imio::tiff {
 namespace {
 
+constexpr std::string_view kPlugin = "libtiff";  // serving imageio's `pillow` alias
+
 constexpr std::uint16_t kOrientation = 274;
 
 // How a decoded page (tifffile's layout) becomes Pillow's array.
@@ -298,7 +300,7 @@ class PillowTiffReader final : public Plugin {
   // Pillow's info dict has no counterpart here: the page's tags as the
   // tifffile-style reader names them (README, "Pillow semantics").
   Metadata metadata(const Index& index, bool /*exclude_applied*/, const Kwargs& kwargs) override {
-    KwargReader(kwargs, "pillow", "metadata").finish();
+    KwargReader(kwargs, kPlugin, "metadata", "pillow").finish();
     const std::size_t k = index.is_integer() ? page_number(index) : 0;
     return page_metadata(request_.source(), st_, pages_[k]);
   }
@@ -308,15 +310,13 @@ class PillowTiffReader final : public Plugin {
   // writeable_output, which change nothing for TIFF; `mode` conversions are
   // not offered for TIFF.
   static bool parse_args(const Kwargs& kwargs, std::string_view method) {
-    KwargReader kw(kwargs, "pillow", method);
+    KwargReader kw(kwargs, kPlugin, method, "pillow");
     if (const auto mode = kw.take<std::string>("mode")) {
       kw.fail("mode", "converting TIFF pages to another Pillow mode is not supported (omit `mode`)");
     }
-    const bool rotate = kw.take<bool>("rotate", false);
-    (void)kw.take<bool>("apply_gamma");
-    (void)kw.take<bool>("writeable_output");
-    kw.finish();
-    return rotate;
+    kw.find("apply_gamma");
+    kw.find("writeable_output");
+    return kw.get<bool>("rotate");
   }
 
   std::size_t page_number(const Index& index) const {

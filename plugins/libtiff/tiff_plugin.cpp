@@ -14,7 +14,7 @@ namespace {
 
 std::unique_ptr<Plugin> open_tiff(Request& request, const Kwargs& kwargs) {
   if (request.mode() == IoMode::write) return open_writer(request, kwargs);
-  KwargReader(kwargs, "libtiff", "open").finish();
+  KwargReader(kwargs, "libtiff", "open", "read").finish();
   if (!has_tiff_header(request.first_bytes(4))) {
     throw InitializationError("not a TIFF file (it does not start with II*\\0, MM\\0*, or a BigTIFF header)");
   }

@@ -183,7 +183,7 @@ struct WriteArgs {
 WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
   KwargReader kw(kwargs, kPlugin, "write");
   WriteArgs a;
-  a.is_batch = kw.take<bool>("is_batch", false);
+  a.is_batch = kw.get<bool>("is_batch");
   a.compression = parse_compression(kw, kw.find("compression"));
   if (a.compression != COMPRESSION_NONE && !TIFFIsCODECConfigured(a.compression)) {
     kw.fail("compression", fmt::format("compression {} is not built into this libtiff", a.compression));
@@ -198,10 +198,7 @@ WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
     if (th == 0 || tw == 0 || th % 16 != 0 || tw % 16 != 0) kw.fail("tile", "tile sizes must be positive multiples of 16");
     a.tile = std::array<std::uint32_t, 2>{th, tw};
   }
-  if (auto r = kw.take<std::int64_t>("rowsperstrip")) {
-    if (*r <= 0 || *r > UINT32_MAX) kw.fail("rowsperstrip", "must be a positive number of rows");
-    a.rowsperstrip = static_cast<std::uint32_t>(*r);
-  }
+  a.rowsperstrip = kw.take<std::uint32_t>("rowsperstrip");  // plugin.json: 1…2^32-1
   if (const Value* r = kw.find("resolution"); r != nullptr && !r->is_none()) {
     if (!r->is<Value::List>() || r->ref<Value::List>().size() != 2) kw.fail("resolution", "expected (x, y)");
     const auto& l = r->ref<Value::List>();
@@ -656,15 +653,13 @@ class TiffWriter final : public Plugin {
 }  // namespace
 
 std::unique_ptr<Plugin> open_writer(Request& request, const Kwargs& kwargs) {
-  KwargReader kw(kwargs, kPlugin, "open");
-  const bool bigtiff = kw.take<bool>("bigtiff", false);
-  const std::string byteorder = kw.take<std::string>("byteorder", "<");
-  const bool imagej = kw.take<bool>("imagej", false);
-  const bool shaped = kw.take<bool>("shaped", true);
-  if (kw.take<bool>("append", false)) kw.fail("append", "appending to an existing TIFF is not supported");
-  if (kw.take<bool>("ome", false)) kw.fail("ome", "OME-TIFF is not written by imio");
-  if (byteorder != "<" && byteorder != ">" && byteorder != "=") kw.fail("byteorder", "expected '<' or '>'");
-  kw.finish();
+  KwargReader kw(kwargs, kPlugin, "open", "write");
+  if (kw.get<bool>("append")) kw.fail("append", "appending to an existing TIFF is not supported");
+  if (kw.get<bool>("ome")) kw.fail("ome", "OME-TIFF is not written by imio");
+  const bool bigtiff = kw.get<bool>("bigtiff");
+  const std::string byteorder = kw.get<std::string>("byteorder");  // plugin.json: <, > or =
+  const bool imagej = kw.get<bool>("imagej");
+  const bool shaped = kw.get<bool>("shaped");
   // D7: the core allowed only TIFF extensions, or any target when
   // libtiff/tifffile was named (plugin.json's write_extensions).
   return std::make_unique<TiffWriter>(request, bigtiff, byteorder == ">", imagej, shaped);
