@@ -135,10 +135,6 @@ class VideoWriter final : public plugin::FFmpeg {
 
   ~VideoWriter() override { release(); }
 
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
   void write(const NDArray& image, const Kwargs& kwargs) override {
     WriteArgs a = write_args(kwargs, still_);
@@ -235,8 +231,6 @@ class VideoWriter final : public plugin::FFmpeg {
   Tags& video_stream_metadata() override { return stream_tags_; }
 
  private:
-  static IOError not_readable() { return IOError("the file is open for writing"); }
-
   void check_open() const {
     if (finalized_) throw IOError("the video is already finalized (a \"<bytes>\" target takes one write call)");
   }

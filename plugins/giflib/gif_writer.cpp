@@ -125,10 +125,6 @@ class GifWriter final : public Plugin {
     frames_.clear();
   }
 
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
  private:
   struct Pending {
@@ -142,7 +138,6 @@ class GifWriter final : public Plugin {
     int channels;
   };
 
-  static IOError not_readable() { return IOError("the file is open for writing"); }
 
   void add(const std::vector<Pending>& frames, WriteArgs args) {
     const std::size_t total = frames_.size() + frames.size();

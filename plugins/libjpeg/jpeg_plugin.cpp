@@ -277,14 +277,8 @@ class JpegWriter final : public Plugin {
     encode(single_image(images.front(), o), o);
   }
 
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
  private:
-  static IOError not_readable() { return IOError("the file is open for writing"); }
-
   struct Layout {
     const NDArray* image;
     std::size_t height, width;

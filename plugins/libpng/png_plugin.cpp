@@ -233,13 +233,8 @@ class PngWriter final : public Plugin {
     pending_.add(images, true, kwargs, request_);
   }
   void close() override { pending_.flush(request_); }
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
  private:
-  static IOError not_readable() { return IOError("the file is open for writing"); }
   Request& request_;
   PendingPng pending_;
 };

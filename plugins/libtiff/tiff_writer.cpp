@@ -380,14 +380,8 @@ class TiffWriter final : public Plugin {
     request_.sink().write(file_.data.data(), file_.data.size());
   }
 
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
  private:
-  static IOError not_readable() { return IOError("the file is open for writing"); }
-
   static void check(const NDArray& a) {
     if (a.bytes() == nullptr && a.size() != 0) throw ArgumentError("cannot write an empty (default-constructed) NDArray");
     if (a.ndim() == 0) throw ArgumentError("cannot write a 0-dimensional array as TIFF");

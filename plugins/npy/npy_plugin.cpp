@@ -163,14 +163,8 @@ class NpyWriter final : public Plugin {
     emit(with_batch_axis(first.shape(), images.size()), first.dtype(), images);
   }
 
-  NDArray read(const Index&, const Kwargs&) override { throw not_readable(); }
-  std::unique_ptr<FrameSource> iter(const Kwargs&) override { throw not_readable(); }
-  ImageProperties properties(const Index&, const Kwargs&) override { throw not_readable(); }
-  Metadata metadata(const Index&, bool, const Kwargs&) override { throw not_readable(); }
 
  private:
-  static IOError not_readable() { return IOError("the file is open for writing"); }
-
   void check_first_write() const {
     if (written_) throw ArgumentError("a .npy file holds one array and it was already written (pass a list to stack arrays)");
   }
