@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -204,14 +205,26 @@ template <class T>
 T Value::get() const {
   if constexpr (std::is_same_v<T, Value>) {
     return *this;
-  } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
-    if (const auto* i = std::get_if<std::int64_t>(&v_)) return static_cast<T>(*i);
-    return static_cast<T>(ref<double>());
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (const auto* i = std::get_if<std::int64_t>(&v_)) return static_cast<double>(*i);
+    return ref<double>();
+  } else if constexpr (std::is_same_v<T, float>) {
+    // A finite double beyond float's range has no float: converting it is
+    // undefined behaviour, so the range is checked first.
+    const double d = get<double>();
+    constexpr double top = std::numeric_limits<float>::max(), huge = std::numeric_limits<double>::max();
+    if ((d > top && d <= huge) || (d < -top && d >= -huge)) throw_type("float in range");  // ±inf and NaN convert
+    return static_cast<float>(d);
   } else if constexpr (std::is_same_v<T, bool>) {
     return ref<bool>();
   } else if constexpr (std::is_integral_v<T>) {
     std::int64_t i = 0;
-    if (const auto* d = std::get_if<double>(&v_); d && *d == static_cast<double>(static_cast<std::int64_t>(*d))) {
+    if (const auto* d = std::get_if<double>(&v_)) {
+      // The range before the cast: a double outside int64 (1e300, NaN) has
+      // no integer, and converting it is undefined behaviour.
+      if (!(*d >= -0x1p63 && *d < 0x1p63) || *d != static_cast<double>(static_cast<std::int64_t>(*d))) {
+        throw_type(std::is_signed_v<T> ? "int in range" : "non-negative int in range");
+      }
       i = static_cast<std::int64_t>(*d);
     } else {
       i = ref<std::int64_t>();

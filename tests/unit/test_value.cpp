@@ -42,6 +42,19 @@ TEST_CASE("Value::get converts numbers sensibly and reports type mismatches", "[
   CHECK(Value({1, "a", 2.5, Value()}).repr() == "[1, 'a', 2.5, None]");
 }
 
+TEST_CASE("Value::get checks a float's range before converting it (no undefined behaviour)", "[value]") {
+  CHECK_THROWS_AS(Value(1e300).get<int>(), imio::ArgumentError);
+  CHECK_THROWS_AS(Value(-1e300).get<std::int64_t>(), imio::ArgumentError);
+  CHECK_THROWS_AS(Value(0x1p63).get<std::int64_t>(), imio::ArgumentError);  // just beyond INT64_MAX
+  CHECK(Value(-0x1p63).get<std::int64_t>() == INT64_MIN);
+  CHECK_THROWS_AS(Value(std::numeric_limits<double>::quiet_NaN()).get<int>(), imio::ArgumentError);
+  CHECK_THROWS_AS(Value(std::numeric_limits<double>::infinity()).get<std::uint8_t>(), imio::ArgumentError);
+  CHECK_THROWS_AS(Value(1e300).get<float>(), imio::ArgumentError);
+  CHECK(Value(1e30).get<float>() == 1e30f);
+  CHECK(std::isinf(Value(std::numeric_limits<double>::infinity()).get<float>()));
+  CHECK(std::isnan(Value(std::numeric_limits<double>::quiet_NaN()).get<float>()));
+}
+
 TEST_CASE("Dict keeps insertion order and unique keys", "[value]") {
   Dict d{{"b", 1}, {"a", "x"}};
   d.set("c", 2.0);
