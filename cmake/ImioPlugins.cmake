@@ -76,6 +76,7 @@ imio_discover_plugins()
 set_property(GLOBAL PROPERTY IMIO_ENABLED_PLUGINS "")
 set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")
 set_property(GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "")
+set_property(GLOBAL PROPERTY IMIO_PLUGIN_INCLUDE_DIRS "")
 
 # imio_add_plugin(<name>
 #   SOURCES <files>...                 the plugin's sources
@@ -83,9 +84,9 @@ set_property(GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "")
 #   [REQUIRES <found-vars>...]         variables that must be true (e.g. PNG_FOUND)
 #   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers
 #   [PUBLIC_HEADERS <files>...])       the plugin's public header(s) for backend-specific
-#                                      extras, include/imio/plugins/<name>.hpp (relative to
-#                                      the project's include/imio/plugins): installed as
-#                                      <imio/plugins/...> only when the plugin is built
+#                                      extras, in its folder's include/imio/plugins/ (named
+#                                      relative to it): <imio/plugins/<name>.hpp> for the
+#                                      build tree, installed only when the plugin is built
 function(imio_add_plugin name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY;PUBLIC_HEADERS" ${ARGN})
   string(TOUPPER "${name}" upper)
@@ -122,7 +123,7 @@ function(imio_add_plugin name)
     set_property(GLOBAL APPEND PROPERTY IMIO_FIND_DEPENDENCIES "${dep}")
   endforeach()
   foreach(header IN LISTS ARG_PUBLIC_HEADERS)
-    set(path "${PROJECT_SOURCE_DIR}/include/imio/plugins/${header}")
+    set(path "${CMAKE_CURRENT_SOURCE_DIR}/include/imio/plugins/${header}")
     if(NOT EXISTS "${path}")
       message(FATAL_ERROR "imio_add_plugin(${name}): public header ${path} does not exist")
     endif()
@@ -130,6 +131,11 @@ function(imio_add_plugin name)
     target_sources(${target} PRIVATE "${path}")
     set_property(GLOBAL APPEND PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "${path}")
   endforeach()
+  if(ARG_PUBLIC_HEADERS)
+    target_include_directories(imio PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+    target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    set_property(GLOBAL APPEND PROPERTY IMIO_PLUGIN_INCLUDE_DIRS "${CMAKE_CURRENT_SOURCE_DIR}/include")
+  endif()
 endfunction()
 
 # Generates the table of plugin folders compiled into imio: every folder's

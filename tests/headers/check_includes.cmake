@@ -25,6 +25,7 @@ set(standard_headers
   cstddef cstdint cstdio cstdlib cstring ctime cuchar cwchar cwctype)
 
 file(GLOB headers "${INCLUDE_DIR}/*.hpp")
+list(APPEND headers ${EXTRA_HEADERS})  # the built plugins' public headers
 if(NOT headers)
   message(FATAL_ERROR "no headers found in ${INCLUDE_DIR}")
 endif()
@@ -36,7 +37,7 @@ foreach(header IN LISTS headers)
   file(STRINGS "${header}" lines REGEX "^[ \t]*#[ \t]*include")
   foreach(line IN LISTS lines)
     math(EXPR count "${count} + 1")
-    if(line MATCHES "^[ \t]*#[ \t]*include[ \t]*<imio/[A-Za-z0-9_]+\\.hpp>")
+    if(line MATCHES "^[ \t]*#[ \t]*include[ \t]*<imio/(plugins/)?[A-Za-z0-9_]+\\.hpp>")
       continue()
     endif()
     if(line MATCHES "^[ \t]*#[ \t]*include[ \t]*<([a-z_]+)>" AND CMAKE_MATCH_1 IN_LIST standard_headers)
