@@ -7,16 +7,28 @@
 
 # Compiler, build tools and the core's one dependency.
 IMIO_BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libfmt-dev)
-# The format plugins' backends (a plugin whose backend is missing is left
-# out of an AUTO build).
-IMIO_PLUGIN_PACKAGES=(libpng-dev libjpeg62-turbo-dev libgif-dev libtiff-dev libraw-dev
-                      libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libswscale-dev
-                      libcurl4-openssl-dev libzip-dev)
-# The tests: Catch2, and Python readers the tests compare against.
-# libraw-bin (dcraw_emu), libtiff-tools (tiffinfo) and ffmpeg (ffprobe) are
-# independent readers for the RAW, TIFF and video tests.
-IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy python3-pil python3-tifffile python3-av
-                    libraw-bin libtiff-tools ffmpeg)
+IMIO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# imio_descriptor_packages KEY: the packages every plugin folder's
+# plugin.json lists under "packages": {"KEY": [...]} (kept on one line there
+# so that this needs no JSON tool on a bare machine).
+imio_descriptor_packages() {
+  local key="$1" descriptor
+  for descriptor in "$IMIO_ROOT"/plugins/*/plugin.json; do
+    sed -n "s/.*\"$key\": *\[\([^]]*\)\].*/\1/p" "$descriptor"
+  done | tr -d '",' | tr -s ' ' '\n' | sed '/^$/d' | sort -u
+}
+
+# The core's optional resources (http(s) through libcurl, zip members
+# through libzip), and each plugin folder's backend (a plugin whose backend
+# is missing is left out of an AUTO build).
+# shellcheck disable=SC2207
+IMIO_PLUGIN_PACKAGES=(libcurl4-openssl-dev libzip-dev $(imio_descriptor_packages debian))
+# The tests: Catch2, Python with numpy (the core's oracle), and the
+# independent readers each plugin's tests compare against (its
+# "debian_test" packages: Pillow, tifffile, PyAV, libraw-bin, …).
+# shellcheck disable=SC2207
+IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy $(imio_descriptor_packages debian_test))
 # The API reference (the `docs` target).
 IMIO_DOCS_PACKAGES=(doxygen)
 

@@ -291,6 +291,8 @@ std::shared_ptr<const PluginSpec> registered_spec(std::string_view name) { retur
 
 void register_plugin(PluginSpec spec) { detail::Registry::instance().add(std::move(spec)); }
 
+bool has_plugin(std::string_view name) { return detail::Registry::instance().find(name) != nullptr; }
+
 std::vector<PluginInfo> plugins() {
   std::vector<PluginInfo> out;
   for (const auto& s : detail::Registry::instance().snapshot()) {

@@ -7,6 +7,7 @@
 #include <imio/plugin_spec.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace imio {
@@ -35,5 +36,9 @@ struct PluginInfo {
 IMIO_EXPORT void register_plugin(PluginSpec spec);
 /// The registered plugins in fallback (registration) order. Thread-safe.
 IMIO_EXPORT std::vector<PluginInfo> plugins();
+/// Whether a plugin named `name` (canonical name, not an alias) is
+/// registered: a plugin that leans on another one (libraw's JPEG previews
+/// on libjpeg) asks before it calls. Thread-safe.
+IMIO_EXPORT bool has_plugin(std::string_view name);
 
 }  // namespace imio

@@ -28,16 +28,16 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
   const bool single_image = demuxer == "image2" || demuxer == "gif" || demuxer == "apng" ||
                             (demuxer.size() > 5 && demuxer.substr(demuxer.size() - 5) == "_pipe");
   if (!single_image) return false;
+  // Only when that plugin is part of the build: without it FFmpeg serves the
+  // format (its extensions list .png, .jpg, .gif, .tif after their own plugins').
   switch (input.stream()->codecpar->codec_id) {
     case AV_CODEC_ID_PNG:
-    case AV_CODEC_ID_APNG:
+    case AV_CODEC_ID_APNG: return has_plugin("libpng");
     case AV_CODEC_ID_MJPEG:
-    case AV_CODEC_ID_JPEGLS:
-    case AV_CODEC_ID_GIF:
-    case AV_CODEC_ID_TIFF:
-      return true;
-    default:
-      return false;
+    case AV_CODEC_ID_JPEGLS: return has_plugin("libjpeg");
+    case AV_CODEC_ID_GIF: return has_plugin("giflib");
+    case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
+    default: return false;
   }
 }
 
@@ -69,7 +69,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   LogScope quiet(true);
   auto input = std::make_unique<Input>(request, std::move(args));
   // PNG, JPEG, GIF and TIFF images (not MJPEG or PNG video in a real
-  // container) belong to their own plugins, which read them as imageio's
+  // container) belong to their own plugins when built, which read them as imageio's
   // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
   // and win the fallback for a file whose extension lies (a JPEG named .tif
   // reaches this plugin through .tif before libjpeg's signature is tried).

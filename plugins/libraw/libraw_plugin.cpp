@@ -95,9 +95,7 @@ class RawReader final : public Plugin {
   // (plugins never include each other): libraw depends on libjpeg for
   // JPEG thumbnails (README), and says so when this build lacks it.
   static ReadOptions jpeg_options(const Request& request) {
-    for (const PluginInfo& p : plugins()) {
-      if (p.name == "libjpeg") return {.plugin = "libjpeg", .extension = ".jpg", .limits = request.limits()};
-    }
+    if (has_plugin("libjpeg")) return {.plugin = "libjpeg", .extension = ".jpg", .limits = request.limits()};
     throw DecodeError("the embedded thumbnail is a JPEG, and this build of imio has no libjpeg plugin to decode it "
                       "(CMake option IMIO_WITH_LIBJPEG)");
   }

@@ -1,0 +1,72 @@
+# cmake -DSOURCE_DIR=… -DWORK_DIR=… -DPLUGIN=<name> -DGENERATOR=… -DCXX_COMPILER=…
+#       [-DMAKE_PROGRAM=…] [-DCORPUS=…] [-DJOBS=2] -P remove_plugin.cmake
+#
+# "A plugin is a folder": copies the source tree without plugins/PLUGIN (and
+# nothing else removed or edited), then configures, builds and runs the copy's
+# tests, and checks that `imio plugins` lists every other plugin folder and
+# not PLUGIN.
+
+cmake_minimum_required(VERSION 3.20)
+
+foreach(var SOURCE_DIR WORK_DIR PLUGIN GENERATOR CXX_COMPILER)
+  if("${${var}}" STREQUAL "")
+    message(FATAL_ERROR "remove_plugin.cmake: ${var} is not set")
+  endif()
+endforeach()
+if(NOT IS_DIRECTORY "${SOURCE_DIR}/plugins/${PLUGIN}")
+  message(FATAL_ERROR "remove_plugin.cmake: there is no plugin folder plugins/${PLUGIN}")
+endif()
+if(NOT JOBS)
+  set(JOBS 2)
+endif()
+
+function(run what)
+  message(STATUS "remove ${PLUGIN}: ${what}")
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY "${WORK_DIR}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "remove ${PLUGIN}: '${what}' failed (${rc}):\n${out}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+# The copy: the tracked tree as it is on disk, minus the folder.
+set(tree "${WORK_DIR}/source")
+file(REMOVE_RECURSE "${tree}")
+file(MAKE_DIRECTORY "${tree}")
+file(GLOB top RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/*")
+foreach(entry IN LISTS top)
+  if(entry MATCHES "^(build.*|\\.git)$")
+    continue()
+  endif()
+  file(COPY "${SOURCE_DIR}/${entry}" DESTINATION "${tree}" PATTERN "plugins/${PLUGIN}" EXCLUDE)
+endforeach()
+file(REMOVE_RECURSE "${tree}/plugins/${PLUGIN}")
+if(EXISTS "${tree}/plugins/${PLUGIN}")
+  message(FATAL_ERROR "remove ${PLUGIN}: the copy still has the folder")
+endif()
+
+set(build "${WORK_DIR}/build")
+set(args -S "${tree}" -B "${build}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Release
+         -DIMIO_WARNINGS_AS_ERRORS=ON -DIMIO_BUILD_TESTS=ON -DIMIO_BUILD_EXAMPLES=ON -DIMIO_BUILD_CLI=ON)
+if(MAKE_PROGRAM)
+  list(APPEND args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CORPUS)
+  list(APPEND args "-DIMIO_TEST_CORPUS=${CORPUS}")
+endif()
+run("configure" "${CMAKE_COMMAND}" ${args})
+run("build" "${CMAKE_COMMAND}" --build "${build}" --parallel ${JOBS})
+# The copy's own tests, but its install matrix and this test itself.
+run("ctest" "${CMAKE_CTEST_COMMAND}" --test-dir "${build}" --output-on-failure --parallel ${JOBS} -LE "install|tree")
+
+run("imio plugins" "${build}/src/cli/imio" plugins)
+if(last_output MATCHES "\"name\": \"${PLUGIN}\"")
+  message(FATAL_ERROR "remove ${PLUGIN}: `imio plugins` still lists ${PLUGIN}:\n${last_output}")
+endif()
+# Every other folder whose plugin the full build has is still there.
+foreach(name IN LISTS OTHERS)
+  if(NOT last_output MATCHES "\"name\": \"${name}\"")
+    message(FATAL_ERROR "remove ${PLUGIN}: `imio plugins` lacks ${name}:\n${last_output}")
+  endif()
+endforeach()
+message(STATUS "remove ${PLUGIN}: the tree builds, its tests pass and imio plugins lists ${OTHERS} without it")
