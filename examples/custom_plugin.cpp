@@ -4,9 +4,11 @@
 //
 // The format is "TPGM", a tiny text cousin of PGM: a first line
 // "TPGM <width> <height>", then the gray values (0…255) as decimal numbers.
-// The plugin is registered with imio::register_plugin for the extension
-// ".tpgm"; after that imread/imwrite/improps/immeta use it like any
-// built-in plugin. The contract is in <imio/plugin.hpp>.
+// The plugin describes itself as a built-in plugin's plugin.json does (name,
+// extensions, the kwargs of each method) and is registered with
+// imio::register_plugin; after that imread/imwrite/improps/immeta use it
+// like any built-in plugin, and check its kwargs against the declarations.
+// The contract is in <imio/plugin.hpp> (docs/writing-plugins.md).
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>  // helpers for one-image formats
@@ -24,6 +26,23 @@
 #include <unistd.h>  // getpid
 
 namespace {
+
+// What the plugin is: its descriptor (the same JSON as a plugin folder's
+// plugin.json). What it does is the code below.
+constexpr const char* kDescriptor = R"json({
+  "name": "tpgm",
+  "summary": "TPGM, a text cousin of PGM (example)",
+  "read": true,
+  "write": true,
+  "extensions": [{"priority": 100, "names": [".tpgm"]}],
+  "write_extensions": [".tpgm"],
+  "methods": [
+    {"methods": ["open", "read", "iter", "properties", "metadata"], "kwargs": []},
+    {"methods": ["write"], "kwargs": [
+      {"name": "separator", "type": "str", "default": " ", "choices": [" ", "\t"], "doc": "between the values of a row"}
+    ]}
+  ]
+})json";
 
 class TpgmPlugin final : public imio::Plugin {
  public:
@@ -78,13 +97,15 @@ class TpgmPlugin final : public imio::Plugin {
   }
 
   void write(const imio::NDArray& image, const imio::Kwargs& kwargs) override {
-    imio::KwargReader(kwargs, "tpgm", "write").finish();
+    // Checked against the descriptor when made: unknown keys, types, choices.
+    imio::KwargReader kw(kwargs, "tpgm", "write");
+    const std::string separator = kw.get<std::string>("separator");  // the caller's, or the declared " "
     if (image.ndim() != 2 || image.dtype() != imio::DType::uint8) throw imio::ArgumentError("TPGM holds (H,W) uint8");
     std::ostringstream out;
     out << "TPGM " << image.shape()[1] << ' ' << image.shape()[0] << '\n';
     for (std::size_t y = 0; y < image.shape()[0]; ++y) {
       for (std::size_t x = 0; x < image.shape()[1]; ++x) {
-        out << +image.at<std::uint8_t>(y, x) << (x + 1 < image.shape()[1] ? ' ' : '\n');
+        out << +image.at<std::uint8_t>(y, x) << (x + 1 < image.shape()[1] ? separator : "\n");
       }
     }
     const std::string text = out.str();
@@ -105,10 +126,7 @@ class TpgmPlugin final : public imio::Plugin {
 }  // namespace
 
 int main() {
-  imio::PluginSpec spec;
-  spec.name = "tpgm";
-  spec.extensions = {{".tpgm"}};  // default priority: after any built-in plugin
-  spec.can_write = true;
+  imio::PluginSpec spec = imio::plugin_spec_from_json(kDescriptor);  // name, extensions, kwargs
   spec.sniff = [](std::span<const std::byte> head) { return head.size() >= 4 && std::memcmp(head.data(), "TPGM", 4) == 0; };
   spec.sniff_bytes = 4;
   spec.factory = [](imio::Request& request, const imio::Kwargs& kwargs) -> std::unique_ptr<imio::Plugin> {
@@ -121,7 +139,7 @@ int main() {
   imio::NDArray ramp({4, 6}, imio::DType::uint8);
   for (std::size_t i = 0; i < 24; ++i) ramp.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i * 10);
   const auto path = std::filesystem::temp_directory_path() / ("imio-ramp-" + std::to_string(::getpid()) + ".tpgm");
-  imio::imwrite(path, ramp);
+  imio::imwrite(path, ramp, {.kwargs = {{"separator", "\t"}}});
   const imio::ImageProperties p = imio::improps(path);
   std::cout << "wrote " << path.filename().string() << "; improps: (" << p.shape[0] << ", " << p.shape[1] << ") "
             << imio::name(p.dtype) << "; immeta: " << imio::to_json(imio::immeta(path)) << "\n";
@@ -132,6 +150,11 @@ int main() {
     (void)imio::imread(path, {.kwargs = {{"colour", true}}});
   } catch (const imio::ArgumentError& e) {
     std::cout << "unknown kwarg -> imio::" << e.kind() << ": " << e.what() << "\n";
+  }
+  try {
+    imio::imwrite(path, ramp, {.kwargs = {{"separator", ","}}});
+  } catch (const imio::ArgumentError& e) {
+    std::cout << "undeclared choice -> imio::" << e.kind() << ": " << e.what() << "\n";
   }
   std::filesystem::remove(path);
   std::cout << "custom_plugin finished\n";

@@ -112,7 +112,25 @@ std::string Value::repr() const {
     std::string operator()(std::int64_t i) const { return std::to_string(i); }
     std::string operator()(double d) const { return repr_double(d); }
     std::string operator()(const std::string& s) const {
-      return "'" + (s.size() > 60 ? s.substr(0, 57) + "..." : s) + "'";
+      // Python's repr: control characters and quotes escaped, so a message
+      // shows what was given ('\t', not a raw tab).
+      std::string out = "'";
+      for (const char c : s.size() > 60 ? s.substr(0, 57) : s) {
+        switch (c) {
+          case '\\': out += "\\\\"; break;
+          case '\'': out += "\\'"; break;
+          case '\t': out += "\\t"; break;
+          case '\n': out += "\\n"; break;
+          case '\r': out += "\\r"; break;
+          default:
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+              out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+            } else {
+              out += c;
+            }
+        }
+      }
+      return out + (s.size() > 60 ? "...'" : "'");
     }
     std::string operator()(const Bytes& b) const { return fmt::format("<{} bytes>", b.size()); }
     std::string operator()(const List& l) const {

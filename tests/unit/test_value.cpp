@@ -40,6 +40,7 @@ TEST_CASE("Value::get converts numbers sensibly and reports type mismatches", "[
     CHECK(std::string(e.what()).find("expected bool, got str 'x'") != std::string::npos);
   }
   CHECK(Value({1, "a", 2.5, Value()}).repr() == "[1, 'a', 2.5, None]");
+  CHECK(Value("a\tb\n'c'\\\x01").repr() == R"('a\tb\n\'c\'\\\x01')");  // as Python's repr
 }
 
 TEST_CASE("Value::get checks a float's range before converting it (no undefined behaviour)", "[value]") {
