@@ -49,7 +49,7 @@ class IMIO_EXPORT ImageResource {
   /// A path or URI as text (copied).
   ImageResource(std::string_view uri);
   /// A filesystem path (std::filesystem::path), never interpreted as a URI.
-  /// A template so that this header needs no <filesystem>: it accepts the
+  /// A template so that this header needs no \<filesystem\>: it accepts the
   /// types with std::filesystem::path's interface.
   template <class Path>
     requires requires(const Path& p) {
