@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "plugin_descriptor.hpp"
 #include "core_access.hpp"
+#include "plugin_descriptor.hpp"
 #include "request_impl.hpp"
 #include "uri.hpp"
 

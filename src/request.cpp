@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "http.hpp"
 #include "core_access.hpp"
+#include "http.hpp"
 #include "request_impl.hpp"
 #include "standard_images.hpp"
 #include "zip_member.hpp"
