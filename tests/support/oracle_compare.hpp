@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <istream>
 #include <mutex>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,30 @@ class WarningCapture {
   imio::WarningHandler previous_;
   mutable std::mutex mutex_;
   std::vector<std::string> messages_;
+};
+
+/// A std::istream over bytes that cannot seek or tell its size (a pipe, a
+/// socket): the shape of input for which a length field is all there is.
+class NonSeekableStream : public std::istream {
+ public:
+  explicit NonSeekableStream(imio::Bytes data) : std::istream(nullptr), buf_(std::move(data)) { rdbuf(&buf_); }
+
+ private:
+  class Buf : public std::streambuf {
+   public:
+    explicit Buf(imio::Bytes data) : data_(std::move(data)) {
+      char* p = reinterpret_cast<char*>(data_.data());
+      setg(p, p, p + data_.size());
+    }
+
+   protected:
+    pos_type seekoff(off_type, std::ios_base::seekdir, std::ios_base::openmode) override { return pos_type(off_type(-1)); }
+    pos_type seekpos(pos_type, std::ios_base::openmode) override { return pos_type(off_type(-1)); }
+
+   private:
+    imio::Bytes data_;
+  };
+  Buf buf_;
 };
 
 }  // namespace imio_test
