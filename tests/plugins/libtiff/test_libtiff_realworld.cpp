@@ -5,6 +5,7 @@
 // is compared with tifffile or Pillow.
 #include <imio/imio.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -225,4 +226,20 @@ numpy.save(os.path.join(sys.argv[1], 'want.npy'), tifffile.imread(')" + file.str
   const NDArray got = imio::imread(file);
   CHECK(got == ref(dir, "want.npy"));
   CHECK(imio::improps(file).shape == got.shape());
+}
+
+TEST_CASE("a tag count from a non-seekable stream is not allocated ahead of the data") {
+  // 166 bytes whose IFD has a tag of ~8 GiB of values (issue #19): read from
+  // a stream that cannot seek or tell its size, only the bytes that arrive
+  // may be allocated.
+  IMIO_CORPUS_OR_SKIP(file, "corrupt/image-tiff/divide_by_zero/id_000012_sig_06_src_000140_000054_op_splice_rep_2");
+  const auto start = std::chrono::steady_clock::now();
+  imio_test::NonSeekableStream in(imio_test::read_file(file));
+  try {
+    imio::improps(in, {.plugin = "libtiff"});
+  } catch (const imio::Error&) {
+    // a clear imio error is fine; what matters is the time and memory
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(seconds < 1.0);
 }
