@@ -13,10 +13,11 @@ IMIO_PLUGIN_PACKAGES=(libpng-dev libjpeg62-turbo-dev libgif-dev libtiff-dev libr
                       libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libswscale-dev
                       libcurl4-openssl-dev libzip-dev)
 # The tests: Catch2, and Python readers the tests compare against.
-# libraw-bin (dcraw_emu), libtiff-tools (tiffinfo) and ffmpeg (ffprobe) are
+# libraw-bin (dcraw_emu), libtiff-tools (tiffinfo, tiffcp), ffmpeg (ffprobe) and
+# libjpeg-turbo-progs (cjpeg, djpeg) are
 # independent readers for the RAW, TIFF and video tests.
 IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy python3-pil python3-tifffile python3-av
-                    libraw-bin libtiff-tools ffmpeg)
+                    libraw-bin libtiff-tools ffmpeg libjpeg-turbo-progs)
 # The API reference (the `docs` target).
 IMIO_DOCS_PACKAGES=(doxygen)
 

@@ -59,6 +59,7 @@ struct ReadOptions {
   std::string mode;  // empty: the file's own mode
   bool rotate = false;
   unsigned scale = 1;
+  bool strict = true;  // corrupt-data warnings are errors (see jpeg_backend.cpp)
 };
 
 ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
@@ -78,6 +79,7 @@ ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   // imageio's copy-or-view detail; imio always returns an owned array.
   (void)kw.take<bool>("writeable_output", true);
   o.scale = scale_denominator(kw);
+  o.strict = kw.take<bool>("strict", true);
   kw.finish();
   return o;
 }
@@ -154,6 +156,7 @@ class JpegReader final : public Plugin {
     request_.check_pixels(header_.width, header_.height);
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Decompressor d = open();
+    d.set_strict(o.strict);
     d.read_header(/*repeat=*/true);
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
@@ -215,7 +218,7 @@ Bytes bytes_value(KwargReader& kw, std::string_view key, const Value& v) {
   if (v.is<std::string>()) {
     const std::string s = v.get<std::string>();
     Bytes b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
+    if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());  // an empty vector may have no buffer
     return b;
   }
   kw.fail(key, "must be bytes (or a string)");
