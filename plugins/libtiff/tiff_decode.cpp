@@ -203,6 +203,16 @@ void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned b
   }
 }
 
+// Widens `n` samples of `bytes` bytes (24, 40, 48, 56-bit), little-endian as
+// libtiff returns them (it swaps the bytes of a big-endian file,
+// _TIFFSwab24BitData), into elements of `item` bytes (native little-endian).
+void widen_bytes(const std::byte* src, std::byte* dst, std::size_t n, unsigned bytes, std::size_t item) {
+  for (std::size_t k = 0; k < n; ++k) {
+    std::memset(dst + k * item, 0, item);
+    std::memcpy(dst + k * item, src + k * bytes, bytes);
+  }
+}
+
 // Copies the visible rows of a decoded block into the page.
 void place_block(const Page& p, const Block& b, const std::byte* src, std::byte* page_out) {
   const std::size_t row_bytes = src_row_bytes(p, b.src_cols);
@@ -211,8 +221,10 @@ void place_block(const Page& p, const Block& b, const std::byte* src, std::byte*
   for (std::uint32_t r = 0; r < b.rows; ++r) {
     std::byte* dst = page_out + dest_offset(p, b.plane, b.y0 + r, b.x0);
     const std::byte* row = src + r * row_bytes;
-    if (p.bps % 8 == 0) {
+    if (p.bps == 8 * item) {
       std::memcpy(dst, row, n * item);
+    } else if (p.bps % 8 == 0) {
+      widen_bytes(row, dst, n, p.bps / 8u, item);
     } else {
       unpack_bits(row, dst, n, p.bps, item);
     }
@@ -232,7 +244,10 @@ void zero_block(const Page& p, const Block& b, std::byte* page_out) {
 // ---------------------------------------------------------------- uncompressed
 
 bool raw_readable(const Page& p) {
-  return p.compression == 1 && !p.tiled && p.bps % 8 == 0 && p.problem.empty() && !p.jpeg_rgb && !p.ojpeg_rgb;
+  // Only samples that fill their element (8/16/32/64 bits): 24-bit and the
+  // like go through libtiff, which puts their bytes in native order.
+  return p.compression == 1 && !p.tiled && p.bps == 8 * itemsize(p.dtype) && p.problem.empty() && !p.jpeg_rgb &&
+         !p.ojpeg_rgb;
 }
 
 void byteswap(std::byte* data, std::size_t n, std::size_t item) {
@@ -318,7 +333,7 @@ void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
     }
     const std::size_t want = std::size_t{b.src_rows} * src_row_bytes(p, b.src_cols);
     const auto strile = static_cast<std::uint32_t>(i);
-    if (!p.tiled && p.bps % 8 == 0) {
+    if (!p.tiled && p.bps == 8 * itemsize(p.dtype)) {
       // Whole-width rows: decode straight into the page.
       std::byte* dst = u.out + dest_offset(p, b.plane, b.y0, 0);
       const tmsize_t got = TIFFReadEncodedStrip(tif, strile, dst, static_cast<tmsize_t>(want));
