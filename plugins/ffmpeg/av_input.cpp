@@ -356,6 +356,34 @@ bool Input::seek_to(std::int64_t k, bool constant_frame_rate) {
   return true;
 }
 
+std::int64_t Input::count_decoded_frames() {
+  rewind();
+  AVCodecContext* dec = dec_.get();
+  const AVDiscard idct = dec->skip_idct, loop = dec->skip_loop_filter;
+  dec->skip_idct = AVDISCARD_ALL;
+  dec->skip_loop_filter = AVDISCARD_ALL;
+  FramePtr frame = make_frame();
+  std::int64_t n = 0;
+  try {
+    while (next_frame(frame.get())) {
+      ++n;
+      request_.check_frames(static_cast<std::uint64_t>(n));
+    }
+  } catch (...) {
+    if (dec_.get() == dec) {
+      dec->skip_idct = idct;
+      dec->skip_loop_filter = loop;
+    }
+    throw;
+  }
+  if (dec_.get() == dec) {
+    dec->skip_idct = idct;
+    dec->skip_loop_filter = loop;
+  }
+  rewind();
+  return n;
+}
+
 std::int64_t Input::count_frames() {
   if (stream()->nb_frames > 0) return stream()->nb_frames;
   rewind();
