@@ -188,13 +188,16 @@ TEST_CASE("giflib: a frame wholly off the screen changes nothing") {
     return;
   }
   imio_test::TempDir dir;
-  // Frame 1 lies right of the 8x6 screen (left = 20): nothing of it is kept
-  // (under UBSan the old code copied 0 bytes into a null buffer).
+  // Frame 0 lies right of the 8x6 screen (left = 20): nothing of it is kept,
+  // and its index buffer was never allocated (under UBSan the old code
+  // copied 0 bytes into that null buffer). Frame 1 lies off-screen too.
   run(dir, R"(
-f0 = numpy.arange(6 * 8).reshape(6, 8) % 200
-open(p('offscreen.gif'), 'wb').write(gif(8, 6, [dict(pixels=f0), dict(pixels=numpy.full((3, 3), 9), left=20, top=1)]))
+f = numpy.full((3, 3), 9)
+open(p('offscreen.gif'), 'wb').write(gif(8, 6, [dict(pixels=f, left=20, top=1), dict(pixels=f, left=9, top=0)]))
 )");
   const NDArray got = imio::imread(dir / "offscreen.gif");
   REQUIRE(got.shape() == imio::Shape{2, 6, 8, 3});
+  // Nothing was drawn: both frames are the initial canvas (index 0 of the palette).
   CHECK(std::memcmp(got.bytes(), got.bytes() + got.nbytes() / 2, got.nbytes() / 2) == 0);
+  CHECK(std::to_integer<int>(got.bytes()[0]) == 0);
 }
