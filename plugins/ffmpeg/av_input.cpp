@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,48 @@ struct DictGuard {
   AVDictionary* d = nullptr;
   ~DictGuard() { av_dict_free(&d); }
 };
+
+// A resource never reaches another resource (issue #19, security): FFmpeg
+// demuxers that open inputs named inside the data — playlists (hls, dash),
+// file lists (concat), composition playlists (imf), session descriptions and
+// network streams (sdp, rtp, rtsp, sap), scripts (avisynth, vapoursynth) —
+// would make bytes from a stranger read local files or open connections.
+bool opens_nested_inputs(std::string_view demuxer_names) {
+  static constexpr std::string_view kDenied[] = {"hls", "applehttp", "dash", "concat", "imf", "sdp", "rtp",
+                                                 "rtsp", "sap", "avisynth", "vapoursynth", "tee"};
+  while (!demuxer_names.empty()) {
+    const auto comma = demuxer_names.find(',');
+    const std::string_view name = demuxer_names.substr(0, comma);
+    for (const std::string_view d : kDenied) {
+      if (name == d) return true;
+    }
+    if (comma == std::string_view::npos) break;
+    demuxer_names.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Every demuxer of this FFmpeg but those above, as AVFormatContext's
+// format_whitelist wants it (comma-separated; FFmpeg matches any alias).
+const std::string& demuxer_whitelist() {
+  static const std::string list = [] {
+    std::string out;
+    void* it = nullptr;
+    while (const AVInputFormat* f = av_demuxer_iterate(&it)) {
+      if (opens_nested_inputs(f->name)) continue;
+      if (!out.empty()) out += ',';
+      out += f->name;
+    }
+    return out;
+  }();
+  return list;
+}
+
+// With imio's own AVIO every input the demuxer needs is in the data: any
+// further open (an image2 pattern, a nested URL) is refused.
+extern "C" int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+  return AVERROR(EPERM);
+}
 
 }  // namespace
 
@@ -116,6 +159,18 @@ void Input::open_container() {
   }
   DictGuard options;
   for (const auto& [key, value] : args_.options) av_dict_set(&options.d, key.c_str(), option_text(value, "FFmpeg option").c_str(), 0);
+  // Set last, so no user option widens them: demuxers that follow nested
+  // inputs are never used; network protocols only for the http(s) URL the
+  // user named; with imio's AVIO no protocol at all (no nested open).
+  if (forced != nullptr && opens_nested_inputs(forced->name)) {
+    throw ArgumentError(fmt::format("the '{}' demuxer reads other resources named in the data; imio does not allow it "
+                                    "(kwarg format)",
+                                    forced->name));
+  }
+  av_dict_set(&options.d, "format_whitelist", demuxer_whitelist().c_str(), 0);
+  av_dict_set(&options.d, "protocol_whitelist", url ? "http,https,tcp,tls" : "imio-none", 0);
+  av_dict_set(&options.d, "protocol_blacklist", nullptr, 0);
+  if (!url) fmt_->io_open = refuse_nested_open;
   int ret = avformat_open_input(&fmt_, name.c_str(), forced, &options.d);  // frees fmt_ on failure
   if (io_) io_->rethrow_pending();
   if (ret < 0) throw InitializationError(describe_failure("FFmpeg cannot open the data", ret));
@@ -299,6 +354,34 @@ bool Input::seek_to(std::int64_t k, bool constant_frame_rate) {
   pending_ = std::move(f);
   --*next_index_;
   return true;
+}
+
+std::int64_t Input::count_decoded_frames() {
+  rewind();
+  AVCodecContext* dec = dec_.get();
+  const AVDiscard idct = dec->skip_idct, loop = dec->skip_loop_filter;
+  dec->skip_idct = AVDISCARD_ALL;
+  dec->skip_loop_filter = AVDISCARD_ALL;
+  FramePtr frame = make_frame();
+  std::int64_t n = 0;
+  try {
+    while (next_frame(frame.get())) {
+      ++n;
+      request_.check_frames(static_cast<std::uint64_t>(n));
+    }
+  } catch (...) {
+    if (dec_.get() == dec) {
+      dec->skip_idct = idct;
+      dec->skip_loop_filter = loop;
+    }
+    throw;
+  }
+  if (dec_.get() == dec) {
+    dec->skip_idct = idct;
+    dec->skip_loop_filter = loop;
+  }
+  rewind();
+  return n;
 }
 
 std::int64_t Input::count_frames() {

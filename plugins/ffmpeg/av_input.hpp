@@ -81,6 +81,13 @@ class Input {
   /// states one, else the packets of the stream counted by demuxing (D11).
   /// Leaves the decoder rewound.
   std::int64_t count_frames();
+  /// The frames a read of the whole stream returns (D11: improps equals
+  /// imread), counted by decoding cheaply: the IDCT and the loop filter
+  /// are skipped, every picture still comes out. A container's stated count
+  /// or its packets can both differ from that (a cut file whose index
+  /// lists frames it does not hold, an access unit without a picture).
+  /// Throws the DecodeError a read would throw.
+  std::int64_t count_decoded_frames();
 
 
  private:

@@ -283,8 +283,12 @@ class VideoReader final : public ReadHandle {
     const PixelLayout layout = layout_of(a.format.value_or(input_->pixel_format()));
     Shape shape = layout.shape(input_->width(), input_->height());
     if (index.is_integer()) return {.shape = shape, .dtype = layout.dtype};
-    // D11: the exact count, without decoding.
-    const auto n = static_cast<std::size_t>(input_->count_frames());
+    // D11: exactly what read returns, so the frames that decode: neither the
+    // container's stated count nor its packets (issue #19: a cut MOV states
+    // 25 frames and holds 5; a cut MP4 lists 12 and holds 6).
+    input_->set_threading(a.threading);
+    // (0 when nothing decodes: imread raises there, imageio's improps says 0.)
+    const auto n = static_cast<std::size_t>(input_->count_decoded_frames());
     shape.insert(shape.begin(), n);
     return {.shape = shape, .dtype = layout.dtype, .n_images = n, .is_batch = true};
   }

@@ -177,7 +177,11 @@ std::optional<FrameInfo> BlockWalker::next() {
       f.height = static_cast<std::uint16_t>(d[6] | d[7] << 8);
       f.interlaced = (d[8] & 0x40) != 0;
       if (d[8] & 0x80) f.local = read_table((d[8] & 7) + 1, "local colour table");
-      if (byte() < 0) throw DecodeError("truncated GIF: the LZW minimum code size of an image is missing");
+      const int code_size = byte();
+      if (code_size < 0) throw DecodeError("truncated GIF: the LZW minimum code size of an image is missing");
+      // Checked here too so that improps, immeta and imread agree (D11).
+      if (code_size > 8) throw DecodeError(lzw_code_size_error(frames_seen_, code_size));
+      ++frames_seen_;
       // Image data cut short still make a frame; decoding it reports the damage.
       if (!skip_sub_blocks(nullptr)) done_ = true;
       return f;
@@ -185,6 +189,13 @@ std::optional<FrameInfo> BlockWalker::next() {
     // giflib refuses anything else between blocks; so does imio, in every call.
     throw DecodeError(fmt::format("wrong record type 0x{:02X} between GIF blocks", kind));
   }
+}
+
+std::string lzw_code_size_error(std::size_t frame, int bits) {
+  return fmt::format(
+      "frame {} has an LZW minimum code size of {} bits; GIF89a §22 allows 2 to 8 and giflib, which imio uses, "
+      "cannot decode more (Pillow can)",
+      frame, bits);
 }
 
 }  // namespace imio::giflib

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace imio::giflib {
@@ -24,6 +25,10 @@ struct ColorTable {
   /// The distinct colours in table order (Pillow's ImagePalette.colors).
   Value distinct_colors() const;
 };
+
+/// The DecodeError text for frame `frame`'s LZW minimum code size `bits`
+/// above 8 (GIF89a §22 allows 2 to 8; giflib 5.2.1 cannot decode more).
+std::string lzw_code_size_error(std::size_t frame, int bits);
 
 /// Logical screen descriptor (GIF89a §18) and the global colour table (§19).
 struct Screen {
@@ -68,6 +73,7 @@ class BlockWalker {
   std::vector<std::uint8_t> buf_;
   std::size_t pos_ = 0, end_ = 0;
   bool done_ = false;
+  std::size_t frames_seen_ = 0;
   Screen screen_;
 };
 

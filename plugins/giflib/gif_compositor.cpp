@@ -61,7 +61,13 @@ void Compositor::add(const RawFrame& frame) {
     palette0_ = palette;
   } else {
     apply_pending();
-    if (frame_ == 1 && !gray_file_) to_rgba();
+    // imageio reads GIFs with Pillow's RGB_AFTER_DIFFERENT_PALETTE_ONLY: the
+    // canvas stays in palette space (frame 0's palette and transparent
+    // index) until a frame brings its own colour table. Pillow ignores a
+    // local gray-ramp table there and shows the palette indices as gray
+    // levels; imio converts for it too, so its gray pixels are drawn and its
+    // transparent ones keep the previous frame (GIF89a §23).
+    if (!converted_ && !gray_file_ && frame.info.local) to_rgba();
   }
   if (frame.info.disposal != 0) disposal_method_ = frame.info.disposal;
   plan_disposal(frame, palette);
@@ -106,6 +112,7 @@ void Compositor::to_rgba() {
     rgba_[4 * i + 3] = v == t ? 0 : 255;
   }
   info_transparency_.reset();
+  converted_ = true;
 }
 
 void Compositor::plan_disposal(const RawFrame& frame, const std::optional<Palette>& palette) {
@@ -117,16 +124,19 @@ void Compositor::plan_disposal(const RawFrame& frame, const std::optional<Palett
   p.x1 = std::min<std::size_t>(std::size_t{f.left} + f.width, width_);
   p.y1 = std::min<std::size_t>(std::size_t{f.top} + f.height, height_);
   if (disposal_method_ < 2 || p.x0 == p.x1 || p.y0 == p.y1) return;
-  p.rgba_space = frame_ > 0 && !gray_file_;
+  p.rgba_space = converted_;
   auto rgb = [&](std::uint8_t c, std::uint8_t* out) {
     if (palette) std::memcpy(out, &(*palette)[3 * c], 3);
     else out[0] = out[1] = out[2] = c;
   };
   if (disposal_method_ == 2) {
-    // "by convention, attempt to use transparency first", then the background.
+    // "by convention, attempt to use transparency first" — frame 0's while
+    // the canvas is in palette space (Pillow keeps it in info), else this
+    // frame's — then the background (Pillow's info["background"], present
+    // only with a global colour table, else 0).
     const auto t = info_transparency_ ? info_transparency_ : f.transparency;
     p.kind = Pending::fill;
-    p.fill_index = t ? *t : screen_.background;
+    p.fill_index = t ? *t : (screen_.global ? screen_.background : std::uint8_t{0});
     rgb(p.fill_index, p.fill_rgba.data());
     p.fill_rgba[3] = t ? 0 : 255;
     return;
@@ -163,7 +173,7 @@ void Compositor::draw(const RawFrame& frame, const std::optional<Palette>& palet
   const std::size_t h = fw == 0 ? 0 : frame.indices.size() / fw;
   // Frame 0 is drawn whole; later frames skip their transparent index.
   const int t = frame_ > 0 && f.transparency ? *f.transparency : -1;
-  const bool rgba_space = frame_ > 0 && !gray_file_;
+  const bool rgba_space = converted_;
   for (std::size_t y = 0; y < h; ++y) {
     const std::uint8_t* src = frame.indices.data() + y * fw;
     if (!rgba_space || keep_index_) {
@@ -179,8 +189,10 @@ void Compositor::draw(const RawFrame& frame, const std::optional<Palette>& palet
     if (!rgba_space) continue;
     std::uint8_t* dst = rgba_.data() + ((y0 + y) * width_ + x0) * 4;
     if (!palette) {
-      // Without a palette Pillow pastes the gray levels, transparency unheeded.
+      // A gray-ramp table (or none): the indices are the gray levels; the
+      // transparent index keeps the previous frame (GIF89a §23).
       for (std::size_t x = 0; x < w; ++x) {
+        if (src[x] == t) continue;
         dst[4 * x] = dst[4 * x + 1] = dst[4 * x + 2] = src[x];
         dst[4 * x + 3] = 255;
       }
@@ -202,8 +214,8 @@ void Compositor::render(std::uint8_t* dst) const {
     std::memcpy(dst, index_.data(), n);
     return;
   }
-  if (gray_file_ || frame_ <= 1) {
-    // Still in palette (or gray) space: frame 0, or a gray file.
+  if (gray_file_ || !converted_) {
+    // Still in palette (or gray) space: no frame brought its own colour table yet, or a gray file.
     std::array<std::uint8_t, 768> gray{};
     for (std::size_t i = 0; i < 256; ++i) gray[3 * i] = gray[3 * i + 1] = gray[3 * i + 2] = static_cast<std::uint8_t>(i);
     const std::uint8_t* pal = (!gray_file_ && palette0_) ? palette0_->data() : gray.data();

@@ -1,13 +1,17 @@
 // Frames as imageio's pillow plugin shows them (Pillow 9.4 GifImagePlugin,
-// LoadingStrategy.RGB_AFTER_FIRST): every frame is the whole logical screen
-// after drawing it over the previous result (spec §5.1.5).
+// with imageio's LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY): every
+// frame is the whole logical screen after drawing it over the previous
+// result (spec §5.1.5).
 //
 // The rules reproduced, each checked against the corpus goldens:
 // - frame 0 is drawn in palette space onto a canvas filled with its
 //   transparent index, or index 0 when it has none (not the background);
 //   its transparent pixels are drawn like any other;
-// - from frame 1 the canvas is RGB, or RGBA when frame 0 had a transparent
-//   index; later frames skip their transparent pixels;
+// - the canvas stays in palette space (frame 0's palette, frame 0's
+//   transparent index) until a later frame has a local colour table; from
+//   then on it is RGB, or RGBA when frame 0 had a transparent index; later
+//   frames skip their transparent pixels (also with a gray-ramp local
+//   table, where Pillow shows palette indices as gray: GIF89a wins);
 // - a frame's disposal (GIF89a §23) is applied just before the next frame;
 //   a GCE disposal of 0 (or no GCE) keeps the previous frame's method;
 //   2 fills the frame's rectangle with the transparent colour (alpha 0) or
@@ -68,6 +72,7 @@ class Compositor {
   int disposal_method_ = 0;
   std::optional<std::uint8_t> info_transparency_;  // frame 0's, until the canvas turns RGB(A)
   bool has_alpha_ = false;
+  bool converted_ = false;  // the canvas is RGBA (a frame after the first brought a colour table)
   std::optional<Palette> palette0_;
   std::vector<std::uint8_t> index_, rgba_;
   Pending pending_;

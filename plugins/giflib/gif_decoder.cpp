@@ -15,13 +15,18 @@ namespace {
 struct InputContext {
   ByteSource* source = nullptr;
   std::exception_ptr error;
+  int last_size = 0;  // the size and first byte of the last complete read, for
+  int last_byte = -1; // telling giflib's refusals apart (see lzw_code_size_error)
 };
 
 int read_input(GifFileType* gif, GifByteType* dst, int n) {
   auto* ctx = static_cast<InputContext*>(gif->UserData);
   if (ctx->error || n <= 0) return 0;
   try {
-    return static_cast<int>(ctx->source->read(dst, static_cast<std::size_t>(n)));
+    const int got = static_cast<int>(ctx->source->read(dst, static_cast<std::size_t>(n)));
+    ctx->last_size = got == n ? n : 0;
+    ctx->last_byte = got > 0 ? dst[0] : -1;
+    return got;
   } catch (...) {
     ctx->error = std::current_exception();
     return 0;
@@ -133,7 +138,15 @@ bool Decoder::next(RawFrame& frame) {
     }
     if (type != IMAGE_DESC_RECORD_TYPE) fail("reading a record type");
     request_.check_frames(frames_ + 1);
-    if (DGifGetImageDesc(gif) == GIF_ERROR) fail("reading the image descriptor");
+    if (DGifGetImageDesc(gif) == GIF_ERROR) {
+      // giflib 5.2.1 reports an LZW minimum code size above 8 as a failed
+      // read; its last read was then that one byte, complete.
+      auto* ctx = static_cast<InputContext*>(gif->UserData);
+      if (!ctx->error && gif->Error == D_GIF_ERR_READ_FAILED && ctx->last_size == 1 && ctx->last_byte > 8) {
+        throw DecodeError(lzw_code_size_error(frames_, ctx->last_byte));
+      }
+      fail("reading the image descriptor");
+    }
     const GifImageDesc& desc = gif->Image;
     FrameInfo& info = frame.info;
     info.left = static_cast<std::uint16_t>(desc.Left);
@@ -153,7 +166,8 @@ bool Decoder::next(RawFrame& frame) {
     row_.resize(w);
     auto line = [&](std::size_t y) {
       if (DGifGetLine(gif, row_.data(), static_cast<int>(w)) == GIF_ERROR) fail("decoding");
-      if (y < ch) std::memcpy(frame.indices.data() + y * cw, row_.data(), cw);
+      // (a frame wholly off the screen keeps nothing: no copy, not even of 0 bytes into no buffer)
+      if (y < ch && cw > 0) std::memcpy(frame.indices.data() + y * cw, row_.data(), cw);
     };
     if (w == 0 || h == 0) {
       // No pixels to decode: skip the image data sub-blocks.

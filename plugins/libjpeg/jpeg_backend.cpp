@@ -34,8 +34,13 @@ ErrorState& state_of(j_common_ptr cinfo) noexcept { return *reinterpret_cast<Err
 }
 
 // Warnings that mean pixel data were lost or invented: libjpeg would pad the
-// image with gray or garbage and return it. imageio raises for these (Pillow:
-// "image file is truncated", "broken data stream"), so imio makes them errors.
+// image with gray or garbage and return it. By default (strict=true) imio
+// makes them errors. Pillow 9.4 (so imageio) raises only for the end of the
+// file ("image file is truncated"); for the others it returns libjpeg's
+// pixels silently (an incomplete progressive scan, a bad Huffman code): a
+// documented difference. strict=false returns libjpeg's pixels for all of
+// them, with a warning. Other warnings (extraneous bytes before a marker, an
+// odd progression) leave the pixels intact and only warn.
 bool loses_data(int code) noexcept {
   switch (code) {
     case JWRN_JPEG_EOF:       // premature end of file: the rest is gray
@@ -53,7 +58,8 @@ bool loses_data(int code) noexcept {
 void emit_message(j_common_ptr cinfo, int level) noexcept {
   if (level >= 0) return;  // trace messages
   ErrorState& s = state_of(cinfo);
-  if (loses_data(cinfo->err->msg_code)) {
+  const bool lost = loses_data(cinfo->err->msg_code);
+  if (lost && s.strict) {
     s.from_warning = true;
     error_exit(cinfo);
   }
@@ -61,7 +67,11 @@ void emit_message(j_common_ptr cinfo, int level) noexcept {
   if (s.mute || ++s.warnings > 3) return;
   char text[JMSG_LENGTH_MAX];
   (*cinfo->err->format_message)(cinfo, text);
-  warn(kPlugin, text);
+  if (lost) {
+    warn(kPlugin, fmt::format("{}; the pixels libjpeg decoded are returned (strict=false)", text));
+  } else {
+    warn(kPlugin, text);
+  }
 }
 
 void output_message(j_common_ptr cinfo) noexcept {

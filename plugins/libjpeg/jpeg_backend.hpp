@@ -25,6 +25,7 @@ struct ErrorState {
   bool from_warning = false;  ///< the failure is a warning promoted to an error
   int warnings = 0;       ///< warnings passed on to imio::warn
   bool mute = false;      ///< drop warnings (a header read the second time)
+  bool strict = true;     ///< corrupt-data warnings are errors (the `strict` kwarg)
 };
 
 /// Installs imio's error manager into `state` and returns it for cinfo.err.
@@ -54,6 +55,10 @@ class Decompressor {
   /// Reads the header (markers are not saved: see jpeg_markers.cpp).
   /// `repeat`: the header was read before, its warnings were already passed on.
   void read_header(bool repeat = false);
+  /// `strict=false`: libjpeg's corrupt-data warnings (see loses_data in
+  /// jpeg_backend.cpp) are passed on as warnings and the pixels libjpeg
+  /// produced are kept, instead of a DecodeError.
+  void set_strict(bool strict) noexcept { err_.strict = strict; }
   /// Sets the output colour space and DCT scale and computes output_width/height.
   void configure(J_COLOR_SPACE out, unsigned scale_denom);
   void start();

@@ -57,6 +57,7 @@ struct ReadOptions {
   std::string mode;  // empty: the file's own mode
   bool rotate = false;
   unsigned scale = 1;
+  bool strict = true;  // corrupt-data warnings are errors (see jpeg_backend.cpp)
 };
 
 ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
@@ -69,6 +70,7 @@ ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   kw.find("apply_gamma");
   kw.find("writeable_output");
   o.scale = scale_denominator(kw);
+  o.strict = kw.get<bool>("strict");
   kw.finish();
   return o;
 }
@@ -145,6 +147,7 @@ class JpegReader final : public Plugin {
     request_.check_pixels(header_.width, header_.height);
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Decompressor d = open();
+    d.set_strict(o.strict);
     d.read_header(/*repeat=*/true);
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
@@ -206,7 +209,7 @@ Bytes bytes_value(const Value& v) {
   if (v.is<Bytes>()) return v.get<Bytes>();
   const std::string& s = v.ref<std::string>();
   Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());  // an empty vector may have no buffer
   return b;
 }
 

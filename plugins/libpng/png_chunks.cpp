@@ -79,9 +79,28 @@ std::span<const std::byte> until_nul(std::span<const std::byte> s, std::size_t& 
   return part;
 }
 
+// Reads `n` bytes at `at` into `out`, growing it as the data arrive: a
+// length field from the file is never allocated ahead of the bytes that back
+// it (a non-seekable stream cannot say how many will come). Returns the
+// number of bytes read.
+std::size_t read_growing(ByteSource& source, std::uint64_t at, std::size_t n, Bytes& out) {
+  constexpr std::size_t kStep = std::size_t{1} << 20;
+  out.clear();
+  source.seek(at);
+  while (out.size() < n) {
+    const std::size_t old = out.size();
+    const std::size_t want = std::min(kStep, n - old);
+    out.resize(old + want);
+    const std::size_t got = source.read(out.data() + old, want);
+    out.resize(old + got);
+    if (got < want) break;
+  }
+  return out.size();
+}
+
 class Scanner {
  public:
-  explicit Scanner(ByteSource& source) : source_(source), size_(source.size()) {}
+  Scanner(ByteSource& source, std::uint64_t max_bytes) : source_(source), size_(source.size()), max_bytes_(max_bytes) {}
 
   Chunks run() {
     check_signature();
@@ -136,9 +155,12 @@ class Scanner {
   }
 
   Bytes read_checked(std::uint32_t type, std::uint64_t at, std::uint32_t length) {
-    Bytes data(length + std::size_t{4});
-    source_.seek(at);
-    if (source_.read(data.data(), data.size()) != data.size()) {
+    if (length + std::uint64_t{4} > max_bytes_) {
+      throw LimitError(fmt::format("the {} chunk holds {} bytes, more than Limits::max_bytes ({})", type_name(type),
+                                   length, max_bytes_));
+    }
+    Bytes data;
+    if (read_growing(source_, at, length + std::size_t{4}, data) != length + std::size_t{4}) {
       throw DecodeError(fmt::format("truncated PNG file: the {} chunk is cut off (image file is truncated)", type_name(type)));
     }
     const std::uint32_t stored = be32(data.data() + length);
@@ -158,11 +180,26 @@ class Scanner {
       return;
     }
     idat_open_ = false;
-    if (!c_.animated) return;  // fdAT without acTL: not an APNG, ignored
+    if (!c_.animated || beyond_count_) return;  // fdAT without acTL, or of a frame past acTL's count: ignored
     if (c_.frames.empty() || c_.frames.back().uses_idat || ref.length < 4) {
       throw DecodeError("invalid APNG file: an fdAT chunk without its fcTL");
     }
+    std::byte seq[4];
+    source_.seek(ref.offset);
+    if (source_.read(seq, 4) != 4) throw DecodeError("truncated PNG file: an fdAT chunk is cut off (image file is truncated)");
+    check_sequence("fdAT", be32(seq));
     c_.frames.back().data.push_back(ref);
+  }
+
+  // APNG 1.0 §4: fcTL and fdAT share one sequence starting at 0 with no gaps,
+  // repeats or reordering; Pillow raises "APNG contains frame sequence
+  // errors" otherwise, and a decoder must not play chunks out of order.
+  void check_sequence(const char* chunk, std::uint32_t seq) {
+    if (seq != next_sequence_) {
+      throw DecodeError(fmt::format("APNG contains frame sequence errors: {} has sequence number {}, {} expected",
+                                    chunk, seq, next_sequence_));
+    }
+    ++next_sequence_;
   }
 
   void first_idat() {
@@ -224,7 +261,7 @@ class Scanner {
         if (before_idat) text(type, d);
         return;
       case kacTL:
-        if (before_idat && d.size() == 8) actl(d);
+        if (before_idat && d.size() == 8 && !apng_refused_) actl(d);
         return;
       case kfcTL:
         if (c_.animated) fctl(d);
@@ -346,12 +383,29 @@ class Scanner {
     }
   }
 
+  // An invalid animation control leaves the file a plain PNG: Pillow 9.4
+  // (and so imageio) warns "Invalid APNG, will use default PNG image if
+  // possible" for a second acTL and for a frame count of 0 or above 2^31.
   void actl(std::span<const std::byte> d) {
+    const std::uint32_t frames = be32(d.data());
+    if (c_.animated) return refuse_apng("a second acTL chunk");
+    if (frames == 0 || frames > 0x80000000u) {
+      return refuse_apng(fmt::format("the acTL chunk announces {} frames (APNG needs 1 to 2^31)", frames));
+    }
     c_.animated = true;
-    c_.num_frames = be32(d.data());
+    c_.num_frames = frames;
     c_.num_plays = be32(d.data() + 4);
-    if (c_.num_frames == 0 || c_.num_frames > 0x7fffffffu) throw DecodeError("invalid APNG acTL: zero frames");
     c_.info.set("loop", static_cast<std::int64_t>(c_.num_plays));
+  }
+
+  void refuse_apng(const std::string& why) {
+    warn("libpng", fmt::format("invalid APNG: {}; the default PNG image is used", why));
+    apng_refused_ = true;
+    c_.animated = false;
+    c_.num_frames = c_.num_plays = 0;
+    c_.frames.clear();
+    c_.hidden_default = false;
+    c_.info.erase("loop");
   }
 
   void fctl(std::span<const std::byte> d) {
@@ -375,7 +429,11 @@ class Scanner {
     if (!c_.frames.empty() && c_.frames.back().data.empty() && !c_.frames.back().uses_idat) {
       throw DecodeError("invalid APNG file: an fcTL without image data");
     }
-    if (c_.frames.size() >= c_.num_frames) return;  // beyond acTL's count: ignored, as Pillow
+    if (c_.frames.size() >= c_.num_frames) {
+      beyond_count_ = true;  // beyond acTL's count: ignored, as Pillow
+      return;
+    }
+    check_sequence("fcTL", f.sequence);
     c_.frames.push_back(std::move(f));
   }
 
@@ -384,13 +442,27 @@ class Scanner {
     if (c_.idat.empty()) throw DecodeError("invalid PNG file: no IDAT chunk");
     if (!c_.animated) return;
     if (!c_.frames.empty() && c_.frames.back().data.empty() && !c_.frames.back().uses_idat) c_.frames.pop_back();
-    if (c_.frames.empty()) c_.animated = false;
+    if (c_.frames.empty()) {
+      c_.animated = false;
+      return;
+    }
+    // Pillow 9.4 fails ("Truncated File Read") seeking a frame acTL announces
+    // but the file does not hold; imio refuses the file up front so improps,
+    // imread and imiter agree (D11).
+    if (c_.frames.size() < c_.num_frames) {
+      throw DecodeError(fmt::format("invalid APNG file: acTL announces {} frames, the file holds {}", c_.num_frames,
+                                    c_.frames.size()));
+    }
   }
 
   ByteSource& source_;
   std::optional<std::uint64_t> size_;
+  std::uint64_t max_bytes_;
   Chunks c_;
   bool have_ihdr_ = false, idat_open_ = false;
+  bool apng_refused_ = false;   // an invalid acTL made the file a plain PNG
+  bool beyond_count_ = false;   // in the chunks of a frame past acTL's count
+  std::uint32_t next_sequence_ = 0;
 };
 
 }  // namespace
@@ -435,7 +507,7 @@ void put_be16(std::byte* p, std::uint16_t v) noexcept {
   p[1] = static_cast<std::byte>(v);
 }
 
-Chunks scan(ByteSource& source) { return Scanner(source).run(); }
+Chunks scan(ByteSource& source, std::uint64_t max_bytes) { return Scanner(source, max_bytes).run(); }
 
 void append_chunk(Bytes& out, std::uint32_t type, std::span<const std::byte> data) {
   std::byte head[8];

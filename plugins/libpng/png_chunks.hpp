@@ -81,7 +81,11 @@ struct Chunks {
 /// Walks every chunk from the signature to IEND (image data are skipped,
 /// not inflated). Throws DecodeError on a bad signature, a bad CRC of any
 /// chunk read, a chunk running past the end, a missing IHDR/IDAT or an
-/// invalid IHDR/fcTL.
-Chunks scan(ByteSource& source);
+/// invalid IHDR/fcTL, or an APNG frame sequence error (APNG 1.0 §4).
+/// A chunk larger than `max_bytes` is a LimitError; chunk data are read as
+/// they arrive, never allocated ahead from the length field. An invalid acTL
+/// (a second one, 0 or more than 2^31 frames) leaves a plain PNG, with a
+/// warning, as Pillow does.
+Chunks scan(ByteSource& source, std::uint64_t max_bytes);
 
 }  // namespace imio::png

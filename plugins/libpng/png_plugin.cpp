@@ -42,7 +42,7 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
 
 class PngReader final : public Plugin {
  public:
-  explicit PngReader(Request& request) : request_(request), chunks_(scan(request.source())) {
+  explicit PngReader(Request& request) : request_(request), chunks_(scan(request.source(), request.limits().max_bytes)) {
     request_.check_pixels(chunks_.ihdr.width, chunks_.ihdr.height, 1);
     if (chunks_.animated) request_.check_frames(chunks_.n_images());
   }

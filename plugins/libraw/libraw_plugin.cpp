@@ -18,6 +18,7 @@
 #include "raw_metadata.hpp"
 #include "raw_options.hpp"
 #include "raw_session.hpp"
+#include "raw_sniff.hpp"
 
 namespace imio {
 namespace libraw {
@@ -150,6 +151,18 @@ std::unique_ptr<Plugin> open_raw(Request& request, const Kwargs& kwargs) {
       request.extension().empty()) {
     throw InitializationError("a stream of unknown length is only read as camera RAW with plugin= or extension=");
   }
+  // Reached by the fallback phase (no plugin named, no RAW extension), the
+  // data must carry a magic number LibRaw identifies: LibRaw 0.20 parses
+  // garbage at length (and, for some, without end), and formats known by
+  // size alone need the caller to say they are RAW. TIFF-based RAWs share
+  // TIFF's magic; libtiff comes earlier in the fallback order, so a plain
+  // TIFF is read as TIFF.
+  const bool pointed_at_raw = !request.requested_plugin().empty() || is_raw_extension(request.extension());
+  if (!pointed_at_raw && !has_raw_signature(request.first_bytes(64))) {
+    throw InitializationError(
+        "the data carry no magic number of a RAW format LibRaw identifies (name plugin=\"libraw\" or a RAW "
+        "extension for formats known by size alone)");
+  }
   auto reader = std::make_unique<RawReader>(request);
   // After LibRaw has identified the data: an unknown kwarg is an error of
   // this plugin only when it is the one that opens the resource.
@@ -164,8 +177,9 @@ namespace builtin {
 PluginSpec libraw_plugin_spec() {
   PluginSpec spec;
   // What libraw is (name, aliases, extensions, kwargs) is its plugin.json; here, what it does.
-  // No sniff: LibRaw identifies some formats by file size alone, so only
-  // LibRaw itself can tell (the factory opens the data).
+  // No sniff here: LibRaw identifies some formats by file size alone, so
+  // the factory checks magic numbers only when neither plugin= nor a RAW
+  // extension points at it (raw_sniff.hpp).
   spec.factory = libraw::open_raw;
   spec.backend = fmt::format("LibRaw {}", LibRaw::version());
   return spec;

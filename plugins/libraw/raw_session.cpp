@@ -46,7 +46,25 @@ class GuardedStream final : public LibRaw_buffer_datastream {
   bool watching = false;
   bool overran = false;
   std::uint64_t taken = 0;
+  // Identification (open_datastream) reads through here; a hostile file can
+  // make LibRaw 0.20 loop billions of times over reads past the end (the
+  // meta directory of parse_phase_one trusts a 32-bit entry count). Every
+  // call counts; past the budget the read throws LibRaw's own I/O
+  // exception, which open_datastream turns into an error code.
+  std::uint64_t calls = 0, budget = 0;  // 0: no budget
+  bool exhausted = false;
+  void spend() {
+    if (budget != 0 && ++calls > budget) {
+      exhausted = true;
+      throw LIBRAW_EXCEPTION_IO_CORRUPT;
+    }
+  }
+  int seek(INT64 o, int whence) override {
+    spend();
+    return LibRaw_buffer_datastream::seek(o, whence);
+  }
   int read(void* ptr, size_t size, size_t count) override {
+    spend();
     const int got = LibRaw_buffer_datastream::read(ptr, size, count);
     if (watching) {
       if (size != 0 && count != 0 && static_cast<size_t>(got) < count) overran = true;
@@ -57,6 +75,7 @@ class GuardedStream final : public LibRaw_buffer_datastream {
   // Reading single bytes past the end is no trace: some real files end that
   // way (Kodak's RADC).
   int get_char() override {
+    spend();
     const int c = LibRaw_buffer_datastream::get_char();
     if (watching && c >= 0) ++taken;
     return c;
@@ -72,6 +91,10 @@ bool counts_its_input(LibRaw& p) {
   return name.find("jpeg") == std::string_view::npos && name.find("lossy") == std::string_view::npos &&
          name.find("redcine") == std::string_view::npos;
 }
+
+// The stream-call budget of identification: a fixed part and a part per byte.
+constexpr std::uint64_t kIdentifyCalls = 1'000'000;
+constexpr std::uint64_t kIdentifyCallsPerByte = 4;
 
 // The least any codec LibRaw knows spends: 1/8 bit per pixel (Kodak's RADC,
 // the most compact of the corpus, spends 1.5).
@@ -157,7 +180,16 @@ RawSession::RawSession(std::span<const std::byte> data, const Limits& limits)
   Impl& m = *impl_;
   m.processor = make_processor(m.log, limits);
   if (!m.stream.valid()) throw InitializationError("LibRaw cannot read empty data");
+  // Identifying a real file takes a few thousand stream calls (a 60 MB IIQ
+  // or CR3 far below a million); the budget grows with the size for safety.
+  m.stream.budget = kIdentifyCalls + kIdentifyCallsPerByte * data.size();
   const int rc = m.processor->open_datastream(&m.stream);
+  m.stream.budget = 0;
+  if (m.stream.exhausted) {
+    throw InitializationError(fmt::format("LibRaw's identification made more than {} reads of {} bytes (a hostile "
+                                          "file; LibRaw 0.20 would loop for minutes)",
+                                          kIdentifyCalls + kIdentifyCallsPerByte * data.size(), data.size()));
+  }
   if (rc == LIBRAW_FILE_UNSUPPORTED || rc == LIBRAW_IO_ERROR || rc == LIBRAW_REQUEST_FOR_NONEXISTENT_IMAGE) {
     // spec §5.4.1: rawpy refuses what LibRaw does not recognise.
     throw InitializationError(fmt::format("LibRaw does not recognise the data: {}", reason(rc, m.log)));

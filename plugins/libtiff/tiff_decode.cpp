@@ -203,6 +203,16 @@ void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned b
   }
 }
 
+// Widens `n` samples of `bytes` bytes (24, 40, 48, 56-bit), little-endian as
+// libtiff returns them (it swaps the bytes of a big-endian file,
+// _TIFFSwab24BitData), into elements of `item` bytes (native little-endian).
+void widen_bytes(const std::byte* src, std::byte* dst, std::size_t n, unsigned bytes, std::size_t item) {
+  for (std::size_t k = 0; k < n; ++k) {
+    std::memset(dst + k * item, 0, item);
+    std::memcpy(dst + k * item, src + k * bytes, bytes);
+  }
+}
+
 // Copies the visible rows of a decoded block into the page.
 void place_block(const Page& p, const Block& b, const std::byte* src, std::byte* page_out) {
   const std::size_t row_bytes = src_row_bytes(p, b.src_cols);
@@ -211,22 +221,49 @@ void place_block(const Page& p, const Block& b, const std::byte* src, std::byte*
   for (std::uint32_t r = 0; r < b.rows; ++r) {
     std::byte* dst = page_out + dest_offset(p, b.plane, b.y0 + r, b.x0);
     const std::byte* row = src + r * row_bytes;
-    if (p.bps % 8 == 0) {
+    if (p.bps == 8 * item) {
       std::memcpy(dst, row, n * item);
+    } else if (p.bps % 8 == 0) {
+      widen_bytes(row, dst, n, p.bps / 8u, item);
     } else {
       unpack_bits(row, dst, n, p.bps, item);
     }
   }
 }
 
+// A strip or tile that was never written: GDAL's sparse files store offset 0
+// and byte count 0; tifffile reads such a block as zeros, and so does imio.
+bool sparse(const Page& p, std::size_t i) { return p.offsets[i] == 0 || p.counts[i] == 0; }
+
+// Zeroes the visible part of block `b` in the page.
+void zero_block(const Page& p, const Block& b, std::byte* page_out) {
+  const std::size_t n = std::size_t{b.cols} * plane_samples(p) * itemsize(p.dtype);
+  for (std::uint32_t r = 0; r < b.rows; ++r) std::memset(page_out + dest_offset(p, b.plane, b.y0 + r, b.x0), 0, n);
+}
+
 // ---------------------------------------------------------------- uncompressed
 
 bool raw_readable(const Page& p) {
-  return p.compression == 1 && !p.tiled && p.bps % 8 == 0 && p.problem.empty() && !p.jpeg_rgb;
+  // Only samples that fill their element (8/16/32/64 bits): 24-bit and the
+  // like go through libtiff, which puts their bytes in native order.
+  return p.compression == 1 && !p.tiled && p.bps == 8 * itemsize(p.dtype) && p.problem.empty() && !p.jpeg_rgb &&
+         !p.ojpeg_rgb;
 }
 
 void byteswap(std::byte* data, std::size_t n, std::size_t item) {
   for (std::size_t i = 0; i < n; i += item) std::reverse(data + i, data + i + item);
+}
+
+// FillOrder 2 (TIFF 6.0 §FillOrder): the bits of every stored byte are in
+// reverse order. libtiff undoes it for what it decodes; the raw path must too.
+void reverse_bits(std::byte* data, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    auto v = std::to_integer<unsigned>(data[i]);
+    v = ((v & 0xF0u) >> 4) | ((v & 0x0Fu) << 4);
+    v = ((v & 0xCCu) >> 2) | ((v & 0x33u) << 2);
+    v = ((v & 0xAAu) >> 1) | ((v & 0x55u) << 1);
+    data[i] = static_cast<std::byte>(v);
+  }
 }
 
 // Uncompressed strips are the page's bytes in order: they are read where
@@ -242,6 +279,10 @@ void read_raw(ByteSource& source, bool little, std::span<const Page* const> page
     const Page& p = *pages[k];
     for (std::size_t s = 0; s < p.offsets.size(); ++s) {
       const Block b = block_of(p, s);
+      if (sparse(p, s)) {
+        zero_block(p, b, outs[k]);
+        continue;
+      }
       const std::size_t len = b.rows * src_row_bytes(p, b.cols);
       std::byte* dst = outs[k] + dest_offset(p, b.plane, b.y0, 0);
       if (!runs.empty() && runs.back().file + runs.back().len == p.offsets[s] && runs.back().dst + runs.back().len == dst) {
@@ -259,11 +300,11 @@ void read_raw(ByteSource& source, bool little, std::span<const Page* const> page
                                     r.file, got));
     }
   }
-  if (!little) {
-    for (std::size_t k = 0; k < pages.size(); ++k) {
-      const std::size_t item = itemsize(pages[k]->dtype);
-      if (item > 1) byteswap(outs[k], pages[k]->nbytes(), item);
-    }
+  for (std::size_t k = 0; k < pages.size(); ++k) {
+    // Bit order first: it is a property of the stored bytes, before byte order.
+    if (pages[k]->fill_order == 2) reverse_bits(outs[k], pages[k]->nbytes());
+    const std::size_t item = itemsize(pages[k]->dtype);
+    if (!little && item > 1) byteswap(outs[k], pages[k]->nbytes(), item);
   }
 }
 
@@ -279,13 +320,20 @@ struct Unit {
 void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
   const Page& p = *u.page;
   ErrorScope scope(h.error());
-  h.select(p, u.ifd_offset);
-  TIFF* tif = h.tif();
+  TIFF* tif = nullptr;
   for (std::size_t i = u.begin; i < u.end; ++i) {
     const Block b = block_of(p, i);
+    if (sparse(p, i)) {
+      zero_block(p, b, u.out);
+      continue;
+    }
+    if (tif == nullptr) {
+      h.select(p, u.ifd_offset);
+      tif = h.tif();
+    }
     const std::size_t want = std::size_t{b.src_rows} * src_row_bytes(p, b.src_cols);
     const auto strile = static_cast<std::uint32_t>(i);
-    if (!p.tiled && p.bps % 8 == 0) {
+    if (!p.tiled && p.bps == 8 * itemsize(p.dtype)) {
       // Whole-width rows: decode straight into the page.
       std::byte* dst = u.out + dest_offset(p, b.plane, b.y0, 0);
       const tmsize_t got = TIFFReadEncodedStrip(tif, strile, dst, static_cast<tmsize_t>(want));
@@ -301,6 +349,24 @@ void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
                                  : TIFFReadEncodedStrip(tif, strile, scratch.data(), static_cast<tmsize_t>(want));
     if (got < 0) h.fail(fmt::format("cannot decode {} {}", p.tiled ? "tile" : "strip", i));
     place_block(p, b, scratch.data(), u.out);
+  }
+}
+
+// An old-style JPEG YCbCr page through libtiff's RGBA interface, which
+// upsamples and converts with the page's YCbCrCoefficients and
+// ReferenceBlackWhite (TIFF 6.0 §21) as Pillow's libtiff decoder does.
+void decode_rgba_page(Handle& h, const Page& p, std::uint64_t ifd_offset, std::byte* out) {
+  ErrorScope scope(h.error());
+  h.select(p, ifd_offset);
+  std::vector<std::uint32_t> raster(std::size_t{p.width} * p.height);
+  if (TIFFReadRGBAImageOriented(h.tif(), p.width, p.height, raster.data(), ORIENTATION_TOPLEFT, 1) != 1) {
+    h.fail("cannot decode the old-style JPEG page");
+  }
+  for (std::size_t i = 0; i < raster.size(); ++i) {
+    const std::uint32_t v = raster[i];
+    out[3 * i] = static_cast<std::byte>(TIFFGetR(v));
+    out[3 * i + 1] = static_cast<std::byte>(TIFFGetG(v));
+    out[3 * i + 2] = static_cast<std::byte>(TIFFGetB(v));
   }
 }
 
@@ -328,7 +394,14 @@ void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned thr
     try {
       Handle h(shared, request.limits());
       std::vector<std::byte> scratch;
-      for (std::size_t k = next++; k < units.size() && !stop; k = next++) decode_unit(h, units[k], scratch);
+      for (std::size_t k = next++; k < units.size() && !stop; k = next++) {
+        const Unit& u = units[k];
+        if (u.page->ojpeg_rgb) {
+          decode_rgba_page(h, *u.page, u.ifd_offset, u.out);
+        } else {
+          decode_unit(h, u, scratch);
+        }
+      }
     } catch (...) {
       std::lock_guard lock(error_mutex);
       if (!first_error) first_error = std::current_exception();
@@ -416,8 +489,10 @@ void decode_pages(Request& request, const Structure& st, std::span<const Page* c
     } else {
       const std::uint64_t ifd_offset = st.ifds[p.ifd].offset;
       const std::size_t n = p.offsets.size();
-      // Few pages: split each page's strips/tiles so every thread has work.
-      const std::size_t parts = libtiff_pages >= want_threads ? 1 : std::min<std::size_t>(want_threads, n);
+      // Few pages: split each page's strips/tiles so every thread has work
+      // (an RGBA-decoded page is one unit: libtiff converts it whole).
+      const std::size_t parts =
+          libtiff_pages >= want_threads || p.ojpeg_rgb ? 1 : std::min<std::size_t>(want_threads, n);
       for (std::size_t k = 0; k < parts; ++k) units.push_back({&p, ifd_offset, dst, n * k / parts, n * (k + 1) / parts});
     }
     dst += p.nbytes();

@@ -39,6 +39,24 @@ bool read_at(ByteSource& source, std::uint64_t pos, void* dst, std::size_t n) {
   return source.read(dst, n) == n;
 }
 
+// Reads `n` bytes at `pos` into `out`, growing it as the data arrive: a tag's
+// count from the file is never allocated ahead of the bytes that back it (a
+// non-seekable stream cannot say how many will come). False when fewer arrive.
+bool read_growing(ByteSource& source, std::uint64_t pos, std::uint64_t n, std::vector<std::byte>& out) {
+  constexpr std::size_t kStep = std::size_t{1} << 20;
+  out.clear();
+  source.seek(pos);
+  while (out.size() < n) {
+    const std::size_t old = out.size();
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStep, n - old));
+    out.resize(old + want);
+    const std::size_t got = source.read(out.data() + old, want);
+    out.resize(old + got);
+    if (got < want) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::size_t type_size(std::uint16_t type) noexcept {
@@ -162,8 +180,10 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
         warn(kPlugin, fmt::format("tag {} of the IFD at {} points outside the file; skipped", e.tag, offset));
         continue;
       }
-      e.data.resize(static_cast<std::size_t>(*total));
-      if (!read_at(source, at, e.data.data(), e.data.size())) continue;
+      if (!read_growing(source, at, *total, e.data)) {
+        warn(kPlugin, fmt::format("tag {} of the IFD at {} runs past the end of the data; skipped", e.tag, offset));
+        continue;
+      }
     }
     ifd.entries.push_back(std::move(e));
   }

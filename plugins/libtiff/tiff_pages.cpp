@@ -29,11 +29,15 @@ std::vector<std::uint64_t> all_values(const Entry* e) {
 }
 
 // The uniform value of a per-sample tag, or nullopt when the samples differ.
-std::optional<std::uint16_t> per_sample(const Ifd& ifd, std::uint16_t tag, std::uint16_t fallback) {
+// Only the first `spp` values count: some writers (LSM, old scanners) list
+// more (BitsPerSample 8,8,8,1 for 3 samples), and tifffile and libtiff read
+// such pages as their SamplesPerPixel says.
+std::optional<std::uint16_t> per_sample(const Ifd& ifd, std::uint16_t tag, std::uint16_t fallback, std::uint16_t spp) {
   const Entry* e = ifd.find(tag);
   if (e == nullptr || e->count == 0) return fallback;
   const std::uint64_t first = e->u(0);
-  for (std::size_t i = 1; i < e->size(); ++i) {
+  const std::size_t n = std::min<std::size_t>(e->size(), spp);
+  for (std::size_t i = 1; i < n; ++i) {
     if (e->u(i) != first) return std::nullopt;
   }
   return static_cast<std::uint16_t>(first);
@@ -189,7 +193,7 @@ bool Page::same_kind(const Page& o) const noexcept {
   return shape == o.shape && dtype == o.dtype && compression == o.compression && photometric == o.photometric &&
          planar == o.planar && tiled == o.tiled && tile_width == o.tile_width && tile_height == o.tile_height &&
          bps == o.bps && sample_format == o.sample_format && predictor == o.predictor && fill_order == o.fill_order &&
-         jpeg_rgb == o.jpeg_rgb;
+         jpeg_rgb == o.jpeg_rgb && ojpeg_rgb == o.ojpeg_rgb;
 }
 
 Page make_page(const Structure& st, std::size_t index) {
@@ -201,11 +205,18 @@ Page make_page(const Structure& st, std::size_t index) {
   p.spp = static_cast<std::uint16_t>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(ifd.get(kSamplesPerPixel, 1), 0xFFFF)));
   p.compression = static_cast<std::uint16_t>(ifd.get(kCompression, 1));
   p.photometric = static_cast<std::uint16_t>(ifd.get(kPhotometric, 1));
+  if (p.compression == 6) {
+    // Old-style JPEG (TIFF 6.0 §22) files often lack tags the JPEG stream
+    // implies; libtiff (tif_dirread.c) and tifffile assume YCbCr colour,
+    // 8-bit samples and three of them when the tags are missing.
+    if (ifd.find(kPhotometric) == nullptr || p.photometric == 2) p.photometric = 6;
+    if (ifd.find(kSamplesPerPixel) == nullptr && p.photometric == 6) p.spp = 3;
+  }
   p.planar = p.spp > 1 ? static_cast<std::uint16_t>(ifd.get(kPlanarConfig, 1)) : 1;
   p.predictor = static_cast<std::uint16_t>(ifd.get(kPredictor, 1));
   p.fill_order = static_cast<std::uint16_t>(ifd.get(kFillOrder, 1));
-  const auto bps = per_sample(ifd, kBitsPerSample, 1);
-  const auto format = per_sample(ifd, kSampleFormat, 1);
+  const auto bps = per_sample(ifd, kBitsPerSample, p.compression == 6 ? 8 : 1, p.spp);
+  const auto format = per_sample(ifd, kSampleFormat, 1, p.spp);
   p.bps = bps.value_or(0);
   p.sample_format = format.value_or(0);
   p.tiled = ifd.find(kTileWidth) != nullptr;
@@ -223,6 +234,10 @@ Page make_page(const Structure& st, std::size_t index) {
     p.counts = all_values(ifd.find(kStripByteCounts));
   }
   p.jpeg_rgb = p.compression == 7 && p.photometric == 6 && p.spp == 3;
+  // Old-style JPEG YCbCr: libtiff's OJPEG codec returns subsampled YCbCr
+  // blocks and has no JPEGCOLORMODE; its RGBA interface converts them, as
+  // Pillow does for these files.
+  p.ojpeg_rgb = p.compression == 6 && p.photometric == 6 && p.spp == 3 && p.planar == 1;
 
   const auto dtype = (bps && format) ? dtype_for(*format, *bps) : std::nullopt;
   p.dtype = dtype.value_or(DType::uint8);
@@ -258,9 +273,10 @@ Page make_page(const Structure& st, std::size_t index) {
   } else if (p.offsets.size() != expected) {
     p.problem = fmt::format("the page has {} strip/tile offsets, {} expected", p.offsets.size(), expected);
   } else if (p.counts.size() != p.offsets.size()) {
-    if (p.compression == 1 && p.counts.empty() && !p.tiled && p.bps % 8 == 0) {
-      // Uncompressed strips without byte counts: each strip is full size.
-      const std::uint64_t row = std::uint64_t{p.width} * (p.planar == 2 ? 1 : p.spp) * (p.bps / 8u);
+    if (p.compression == 1 && p.counts.empty() && !p.tiled) {
+      // Uncompressed strips without byte counts (the smallest valid TIFFs
+      // omit the tag): each strip is full size, as libtiff and tifffile assume.
+      const std::uint64_t row = div_up(std::uint64_t{p.width} * (p.planar == 2 ? 1 : p.spp) * p.bps, 8);
       for (std::size_t s = 0; s < p.offsets.size(); ++s) {
         const std::uint64_t first_row = (s % div_up(p.height, p.rows_per_strip)) * p.rows_per_strip;
         p.counts.push_back(row * std::min<std::uint64_t>(p.rows_per_strip, p.height - first_row));

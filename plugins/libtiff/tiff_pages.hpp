@@ -33,6 +33,7 @@ struct Page {
   std::uint32_t tile_width = 0, tile_height = 0, rows_per_strip = 0;
   std::vector<std::uint64_t> offsets, counts;  ///< strips or tiles
   bool jpeg_rgb = false;                       ///< JPEG-compressed YCbCr decoded to RGB
+  bool ojpeg_rgb = false;                      ///< old-style JPEG YCbCr, decoded to RGB through TIFFReadRGBA*
   DType dtype = DType::uint8;
   Shape shape;          ///< (H,W), (H,W,S) contiguous or (S,H,W) planar
   std::string problem;  ///< why the page cannot be decoded (empty when it can)

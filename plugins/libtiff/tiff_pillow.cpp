@@ -141,7 +141,7 @@ Mode pillow_mode(const Structure& st, const Page& p) {
   }
   if (ph == 5 && bps == 16 && spp == 4 && extras.empty() && ii) return make(DType::uint8, 4, Op::high_byte);
   // YCbCr: Pillow lets libtiff convert JPEG-compressed pages to RGB.
-  if (ph == 6 && p.jpeg_rgb && bps == 8) return make(DType::uint8, 3);
+  if (ph == 6 && (p.jpeg_rgb || p.ojpeg_rgb) && bps == 8) return make(DType::uint8, 3);
   if (ph == 8 && spp == 3 && bps == 8 && extras.empty()) return make(DType::uint8, 3, Op::lab);
   return no_mode(p, st);
 }

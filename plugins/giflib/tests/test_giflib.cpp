@@ -179,7 +179,10 @@ TEST_CASE("giflib: frames match Pillow's compositing bit for bit", "[giflib][pil
                                           "gif/libvips/dispose-background.gif", "gif/libvips/cogs.gif",
                                           "gif/giflib/pic/welcome2.gif",       "gif/image-gif/moon_impact.gif"};
   imio_test::TempDir dir;
-  std::string script = "import sys, os\nfrom PIL import Image, ImageSequence\nd = sys.argv[1]\n";
+  // imageio's pillow plugin reads GIFs with RGB_AFTER_DIFFERENT_PALETTE_ONLY.
+  std::string script =
+      "import sys, os\nfrom PIL import Image, ImageSequence, GifImagePlugin\nd = sys.argv[1]\n"
+      "GifImagePlugin.LOADING_STRATEGY = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY\n";
   for (std::size_t i = 0; i < files.size(); ++i) {
     script += "im = Image.open(r'" + (corpus / files[i]).string() + "')\n";
     script += "for k, f in enumerate(ImageSequence.Iterator(im)):\n";
