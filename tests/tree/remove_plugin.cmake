@@ -45,7 +45,10 @@ if(EXISTS "${tree}/plugins/${PLUGIN}")
   message(FATAL_ERROR "remove ${PLUGIN}: the copy still has the folder")
 endif()
 
+# A fresh build: the copy keeps the sources' timestamps, so a build folder
+# from an earlier run could take a changed file for an older one.
 set(build "${WORK_DIR}/build")
+file(REMOVE_RECURSE "${build}")
 set(args -S "${tree}" -B "${build}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Release
          -DIMIO_WARNINGS_AS_ERRORS=ON -DIMIO_BUILD_TESTS=ON -DIMIO_BUILD_EXAMPLES=ON -DIMIO_BUILD_CLI=ON)
 if(MAKE_PROGRAM)
@@ -56,8 +59,11 @@ if(CORPUS)
 endif()
 run("configure" "${CMAKE_COMMAND}" ${args})
 run("build" "${CMAKE_COMMAND}" --build "${build}" --parallel ${JOBS})
-# The copy's own tests, but its install matrix and this test itself.
-run("ctest" "${CMAKE_CTEST_COMMAND}" --test-dir "${build}" --output-on-failure --parallel ${JOBS} -LE "install|tree")
+# The copy's own tests, but its install matrix, this test itself and the
+# vcpkg port's manifest check: the port (ports/imio) lists the plugins as
+# features, so removing a format from the package is a port change, which
+# check_port.py then names.
+run("ctest" "${CMAKE_CTEST_COMMAND}" --test-dir "${build}" --output-on-failure --parallel ${JOBS} -LE "install|tree|port")
 
 run("imio plugins" "${build}/src/cli/imio" plugins)
 if(last_output MATCHES "\"name\": \"${PLUGIN}\"")
