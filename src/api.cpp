@@ -36,13 +36,13 @@ NDArray imread(const ImageResource& resource, const ReadOptions& options) {
 
 std::optional<Bytes> imwrite(const ImageResource& resource, const NDArray& image, const WriteOptions& options) {
   ImageFile file = open(resource, IoMode::write, options.plugin, options.extension, options.limits);
-  file.write(image, options.kwargs);
+  file.write(image, {.kwargs = options.kwargs});
   return file.close();
 }
 
 std::optional<Bytes> imwrite(const ImageResource& resource, std::span<const NDArray> images, const WriteOptions& options) {
   ImageFile file = open(resource, IoMode::write, options.plugin, options.extension, options.limits);
-  file.write(images, options.kwargs);
+  file.write(images, {.kwargs = options.kwargs});
   return file.close();
 }
 

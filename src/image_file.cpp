@@ -93,28 +93,28 @@ Metadata ImageFile::metadata(const MetaCall& call) {
   });
 }
 
-void ImageFile::write(const NDArray& image, const Kwargs& kwargs) {
+void ImageFile::write(const NDArray& image, const WriteCall& call) {
   State& s = open_state("write", IoMode::write);
   with_error_context(s.plugin_name, "write", s.request->describe(), [&] {
     if (image.empty() && image.ndim() == 0) throw ArgumentError("cannot write an empty NDArray");
-    s.plugin->write(image, kwargs);
+    s.plugin->write(image, call.kwargs);
   });
 }
 
-void ImageFile::write(std::span<const NDArray> images, const Kwargs& kwargs) {
+void ImageFile::write(std::span<const NDArray> images, const WriteCall& call) {
   State& s = open_state("write", IoMode::write);
   with_error_context(s.plugin_name, "write", s.request->describe(), [&] {
     if (images.empty()) throw ArgumentError("cannot write an empty list of images");
     s.request->check_frames(images.size());
-    s.plugin->write(images, kwargs);
+    s.plugin->write(images, call.kwargs);
   });
 }
 
-FrameRange ImageFile::iter(const Kwargs& kwargs) {
+FrameRange ImageFile::iter(const IterCall& call) {
   open_state("iterate", IoMode::read);
   auto source = std::make_unique<FrameRange::Source>();
   source->file = this;
-  source->kwargs = kwargs;
+  source->kwargs = call.kwargs;
   return FrameRange(source.release());
 }
 

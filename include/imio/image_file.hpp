@@ -9,6 +9,7 @@
 #include <imio/resource.hpp>
 
 #include <cstddef>
+#include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <span>
@@ -45,19 +46,51 @@ class IMIO_EXPORT ImageFile {
   ImageFile& operator=(const ImageFile&) = delete;
   ~ImageFile();
 
+  // Every method takes its call struct (`file.read({.index = 2, .kwargs =
+  // {{"mode", "L"}}})`) or the plugin kwargs alone (`file.read({{"mode",
+  // "L"}})`), as the six functions do (see <imio/imio.hpp>).
+
   /// Plugin::read; mirrors `plugin.read(index=…, **kwargs)`.
   NDArray read(const ReadCall& call = {});
+  /// read({.kwargs = kwargs}).
+  template <class = void>
+  NDArray read(std::initializer_list<Kwarg> kwargs) {
+    return read(ReadCall{.kwargs = Kwargs(kwargs)});
+  }
   /// Plugin::iter as a lazy range that borrows this handle (which must
   /// outlive the range). Mirrors `plugin.iter(**kwargs)`.
-  FrameRange iter(const Kwargs& kwargs = {});
-  /// Writes one ndimage (or a batch, as the plugin decides); mirrors `plugin.write`.
-  void write(const NDArray& image, const Kwargs& kwargs = {});
+  FrameRange iter(const IterCall& call = {});
+  /// iter({.kwargs = kwargs}).
+  template <class = void>
+  FrameRange iter(std::initializer_list<Kwarg> kwargs);  // defined below FrameRange
+  /// Writes one ndimage (or a batch, as the plugin decides); mirrors `plugin.write(image, **kwargs)`.
+  void write(const NDArray& image, const WriteCall& call = {});
+  /// write(image, {.kwargs = kwargs}).
+  template <class = void>
+  void write(const NDArray& image, std::initializer_list<Kwarg> kwargs) {
+    write(image, WriteCall{.kwargs = Kwargs(kwargs)});
+  }
   /// Writes a list of ndimages.
-  void write(std::span<const NDArray> images, const Kwargs& kwargs = {});
+  void write(std::span<const NDArray> images, const WriteCall& call = {});
+  /// write(images, {.kwargs = kwargs}).
+  template <class = void>
+  void write(std::span<const NDArray> images, std::initializer_list<Kwarg> kwargs) {
+    write(images, WriteCall{.kwargs = Kwargs(kwargs)});
+  }
   /// Plugin::properties; mirrors `plugin.properties(index=…, **kwargs)`.
   ImageProperties properties(const PropCall& call = {});
+  /// properties({.kwargs = kwargs}).
+  template <class = void>
+  ImageProperties properties(std::initializer_list<Kwarg> kwargs) {
+    return properties(PropCall{.kwargs = Kwargs(kwargs)});
+  }
   /// Plugin::metadata; mirrors `plugin.metadata(index=…, exclude_applied=…, **kwargs)`.
   Metadata metadata(const MetaCall& call = {});
+  /// metadata({.kwargs = kwargs}).
+  template <class = void>
+  Metadata metadata(std::initializer_list<Kwarg> kwargs) {
+    return metadata(MetaCall{.kwargs = Kwargs(kwargs)});
+  }
 
   /// Closes the plugin and the resource. For writers this completes the
   /// file (atomically renamed into place for paths) and, when the target is
@@ -172,5 +205,10 @@ class IMIO_EXPORT FrameRange::iterator {
   explicit iterator(FrameRange* range) noexcept : range_(range) {}
   FrameRange* range_ = nullptr;
 };
+
+template <class>
+FrameRange ImageFile::iter(std::initializer_list<Kwarg> kwargs) {
+  return iter(IterCall{.kwargs = Kwargs(kwargs)});
+}
 
 }  // namespace imio

@@ -19,6 +19,7 @@
 #include <imio/resource.hpp>
 #include <imio/version.hpp>
 
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -76,5 +77,49 @@ IMIO_EXPORT Metadata immeta(const ImageResource& resource, const MetaOptions& op
 ///         about the resource
 IMIO_EXPORT ImageFile imopen(const ImageResource& resource, std::string_view io_mode,
                              const OpenOptions& options = {});
+
+// The kwargs shorthand: the plugin kwargs alone, as Python's keyword
+// arguments read (`imwrite("a.jpg", img, {{"quality", 90}})`). Each is the
+// call with `{.kwargs = kwargs}`. They are templates only so that overload
+// resolution prefers the options structs for designated initializers
+// (`{.index = 2}`) on every compiler (g++ 12 also tries a designated list
+// against std::initializer_list); `{}` is the same call either way.
+
+/// imread(resource, {.kwargs = kwargs}).
+template <class = void>
+NDArray imread(const ImageResource& resource, std::initializer_list<Kwarg> kwargs) {
+  return imread(resource, ReadOptions{.kwargs = Kwargs(kwargs)});
+}
+/// imwrite(resource, image, {.kwargs = kwargs}).
+template <class = void>
+std::optional<Bytes> imwrite(const ImageResource& resource, const NDArray& image, std::initializer_list<Kwarg> kwargs) {
+  return imwrite(resource, image, WriteOptions{.kwargs = Kwargs(kwargs)});
+}
+/// imwrite(resource, images, {.kwargs = kwargs}).
+template <class = void>
+std::optional<Bytes> imwrite(const ImageResource& resource, std::span<const NDArray> images,
+                             std::initializer_list<Kwarg> kwargs) {
+  return imwrite(resource, images, WriteOptions{.kwargs = Kwargs(kwargs)});
+}
+/// imiter(resource, {.kwargs = kwargs}).
+template <class = void>
+FrameRange imiter(const ImageResource& resource, std::initializer_list<Kwarg> kwargs) {
+  return imiter(resource, IterOptions{.kwargs = Kwargs(kwargs)});
+}
+/// improps(resource, {.kwargs = kwargs}).
+template <class = void>
+ImageProperties improps(const ImageResource& resource, std::initializer_list<Kwarg> kwargs) {
+  return improps(resource, ReadOptions{.kwargs = Kwargs(kwargs)});
+}
+/// immeta(resource, {.kwargs = kwargs}).
+template <class = void>
+Metadata immeta(const ImageResource& resource, std::initializer_list<Kwarg> kwargs) {
+  return immeta(resource, MetaOptions{.kwargs = Kwargs(kwargs)});
+}
+/// imopen(resource, io_mode, {.kwargs = kwargs}): the factory's kwargs.
+template <class = void>
+ImageFile imopen(const ImageResource& resource, std::string_view io_mode, std::initializer_list<Kwarg> kwargs) {
+  return imopen(resource, io_mode, OpenOptions{.kwargs = Kwargs(kwargs)});
+}
 
 }  // namespace imio

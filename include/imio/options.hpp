@@ -1,9 +1,11 @@
 // imio — the options of the six functions (imageio's keyword arguments).
 //
 // Options are aggregates, so C++20 designated initializers read like Python
-// keyword arguments:
+// keyword arguments; every function and ImageFile method also takes the
+// plugin kwargs alone, as a Python user writes them:
 //
 //   imio::imread("movie.mp4", {.index = 42, .kwargs = {{"thread_type", "FRAME"}}});
+//   imio::imwrite("a.jpg", img, {{"quality", 90}});           // the kwargs: {.kwargs = {{"quality", 90}}}
 #pragma once
 
 #include <imio/export.hpp>
@@ -11,7 +13,9 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -32,6 +36,12 @@ class Index {
   constexpr Index(I k) noexcept : v_(static_cast<std::int64_t>(k)) {}
   /// Every image, stacked (`index=...`).
   constexpr Index(All) noexcept : v_(All{}) {}
+  /// None when `k` is empty, else the k-th image (`index=k if k is not None`).
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)
+  constexpr Index(const std::optional<I>& k) noexcept {
+    if (k) v_ = static_cast<std::int64_t>(*k);
+  }
 
   /// Whether this is None (the plugin's default).
   constexpr bool is_none() const noexcept { return std::holds_alternative<std::monostate>(v_); }
@@ -57,9 +67,27 @@ class Index {
 /// Whether a resource is opened for reading ("r") or writing ("w").
 enum class IoMode : std::uint8_t { read, write };
 
+/// One plugin keyword argument: its name and value (`{"quality", 90}`).
+using Kwarg = std::pair<std::string, Value>;
 /// Plugin-specific keyword arguments, in the order given. A key given twice
 /// is an ArgumentError.
-using Kwargs = std::vector<std::pair<std::string, Value>>;
+using Kwargs = std::vector<Kwarg>;
+
+/// The name of a plugin (canonical name or imageio alias) in the options: a
+/// string that can be made from one string only, so that the kwargs
+/// shorthand `{{"quality", 90}}` can never become `std::string("quality", 90)`
+/// (the first member of the options it would otherwise initialise).
+class PluginName : public std::string {
+ public:
+  /// No plugin named: chosen by extension or signature.
+  PluginName() = default;
+  /// A name (nullptr reads as the empty string).
+  PluginName(const char* name) : std::string(name == nullptr ? "" : name) {}
+  /// A name.
+  PluginName(std::string name) noexcept : std::string(std::move(name)) {}
+  /// A name (copied).
+  PluginName(std::string_view name) : std::string(name) {}
+};
 
 /// Resource bounds, checked before large allocations. A zero field means
 /// "use the process default" (default_limits()).
@@ -86,7 +114,7 @@ IMIO_EXPORT Limits effective_limits(const Limits& limits) noexcept;
 /// Options of imread() and improps().
 struct ReadOptions {
   Index index{};            ///< which image(s): none (plugin default), k, or imio::all
-  std::string plugin{};     ///< canonical name ("libpng") or imageio alias ("pillow")
+  PluginName plugin{};      ///< canonical name ("libpng") or imageio alias ("pillow")
   std::string extension{};  ///< ".png": pretend the resource has this extension
   Kwargs kwargs{};          ///< forwarded to Plugin::read / Plugin::properties
   Limits limits{};          ///< bounds of this call; zero fields use default_limits()
@@ -94,7 +122,7 @@ struct ReadOptions {
 
 /// Options of imiter().
 struct IterOptions {
-  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  PluginName plugin{};      ///< canonical name or imageio alias; empty: chosen by extension/signature
   std::string extension{};  ///< ".gif": pretend the resource has this extension
   Kwargs kwargs{};          ///< forwarded to Plugin::iter
   Limits limits{};          ///< bounds of this call; zero fields use default_limits()
@@ -102,7 +130,7 @@ struct IterOptions {
 
 /// Options of imwrite().
 struct WriteOptions {
-  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension
+  PluginName plugin{};      ///< canonical name or imageio alias; empty: chosen by extension
   std::string extension{};  ///< also decides the encoded format for "<bytes>" and streams
   Kwargs kwargs{};          ///< forwarded to Plugin::write
   Limits limits{};          ///< bounds of this call; zero fields use default_limits()
@@ -111,7 +139,7 @@ struct WriteOptions {
 /// Options of immeta().
 struct MetaOptions {
   Index index{};            ///< which image's metadata: none (plugin default), k, or imio::all
-  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  PluginName plugin{};      ///< canonical name or imageio alias; empty: chosen by extension/signature
   std::string extension{};  ///< pretend the resource has this extension
   /// Drop entries the read would apply to the pixels (e.g. Orientation with rotate=true).
   bool exclude_applied = true;
@@ -121,7 +149,7 @@ struct MetaOptions {
 
 /// Options of imopen(); kwargs go to the plugin's factory (constructor).
 struct OpenOptions {
-  std::string plugin{};     ///< canonical name or imageio alias; empty: chosen by extension/signature
+  PluginName plugin{};      ///< canonical name or imageio alias; empty: chosen by extension/signature
   std::string extension{};  ///< pretend the resource has this extension
   Kwargs kwargs{};          ///< forwarded to the plugin's factory (PluginSpec::factory)
   Limits limits{};          ///< bounds of every call on the ImageFile; zero fields use default_limits()
@@ -144,6 +172,16 @@ struct MetaCall {
   Index index{};                ///< which image's metadata, as for ReadCall
   bool exclude_applied = true;  ///< as MetaOptions::exclude_applied
   Kwargs kwargs{};              ///< forwarded to Plugin::metadata
+};
+
+/// Arguments of ImageFile::iter().
+struct IterCall {
+  Kwargs kwargs{};  ///< forwarded to Plugin::iter
+};
+
+/// Arguments of ImageFile::write().
+struct WriteCall {
+  Kwargs kwargs{};  ///< forwarded to Plugin::write
 };
 
 }  // namespace imio

@@ -161,7 +161,7 @@ TEST_CASE("pillow alias: conversions written by imio agree with Pillow (python3-
     const bool be = c.name.size() > 3 && c.name.substr(c.name.size() - 3) == "_be";
     const fs::path path = tmp / (c.name + ".tif");
     auto f = imio::imopen(path, "w", {.kwargs = be ? imio::Kwargs{{"byteorder", ">"}} : imio::Kwargs{}});
-    f.write(imio_test::sample(c.shape, c.dtype), c.kwargs);
+    f.write(imio_test::sample(c.shape, c.dtype), {.kwargs = c.kwargs});
     f.close();
   }
   std::string log;
