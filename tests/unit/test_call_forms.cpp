@@ -58,6 +58,7 @@ void register_recorder() {
                            .extensions = {{".kwrec", 10}},
                            .can_read = true,
                            .can_write = true,
+                           .write_extensions = {".kwrec"},  // not a catch-all writer for other tests
                            .sniff = [](std::span<const std::byte> head) {
                              return head.size() >= 5 && std::memcmp(head.data(), "KWREC", 5) == 0;
                            },
