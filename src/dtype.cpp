@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <ostream>
 #include <string>
 
 namespace imio {
@@ -37,6 +38,7 @@ const DTypeInfo& info(DType dtype) noexcept {
 }  // namespace
 
 std::string_view name(DType dtype) noexcept { return info(dtype).name; }
+std::ostream& operator<<(std::ostream& out, DType dtype) { return out << name(dtype); }
 std::size_t itemsize(DType dtype) noexcept { return info(dtype).itemsize; }
 
 DType dtype_from_name(std::string_view name) {
@@ -71,6 +73,35 @@ float16 float16::from_float(float value) noexcept {
   std::uint32_t half = ((abs - 0x38000000u) >> 13);
   const std::uint32_t rem = abs & 0x1FFFu;
   if (rem > 0x1000u || (rem == 0x1000u && (half & 1u))) ++half;
+  return {static_cast<std::uint16_t>(sign | half)};
+}
+
+// The same rounding from binary64 in one step: through float, a value just
+// off a float16 halfway point could round twice.
+float16 float16::from_double(double value) noexcept {
+  const auto x = std::bit_cast<std::uint64_t>(value);
+  const auto sign = static_cast<std::uint32_t>((x >> 48) & 0x8000u);
+  const std::uint64_t abs = x & 0x7FFFFFFFFFFFFFFFull;
+  if (abs >= 0x7FF0000000000000ull) {  // inf or nan (keep nan quiet and non-zero)
+    const std::uint32_t mant = abs > 0x7FF0000000000000ull ? (0x200u | static_cast<std::uint32_t>((abs >> 42) & 0x3FFu)) : 0u;
+    return {static_cast<std::uint16_t>(sign | 0x7C00u | mant)};
+  }
+  if (abs >= 0x40EFFE0000000000ull) return {static_cast<std::uint16_t>(sign | 0x7C00u)};  // >= 65520: inf
+  const auto exp = static_cast<std::uint32_t>(abs >> 52);
+  if (abs < 0x3F10000000000000ull) {  // below 2^-14: subnormal or zero in half precision
+    if (abs <= 0x3E60000000000000ull) return {static_cast<std::uint16_t>(sign)};  // <= 2^-25 rounds to zero
+    // value = mant53 * 2^(exp - 1075); one half-precision subnormal step is 2^-24.
+    const std::uint64_t mant = (abs & 0xFFFFFFFFFFFFFull) | 0x10000000000000ull;
+    const std::uint32_t drop = 1051u - exp;  // 43..53
+    auto half = static_cast<std::uint32_t>(mant >> drop);
+    const std::uint64_t rem = mant & ((std::uint64_t{1} << drop) - 1u);
+    const std::uint64_t halfway = std::uint64_t{1} << (drop - 1u);
+    if (rem > halfway || (rem == halfway && (half & 1u))) ++half;
+    return {static_cast<std::uint16_t>(sign | half)};
+  }
+  auto half = static_cast<std::uint32_t>(((exp - 1008u) << 10) | ((abs >> 42) & 0x3FFu));
+  const std::uint64_t rem = abs & ((std::uint64_t{1} << 42) - 1u);
+  if (rem > (std::uint64_t{1} << 41) || (rem == (std::uint64_t{1} << 41) && (half & 1u))) ++half;
   return {static_cast<std::uint16_t>(sign | half)};
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <new>
+#include <ostream>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -65,7 +66,13 @@ NDArray::NDArray(Shape shape, DType dtype) : NDArray(uninitialized(std::move(sha
 NDArray NDArray::uninitialized(Shape shape, DType dtype) {
   const std::size_t n = byte_size(shape, dtype);
   NDArray a;
-  a.data_ = aligned_alloc_bytes(n, a.releaser_);
+  try {
+    a.data_ = aligned_alloc_bytes(n, a.releaser_);
+  } catch (const std::bad_alloc&) {
+    // imio's errors, not std::bad_alloc: a caller catches imio::Error.
+    throw LimitError(fmt::format("cannot allocate {} bytes for an array of shape ({}) and dtype {}", n,
+                                 fmt::join(shape, ", "), name(dtype)));
+  }
   a.shape_ = std::move(shape);
   a.dtype_ = dtype;
   return a;
@@ -107,52 +114,59 @@ void NDArray::release() noexcept {
   releaser_ = nullptr;
 }
 
-std::size_t NDArray::size() const noexcept {
-  if (data_ == nullptr) return 0;
-  return std::accumulate(shape_.begin(), shape_.end(), std::size_t{1}, std::multiplies<>());
+std::size_t NDArray::size() const noexcept { return data_ == nullptr ? 0 : detail::element_count(shape_); }
+
+std::vector<std::ptrdiff_t> NDArray::strides() const { return detail::c_strides(shape_, dtype_); }
+
+namespace detail {
+
+void throw_dtype_mismatch(DType have, DType wanted) {
+  throw ArgumentError(fmt::format("the array holds {} elements, not {}", name(have), name(wanted)));
 }
 
-std::vector<std::ptrdiff_t> NDArray::strides() const {
-  std::vector<std::ptrdiff_t> s(shape_.size());
-  auto step = static_cast<std::ptrdiff_t>(itemsize(dtype_));
-  for (std::size_t i = shape_.size(); i-- > 0;) {
+void throw_axes_mismatch(std::size_t ndim, std::size_t given) {
+  throw ArgumentError(fmt::format("the array has {} axes but {} indices were given", ndim, given));
+}
+
+void throw_index_out_of_range(std::int64_t index, std::size_t axis, std::size_t size) {
+  throw IndexError(fmt::format("index {} is out of range for axis {} of size {}", index, axis, size));
+}
+
+void throw_empty_access() { throw IndexError("element access into an empty array"); }
+
+std::size_t element_count(const Shape& shape) noexcept {
+  return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+}
+
+std::vector<std::ptrdiff_t> c_strides(const Shape& shape, DType dtype) {
+  std::vector<std::ptrdiff_t> s(shape.size());
+  auto step = static_cast<std::ptrdiff_t>(itemsize(dtype));
+  for (std::size_t i = shape.size(); i-- > 0;) {
     s[i] = step;
-    step *= static_cast<std::ptrdiff_t>(shape_[i]);
+    step *= static_cast<std::ptrdiff_t>(shape[i]);
   }
   return s;
 }
 
-void NDArray::check_dtype(DType wanted) const {
-  if (wanted != dtype_) {
-    throw ArgumentError(fmt::format("the array holds {} elements, not {}", name(dtype_), name(wanted)));
-  }
-}
-
-std::size_t NDArray::offset_of(std::initializer_list<std::size_t> idx, std::initializer_list<std::int64_t> signed_idx) const {
-  if (data_ == nullptr) throw IndexError("element access into an empty array");
-  if (idx.size() != shape_.size()) {
-    throw ArgumentError(fmt::format("the array has {} axes but {} indices were given", shape_.size(), idx.size()));
-  }
-  std::size_t offset = 0;
-  std::size_t axis = 0;
-  auto s = signed_idx.begin();
-  for (const std::size_t i : idx) {
-    if (*s < 0 || i >= shape_[axis]) {
-      throw IndexError(fmt::format("index {} is out of range for axis {} of size {}", *s, axis, shape_[axis]));
-    }
-    offset = offset * shape_[axis] + i;
-    ++axis;
-    ++s;
-  }
-  return offset;
-}
-
-NDArray NDArray::copy() const {
-  if (data_ == nullptr) return {};
-  NDArray out = uninitialized(shape_, dtype_);
-  std::memcpy(out.data_, data_, nbytes());
+NDArray copy_of(const std::byte* data, const Shape& shape, DType dtype) {
+  if (data == nullptr) return {};
+  NDArray out = NDArray::uninitialized(shape, dtype);
+  std::memcpy(out.bytes(), data, out.nbytes());
   return out;
 }
+
+Shape sub_shape(const std::byte* data, const Shape& shape, std::size_t index, DType dtype, std::size_t& offset) {
+  if (data == nullptr) throw_empty_access();
+  if (shape.empty()) throw IndexError("a 0-d array has no sub-arrays to index");
+  if (index >= shape[0]) throw_index_out_of_range(static_cast<std::int64_t>(index), 0, shape[0]);
+  Shape sub(shape.begin() + 1, shape.end());
+  offset = index * element_count(sub) * itemsize(dtype);
+  return sub;
+}
+
+}  // namespace detail
+
+NDArray NDArray::copy() const { return detail::copy_of(data_, shape_, dtype_); }
 
 NDArray NDArray::reshaped(Shape shape) && {
   const std::size_t n = std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
@@ -184,6 +198,16 @@ NDArray NDArray::stack(std::span<const NDArray> arrays) {
 bool NDArray::operator==(const NDArray& other) const noexcept {
   if (dtype_ != other.dtype_ || shape_ != other.shape_ || (data_ == nullptr) != (other.data_ == nullptr)) return false;
   return data_ == nullptr || std::memcmp(data_, other.data_, nbytes()) == 0;
+}
+
+std::ostream& operator<<(std::ostream& out, const NDArray& array) {
+  return out << fmt::format("NDArray(shape=({}{}), dtype={})", fmt::join(array.shape(), ", "),
+                            array.ndim() == 1 ? "," : "", name(array.dtype()));
+}
+
+std::ostream& operator<<(std::ostream& out, ConstArrayView view) {
+  return out << fmt::format("ArrayView(shape=({}{}), dtype={})", fmt::join(view.shape(), ", "),
+                            view.ndim() == 1 ? "," : "", name(view.dtype()));
 }
 
 }  // namespace imio

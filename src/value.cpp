@@ -1,10 +1,13 @@
 #include <imio/options.hpp>
+#include <imio/properties.hpp>
 #include <imio/value.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace imio {
 
@@ -31,7 +34,18 @@ bool Dict::contains(std::string_view key) const noexcept { return lookup(key) !=
 
 const Value& Dict::at(std::string_view key) const {
   if (const Value* v = lookup(key)) return *v;
-  throw ArgumentError(fmt::format("no key '{}'", key));
+  // Name what is there, so a typo or another plugin's key shows itself.
+  std::vector<std::string_view> keys;
+  for (const auto& [k, unused] : items_) keys.emplace_back(k);
+  constexpr std::size_t shown = 24;
+  const std::string more = keys.size() > shown ? fmt::format(", … ({} in all)", keys.size()) : std::string();
+  if (keys.size() > shown) keys.resize(shown);
+  throw ArgumentError(fmt::format("no key '{}' (present: {}{})", key,
+                                  keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(keys, ", ")), more));
+}
+
+void Dict::throw_wrong_type(std::string_view key, const ArgumentError& error) {
+  throw ArgumentError(fmt::format("key '{}': {}", key, error.reason()));
 }
 
 Value& Dict::at(std::string_view key) { return const_cast<Value&>(std::as_const(*this).at(key)); }
@@ -75,6 +89,7 @@ Value::Value(List l) noexcept : v_(std::move(l)) {}
 Value::Value(Dict d) noexcept : v_(std::move(d)) {}
 Value::Value(All a) noexcept : v_(a) {}
 Value::Value(std::initializer_list<Value> list) : v_(List(list)) {}
+Value::Value(std::span<const std::byte> bytes) : v_(Bytes(bytes.begin(), bytes.end())) {}
 Value::Value(Storage s) noexcept : v_(std::move(s)) {}
 Value::Value(const Value&) = default;
 Value::Value(Value&&) noexcept = default;
@@ -165,6 +180,17 @@ std::string Index::repr() const {
   if (is_none()) return "None";
   if (is_all()) return "...";
   return std::to_string(value());
+}
+
+std::ostream& operator<<(std::ostream& out, const Value& value) { return out << value.repr(); }
+std::ostream& operator<<(std::ostream& out, const Dict& dict) { return out << Value(dict).repr(); }
+
+std::ostream& operator<<(std::ostream& out, const ImageProperties& p) {
+  const std::string spacing = p.spacing ? fmt::format("({})", fmt::join(*p.spacing, ", ")) : std::string("None");
+  return out << fmt::format("ImageProperties(shape=({}{}), dtype={}, n_images={}, is_batch={}, spacing={})",
+                            fmt::join(p.shape, ", "), p.shape.size() == 1 ? "," : "", name(p.dtype),
+                            p.n_images ? std::to_string(*p.n_images) : std::string("None"),
+                            p.is_batch ? "True" : "False", spacing);
 }
 
 }  // namespace imio

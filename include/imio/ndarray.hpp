@@ -8,6 +8,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ enum class DType : std::uint8_t {
 
 /// numpy's name of the dtype: "bool", "uint8", "float32", …
 IMIO_EXPORT std::string_view name(DType dtype) noexcept;
+/// Writes name(dtype).
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, DType dtype);
 /// Bytes per element.
 IMIO_EXPORT std::size_t itemsize(DType dtype) noexcept;
 /// The dtype whose numpy name is `name`, or ArgumentError.
@@ -58,6 +61,8 @@ struct float16 {
   std::uint16_t bits = 0;
   /// Round-to-nearest-even conversion from float.
   IMIO_EXPORT static float16 from_float(float value) noexcept;
+  /// Round-to-nearest-even conversion from double, rounded once (not through float).
+  IMIO_EXPORT static float16 from_double(double value) noexcept;
   /// Exact conversion to float.
   IMIO_EXPORT float to_float() const noexcept;
   /// Bitwise equality (so +0 != -0 and a NaN equals the same NaN pattern).
@@ -100,6 +105,126 @@ static_assert(sizeof(bool) == 1, "imio stores bool elements as one byte each");
 
 /// Sizes of the axes, outermost first: [N,] H, W [, C].
 using Shape = std::vector<std::size_t>;
+
+class NDArray;
+
+namespace detail {
+// Element access shared by NDArray and its views. The checks are inline, so
+// a loop over at<T>(y, x, c) compiles to index arithmetic; the throws are not.
+[[noreturn]] IMIO_EXPORT void throw_dtype_mismatch(DType have, DType wanted);
+[[noreturn]] IMIO_EXPORT void throw_axes_mismatch(std::size_t ndim, std::size_t given);
+[[noreturn]] IMIO_EXPORT void throw_index_out_of_range(std::int64_t index, std::size_t axis, std::size_t size);
+[[noreturn]] IMIO_EXPORT void throw_empty_access();
+
+template <class I>
+std::size_t checked_index(I index, std::size_t size, std::size_t axis) {
+  static_assert(std::is_integral_v<I> && !std::is_same_v<I, bool>, "indices are integers");
+  if constexpr (std::is_signed_v<I>) {
+    if (index < 0) throw_index_out_of_range(static_cast<std::int64_t>(index), axis, size);
+  }
+  if (static_cast<std::uint64_t>(index) >= size) throw_index_out_of_range(static_cast<std::int64_t>(index), axis, size);
+  return static_cast<std::size_t>(index);
+}
+
+template <class... I>
+std::size_t element_offset(const std::byte* data, const Shape& shape, I... index) {
+  if (data == nullptr) throw_empty_access();
+  if (sizeof...(I) != shape.size()) throw_axes_mismatch(shape.size(), sizeof...(I));
+  std::size_t offset = 0;
+  std::size_t axis = 0;
+  ((offset = offset * shape[axis] + checked_index(index, shape[axis], axis), ++axis), ...);
+  return offset;
+}
+
+IMIO_EXPORT std::size_t element_count(const Shape& shape) noexcept;
+IMIO_EXPORT std::vector<std::ptrdiff_t> c_strides(const Shape& shape, DType dtype);
+IMIO_EXPORT NDArray copy_of(const std::byte* data, const Shape& shape, DType dtype);
+IMIO_EXPORT Shape sub_shape(const std::byte* data, const Shape& shape, std::size_t index, DType dtype, std::size_t& offset);
+}  // namespace detail
+
+/// A non-owning view of an array's elements (or of a sub-array): shape,
+/// dtype and typed access, like a numpy view. `ArrayView` may write the
+/// elements, `ConstArrayView` only read them.
+///
+/// Lifetime: a view points into the buffer of the array it came from and is
+/// valid as long as that buffer lives — while the NDArray lives, or the
+/// NDArray it was moved into (a move keeps the buffer); a view of a
+/// temporary array dangles, so taking one from an rvalue NDArray does not
+/// compile. Views are C-contiguous: `strides()` are the C strides of shape().
+template <class Byte>
+class BasicArrayView {
+  static_assert(std::is_same_v<std::remove_const_t<Byte>, std::byte>, "a view is over bytes or const bytes");
+  template <class T>
+  using Element = std::conditional_t<std::is_const_v<Byte>, const T, T>;
+
+ public:
+  /// An empty view (ndim 0, size 0).
+  BasicArrayView() noexcept = default;
+  /// A view of `data` as a C-contiguous array of `shape` and `dtype`.
+  BasicArrayView(Byte* data, Shape shape, DType dtype) : data_(data), shape_(std::move(shape)), dtype_(dtype) {}
+  /// A writable view is also a read-only view.
+  operator BasicArrayView<const std::byte>() const
+    requires(!std::is_const_v<Byte>)
+  {
+    return {data_, shape_, dtype_};
+  }
+
+  /// Sizes of the axes, outermost first.
+  const Shape& shape() const noexcept { return shape_; }
+  /// Number of axes.
+  std::size_t ndim() const noexcept { return shape_.size(); }
+  /// Number of elements (0 for an empty view).
+  std::size_t size() const noexcept { return data_ == nullptr ? 0 : detail::element_count(shape_); }
+  /// Size of the elements in bytes.
+  std::size_t nbytes() const noexcept { return size() * itemsize(dtype_); }
+  /// Element type.
+  DType dtype() const noexcept { return dtype_; }
+  /// Whether the view has no elements.
+  bool empty() const noexcept { return size() == 0; }
+  /// Byte strides per axis (C order).
+  std::vector<std::ptrdiff_t> strides() const { return detail::c_strides(shape_, dtype_); }
+  /// The raw elements (nbytes() bytes, C order); nullptr for an empty view.
+  Byte* bytes() const noexcept { return data_; }
+
+  /// Typed pointer; ArgumentError unless dtype_of_v<T> == dtype().
+  template <class T>
+  Element<T>* data() const {
+    if (dtype_of_v<T> != dtype_) detail::throw_dtype_mismatch(dtype_, dtype_of_v<T>);
+    return reinterpret_cast<Element<T>*>(data_);
+  }
+  /// All elements as a span in C order; ArgumentError unless T matches dtype().
+  template <class T>
+  std::span<Element<T>> values() const {
+    return {data<T>(), size()};
+  }
+  /// Bounds-checked element access: one index per axis; IndexError when out
+  /// of range, ArgumentError when the count or T is wrong.
+  template <class T, class... I>
+  Element<T>& at(I... index) const {
+    Element<T>* typed = data<T>();
+    return typed[detail::element_offset(data_, shape_, index...)];
+  }
+  /// The i-th sub-array along the first axis (a frame of a batch, a row of
+  /// an image), a view of the same buffer; IndexError when out of range or
+  /// the view has no axis.
+  BasicArrayView operator[](std::size_t i) const {
+    std::size_t offset = 0;
+    Shape sub = detail::sub_shape(data_, shape_, i, dtype_, offset);
+    return {data_ + offset, std::move(sub), dtype_};
+  }
+  /// An owning copy of the elements.
+  NDArray copy() const;
+
+ private:
+  Byte* data_ = nullptr;
+  Shape shape_{};
+  DType dtype_ = DType::uint8;
+};
+
+/// A view that may write the elements.
+using ArrayView = BasicArrayView<std::byte>;
+/// A view that only reads the elements.
+using ConstArrayView = BasicArrayView<const std::byte>;
 
 /// An owned, C-contiguous, 64-byte aligned n-dimensional array.
 ///
@@ -177,13 +302,13 @@ class IMIO_EXPORT NDArray {
   /// Typed pointer; throws ArgumentError unless dtype_of_v<T> == dtype().
   template <class T>
   T* data() {
-    check_dtype(dtype_of_v<T>);
+    if (dtype_of_v<T> != dtype_) detail::throw_dtype_mismatch(dtype_, dtype_of_v<T>);
     return reinterpret_cast<T*>(data_);
   }
   /// Typed read-only pointer; throws ArgumentError unless dtype_of_v<T> == dtype().
   template <class T>
   const T* data() const {
-    check_dtype(dtype_of_v<T>);
+    if (dtype_of_v<T> != dtype_) detail::throw_dtype_mismatch(dtype_, dtype_of_v<T>);
     return reinterpret_cast<const T*>(data_);
   }
   /// All elements as a span in C order; throws ArgumentError unless T matches dtype().
@@ -201,14 +326,49 @@ class IMIO_EXPORT NDArray {
   /// Bounds-checked element access: one index per axis; IndexError when out
   /// of range, ArgumentError when the count or T is wrong.
   template <class T, class... I>
-  T& at(I... idx) {
-    return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];
+  T& at(I... index) {
+    T* typed = data<T>();
+    return typed[detail::element_offset(data_, shape_, index...)];
   }
   /// Bounds-checked read-only element access (see the non-const overload).
   template <class T, class... I>
-  const T& at(I... idx) const {
-    return data<T>()[offset_of({static_cast<std::size_t>(idx)...}, {static_cast<std::int64_t>(idx)...})];
+  const T& at(I... index) const {
+    const T* typed = data<T>();
+    return typed[detail::element_offset(data_, shape_, index...)];
   }
+
+  /// The i-th sub-array along the first axis — a frame of a batch `(N,H,W,C)`,
+  /// a row of an image — as a view of this array's buffer (numpy's `a[i]`);
+  /// views of views index further (`a[2][10]`). IndexError when out of range
+  /// or the array has no axis.
+  ArrayView operator[](std::size_t i) & { return view()[i]; }
+  /// A read-only view of the i-th sub-array along the first axis.
+  ConstArrayView operator[](std::size_t i) const& { return view()[i]; }
+  /// A temporary's buffer dies with it: no view of it.
+  ConstArrayView operator[](std::size_t i) && = delete;
+  /// The whole array as a view (writable).
+  ArrayView view() & { return {data_, shape_, dtype_}; }
+  /// The whole array as a read-only view.
+  ConstArrayView view() const& { return {data_, shape_, dtype_}; }
+  /// A temporary's buffer dies with it: no view of it.
+  ConstArrayView view() && = delete;
+  /// An array converts to a view of itself (functions can take ConstArrayView).
+  operator ArrayView() & { return view(); }
+  /// An array converts to a read-only view of itself.
+  operator ConstArrayView() const& { return view(); }
+  /// A temporary's buffer dies with it: no view of it.
+  operator ConstArrayView() && = delete;
+
+  /// A new array of `dtype` holding these elements converted as numpy's
+  /// `astype(dtype)` (casting="unsafe") converts them on x86-64: integers
+  /// wrap modulo 2^bits; floats to integers truncate toward zero, and a value
+  /// beyond the target's range or NaN gives what numpy gives there (the
+  /// integer-indefinite value of a 32- or 64-bit conversion, then the low
+  /// bits; for float → uint32 numpy's result depends on the array's length,
+  /// and imio's is that of its element-by-element loop); to bool: nonzero
+  /// (NaN included) is true; to float16: rounded to nearest even, ±inf beyond
+  /// its range. The same dtype gives a copy.
+  NDArray astype(DType dtype) const;
 
   /// A deep copy.
   NDArray copy() const;
@@ -224,8 +384,6 @@ class IMIO_EXPORT NDArray {
  private:
   using Releaser = detail::ArrayReleaser;
   static NDArray adopt_with(void* data, Shape shape, DType dtype, Releaser* releaser);
-  void check_dtype(DType wanted) const;
-  std::size_t offset_of(std::initializer_list<std::size_t> idx, std::initializer_list<std::int64_t> signed_idx) const;
   void release() noexcept;
 
   std::byte* data_ = nullptr;
@@ -233,5 +391,15 @@ class IMIO_EXPORT NDArray {
   DType dtype_ = DType::uint8;
   Releaser* releaser_ = nullptr;
 };
+
+template <class Byte>
+NDArray BasicArrayView<Byte>::copy() const {
+  return detail::copy_of(data_, shape_, dtype_);
+}
+
+/// One line: `NDArray(shape=(300, 451, 3), dtype=uint8)` (no elements).
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, const NDArray& array);
+/// One line: `ArrayView(shape=(451, 3), dtype=uint8)`.
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, ConstArrayView view);
 
 }  // namespace imio

@@ -1,9 +1,11 @@
 // imio — ImageProperties: what improps() returns.
 #pragma once
 
+#include <imio/export.hpp>
 #include <imio/ndarray.hpp>
 
 #include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <vector>
 
@@ -28,5 +30,9 @@ struct ImageProperties {
   /// Member-wise equality.
   bool operator==(const ImageProperties&) const = default;
 };
+
+/// One line, as imageio prints its ImageProperties:
+/// `ImageProperties(shape=(300, 451, 3), dtype=uint8, n_images=None, is_batch=False, spacing=None)`.
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, const ImageProperties& props);
 
 }  // namespace imio

@@ -9,10 +9,14 @@
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <limits>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -56,10 +60,12 @@ class IMIO_EXPORT Dict {
   /// Removes `key`; returns whether it was there.
   bool erase(std::string_view key);
 
-  /// The value as T; ArgumentError when absent or of another type.
+  /// The value as T; ArgumentError when absent (naming the key and the keys
+  /// present) or of another type (naming the key and both types).
   template <class T>
   T get(std::string_view key) const;
-  /// The value as T, or nullopt when absent; ArgumentError when of another type.
+  /// The value as T, or nullopt when absent; ArgumentError naming the key
+  /// and both types when of another type.
   template <class T>
   std::optional<T> find(std::string_view key) const;
 
@@ -78,6 +84,7 @@ class IMIO_EXPORT Dict {
   bool operator==(const Dict& other) const;
 
  private:
+  [[noreturn]] static void throw_wrong_type(std::string_view key, const ArgumentError& error);
   std::vector<Item> items_;
 };
 
@@ -88,6 +95,19 @@ struct All {
 };
 /// The Ellipsis value: `{.index = imio::all}` reads every image stacked.
 inline constexpr All all{};
+
+/// A range a Value becomes a list from: a container or view (std::vector,
+/// std::array, std::span, …) of numbers, strings or Values — not a string,
+/// not bytes, not already a Value list.
+template <class R>
+concept ListRange = requires(const R& r) {
+  std::begin(r);
+  std::end(r);
+  typename R::value_type;
+} && !std::is_convertible_v<const R&, std::string_view> && !std::is_same_v<R, Bytes> &&
+    !std::is_same_v<R, std::vector<Value>> &&
+    (std::is_arithmetic_v<typename R::value_type> || std::is_same_v<typename R::value_type, Value> ||
+     std::is_convertible_v<typename R::value_type, std::string_view> || std::is_same_v<typename R::value_type, const char*>);
 
 /// A dynamically typed value: none | bool | int64 | double | string | Bytes |
 /// list of Value | Dict | All (the `...` some kwargs accept).
@@ -134,6 +154,13 @@ class IMIO_EXPORT Value {
   Value(All a) noexcept;
   /// A list of the given values: `Value{100, 200, 300}`.
   Value(std::initializer_list<Value> list);
+  /// A list of the range's elements (numbers, strings or Values):
+  /// std::vector<int>, std::array<double, 2>, std::span<const std::string>, …
+  template <class Range>
+    requires ListRange<Range>
+  Value(const Range& range) : v_(List(std::begin(range), std::end(range))) {}
+  /// A bytes value (copied) from a view of bytes.
+  Value(std::span<const std::byte> bytes);
 
   /// Deep copy (lists and maps included).
   Value(const Value&);
@@ -238,14 +265,28 @@ T Value::get() const {
 
 template <class T>
 T Dict::get(std::string_view key) const {
-  return at(key).template get<T>();
+  const Value& v = at(key);
+  try {
+    return v.template get<T>();
+  } catch (const ArgumentError& e) {
+    throw_wrong_type(key, e);
+  }
 }
 
 template <class T>
 std::optional<T> Dict::find(std::string_view key) const {
   const Value* v = lookup(key);
   if (v == nullptr) return std::nullopt;
-  return v->template get<T>();
+  try {
+    return v->template get<T>();
+  } catch (const ArgumentError& e) {
+    throw_wrong_type(key, e);
+  }
 }
+
+/// Python's repr of the value (`{'Make': 'Canon', 'dpi': [72.0, 72.0]}`).
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, const Value& value);
+/// Python's repr of the map.
+IMIO_EXPORT std::ostream& operator<<(std::ostream& out, const Dict& dict);
 
 }  // namespace imio

@@ -175,6 +175,11 @@ class FrameBatch {
       try {
         reserve(static_cast<std::size_t>(std::max<std::uint64_t>(cap, 1)));
         return;
+      } catch (const LimitError&) {
+        // cap is within the limits: this is the allocation itself failing
+        // (NDArray turns std::bad_alloc into LimitError).
+        if (cap <= 16) throw;
+        cap /= 4;
       } catch (const std::bad_alloc&) {
         if (cap <= 16) throw;
         cap /= 4;

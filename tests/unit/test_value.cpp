@@ -1,10 +1,16 @@
 // Value, Dict, Index, options aggregates and the JSON encoding.
 #include <imio/imio.hpp>
 
+#include <array>
 #include <cmath>
 #include <limits>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "catch.hpp"
+#include "test_util.hpp"
 
 using imio::Dict;
 using imio::Value;
@@ -133,4 +139,42 @@ TEST_CASE("options read like Python keyword arguments (API.md examples compile)"
   CHECK_FALSE(m.exclude_applied);
   imio::PropCall p{.index = 0};
   CHECK(p.index.value() == 0);
+}
+
+TEST_CASE("Value is made from containers and views of numbers and strings", "[value]") {
+  CHECK(Value(std::vector<int>{1, 2, 3}) == Value({1, 2, 3}));
+  CHECK(Value(std::array<double, 2>{72.0, 72.0}) == Value({72.0, 72.0}));
+  const std::string names[] = {"a", "b"};
+  CHECK(Value(std::span<const std::string>(names)) == Value({"a", "b"}));
+  CHECK(Value(std::vector<std::string_view>{"x"}) == Value(Value::List{"x"}));
+  CHECK(Value(std::vector<bool>{true, false}) == Value({true, false}));
+  CHECK(Value(std::string_view("text")).is<std::string>());        // a string, never a list of chars
+  CHECK(Value(std::string("text")).is<std::string>());
+  const std::byte raw[] = {std::byte{1}, std::byte{2}};
+  CHECK(Value(std::span<const std::byte>(raw)) == Value(imio::Bytes{std::byte{1}, std::byte{2}}));  // bytes, not a list
+  CHECK(Value(imio::Bytes{std::byte{9}}).is<imio::Bytes>());
+}
+
+TEST_CASE("Metadata lookups name the key, and the keys present when it is missing", "[value]") {
+  const imio::Metadata m{{"Make", "Canon"}, {"dpi", Value({72.0, 72.0})}};
+  auto msg = imio_test::message_of<imio::ArgumentError>([&] { (void)m.get<std::string>("Model"); });
+  CHECK(msg.find("no key 'Model' (present: Make, dpi)") != std::string::npos);
+  msg = imio_test::message_of<imio::ArgumentError>([&] { (void)m.get<std::int64_t>("Make"); });
+  CHECK(msg.find("key 'Make': expected int, got str 'Canon'") != std::string::npos);
+  msg = imio_test::message_of<imio::ArgumentError>([&] { (void)m.find<bool>("dpi"); });
+  CHECK(msg.find("key 'dpi': expected bool, got list") != std::string::npos);
+  CHECK_FALSE(m.find<bool>("absent"));
+  msg = imio_test::message_of<imio::ArgumentError>([&] { (void)imio::Metadata{}.at("x"); });
+  CHECK(msg.find("no key 'x' (present: none)") != std::string::npos);
+}
+
+TEST_CASE("operator<< prints Values and Metadata as Python's repr, properties as imageio's", "[value]") {
+  std::ostringstream out;
+  out << Value({1, "a", 2.5, Value()}) << " | " << imio::Metadata{{"Make", "Canon"}, {"n", 3}} << " | "
+      << imio::ImageProperties{.shape = {300, 451, 3}, .dtype = imio::DType::uint8} << " | "
+      << imio::ImageProperties{.shape = {4}, .dtype = imio::DType::float32, .n_images = 4, .is_batch = true,
+                               .spacing = std::vector<double>{0.5}};
+  CHECK(out.str() == "[1, 'a', 2.5, None] | {'Make': 'Canon', 'n': 3} | "
+                     "ImageProperties(shape=(300, 451, 3), dtype=uint8, n_images=None, is_batch=False, spacing=None) | "
+                     "ImageProperties(shape=(4,), dtype=float32, n_images=4, is_batch=True, spacing=(0.5))");
 }
