@@ -124,8 +124,18 @@ void throw_dtype_mismatch(DType have, DType wanted) {
   throw ArgumentError(fmt::format("the array holds {} elements, not {}", name(have), name(wanted)));
 }
 
-void throw_axes_mismatch(std::size_t ndim, std::size_t given) {
-  throw ArgumentError(fmt::format("the array has {} axes but {} indices were given", ndim, given));
+void throw_bad_access(DType have, DType wanted, const Shape& shape, std::span<const std::int64_t> index) {
+  if (have != wanted) throw_dtype_mismatch(have, wanted);
+  if (shape.empty() && index.empty()) throw_empty_access();
+  if (index.size() != shape.size()) {
+    throw ArgumentError(fmt::format("the array has {} axes but {} indices were given", shape.size(), index.size()));
+  }
+  for (std::size_t axis = 0; axis < index.size(); ++axis) {
+    if (index[axis] < 0 || static_cast<std::uint64_t>(index[axis]) >= shape[axis]) {
+      throw_index_out_of_range(index[axis], axis, shape[axis]);
+    }
+  }
+  throw_empty_access();  // no index is wrong: the array has no data
 }
 
 void throw_index_out_of_range(std::int64_t index, std::size_t axis, std::size_t size) {

@@ -112,27 +112,41 @@ namespace detail {
 // Element access shared by NDArray and its views. The checks are inline, so
 // a loop over at<T>(y, x, c) compiles to index arithmetic; the throws are not.
 [[noreturn]] IMIO_EXPORT void throw_dtype_mismatch(DType have, DType wanted);
-[[noreturn]] IMIO_EXPORT void throw_axes_mismatch(std::size_t ndim, std::size_t given);
 [[noreturn]] IMIO_EXPORT void throw_index_out_of_range(std::int64_t index, std::size_t axis, std::size_t size);
 [[noreturn]] IMIO_EXPORT void throw_empty_access();
 
+[[noreturn]] IMIO_EXPORT void throw_bad_access(DType have, DType wanted, const Shape& shape,
+                                             std::span<const std::int64_t> index);
+
 template <class I>
-std::size_t checked_index(I index, std::size_t size, std::size_t axis) {
+constexpr bool index_outside(I index, std::size_t size) noexcept {
   static_assert(std::is_integral_v<I> && !std::is_same_v<I, bool>, "indices are integers");
   if constexpr (std::is_signed_v<I>) {
-    if (index < 0) throw_index_out_of_range(static_cast<std::int64_t>(index), axis, size);
+    return (index < 0) | (static_cast<std::uint64_t>(index) >= size);
+  } else {
+    return static_cast<std::uint64_t>(index) >= size;
   }
-  if (static_cast<std::uint64_t>(index) >= size) throw_index_out_of_range(static_cast<std::int64_t>(index), axis, size);
-  return static_cast<std::size_t>(index);
 }
 
-template <class... I>
-std::size_t element_offset(const std::byte* data, const Shape& shape, I... index) {
-  if (data == nullptr) throw_empty_access();
-  if (sizeof...(I) != shape.size()) throw_axes_mismatch(shape.size(), sizeof...(I));
+// The offset of element `index...` of a C-contiguous array, after one test
+// of everything (dtype, axis count, every index): the tests are joined with
+// `|`, so a loop of accesses carries one well-predicted branch per element,
+// which compilers keep cheap at -O2.
+template <class T, class... I>
+std::size_t checked_offset(const std::byte* data, const Shape& shape, DType dtype, I... index) {
+  constexpr std::size_t n = sizeof...(I);
+  bool bad = (dtype_of_v<T> != dtype) | (shape.size() != n);
+  if constexpr (n == 0) bad |= data == nullptr;  // with indices, an array without data has no axes
   std::size_t offset = 0;
-  std::size_t axis = 0;
-  ((offset = offset * shape[axis] + checked_index(index, shape[axis], axis), ++axis), ...);
+  if (!bad) {
+    const std::size_t* dims = shape.data();
+    std::size_t axis = 0;
+    ((bad |= index_outside(index, dims[axis]), offset = offset * dims[axis] + static_cast<std::size_t>(index), ++axis), ...);
+  }
+  if (bad) [[unlikely]] {
+    const std::int64_t given[] = {static_cast<std::int64_t>(index)..., 0};
+    throw_bad_access(dtype, dtype_of_v<T>, shape, std::span<const std::int64_t>(given, n));
+  }
   return offset;
 }
 
@@ -201,8 +215,7 @@ class BasicArrayView {
   /// of range, ArgumentError when the count or T is wrong.
   template <class T, class... I>
   Element<T>& at(I... index) const {
-    Element<T>* typed = data<T>();
-    return typed[detail::element_offset(data_, shape_, index...)];
+    return reinterpret_cast<Element<T>*>(data_)[detail::checked_offset<T>(data_, shape_, dtype_, index...)];
   }
   /// The i-th sub-array along the first axis (a frame of a batch, a row of
   /// an image), a view of the same buffer; IndexError when out of range or
@@ -327,14 +340,12 @@ class IMIO_EXPORT NDArray {
   /// of range, ArgumentError when the count or T is wrong.
   template <class T, class... I>
   T& at(I... index) {
-    T* typed = data<T>();
-    return typed[detail::element_offset(data_, shape_, index...)];
+    return reinterpret_cast<T*>(data_)[detail::checked_offset<T>(data_, shape_, dtype_, index...)];
   }
   /// Bounds-checked read-only element access (see the non-const overload).
   template <class T, class... I>
   const T& at(I... index) const {
-    const T* typed = data<T>();
-    return typed[detail::element_offset(data_, shape_, index...)];
+    return reinterpret_cast<const T*>(data_)[detail::checked_offset<T>(data_, shape_, dtype_, index...)];
   }
 
   /// The i-th sub-array along the first axis — a frame of a batch `(N,H,W,C)`,
