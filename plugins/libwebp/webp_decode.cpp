@@ -1,6 +1,7 @@
 #include "webp_decode.hpp"
 
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 #include <webp/decode.h>
@@ -20,23 +21,31 @@ std::string status_text(VP8StatusCode status) {
   }
 }
 
-// Why frame k did not decode: the frame's bitstream decoded on its own
-// (failure path only; the frame is no larger than the checked canvas).
+// A frame's bitstream decoded on its own (no larger than the checked canvas).
+VP8StatusCode decode_alone(const WebPData& fragment) {
+  WebPDecoderConfig config;
+  if (!WebPInitDecoderConfig(&config)) return VP8_STATUS_INVALID_PARAM;
+  config.output.colorspace = MODE_RGBA;
+  const VP8StatusCode status = WebPDecode(fragment.bytes, fragment.size, &config);
+  WebPFreeDecBuffer(&config.output);
+  return status;
+}
+
+// Why frame k did not decode (failure path only).
 std::string frame_failure(WebPAnimDecoder* dec, std::size_t k) {
   WebPIterator it{};
   std::string reason = "its data do not decode";
   if (WebPDemuxGetFrame(WebPAnimDecoderGetDemuxer(dec), static_cast<int>(k + 1), &it)) {
-    WebPDecoderConfig config;
-    if (WebPInitDecoderConfig(&config)) {
-      config.output.colorspace = MODE_RGBA;
-      const VP8StatusCode status = WebPDecode(it.fragment.bytes, it.fragment.size, &config);
-      WebPFreeDecBuffer(&config.output);
-      if (status != VP8_STATUS_OK) reason = status_text(status);
-    }
+    const VP8StatusCode status = decode_alone(it.fragment);
+    if (status != VP8_STATUS_OK) reason = status_text(status);
   }
   WebPDemuxReleaseIterator(&it);
   return fmt::format("frame {}: {}", k, reason);
 }
+
+struct DemuxDelete {
+  void operator()(WebPDemuxer* d) const noexcept { WebPDemuxDelete(d); }
+};
 
 // Pillow's RGB → L (ITU-R 601-2 luma in 16-bit fixed point).
 inline std::uint8_t luma(const std::uint8_t* p) {
@@ -57,6 +66,19 @@ void decode_still(std::span<const std::byte> file, std::uint32_t width, std::uin
   const VP8StatusCode status = WebPDecode(reinterpret_cast<const uint8_t*>(file.data()), file.size(), &config);
   WebPFreeDecBuffer(&config.output);
   if (status != VP8_STATUS_OK) throw DecodeError(status_text(status));
+}
+
+void check_frame_bitstreams(std::span<const std::byte> file, std::size_t last) {
+  const WebPData data{reinterpret_cast<const uint8_t*>(file.data()), file.size()};
+  std::unique_ptr<WebPDemuxer, DemuxDelete> dmux(WebPDemux(&data));
+  if (!dmux) throw DecodeError("libwebp's demuxer refuses the file");
+  for (std::size_t k = 0; k <= last; ++k) {
+    WebPIterator it{};
+    VP8StatusCode status = VP8_STATUS_BITSTREAM_ERROR;
+    if (WebPDemuxGetFrame(dmux.get(), static_cast<int>(k + 1), &it)) status = decode_alone(it.fragment);
+    WebPDemuxReleaseIterator(&it);
+    if (status != VP8_STATUS_OK) throw DecodeError(fmt::format("frame {}: {}", k, status_text(status)));
+  }
 }
 
 void convert_rgba(const std::uint8_t* rgba, std::size_t pixels, Layout layout, std::byte* dst) {

@@ -32,6 +32,10 @@ void convert_rgba(const std::uint8_t* rgba, std::size_t pixels, Layout layout, s
 /// The same from packed RGB (gray only; RGB is copied).
 void convert_rgb(const std::uint8_t* rgb, std::size_t pixels, Layout layout, std::byte* dst);
 
+/// Decodes the bitstreams of frames 0 … `last` on their own (no canvas),
+/// throwing DecodeError "frame k: …" for the first that does not decode.
+void check_frame_bitstreams(std::span<const std::byte> file, std::size_t last);
+
 /// libwebp's WebPAnimDecoder over a whole file (MODE_RGBA, not
 /// premultiplied, as Pillow creates it). The data must outlive it.
 /// Memory: two canvases of width × height × 4 bytes (checked by the caller).

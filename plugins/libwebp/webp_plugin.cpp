@@ -51,6 +51,7 @@ class WebPReader final : public Plugin {
       decode_still_into(layout, out.bytes());
     } else {
       check_canvas_memory();
+      check_small_frames(k);
       AnimDecoder dec(file_);
       const std::uint8_t* canvas = nullptr;
       while (dec.decoded() <= k) canvas = dec.next();
@@ -181,6 +182,18 @@ class WebPReader final : public Plugin {
     request_.check_array(Shape{2, c_.canvas_height, c_.canvas_width, 4}, DType::uint8);
   }
 
+  // WebPAnimDecoder copies the whole canvas for every frame, so damage in a
+  // late frame of a large canvas would be found only after compositing the
+  // frames before it (seconds for a 100-megapixel canvas that a hostile
+  // 500-byte file declares). When the frames are small against that work,
+  // their bitstreams are decoded on their own first — at most 1/64 of it.
+  void check_small_frames(std::size_t last) const {
+    const std::uint64_t composite = std::uint64_t{pixels()} * (last + 1);
+    std::uint64_t frames = 0;
+    for (std::size_t k = 0; k <= last; ++k) frames += std::uint64_t{c_.frames[k].width} * c_.frames[k].height;
+    if (composite >= (std::uint64_t{1} << 26) && frames * 64 <= composite) check_frame_bitstreams(file_, last);
+  }
+
   void decode_still_into(Layout layout, std::byte* dst) {
     if (layout != Layout::gray) {
       decode_still(file_, c_.canvas_width, c_.canvas_height, channels(layout), dst);
@@ -200,6 +213,7 @@ class WebPReader final : public Plugin {
       decode_still_into(layout, out.bytes());
     } else {
       check_canvas_memory();
+      check_small_frames(n - 1);
       const std::size_t frame_bytes = out.nbytes() / n;
       AnimDecoder dec(file_);
       for (std::size_t k = 0; k < n; ++k) convert_rgba(dec.next(), pixels(), layout, out.bytes() + k * frame_bytes);
