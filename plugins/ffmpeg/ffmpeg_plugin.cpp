@@ -37,6 +37,7 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
     case AV_CODEC_ID_JPEGLS: return has_plugin("libjpeg");
     case AV_CODEC_ID_GIF: return has_plugin("giflib");
     case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
+    case AV_CODEC_ID_WEBP: return has_plugin("libwebp");
     default: return false;
   }
 }
@@ -68,7 +69,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
   auto input = std::make_unique<Input>(request, std::move(args));
-  // PNG, JPEG, GIF and TIFF images (not MJPEG or PNG video in a real
+  // PNG, JPEG, GIF, TIFF and WebP images (not MJPEG or PNG video in a real
   // container) belong to their own plugins when built, which read them as imageio's
   // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
   // and win the fallback for a file whose extension lies (a JPEG named .tif
