@@ -33,6 +33,12 @@ install(FILES
     "${PROJECT_BINARY_DIR}/include/imio/version.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/imio"
   COMPONENT development)
+# Opt-in, header-only bridges to other libraries (<imio/interop/opencv.hpp>
+# includes OpenCV; imio itself does not depend on it).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/imio/interop"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/imio"
+  COMPONENT development
+  FILES_MATCHING PATTERN "*.hpp")
 # Plugins' headers for backend-specific extras (imio_add_plugin PUBLIC_HEADERS),
 # only those of the plugins built into this library.
 get_property(_imio_plugin_headers GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS)
