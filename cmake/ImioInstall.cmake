@@ -48,6 +48,19 @@ if(_imio_plugin_headers)
     COMPONENT development)
 endif()
 
+# ---------------------------------------------------------------- documentation
+
+# The guides and each built plugin's page (its kwargs, metadata keys,
+# limits), in the layout of the source tree so that their links hold:
+# <docdir>/README.md, <docdir>/docs/…, <docdir>/plugins/<name>/README.md.
+install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT docs)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/docs/" DESTINATION "${CMAKE_INSTALL_DOCDIR}/docs" COMPONENT docs
+  FILES_MATCHING PATTERN "*.md" PATTERN "api" EXCLUDE)
+foreach(_imio_plugin IN LISTS IMIO_ENABLED_PLUGINS)
+  install(FILES "${PROJECT_SOURCE_DIR}/plugins/${_imio_plugin}/README.md" "${PROJECT_SOURCE_DIR}/plugins/${_imio_plugin}/plugin.json"
+    DESTINATION "${CMAKE_INSTALL_DOCDIR}/plugins/${_imio_plugin}" COMPONENT docs)
+endforeach()
+
 # ---------------------------------------------------------------- CMake package
 
 install(EXPORT imioTargets
