@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "jpeg_backend.hpp"
 #include "jpeg_convert.hpp"
