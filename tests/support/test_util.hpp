@@ -16,6 +16,16 @@
 #include "catch.hpp"
 #include "test_paths.hpp"
 
+// IMIO_TEST_ASAN: built with AddressSanitizer, which reserves terabytes of
+// shadow memory and reports an oversized allocation instead of failing it.
+#if defined(__SANITIZE_ADDRESS__)
+#define IMIO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IMIO_TEST_ASAN 1
+#endif
+#endif
+
 namespace imio_test {
 
 inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }

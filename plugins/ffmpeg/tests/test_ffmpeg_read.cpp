@@ -206,15 +206,7 @@ TEST_CASE("ffmpeg read: max_bytes bounds read-all, single frames and imiter's re
 }
 
 // AddressSanitizer reserves terabytes of shadow memory: an address-space
-// limit cannot be tested under it.
-#if defined(__SANITIZE_ADDRESS__)
-#define IMIO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define IMIO_TEST_ASAN 1
-#endif
-#endif
-
+// limit cannot be tested under it (IMIO_TEST_ASAN, test_util.hpp).
 #ifndef IMIO_TEST_ASAN
 namespace {
 
