@@ -106,6 +106,10 @@ class JpegReader final : public Plugin {
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const ReadOptions o = take_read_options(kwargs, "properties");
     const bool batch = wants_batch(index);
+    // A cut file is the DecodeError a strict read gives (D11), found without decoding.
+    if (o.strict && ends_before_eoi(data_)) {
+      throw DecodeError("the JPEG data end before the EOI marker (the file is truncated or damaged)");
+    }
     Shape shape = result_shape(o);
     if (batch) return {.shape = with_batch_axis(shape), .dtype = DType::uint8, .n_images = 1, .is_batch = true};
     return {.shape = std::move(shape), .dtype = DType::uint8};
