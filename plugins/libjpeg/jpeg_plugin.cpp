@@ -279,7 +279,7 @@ class JpegWriter final : public Plugin {
   void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
     const WriteOptions o = take_write_options(kwargs);
     if (images.size() != 1) {
-      throw ArgumentError(fmt::format("JPEG holds one image; cannot write {} images (D8)", images.size()));
+      throw ArgumentError(fmt::format("JPEG holds one image; cannot write {} images", images.size()));
     }
     encode(single_image(images.front(), o), o);
   }
@@ -301,7 +301,7 @@ class JpegWriter final : public Plugin {
     // A batch of one image (N=1 on a 4-D array, or a 3-D gray batch) is that image.
     if (shape.size() == 4 || (shape.size() == 3 && (shape[2] < 1 || shape[2] > 4))) {
       if (shape[0] != 1) {
-        throw ArgumentError(fmt::format("JPEG holds one image; cannot write a batch of {} images (D8)", shape[0]));
+        throw ArgumentError(fmt::format("JPEG holds one image; cannot write a batch of {} images", shape[0]));
       }
       shape.erase(shape.begin());
     }
