@@ -17,6 +17,22 @@ that differs only in the frame count (shape[0], n_images) passes when imio's
 own imread of that file and index has exactly imio's improps shape (D11),
 which the gate checks by running `imio convert` into a .npy file.
 
+A second rule: truncated files are errors for improps as for imread
+(issue #17). A TIFF cut inside its header or first IFD reads in imageio
+(tifffile) as an empty float64 array, and imageio's improps describes the
+header of a file whose pixel data are cut; imio raises DecodeError for both
+(docs/differences-from-imageio.md). A FAIL of such a file passes when imio
+itself, asked by the gate, answers `imio props` of the file with a
+DecodeError that says "truncated", and the golden shows imageio could not
+return its pixels either: its imread() raised or returned the empty (0,)
+array.
+
+A third rule: a video packet the file ends inside is dropped (issue #17),
+where PyAV decodes it into a frame whose missing part the decoder invents.
+A FAIL of a video file passes when PyAV (python3-av) finds cut packets in
+it (FFmpeg flags them corrupt) and imio's frame count, asked by the gate,
+equals the frames PyAV decodes from the packets that are whole.
+
 With --jobs N and an `--only A,B,...` in COMMAND, COMMAND runs once per
 family, N at a time (the tool itself is serial: one imio process per call),
 and the outputs are joined in family order with one summed summary line.
@@ -104,6 +120,74 @@ def d11_over_d12(line, command):
     return imread_shape(imio, os.path.join(roots[0], name), m.group(2) != "") == got
 
 
+FAIL_LINE = re.compile(r"FAIL (\S+) (\w+\(.*?\)): ")
+
+
+def corpus_root(command, corpus):
+    roots = [arg for arg in command if os.path.basename(arg.rstrip("/")) == corpus and os.path.isdir(arg)]
+    return roots[0] if roots else None
+
+
+def truncated_file(line, command):
+    """Whether a FAIL line is a truncated file that imio reports as one and imageio could not read either."""
+    m = FAIL_LINE.match(line)
+    imio = option(command, "--imio")
+    if not m or not imio:
+        return False
+    corpus, name = m.group(1).split("/", 1)
+    root = corpus_root(command, corpus)
+    if not root:
+        return False
+    with open(os.path.join(root, "expected.json")) as f:
+        golden = json.load(f)["files"].get(name, {}).get("calls", {}).get("imread()", {})
+    unreadable = "error" in golden or (golden.get("result") or {}).get("shape") == [0]
+    if not unreadable:
+        return False
+    proc = subprocess.run([imio, "props", os.path.join(root, name)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    return proc.returncode == 1 and proc.stderr.startswith("imio: DecodeError: ") and "truncated" in proc.stderr
+
+
+def whole_packet_frames(path):
+    """(frames PyAV decodes from the whole packets of the first video stream, whether any packet is cut),
+    or None without PyAV."""
+    try:
+        import av
+    except ImportError:
+        return None
+    frames, cut = 0, False
+    with av.open(path) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.is_corrupt:
+                cut = True
+                continue
+            try:
+                frames += len(packet.decode())  # the last, empty packet flushes the decoder
+            except av.AVError:
+                pass
+    return frames, cut
+
+
+def cut_video_packet(line, command, counts={}):
+    """Whether a FAIL line is a video whose cut packets imio dropped, with PyAV's count of the rest."""
+    m = FAIL_LINE.match(line)
+    imio = option(command, "--imio")
+    if not m or not imio:
+        return False
+    corpus, name = m.group(1).split("/", 1)
+    root = corpus_root(command, corpus)
+    if not root:
+        return False
+    path = os.path.join(root, name)
+    if path not in counts:
+        whole = whole_packet_frames(path)
+        proc = subprocess.run([imio, "props", path, "--index", "all"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+        got = json.loads(proc.stdout).get("n_images") if proc.returncode == 0 else None
+        counts[path] = bool(whole) and whole[1] and got == whole[0]
+    return counts[path]
+
+
 def main(argv):
     args = argv[1:]
     jobs = 1
@@ -125,6 +209,14 @@ def main(argv):
     passed = [line for line in fails if d11_over_d12(line, command)]
     for line in passed:
         print("gate: passes through D11 over D12 (imio's improps equals its imread): " + line[len("FAIL "):])
+    truncated = [line for line in fails if line not in passed and truncated_file(line, command)]
+    for line in truncated:
+        print("gate: passes as a truncated file (a DecodeError; imageio could not read it either): " + line[len("FAIL "):])
+    passed += truncated
+    cut_video = [line for line in fails if line not in passed and cut_video_packet(line, command)]
+    for line in cut_video:
+        print("gate: passes as a video whose cut packet imio drops (PyAV decodes it): " + line[len("FAIL "):])
+    passed += cut_video
     fails = [line for line in fails if line not in passed]
     problems = []
     if not summary:
@@ -134,7 +226,7 @@ def main(argv):
     if problems:
         print("conformance gate: FAILED: " + "; ".join(problems))
         return 1
-    print("conformance gate: passed (0 failed%s)" % (", %d through D11 over D12" % len(passed) if passed else ""))
+    print("conformance gate: passed (0 failed%s)" % (", %d through the gate's rules" % len(passed) if passed else ""))
     return 0
 
 

@@ -199,6 +199,27 @@ std::string list_refusals(const std::vector<Refusal>& refusals) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
+// Each writer and what it writes, one entry per plugin (its extensions, or
+// its own word when its backend decides, as FFmpeg does by muxer); a writer
+// that declares the extension and still refused gives its reason.
+std::string list_writers(const std::vector<SpecPtr>& all, const std::vector<Refusal>& refusals, std::string_view extension) {
+  std::vector<std::string> parts;
+  for (const auto& s : all) {
+    if (!s->can_write) continue;
+    const auto refusal = std::find_if(refusals.begin(), refusals.end(), [&](const Refusal& r) { return r.plugin == s->name; });
+    const auto& exts = s->write_extensions;
+    const bool declared = std::find(exts.begin(), exts.end(), extension) != exts.end();
+    if (!exts.empty() && !declared) {
+      parts.push_back(fmt::format("{} ({})", s->name, fmt::join(exts, ", ")));
+    } else if (refusal != refusals.end()) {
+      parts.push_back(fmt::format("{} ({})", s->name, refusal->reason));
+    } else {
+      parts.push_back(fmt::format("{} ({})", s->name, exts.empty() ? s->summary : fmt::format("{}", fmt::join(exts, ", "))));
+    }
+  }
+  return parts.empty() ? std::string("none") : fmt::format("{}", fmt::join(parts, "; "));
+}
+
 // "…which this build lacks": plugin folders left out of the build that serve the extension.
 std::string compiled_out_hint(std::string_view extension) {
   std::vector<std::string> hints;
@@ -222,17 +243,9 @@ std::string compiled_out_hint(std::string_view extension) {
     throw ArgumentError("cannot tell which format to write without an extension: pass extension= (for example \".png\")",
                         "", "write", sel.request.describe());
   } else if (!reading) {
-    std::vector<std::string> writable;
-    for (const auto& s : all) {
-      if (!s->can_write) continue;
-      for (const auto& e : s->extensions) writable.push_back(e.extension);
-    }
-    std::sort(writable.begin(), writable.end());
-    writable.erase(std::unique(writable.begin(), writable.end()), writable.end());
-    reason = fmt::format("no plugin writes {} files{} (writable extensions: {})",
+    reason = fmt::format("no plugin writes {} files; the plugins that write: {}",
                          extension.empty() ? std::string("extension-less") : std::string(extension),
-                         sel.refusals.empty() ? std::string() : ": " + list_refusals(sel.refusals),
-                         writable.empty() ? std::string("none") : fmt::format("{}", fmt::join(writable, " ")));
+                         list_writers(all, sel.refusals, extension));
   } else {
     reason = fmt::format("no plugin can read it{}", sel.refusals.empty() ? std::string() : ": " + list_refusals(sel.refusals));
   }

@@ -52,7 +52,9 @@ void check_readable_path(const fs::path& path, const ImageResource& given) {
     throw FileNotFoundError("no such file");
   }
   if (status.type() == fs::file_type::directory) {
-    throw IOError("is a directory; imio does not read folders (pass a file, or plugin= for a plugin that reads folders)");
+    // imageio points at its plugins for image folders (DICOM series); imio
+    // has none, and the check comes before any plugin is chosen.
+    throw IOError("is a folder, and no imio plugin reads folders: pass one of its files");
   }
 }
 

@@ -141,6 +141,10 @@ void Input::open_container() {
   std::string name;
   fmt_ = avformat_alloc_context();
   if (fmt_ == nullptr) throw std::bad_alloc();
+  // A packet the demuxer could read only part of (the file ends inside it)
+  // is dropped: decoding it would conceal the missing part with invented
+  // pixels. The frames before it are the video.
+  fmt_->flags |= AVFMT_FLAG_DISCARD_CORRUPT;
   if (url) {
     name = res.text();  // FFmpeg's own http(s) protocol reads URLs (spec §5.2.1)
   } else {

@@ -49,7 +49,9 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
     const AVOutputFormat* muxer = guess_muxer(request, container);
     if (muxer == nullptr) {
       if (container) throw ArgumentError(fmt::format("'{}' is not a muxer FFmpeg knows (kwarg container)", *container));
-      throw InitializationError(fmt::format("FFmpeg has no container for the extension '{}'", request.extension()));
+      throw InitializationError(fmt::format(
+          "it writes the video containers and image formats FFmpeg has a muxer for; FFmpeg has none for {}",
+          request.extension().empty() ? std::string("a target without extension") : "'" + request.extension() + "'"));
     }
     return make_writer(request, muxer);
   }

@@ -274,6 +274,7 @@ class StillReader final : public Plugin {
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const auto mode = mode_arg(kwargs, "properties");
     check_index(index);
+    check_truncation();  // found from the header and the file's size, as read finds it (D11)
     // The mode needs the palette (gray ramps are 2-D) but not the pixels of a BMP.
     const std::string m = mode.value_or(default_mode(header_mode()));
     const auto w = static_cast<std::size_t>(input_->width()), h = static_cast<std::size_t>(input_->height());

@@ -183,7 +183,7 @@ std::optional<FrameInfo> BlockWalker::next() {
       if (code_size > 8) throw DecodeError(lzw_code_size_error(frames_seen_, code_size));
       ++frames_seen_;
       // Image data cut short still make a frame; decoding it reports the damage.
-      if (!skip_sub_blocks(nullptr)) done_ = true;
+      if (!skip_sub_blocks(nullptr)) done_ = data_cut_ = true;
       return f;
     }
     // giflib refuses anything else between blocks; so does imio, in every call.

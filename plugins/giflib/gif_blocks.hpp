@@ -62,6 +62,9 @@ class BlockWalker {
   /// The next frame's extensions and descriptor, skipping its image data;
   /// nullopt after the last frame.
   std::optional<FrameInfo> next();
+  /// Whether the image data of the last frame next() returned are cut short
+  /// (decoding that frame fails: the file is truncated).
+  bool data_cut() const noexcept { return data_cut_; }
 
  private:
   int byte();  // -1 at the end
@@ -73,6 +76,7 @@ class BlockWalker {
   std::vector<std::uint8_t> buf_;
   std::size_t pos_ = 0, end_ = 0;
   bool done_ = false;
+  bool data_cut_ = false;
   std::size_t frames_seen_ = 0;
   Screen screen_;
 };

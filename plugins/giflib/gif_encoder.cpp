@@ -3,6 +3,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <span>
 
 #include <fmt/format.h>
 #include <gif_lib.h>
@@ -29,6 +30,21 @@ int write_output(GifFileType* gif, const GifByteType* src, int n) {
   }
 }
 
+// Where a frame is compressed on its own before it joins the file.
+// giflib only appends, so the sink never seeks.
+class MemorySink final : public ByteSink {
+ public:
+  void write(const void* data, std::size_t n) override {
+    const auto* p = static_cast<const std::byte*>(data);
+    bytes.insert(bytes.end(), p, p + n);
+  }
+  void seek(std::uint64_t pos) override {
+    if (pos != bytes.size()) throw IOError("a GIF frame is encoded front to back");
+  }
+  std::uint64_t tell() const override { return bytes.size(); }
+  Bytes bytes;
+};
+
 struct MapDeleter {
   void operator()(ColorMapObject* map) const noexcept { GifFreeMapObject(map); }
 };
@@ -54,6 +70,12 @@ class Encoder {
   Encoder& operator=(const Encoder&) = delete;
 
   GifFileType* get() const noexcept { return gif_; }
+
+  /// Bytes giflib did not make (an image encoded before), in stream order.
+  void write_raw(std::span<const std::byte> bytes) {
+    if (ctx_.error) std::rethrow_exception(ctx_.error);
+    ctx_.sink->write(bytes.data(), bytes.size());
+  }
 
   void check(int status, const char* what) {
     if (status != GIF_ERROR) return;
@@ -101,10 +123,39 @@ ColorMap make_map(const std::vector<std::uint8_t>& rgb) {
 
 }  // namespace
 
-void encode_gif(ByteSink& sink, const std::vector<FrameView>& frames, const EncodeOptions& options) {
-  const FrameView& first = frames.front();
+EncodedFrame encode_frame(const FrameView& f, int palettesize, bool dither) {
+  const Quantized q = quantize(f.pixels, f.width, f.height, f.channels, palettesize, dither);
+  EncodedFrame out;
+  out.transparent = q.transparent;
+  out.alpha = f.channels == 2 || f.channels == 4;
+  out.height = f.height;
+  out.width = f.width;
+  // A GIF of this frame alone, in memory; its image part is kept.
+  MemorySink memory;
+  Encoder enc(memory);
+  GifFileType* gif = enc.get();
+  enc.check(EGifPutScreenDesc(gif, static_cast<int>(f.width), static_cast<int>(f.height), 8, 0, nullptr),
+            "writing the logical screen descriptor");
+  const std::size_t image_start = memory.bytes.size();
+  const ColorMap map = make_map(q.palette);
+  enc.check(EGifPutImageDesc(gif, 0, 0, static_cast<int>(f.width), static_cast<int>(f.height), false, map.get()),
+            "writing an image descriptor");
+  std::vector<GifPixelType> row(f.width);
+  for (std::size_t y = 0; y < f.height; ++y) {
+    std::memcpy(row.data(), q.indices.data() + y * f.width, f.width);
+    enc.check(EGifPutLine(gif, row.data(), static_cast<int>(f.width)), "compressing a frame");
+  }
+  const std::size_t image_end = memory.bytes.size();  // before the trailer finish() writes
+  enc.finish();
+  out.image.assign(memory.bytes.begin() + static_cast<std::ptrdiff_t>(image_start),
+                   memory.bytes.begin() + static_cast<std::ptrdiff_t>(image_end));
+  return out;
+}
+
+void write_gif(ByteSink& sink, const std::vector<EncodedFrame>& frames, const EncodeOptions& options) {
+  const EncodedFrame& first = frames.front();
   bool any_alpha = false;
-  for (const FrameView& f : frames) any_alpha = any_alpha || f.channels == 2 || f.channels == 4;
+  for (const EncodedFrame& f : frames) any_alpha = any_alpha || f.alpha;
   const bool gce = !options.duration_ms.empty() || !options.disposal.empty() || options.transparency || any_alpha;
   const bool gif89 = gce || options.loop || options.comment;
 
@@ -132,9 +183,8 @@ void encode_gif(ByteSink& sink, const std::vector<FrameView>& frames, const Enco
     enc.check(EGifPutExtensionTrailer(gif), "writing the comment");
   }
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    const FrameView& f = frames[i];
-    const Quantized q = quantize(f.pixels, f.width, f.height, f.channels, options.palettesize, options.dither);
-    const int transparent = q.transparent >= 0 ? q.transparent : options.transparency.value_or(-1);
+    const EncodedFrame& f = frames[i];
+    const int transparent = f.transparent >= 0 ? f.transparent : options.transparency.value_or(-1);
     if (gce) {
       // Graphic control extension (GIF89a §23): disposal, delay in 1/100 s, transparent index.
       const int delay = per_frame(options.duration_ms, i) / 10;
@@ -143,14 +193,9 @@ void encode_gif(ByteSink& sink, const std::vector<FrameView>& frames, const Enco
                               static_cast<GifByteType>(transparent >= 0 ? transparent : 0)};
       enc.check(EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, sizeof block, block), "writing a graphic control extension");
     }
-    const ColorMap map = make_map(q.palette);
-    enc.check(EGifPutImageDesc(gif, 0, 0, static_cast<int>(f.width), static_cast<int>(f.height), false, map.get()),
-              "writing an image descriptor");
-    std::vector<GifPixelType> row(f.width);
-    for (std::size_t y = 0; y < f.height; ++y) {
-      std::memcpy(row.data(), q.indices.data() + y * f.width, f.width);
-      enc.check(EGifPutLine(gif, row.data(), static_cast<int>(f.width)), "compressing a frame");
-    }
+    // giflib writes straight through to the sink (no buffer of its own), so
+    // the encoded image goes in between its calls.
+    enc.write_raw(f.image);
   }
   enc.finish();
 }

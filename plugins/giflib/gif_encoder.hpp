@@ -28,8 +28,25 @@ struct FrameView {
   int channels = 0;
 };
 
-/// Quantizes and writes every frame; consecutive identical frames are all
-/// kept (DECISIONS D16). GIF87a unless an extension is written.
-void encode_gif(ByteSink& sink, const std::vector<FrameView>& frames, const EncodeOptions& options);
+/// One frame quantized and LZW-compressed as it arrives: its image
+/// descriptor, local colour table and image data (GIF89a §20–22), ready to
+/// be copied into the file. It is small (the frame's share of the GIF), so
+/// a writer keeps these instead of the frames' pixels.
+struct EncodedFrame {
+  Bytes image;           ///< from the image separator (0x2C) to the block terminator
+  int transparent = -1;  ///< the palette index of transparent pixels, or -1
+  bool alpha = false;    ///< the frame had an alpha channel
+  std::size_t height = 0, width = 0;
+};
+
+/// Quantizes (palettesize, dither) and compresses one frame.
+EncodedFrame encode_frame(const FrameView& frame, int palettesize, bool dither);
+
+/// Writes the GIF of `frames` (at least one, all of one size): header,
+/// logical screen, loop and comment extensions, and per frame its graphic
+/// control extension (duration, disposal, transparency) and its encoded
+/// image. Consecutive identical frames are all kept (DECISIONS D16). GIF87a
+/// unless an extension is written.
+void write_gif(ByteSink& sink, const std::vector<EncodedFrame>& frames, const EncodeOptions& options);
 
 }  // namespace imio::giflib

@@ -92,10 +92,12 @@ class GifReader final : public Plugin {
     const Shape shape = frame_shape(walker.screen(), layout);
     if (index.is_integer()) {
       walk_to(walker, static_cast<std::size_t>(index.value()));
+      check_not_cut(walker, static_cast<std::size_t>(index.value()));
       return {.shape = shape, .dtype = DType::uint8};
     }
     std::size_t n = 1;
     while (walker.next()) ++n;
+    check_not_cut(walker, n - 1);
     Shape batch{n};
     batch.insert(batch.end(), shape.begin(), shape.end());
     return {.shape = batch, .dtype = DType::uint8, .n_images = n, .is_batch = true};
@@ -149,6 +151,14 @@ class GifReader final : public Plugin {
   }
 
   // Frame k exists, found without decoding.
+  // A frame whose image data the file does not hold cannot be read: improps
+  // says so as imread does (D11), without decoding.
+  static void check_not_cut(const BlockWalker& walker, std::size_t frame) {
+    if (walker.data_cut()) {
+      throw DecodeError(fmt::format("truncated GIF: the image data of frame {} are cut short", frame));
+    }
+  }
+
   static void walk_to(BlockWalker& walker, std::size_t k) {
     for (std::size_t i = 1; i <= k; ++i) {
       if (!walker.next()) out_of_range(static_cast<std::int64_t>(k), i);

@@ -115,13 +115,13 @@ class GifWriter final : public Plugin {
     add(frames, std::move(args));
   }
 
-  // Frames of several write calls make one animation, encoded here (spec §5.1.6 "Buffering").
+  // Frames of several write calls make one animation (spec §5.1.6
+  // "Buffering"): each is compressed when it is written, and the file is
+  // assembled here, with the options of every call merged.
   void close() override {
     if (frames_.empty()) return;
     check_lists(frames_.size());
-    std::vector<FrameView> views;
-    for (const Stored& f : frames_) views.push_back({f.pixels.data(), f.height, f.width, f.channels});
-    encode_gif(request_.sink(), views, args_.encode);
+    write_gif(request_.sink(), frames_, args_.encode);
     frames_.clear();
   }
 
@@ -132,13 +132,6 @@ class GifWriter final : public Plugin {
     std::size_t offset;
     Shape shape;
   };
-  struct Stored {
-    std::vector<std::uint8_t> pixels;
-    std::size_t height, width;
-    int channels;
-  };
-
-
   void add(const std::vector<Pending>& frames, WriteArgs args) {
     const std::size_t total = frames_.size() + frames.size();
     if (!frames_.empty() && (frames.front().shape[0] != frames_.front().height || frames.front().shape[1] != frames_.front().width)) {
@@ -151,23 +144,26 @@ class GifWriter final : public Plugin {
         throw ArgumentError(fmt::format("{} per-frame values for {} frames", list->size(), total));
       }
     }
+    // Frames are quantized when written: the palette options of a later
+    // call cannot reach the frames before it.
+    if (!frames_.empty() && ((args.encode.palettesize != 256 && args.encode.palettesize != args_.encode.palettesize) ||
+                             (args.encode.dither && !args_.encode.dither))) {
+      throw ArgumentError("palettesize and dither apply to every frame of a GIF: give them in the first write call");
+    }
     request_.check_frames(total);
+    merge(std::move(args));
+    std::vector<std::uint8_t> widened;  // bool gray as 0/255
     for (const Pending& p : frames) {
-      Stored s;
-      s.height = p.shape[0];
-      s.width = p.shape[1];
-      s.channels = p.shape.size() == 3 ? static_cast<int>(p.shape[2]) : 1;
-      const std::size_t n = s.height * s.width * static_cast<std::size_t>(s.channels);
+      const int channels = p.shape.size() == 3 ? static_cast<int>(p.shape[2]) : 1;
+      const std::size_t n = p.shape[0] * p.shape[1] * static_cast<std::size_t>(channels);
       const auto* src = reinterpret_cast<const std::uint8_t*>(p.array->bytes()) + p.offset;
       if (p.array->dtype() == DType::bool_) {
-        s.pixels.resize(n);
-        for (std::size_t i = 0; i < n; ++i) s.pixels[i] = src[i] ? 255 : 0;
-      } else {
-        s.pixels.assign(src, src + n);
+        widened.resize(n);
+        for (std::size_t i = 0; i < n; ++i) widened[i] = src[i] ? 255 : 0;
+        src = widened.data();
       }
-      frames_.push_back(std::move(s));
+      frames_.push_back(encode_frame({src, p.shape[0], p.shape[1], channels}, args_.encode.palettesize, args_.encode.dither));
     }
-    merge(std::move(args));
   }
 
   // Options of several calls are merged, later ones winning (spec §5.1.6).
@@ -192,7 +188,7 @@ class GifWriter final : public Plugin {
   }
 
   Request& request_;
-  std::vector<Stored> frames_;
+  std::vector<EncodedFrame> frames_;
   WriteArgs args_;
 };
 

@@ -176,4 +176,36 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const 
   return h;
 }
 
+bool ends_before_eoi(std::span<const std::byte> file) {
+  const auto at = [&](std::size_t i) { return std::to_integer<unsigned>(file[i]); };
+  const std::size_t n = file.size();
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < n) {
+    if (at(pos) != 0xFF || at(pos + 1) == 0xFF) {  // a fill byte, or data between segments
+      ++pos;
+      continue;
+    }
+    const unsigned marker = at(pos + 1);
+    if (marker == 0xD9) return false;  // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x00) {  // no length (T.81 §B.1.1.3)
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > n) return true;
+    const std::size_t end = pos + 2 + ((at(pos + 2) << 8) | at(pos + 3));
+    if (end > n) return true;
+    pos = end;
+    if (marker != 0xDA) continue;
+    // SOS: entropy-coded data up to the next marker that may follow a scan
+    // (§B.2.4, §B.6: tables, DNL, another scan, APPn/COM, EOI); stuffed
+    // zeros, restart markers and damaged bytes are data (§B.1.1.5, §F.1.2.3).
+    const auto ends_scan = [](unsigned m) {
+      return m == 0xD9 || m == 0xDA || m == 0xDB || m == 0xDC || m == 0xDD || m == 0xC4 || m == 0xCC || m == 0xFE ||
+             (m >= 0xE0 && m <= 0xEF);
+    };
+    while (pos + 1 < n && !(at(pos) == 0xFF && ends_scan(at(pos + 1)))) ++pos;
+  }
+  return true;
+}
+
 }  // namespace imio::libjpeg

@@ -27,4 +27,9 @@ struct HeaderInfo {
 /// component counts Pillow cannot represent.
 HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const std::byte> file);
 
+/// Whether `file` ends before its EOI marker (ITU T.81 §B.2.1): a walk over
+/// the marker segments that steps through entropy-coded data to the next
+/// marker, decoding nothing. A file cut anywhere after its header is one.
+bool ends_before_eoi(std::span<const std::byte> file);
+
 }  // namespace imio::libjpeg

@@ -107,6 +107,10 @@ class JpegReader final : public Plugin {
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const ReadOptions o = take_read_options(kwargs, "properties");
     const bool batch = wants_batch(index);
+    // A cut file is the DecodeError a strict read gives (D11), found without decoding.
+    if (o.strict && ends_before_eoi(data_)) {
+      throw DecodeError("the JPEG data end before the EOI marker (the file is truncated or damaged)");
+    }
     Shape shape = result_shape(o);
     if (batch) return {.shape = with_batch_axis(shape), .dtype = DType::uint8, .n_images = 1, .is_batch = true};
     return {.shape = std::move(shape), .dtype = DType::uint8};
@@ -276,7 +280,7 @@ class JpegWriter final : public Plugin {
   void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
     const WriteOptions o = take_write_options(kwargs);
     if (images.size() != 1) {
-      throw ArgumentError(fmt::format("JPEG holds one image; cannot write {} images (D8)", images.size()));
+      throw ArgumentError(fmt::format("JPEG holds one image; cannot write {} images", images.size()));
     }
     encode(single_image(images.front(), o), o);
   }
@@ -298,7 +302,7 @@ class JpegWriter final : public Plugin {
     // A batch of one image (N=1 on a 4-D array, or a 3-D gray batch) is that image.
     if (shape.size() == 4 || (shape.size() == 3 && (shape[2] < 1 || shape[2] > 4))) {
       if (shape[0] != 1) {
-        throw ArgumentError(fmt::format("JPEG holds one image; cannot write a batch of {} images (D8)", shape[0]));
+        throw ArgumentError(fmt::format("JPEG holds one image; cannot write a batch of {} images", shape[0]));
       }
       shape.erase(shape.begin());
     }

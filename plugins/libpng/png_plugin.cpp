@@ -87,6 +87,8 @@ class PngReader final : public Plugin {
 
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const ReadArgs a = read_args(kwargs, "properties");
+    // Cut image data: the error read gives (D11), found by the chunk walk.
+    if (chunks_.truncated) throw DecodeError("the image data are cut off (image file is truncated)");
     const OutSpec spec = out_spec(chunks_, a.mode);
     Shape frame = spec.frame_shape(chunks_.ihdr.height, chunks_.ihdr.width);
     if (a.rotate && chunks_.exif) frame = oriented_shape(frame, exif_orientation(*chunks_.exif));

@@ -83,6 +83,12 @@ class RawReader final : public Plugin {
   }
 
   ImageProperties describe_output(const ReadSettings& s) {
+    if (s.output != Output::thumbnail) {
+      // Only reading the sensor data shows whether the file holds them (a
+      // truncated or stripped file): improps raises what read raises (D11).
+      // They are unpacked, not developed, and kept for a read that follows.
+      session_->unpack(request_);
+    }
     switch (s.output) {
       case Output::raw: return {.shape = session_->raw_shape(), .dtype = DType::uint16};
       case Output::thumbnail: return thumbnail_properties();

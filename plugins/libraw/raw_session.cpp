@@ -207,6 +207,8 @@ RawSession::~RawSession() = default;
 
 const LibRaw& RawSession::processor() const noexcept { return *impl_->processor; }
 
+void RawSession::unpack(const Request& request) { impl_->unpack(request); }
+
 NDArray RawSession::develop(const DevelopOptions& options, const Request& request) {
   Impl& m = *impl_;
   m.unpack(request);

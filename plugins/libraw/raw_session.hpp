@@ -38,6 +38,10 @@ class RawSession {
   /// The processor, for metadata (read-only use).
   const LibRaw& processor() const noexcept;
 
+  /// Reads (unpacks) the raw sensor data once, without developing them:
+  /// DecodeError when the file does not hold them (truncated or stripped).
+  void unpack(const Request& request);
+
   /// The developed image (rawpy's postprocess()); `(H, W, C)`.
   NDArray develop(const DevelopOptions& options, const Request& request);
   /// Shape and dtype develop() returns, from the header alone.

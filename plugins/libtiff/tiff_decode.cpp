@@ -454,8 +454,15 @@ std::string libtiff_version() {
 }
 
 void check_decodable(std::span<const Page* const> pages) {
+  check_complete(pages);  // first: a cut file's missing tags make other problems
   for (const Page* p : pages) {
     if (!p->problem.empty()) throw DecodeError(p->problem);
+  }
+}
+
+void check_complete(std::span<const Page* const> pages) {
+  for (const Page* p : pages) {
+    if (!p->truncated.empty()) throw DecodeError(p->truncated);
   }
 }
 

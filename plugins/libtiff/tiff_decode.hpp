@@ -25,6 +25,10 @@ std::string libtiff_version();
 /// Throws DecodeError naming the first page that cannot be decoded.
 void check_decodable(std::span<const Page* const> pages);
 
+/// Throws DecodeError naming the first page whose data the file does not
+/// hold (it is truncated): what properties can tell without decoding.
+void check_complete(std::span<const Page* const> pages);
+
 /// Checks a read of `pages` before anything is allocated: the request's
 /// limits first (a hostile size is a LimitError before anything else), then
 /// check_decodable. Returns the bytes the pages decode to.

@@ -178,10 +178,12 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
       const std::uint64_t at = load(field, static_cast<int>(inline_bytes), st.little);
       if (at > size || *total > size - at) {
         warn(kPlugin, fmt::format("tag {} of the IFD at {} points outside the file; skipped", e.tag, offset));
+        ifd.lost.push_back(e.tag);
         continue;
       }
       if (!read_growing(source, at, *total, e.data)) {
         warn(kPlugin, fmt::format("tag {} of the IFD at {} runs past the end of the data; skipped", e.tag, offset));
+        ifd.lost.push_back(e.tag);
         continue;
       }
     }
@@ -208,6 +210,7 @@ Structure parse_structure(ByteSource& source, const Limits& limits) {
     next = load(head + 4, 4, st.little);
   }
   const std::uint64_t size = file_size(source);
+  st.file_size = size;
   const int count_bytes = st.bigtiff ? 8 : 2;
   const std::uint64_t entry_bytes = st.bigtiff ? 20 : 12;
   std::unordered_set<std::uint64_t> seen;
@@ -220,8 +223,21 @@ Structure parse_structure(ByteSource& source, const Limits& limits) {
       throw LimitError(fmt::format("the file has more than {} pages (Limits::max_frames)", limits.max_frames));
     }
     auto ifd = read_ifd_at(source, st, next);
+    if (!ifd && st.ifds.empty()) {
+      // The header promises a page the file does not hold: it was cut inside
+      // its header or first IFD, or the offset is damaged. tifffile reads
+      // this as a file without pages (an empty float64 array); it is damage.
+      if (size != std::numeric_limits<std::uint64_t>::max() && next >= size) {
+        throw DecodeError(fmt::format("the file is truncated or damaged: its first IFD is at offset {}, past the end "
+                                      "of the file ({} bytes)",
+                                      next, size));
+      }
+      throw DecodeError(fmt::format("the file is truncated or damaged: its first IFD (at offset {}) is cut short or "
+                                    "unreadable",
+                                    next));
+    }
     if (!ifd) {
-      // tifffile reads such a file as one without pages (an empty array).
+      // tifffile ends the page list here, with a warning.
       warn(kPlugin, fmt::format("the IFD at offset {} cannot be read; it and later pages are ignored", next));
       break;
     }
@@ -230,6 +246,7 @@ Structure parse_structure(ByteSource& source, const Limits& limits) {
     std::byte ptr[8];
     const std::size_t ptr_bytes = st.bigtiff ? 8 : 4;
     std::uint64_t following = 0;
+    // The smallest valid TIFFs end without the pointer: no next IFD.
     if (link < size && read_at(source, link, ptr, ptr_bytes)) following = load(ptr, static_cast<int>(ptr_bytes), st.little);
     st.ifds.push_back(std::move(*ifd));
     next = following;

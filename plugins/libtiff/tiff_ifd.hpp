@@ -49,6 +49,8 @@ struct Ifd {
   std::uint64_t offset = 0;
   std::uint64_t entry_count = 0;  ///< as stored (entries drops unreadable ones)
   std::vector<Entry> entries;
+  /// Tags dropped because their values lie past the end of the file.
+  std::vector<std::uint16_t> lost;
   /// The first entry with this tag, or nullptr.
   const Entry* find(std::uint16_t tag) const noexcept;
   /// The n-th entry with this tag (0 = first), or nullptr.
@@ -62,15 +64,20 @@ struct Structure {
   bool little = true;
   bool bigtiff = false;
   std::vector<Ifd> ifds;
+  /// The file's size, or the largest uint64 when the source cannot tell.
+  std::uint64_t file_size = UINT64_MAX;
 };
 
 /// Whether `first` starts with a classic or BigTIFF header (either byte order).
 bool has_tiff_header(std::span<const std::byte> first) noexcept;
 
-/// Parses the header and the IFD chain. A broken header throws DecodeError;
-/// a broken chain (loop, offset outside the file) ends the list with a
-/// warning, as tifffile does (the list may be empty); more IFDs than
-/// limits.max_frames is a LimitError.
+/// Parses the header and the IFD chain. A broken header, or a first IFD
+/// that cannot be read (the file is cut inside its header or first IFD, or
+/// the offset points past its end), throws DecodeError; a first IFD offset
+/// of 0 is a file without pages (the list is empty). A broken chain after
+/// the first IFD (loop, offset outside the file) ends the list with a
+/// warning, as tifffile does; more IFDs than limits.max_frames is a
+/// LimitError.
 Structure parse_structure(ByteSource& source, const Limits& limits);
 
 /// Reads one IFD at `offset` (for sub-IFDs such as EXIF); nullopt when it cannot be read.

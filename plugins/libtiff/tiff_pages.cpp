@@ -76,6 +76,33 @@ Shape prepend(std::size_t n, const Shape& s) {
   return out;
 }
 
+// Why the file cannot hold the page's strips or tiles, or "" when it does.
+std::string missing_data(const Page& p, std::size_t index, std::uint64_t file_size) {
+  for (std::size_t s = 0; s < p.offsets.size() && s < p.counts.size(); ++s) {
+    const std::uint64_t at = p.offsets[s], n = p.counts[s];
+    if (n == 0 || (at <= file_size && n <= file_size - at)) continue;
+    return fmt::format("the file is truncated: {} {} of page {} ({} bytes at offset {}) ends past the end of the file "
+                       "({} bytes)",
+                       p.tiled ? "tile" : "strip", s, index, n, at, file_size);
+  }
+  return {};
+}
+
+// Why page `index`'s directory lost what the page needs to the end of the
+// file, or "" when it did not.
+std::string damaged_directory(const Ifd& ifd, std::size_t index) {
+  static constexpr std::uint16_t structural[] = {
+      kImageWidth, kImageLength, kBitsPerSample, kCompression, kPhotometric, kStripOffsets, kSamplesPerPixel,
+      kRowsPerStrip, kStripByteCounts, kPlanarConfig, kPredictor, kColorMap, kTileWidth, kTileLength, kTileOffsets,
+      kTileByteCounts, kExtraSamples, kSampleFormat, kYCbCrSubsampling, 347 /* JPEGTables */};
+  for (const std::uint16_t tag : ifd.lost) {
+    if (std::find(std::begin(structural), std::end(structural), tag) != std::end(structural)) {
+      return fmt::format("the file is truncated: the values of tag {} of page {} lie past its end", tag, index);
+    }
+  }
+  return {};
+}
+
 Series single(const Page& p, Series::Kind kind) {
   return Series{kind, p.shape, p.dtype, {p}};
 }
@@ -160,6 +187,7 @@ Series imagej(const Structure& st, const std::vector<Page>& pages) {
     for (std::size_t k = 0; k < wanted; ++k) {
       Page p = first;
       p.offsets[0] += static_cast<std::uint64_t>(k) * first.nbytes();
+      if (p.truncated.empty()) p.truncated = missing_data(p, k, st.file_size);
       group.push_back(std::move(p));
     }
   } else {
@@ -285,6 +313,8 @@ Page make_page(const Structure& st, std::size_t index) {
       p.problem = "the page's byte counts are missing";
     }
   }
+  p.truncated = damaged_directory(ifd, index);
+  if (p.truncated.empty() && p.problem.empty()) p.truncated = missing_data(p, index, st.file_size);
   return p;
 }
 

@@ -37,6 +37,10 @@ struct Page {
   DType dtype = DType::uint8;
   Shape shape;          ///< (H,W), (H,W,S) contiguous or (S,H,W) planar
   std::string problem;  ///< why the page cannot be decoded (empty when it can)
+  /// Why the file does not hold the page's data (a strip or tile ends past
+  /// its end), empty when it does: found without decoding, so improps
+  /// reports it as imread does (D11).
+  std::string truncated;
 
   std::size_t nbytes() const noexcept;
   /// tifffile's grouping key: pages with equal keys stack into one series.

@@ -114,7 +114,12 @@ class TiffReader final : public plugin::LibTiff {
 
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const ReadArgs args = parse_args(index, kwargs, "properties");
+    if (pages_.empty()) {
+      const NDArray empty = read_pageless(args);  // what read returns (D11)
+      return {.shape = empty.shape(), .dtype = empty.dtype()};
+    }
     const Selection sel = select(args, /*for_read=*/false);
+    check_complete(sel.pages);  // a truncated file: the error read gives, found without decoding
     ImageProperties props{.shape = sel.shape, .dtype = sel.dtype, .n_images = sel.n_images, .is_batch = sel.batch};
     if (!sel.pages.empty()) props.spacing = page_resolution(st_, *sel.pages.front());
     return props;
@@ -197,8 +202,10 @@ class TiffReader final : public plugin::LibTiff {
     return pages_[p];
   }
 
-  // A TIFF header without a readable page reads as tifffile reads it: an
-  // empty float64 array (and nothing to stack for index=all).
+  // A TIFF whose header says it has no page (first IFD offset 0) reads as
+  // tifffile reads it: an empty float64 array (and nothing to stack for
+  // index=all). A header pointing at a page the file does not hold is a
+  // DecodeError (parse_structure).
   NDArray read_pageless(const ReadArgs& a) const {
     if (a.index.is_all() && !a.page.given) throw ArgumentError("the file has no pages: nothing to stack");
     warn(kPlugin, "the file has no readable page; the result is empty");

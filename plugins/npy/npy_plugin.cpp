@@ -46,9 +46,11 @@ class NpyReader final : public Plugin {
     return one_frame([this] { return read_array(); });
   }
 
-  // From the header alone: the data are never touched.
+  // From the header and the file's size: the data are never read, but a file
+  // too short for them is the error read gives (D11).
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "properties").finish();
+    check_data_present(request_.source());
     if (wants_batch(index)) {
       return {.shape = with_batch_axis(header_.dict.shape), .dtype = element_.dtype, .n_images = 1, .is_batch = true};
     }

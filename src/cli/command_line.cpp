@@ -20,11 +20,15 @@ constexpr std::string_view usage_text =
     "  imio props   URI [OPTIONS]                 print improps(URI) as one JSON object\n"
     "  imio meta    URI [OPTIONS] [--exclude-applied=true|false]\n"
     "                                             print immeta(URI) as one JSON object\n"
-    "  imio convert URI OUT [OPTIONS] [--write-plugin P] [--write-extension .E] [--write-kw K=V]...\n"
-    "                                             imread(URI) then imwrite(OUT); OUT may be \"-\" for\n"
-    "                                             stdout; OUT ending in .npy writes a NumPy array\n"
-    "  imio iter    URI OUTDIR [OPTIONS]          write each image of imiter(URI) as OUTDIR/00000.npy,\n"
-    "                                             00001.npy, ...; print the count\n"
+    "  imio convert URI OUT [OPTIONS] [WRITE OPTIONS]\n"
+    "                                             imread(URI) then imwrite(OUT); frames of a video or\n"
+    "                                             animation are streamed one by one to video and GIF\n"
+    "                                             writers; OUT may be \"-\" for stdout; OUT ending in\n"
+    "                                             .npy writes a NumPy array\n"
+    "  imio iter    URI OUTDIR [OPTIONS] [WRITE OPTIONS]\n"
+    "                                             write each image of imiter(URI) as OUTDIR/00000.npy,\n"
+    "                                             00001.npy, ... (another format with --write-extension);\n"
+    "                                             print the count\n"
     "  imio plugins                               print the registered plugins as a JSON list\n"
     "  imio --version | --help\n"
     "\n"
@@ -35,7 +39,17 @@ constexpr std::string_view usage_text =
     "  --kw KEY=VALUE       a plugin kwarg; repeatable. VALUE is parsed as JSON when it\n"
     "                       parses (true, 3, 2.5, [100,200], \"text\"), else taken as a string;\n"
     "                       the VALUE `...` stands for imio::all (Python's Ellipsis)\n"
+    "  --max-pixels N       Limits of the call (also for the write side): pixels of one image,\n"
+    "  --max-frames N       images in one result or written in one call,\n"
+    "  --max-bytes N        bytes of one allocation; omitted = the library's defaults\n"
     "\n"
+    "WRITE OPTIONS (convert, iter):\n"
+    "  --write-plugin P     the writing plugin\n"
+    "  --write-extension .E the format (convert: also for OUT \"-\"; iter: the frames' extension,\n"
+    "                       default .npy)\n"
+    "  --write-kw K=V       a kwarg of the writer; repeatable, VALUE as for --kw\n"
+    "\n"
+    "Long conversions draw a progress line on stderr when it is a terminal.\n"
     "URI is a path, imageio:NAME, an http(s) URL or archive.zip/member; \"-\" reads stdin.\n"
     "Exit status: 0 success, 1 the library failed (\"imio: <ErrorClass>: <message>\"), 2 bad command line.\n";
 
@@ -43,7 +57,10 @@ constexpr std::string_view usage_text =
 constexpr unsigned bit(Command c) { return 1U << static_cast<unsigned>(c); }
 constexpr unsigned reading = bit(Command::props) | bit(Command::meta) | bit(Command::convert) | bit(Command::iter);
 
-enum class Opt { index, plugin, extension, kw, exclude_applied, write_plugin, write_extension, write_kw };
+enum class Opt {
+  index, plugin, extension, kw, exclude_applied, write_plugin, write_extension, write_kw, max_pixels, max_frames,
+  max_bytes
+};
 
 struct OptionSpec {
   std::string_view name;
@@ -52,15 +69,20 @@ struct OptionSpec {
   bool repeatable;
 };
 
-constexpr std::array<OptionSpec, 8> option_specs{{
+constexpr unsigned writing = bit(Command::convert) | bit(Command::iter);
+
+constexpr std::array<OptionSpec, 11> option_specs{{
     {"--index", Opt::index, reading & ~bit(Command::iter), false},
     {"--plugin", Opt::plugin, reading, false},
     {"--extension", Opt::extension, reading, false},
     {"--kw", Opt::kw, reading, true},
     {"--exclude-applied", Opt::exclude_applied, bit(Command::meta), false},
-    {"--write-plugin", Opt::write_plugin, bit(Command::convert), false},
-    {"--write-extension", Opt::write_extension, bit(Command::convert), false},
-    {"--write-kw", Opt::write_kw, bit(Command::convert), true},
+    {"--write-plugin", Opt::write_plugin, writing, false},
+    {"--write-extension", Opt::write_extension, writing, false},
+    {"--write-kw", Opt::write_kw, writing, true},
+    {"--max-pixels", Opt::max_pixels, reading, false},
+    {"--max-frames", Opt::max_frames, reading, false},
+    {"--max-bytes", Opt::max_bytes, reading, false},
 }};
 
 struct CommandSpec {
@@ -113,6 +135,22 @@ std::pair<std::string, Value> parse_kwarg(std::string_view option, std::string_v
   return {std::string(text.substr(0, eq)), parse_kwarg_value(text.substr(eq + 1))};
 }
 
+std::uint64_t parse_limit(std::string_view option, std::string_view text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n == 0) {
+    throw UsageError(fmt::format("bad value for {}: '{}' (expected a positive integer)", option, text));
+  }
+  return n;
+}
+
+std::string parse_extension(std::string_view option, std::string_view text) {
+  if (text.size() < 2 || text[0] != '.') {
+    throw UsageError(fmt::format("bad value for {}: '{}' (expected an extension with its dot, such as .png)", option, text));
+  }
+  return std::string(text);
+}
+
 bool parse_bool(std::string_view option, std::string_view text) {
   if (text == "true") return true;
   if (text == "false") return false;
@@ -127,8 +165,11 @@ void apply(Invocation& inv, Opt opt, std::string_view option, std::string_view v
     case Opt::kw: inv.kwargs.push_back(parse_kwarg(option, value)); break;
     case Opt::exclude_applied: inv.exclude_applied = parse_bool(option, value); break;
     case Opt::write_plugin: inv.write_plugin = value; break;
-    case Opt::write_extension: inv.write_extension = value; break;
+    case Opt::write_extension: inv.write_extension = parse_extension(option, value); break;
     case Opt::write_kw: inv.write_kwargs.push_back(parse_kwarg(option, value)); break;
+    case Opt::max_pixels: inv.limits.max_pixels = parse_limit(option, value); break;
+    case Opt::max_frames: inv.limits.max_frames = parse_limit(option, value); break;
+    case Opt::max_bytes: inv.limits.max_bytes = parse_limit(option, value); break;
   }
 }
 
@@ -151,6 +192,8 @@ void check_positionals(const Invocation& inv, const CommandSpec& command) {
 }  // namespace
 
 std::string_view usage() { return usage_text; }
+
+std::string_view usage_hint() { return "run 'imio --help' for usage"; }
 
 Invocation parse_command_line(std::span<const std::string_view> args) {
   Invocation inv;

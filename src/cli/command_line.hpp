@@ -25,16 +25,19 @@ struct Invocation {
   std::string extension{};
   Kwargs kwargs{};
 
+  // the call's Limits (--max-pixels, --max-frames, --max-bytes); 0 = the default
+  Limits limits{};
+
   // meta
   bool exclude_applied = true;
 
-  // convert's write side (--write-plugin, --write-extension, --write-kw)
+  // the write side of convert and iter (--write-plugin, --write-extension, --write-kw)
   std::string write_plugin{};
   std::string write_extension{};
   Kwargs write_kwargs{};
 };
 
-/// A bad command line: exit status 2, the message and the usage on stderr.
+/// A bad command line: exit status 2, the message and a hint to --help on stderr.
 class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -45,7 +48,10 @@ class UsageError : public std::runtime_error {
 /// @throws UsageError
 Invocation parse_command_line(std::span<const std::string_view> args);
 
-/// The synopsis printed by --help (stdout) and after a UsageError (stderr).
+/// The synopsis printed by --help.
 std::string_view usage();
+
+/// The line after a UsageError's message on stderr.
+std::string_view usage_hint();
 
 }  // namespace imio::cli

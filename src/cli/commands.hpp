@@ -8,10 +8,13 @@
 
 namespace imio::cli {
 
-/// Where a command reads "-" from and prints to.
+/// Where a command reads "-" from and prints to, and where a progress line
+/// goes (`err`, drawn only when `progress` is set: stderr is a terminal).
 struct Streams {
   std::istream& in;
   std::ostream& out;
+  std::ostream& err;
+  bool progress = false;
 };
 
 void run_props(const Invocation& inv, Streams io);

@@ -1,7 +1,8 @@
 // imio — the command-line tool over the library (design/CLI.md).
 //
 // Exit status: 0 success; 1 the library threw (one stderr line
-// "imio: <ErrorClass>: <message>"); 2 a bad command line (usage on stderr).
+// "imio: <ErrorClass>: <message>"); 2 a bad command line (the problem and a
+// hint to --help on stderr).
 // stdout carries only the documented output.
 #include <imio/error.hpp>
 #include <imio/version.hpp>
@@ -14,6 +15,7 @@
 
 #include "command_line.hpp"
 #include "commands.hpp"
+#include "progress.hpp"
 
 namespace {
 
@@ -34,14 +36,16 @@ int fail(std::string_view error_class, std::string_view message) {
   return 1;
 }
 
+// One line with the problem and one with the hint: the whole usage would
+// bury the message.
 int usage_error(std::string_view message) {
-  std::cerr << "imio: " << one_line(message) << "\n\n" << imio::cli::usage();
+  std::cerr << "imio: " << one_line(message) << '\n' << imio::cli::usage_hint() << '\n';
   return 2;
 }
 
 void run(const imio::cli::Invocation& inv) {
   using imio::cli::Command;
-  const imio::cli::Streams io{std::cin, std::cout};
+  const imio::cli::Streams io{std::cin, std::cout, std::cerr, imio::cli::Progress::is_terminal(2)};
   switch (inv.command) {
     case Command::props: return run_props(inv, io);
     case Command::meta: return run_meta(inv, io);

@@ -48,14 +48,20 @@ void check_library_error(const ProgramResult& r, const std::string& error_class)
   CHECK(r.err.find('\n') == r.err.size() - 1);
 }
 
-/// The contract for a bad command line: exit 2, usage on stderr, nothing on stdout.
+/// The contract for a bad command line: exit 2, nothing on stdout, and on
+/// stderr two lines: "imio: <the problem>" and the hint to --help (not the
+/// whole usage, which would bury the problem).
 void check_usage_error(const std::vector<std::string>& args) {
   const ProgramResult r = run_imio(args);
   INFO("args: " << (args.empty() ? std::string() : args[0]) << " ...; stderr: " << r.err);
   CHECK(r.status == 2);
   CHECK(r.out.empty());
   CHECK(starts_with(r.err, "imio: "));
-  CHECK(contains(r.err, "Usage:"));
+  const auto first_end = r.err.find('\n');
+  REQUIRE(first_end != std::string::npos);
+  CHECK(first_end > std::string("imio: ").size());
+  CHECK(r.err.substr(first_end + 1) == "run 'imio --help' for usage\n");
+  CHECK_FALSE(contains(r.err, "Usage:"));
 }
 
 /// Random contents, bit patterns included (NaN payloads, subnormals); bool as 0/1.
@@ -102,7 +108,7 @@ TEST_CASE("imio --help prints the usage on stdout") {
   }
 }
 
-TEST_CASE("a bad command line exits 2 with the usage on stderr and nothing on stdout") {
+TEST_CASE("a bad command line exits 2 with one line and a hint to --help on stderr, nothing on stdout") {
   check_usage_error({});
   check_usage_error({"frobnicate"});
   check_usage_error({"props"});
@@ -115,6 +121,8 @@ TEST_CASE("a bad command line exits 2 with the usage on stderr and nothing on st
   check_usage_error({"convert", "a.npy", "-"});
   check_usage_error({"iter", "a.npy", "frames", "--index", "0"});
   check_usage_error({"plugins", "extra"});
+  check_usage_error({"convert", "a.npy", "b.npy", "--max-pixels", "lots"});
+  check_usage_error({"iter", "a.npy", "frames", "--write-extension", "png"});
 }
 
 TEST_CASE("imio plugins prints a JSON list of the registered plugins") {

@@ -1,6 +1,8 @@
 // The command line and the kwarg VALUE syntax of `imio` (design/CLI.md),
 // checked on the parser itself.
 #include <cmath>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "catch.hpp"
 #include "command_line.hpp"
 #include "json_input.hpp"
+#include "progress.hpp"
 
 using imio::Value;
 using imio::cli::Command;
@@ -141,4 +144,55 @@ TEST_CASE("a bad command line is a UsageError") {
   CHECK(is_usage_error({"props", "a", "--write-plugin", "npy"}));
   CHECK(is_usage_error({"convert", "a", "-"}));
   CHECK(is_usage_error({"--version", "x"}));
+}
+
+TEST_CASE("--max-pixels, --max-frames and --max-bytes set the call's Limits") {
+  const auto inv = parse({"convert", "a", "b", "--max-pixels", "100", "--max-frames=3", "--max-bytes", "4096"});
+  CHECK(inv.limits.max_pixels == 100);
+  CHECK(inv.limits.max_frames == 3);
+  CHECK(inv.limits.max_bytes == 4096);
+  CHECK(parse({"props", "a"}).limits == imio::Limits{});  // the library's defaults
+  CHECK(parse({"props", "a", "--max-bytes", "1"}).limits.max_bytes == 1);
+  CHECK(parse({"meta", "a", "--max-bytes", "1"}).limits.max_bytes == 1);
+  CHECK(parse({"iter", "a", "dir", "--max-bytes", "1"}).limits.max_bytes == 1);
+  CHECK(is_usage_error({"props", "a", "--max-pixels", "0"}));
+  CHECK(is_usage_error({"props", "a", "--max-pixels", "-5"}));
+  CHECK(is_usage_error({"props", "a", "--max-frames", "many"}));
+  CHECK(is_usage_error({"props", "a", "--max-bytes", "1e9"}));
+  CHECK(is_usage_error({"props", "a", "--max-bytes", "99999999999999999999999"}));
+  CHECK(is_usage_error({"plugins", "--max-bytes", "1"}));
+}
+
+TEST_CASE("iter takes the write options; --write-extension needs its dot") {
+  const auto inv = parse({"iter", "a.gif", "out", "--write-extension", ".png", "--write-kw", "compress_level=1"});
+  CHECK(inv.write_extension == ".png");
+  REQUIRE(inv.write_kwargs.size() == 1);
+  CHECK(inv.write_kwargs[0].first == "compress_level");
+  CHECK(parse({"iter", "a.gif", "out", "--write-plugin", "libpng"}).write_plugin == "libpng");
+  CHECK(is_usage_error({"iter", "a.gif", "out", "--write-extension", "png"}));
+  CHECK(is_usage_error({"convert", "a.gif", "b", "--write-extension", "."}));
+}
+
+TEST_CASE("the progress line: a carriage return, the frame and the total when known") {
+  CHECK(imio::cli::progress_line(120, std::nullopt) == "\rframe 120");
+  CHECK(imio::cli::progress_line(120, 300) == "\rframe 120/300");
+  CHECK(imio::cli::progress_clear(0).empty());
+  CHECK(imio::cli::progress_clear(5) == "\r     \r");
+}
+
+TEST_CASE("the progress line is drawn only when enabled, and erased at the end") {
+  std::ostringstream off;
+  {
+    imio::cli::Progress p(off, false);
+    p.frame(1);
+    p.frame(2);
+  }
+  CHECK(off.str().empty());
+  std::ostringstream on;
+  {
+    imio::cli::Progress p(on, true);
+    p.set_total(2);
+    p.frame(1);
+  }
+  CHECK(on.str() == "\rframe 1/2\r" + std::string(9, ' ') + "\r");
 }

@@ -4,6 +4,7 @@
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -441,4 +442,29 @@ TEST_CASE("giflib: Pillow reads written animations with their frames, durations 
     CHECK(std::memcmp(ref.data(), f.bytes(), ref.size()) == 0);
   }
   CHECK_FALSE(contains(log, "frame 5"));
+}
+
+TEST_CASE("giflib: frames written one call at a time make the file one call makes", "[giflib]") {
+  // Each frame is compressed when written (the handle keeps no pixels); the
+  // options of later calls still reach every frame, except the palette ones.
+  NDArray batch({4, 10, 12, 3}, DType::uint8);
+  for (std::size_t i = 0; i < batch.nbytes(); ++i) batch.bytes()[i] = static_cast<std::byte>((i * 7) % 200);
+  const Bytes whole = imio::imwrite("<bytes>", batch, {.extension = ".gif", .kwargs = {{"duration", 50}, {"loop", 0}}}).value();
+  imio::ImageFile out = imio::imopen("<bytes>", "w", {.extension = ".gif"});
+  const std::size_t frame_bytes = batch.nbytes() / 4;
+  for (std::size_t k = 0; k < 4; ++k) {
+    NDArray frame({10, 12, 3}, DType::uint8);
+    std::copy_n(batch.bytes() + k * frame_bytes, frame_bytes, frame.bytes());
+    imio::Kwargs kw{{"duration", 50}};
+    if (k == 3) kw.emplace_back("loop", 0);  // a later call's option reaches the whole file
+    out.write(std::span<const NDArray>(&frame, 1), {.kwargs = kw});
+  }
+  CHECK(out.close().value() == whole);
+  // palettesize after frames were written cannot reach them: refused.
+  imio::ImageFile again = imio::imopen("<bytes>", "w", {.extension = ".gif"});
+  again.write(batch);
+  CHECK_THROWS_AS(again.write(batch, {.kwargs = {{"palettesize", 16}}}), imio::ArgumentError);
+  CHECK_THROWS_AS(again.write(batch, {.kwargs = {{"dither", true}}}), imio::ArgumentError);
+  again.write(batch, {.kwargs = {{"palettesize", 256}}});  // the same value is fine
+  CHECK(imio::improps(again.close().value()).n_images == 8);
 }

@@ -495,6 +495,56 @@ TEST_CASE("damaged TIFFs fail with imio errors, promptly and silently") {
   CHECK(n > 100);
 }
 
+TEST_CASE("a TIFF cut inside its header or first IFD is a DecodeError from imread and improps alike") {
+  // Issue #17: such files read as an empty float64 (0,) array while improps raised.
+  std::vector<std::pair<std::string, Bytes>> cases;
+  const Bytes past = {std::byte{'I'}, std::byte{'I'}, std::byte{42}, std::byte{0},
+                      std::byte{0x80}, std::byte{0x96}, std::byte{0x98}, std::byte{0}};  // first IFD at 10,000,000
+  cases.emplace_back("II*\\0 and an IFD offset past the end", past);
+  const fs::path multipage = imio_test::corpus_file("standard/multipage_rgb.tif");
+  if (multipage.empty()) {
+    WARN("corpus absent: standard/multipage_rgb.tif's cuts were skipped");
+  } else {
+    const Bytes whole = imio_test::read_file(multipage);
+    for (const std::size_t n : {8, 16, 30, 60, 105, 200}) {
+      cases.emplace_back("multipage_rgb.tif cut to " + std::to_string(n), Bytes(whole.begin(), whole.begin() + n));
+    }
+  }
+  Bytes pixels(100, std::byte{7});
+  const Bytes gray = gray_tiff(10, 10, pixels);
+  cases.emplace_back("a 10x10 gray TIFF cut inside its IFD", Bytes(gray.begin(), gray.begin() + 20));
+  for (const auto& c : cases) {
+    INFO(c.first);
+    const Bytes& bytes = c.second;  // a structured binding cannot be captured (clang 14)
+    const std::string read = message_of<imio::DecodeError>([&] { imio::imread(bytes, {.plugin = "libtiff"}); });
+    CHECK((contains(read, "truncated") || contains(read, "damaged")));
+    CHECK(message_of<imio::DecodeError>([&] { imio::improps(bytes, {.plugin = "libtiff"}); }) == read);
+  }
+}
+
+TEST_CASE("a TIFF whose pixel data are cut is a DecodeError from improps too (D11)") {
+  Bytes pixels(100, std::byte{7});
+  Bytes cut = gray_tiff(10, 10, pixels);
+  cut.resize(cut.size() - 30);
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::improps(cut); }), "truncated"));
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut); }), "truncated"));
+}
+
+TEST_CASE("a TIFF whose header says it has no page reads as tifffile reads it, improps agreeing") {
+  // First IFD offset 0: tifffile returns an empty float64 array; this is not damage.
+  Warnings warnings;
+  const Bytes none = {std::byte{'I'}, std::byte{'I'}, std::byte{42}, std::byte{0},
+                      std::byte{0},   std::byte{0},   std::byte{0},  std::byte{0}};
+  const NDArray a = imio::imread(none, {.plugin = "libtiff"});
+  CHECK(a.shape() == Shape{0});
+  CHECK(a.dtype() == DType::float64);
+  const imio::ImageProperties p = imio::improps(none, {.plugin = "libtiff"});
+  CHECK(p.shape == Shape{0});
+  CHECK(p.dtype == DType::float64);
+  CHECK_THROWS_AS(imio::imread(none, {.index = imio::all, .plugin = "libtiff"}), imio::ArgumentError);
+  CHECK_THROWS_AS(imio::improps(none, {.index = imio::all, .plugin = "libtiff"}), imio::ArgumentError);
+}
+
 TEST_CASE("arguments: unknown kwargs, page with key, D7 extensions") {
   imio_test::TempDir tmp;
   const NDArray a = sample({5, 6}, DType::uint8);

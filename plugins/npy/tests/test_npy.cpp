@@ -476,10 +476,10 @@ TEST_CASE("npy: properties follow the index and equal what read returns", "[npy]
 }
 
 TEST_CASE("npy: properties and metadata read the header only", "[npy]") {
-  // A valid header for 8 MB of float64 and no data at all.
+  // A valid header for 8 MB of float64 and no data at all: improps says the
+  // file is truncated, as imread does (D11), from the file's size.
   const Bytes header_only = npy_file(dict_text("<f8", "(1000, 1000)"));
-  CHECK(imio::improps(header_only).shape == Shape{1000, 1000});
-  CHECK(imio::improps(header_only).dtype == DType::float64);
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::improps(header_only); }), "truncated"));
   CHECK(imio::immeta(header_only).get<std::string>("descr") == "<f8");
   const auto msg = message_of<imio::DecodeError>([&] { imio::imread(header_only); });
   CHECK(contains(msg, "truncated"));
@@ -685,7 +685,7 @@ TEST_CASE("npy: broken preambles and truncated data are a DecodeError", "[npy][h
       imio_test::TempDir dir;
       write_file(dir / "short.npy", shorter);
       CHECK_THROWS_AS(imio::imread(dir / "short.npy"), imio::DecodeError);
-      CHECK(imio::improps(dir / "short.npy").shape == Shape{4, 4});
+      CHECK_THROWS_AS(imio::improps(dir / "short.npy"), imio::DecodeError);
     }
   }
   SECTION("a header claiming far more than the file holds fails before allocating") {
