@@ -42,7 +42,7 @@ struct WriteArgs {
 };
 
 WriteArgs write_args(const Kwargs& kwargs, bool still) {
-  KwargReader kw(kwargs, kPlugin, "write");
+  KwargReader kw(kwargs, kPlugin, "write", "video");
   WriteArgs a;
   a.codec = kw.take<std::string>("codec");
   a.is_batch = kw.take<bool>("is_batch", !still);  // a still image is one frame (D23)
