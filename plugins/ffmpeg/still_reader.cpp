@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 extern "C" {
+#include <libavcodec/version.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
@@ -203,7 +204,30 @@ NDArray to_wide(const AVFrame& f, FrameConverter& converter) {
   return out;
 }
 
-Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConverter& converter) {
+// FFmpeg 5.1 (libavcodec 59) reads and writes PFM/PHM rows top-down; the
+// format stores them bottom-up (netpbm's PFM page; Pillow, OpenImageIO and
+// GIMP read them so): imio turns them over on both sides.
+constexpr bool kFfmpegPfmTopDown = LIBAVCODEC_VERSION_MAJOR <= 59;
+
+void flip_rows(NDArray& a) {
+  const std::size_t h = a.shape()[0], row = a.nbytes() / h;
+  std::vector<std::byte> tmp(row);
+  for (std::size_t y = 0; y < h / 2; ++y) {
+    std::byte* top = a.bytes() + y * row;
+    std::byte* bottom = a.bytes() + (h - 1 - y) * row;
+    std::memcpy(tmp.data(), top, row);
+    std::memcpy(top, bottom, row);
+    std::memcpy(bottom, tmp.data(), row);
+  }
+}
+
+// PCX header bytes 3 (bits per plane) and 65 (planes), which decide
+// Pillow's mode for a palette PCX.
+struct PcxHeader {
+  int bits = 0, planes = 0;
+};
+
+Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConverter& converter, const PcxHeader& pcx = {}) {
   Base b;
   b.width = f.width;
   b.height = f.height;
@@ -234,6 +258,18 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
         for (auto& p : b.pixels) p = b.palette[3 * p];
       }
     }
+    if (codec == AV_CODEC_ID_PCX && pcx.planes == 1) {
+      // Pillow: a 1-bit PCX is mode "1" (the bit itself, whatever the
+      // palette); an 8-bit one whose palette is the gray ramp is "L".
+      bool ramp = pcx.bits == 8;
+      for (int i = 0; i < 256 && ramp; ++i) ramp = b.palette[3 * i] == i && b.palette[3 * i + 1] == i && b.palette[3 * i + 2] == i;
+      if (pcx.bits == 1) {
+        b.mode = "1";
+        for (auto& p : b.pixels) p = p != 0 ? 255 : 0;
+      } else if (ramp) {
+        b.mode = "L";
+      }
+    }
     return b;
   }
   if (fmt == AV_PIX_FMT_GRAY8) {
@@ -248,7 +284,9 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
       const std::uint8_t* row = f.data[0] + static_cast<std::ptrdiff_t>(y) * f.linesize[0];
       for (std::size_t x = 0; x < w; ++x) {
         const bool bit = ((row[x >> 3] >> (7 - (x & 7))) & 1) != 0;
-        b.pixels[y * w + x] = (bit != (fmt == AV_PIX_FMT_MONOWHITE)) ? 255 : 0;
+        // Pillow reads an XBM's set bit as white, FFmpeg as black (monowhite).
+        const bool white_is_zero = fmt == AV_PIX_FMT_MONOWHITE && codec != AV_CODEC_ID_XBM;
+        b.pixels[y * w + x] = (bit != white_is_zero) ? 255 : 0;
       }
     }
     return b;
@@ -256,6 +294,7 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
   if (is_wide_format(fmt)) {
     b.mode = wide_mode(fmt);
     b.wide = to_wide(f, converter);
+    if (kFfmpegPfmTopDown && (codec == AV_CODEC_ID_PFM || codec == AV_CODEC_ID_PHM)) flip_rows(*b.wide);
     return b;
   }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
@@ -424,6 +463,10 @@ class StillReader final : public Plugin {
     // Pillow's BMP metadata come from the file header (for a URL this
     // fetches the body once through imio's download: a still image is small).
     if (codec_ == AV_CODEC_ID_BMP && !format_.several) bmp_ = parse_bmp(request_.first_bytes(70));
+    if (codec_ == AV_CODEC_ID_PCX) {
+      const auto head = request_.first_bytes(66);
+      if (head.size() == 66) pcx_ = {static_cast<int>(head[3]), static_cast<int>(head[65])};
+    }
     if (format_.several) {
       ico_data_ = whole_data(request_.source(), ico_storage_, request_.limits().max_bytes);
       ico_ = parse_ico(ico_data_);
@@ -593,7 +636,7 @@ class StillReader final : public Plugin {
       FramePtr f = make_frame();
       if (input_->next_index() != 0) input_->rewind();
       if (!input_->next_frame(f.get())) throw DecodeError("the image does not decode");
-      Base b = to_base(*f, codec_, bmp_, converter_);
+      Base b = to_base(*f, codec_, bmp_, converter_, pcx_);
       if (format_.several && codec_ == AV_CODEC_ID_BMP) apply_ico_alpha(b, ico_data_, ico_[current_], request_);
       base_ = std::move(b);
     }
@@ -616,6 +659,7 @@ class StillReader final : public Plugin {
   const StillFormat& format_;
   AVCodecID codec_ = AV_CODEC_ID_NONE;
   BmpHeader bmp_;
+  PcxHeader pcx_;
   FrameConverter converter_;
   std::optional<Base> base_;
   // ICO: the directory in Pillow's order, the image the Input is on.

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 extern "C" {
+#include <libavcodec/version.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
@@ -251,7 +252,7 @@ struct SampleReader {
 };
 
 // The image as a frame of `format` (gray, mono or RGB with any packing).
-FramePtr frame_of(const NDArray& image, const Sample& in, AVPixelFormat format, const StillFormat& row) {
+FramePtr frame_of(const NDArray& image, const Sample& in, AVPixelFormat format, const StillFormat& row, std::string_view encoder) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
   const Storage st = storage_of(format, row);
   FramePtr f = make_frame();
@@ -264,12 +265,16 @@ FramePtr frame_of(const NDArray& image, const Sample& in, AVPixelFormat format, 
   const auto w = static_cast<std::size_t>(f->width);
   std::vector<std::uint32_t> line(w);
   SampleReader reader{image, in};
+  // FFmpeg 5.1 writes PFM/PHM rows top-down; the format stores them
+  // bottom-up (see still_reader.cpp): the frame is given upside down.
+  const bool flip = LIBAVCODEC_VERSION_MAJOR <= 59 && (encoder == "pfm" || encoder == "phm");
   for (int c = 0; c < d->nb_components; ++c) {
     const int depth = d->comp[c].depth;
     for (int y = 0; y < f->height; ++y) {
-      for (std::size_t x = 0; x < w; ++x) line[x] = reader.get(static_cast<std::size_t>(y) * w + x, c, st, depth);
-      // Mono formats: monowhite stores 1 for black.
-      if (format == AV_PIX_FMT_MONOWHITE) {
+      const auto src_y = static_cast<std::size_t>(flip ? f->height - 1 - y : y);
+      for (std::size_t x = 0; x < w; ++x) line[x] = reader.get(src_y * w + x, c, st, depth);
+      // Mono formats: monowhite stores 1 for black (Pillow reads an XBM's set bit as white).
+      if (format == AV_PIX_FMT_MONOWHITE && encoder != "xbm") {
         for (auto& v : line) v = v != 0 ? 0 : 1;
       }
       av_write_image_line2(line.data(), f->data, f->linesize, d, 0, y, c, static_cast<int>(w), 4);
@@ -447,7 +452,7 @@ class StillWriter final : public Plugin {
     if (ret < 0) throw EncodeError(describe_failure(fmt::format("the {} muxer cannot start the file", muxer_->name), ret));
     PacketPtr pkt = make_packet();
     for (std::size_t i = 0; i < plan.size(); ++i) {
-      FramePtr frame = frame_of(*plan[i].image, plan[i].in, plan[i].choice.format, row_);
+      FramePtr frame = frame_of(*plan[i].image, plan[i].in, plan[i].choice.format, row_, plan[i].choice.encoder->name);
       frame->pts = 0;
       AVCodecContext* enc = encoders[i].get();
       for (const AVFrame* f : {static_cast<const AVFrame*>(frame.get()), static_cast<const AVFrame*>(nullptr)}) {
