@@ -129,6 +129,20 @@ void Input::start() {
 
 Input::~Input() { close_container(); }
 
+void Input::use_stream(int index) {
+  if (index == stream_index_) return;
+  close_container();
+  wanted_stream_ = index;
+  body_error_.reset();
+  pending_.reset();
+  try {
+    start();
+  } catch (const InitializationError& e) {
+    // The file was accepted: a stream that does not open is damage.
+    throw DecodeError(e.reason());
+  }
+}
+
 void Input::close_container() noexcept {
   dec_.reset();
   if (fmt_ != nullptr) avformat_close_input(&fmt_);
@@ -183,7 +197,7 @@ void Input::open_container() {
   if (ret < 0) throw InitializationError(describe_failure("FFmpeg cannot read the streams", ret));
   stream_index_ = -1;
   for (unsigned i = 0; i < fmt_->nb_streams; ++i) {
-    if (fmt_->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+    if (fmt_->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && (wanted_stream_ < 0 || static_cast<int>(i) == wanted_stream_)) {
       stream_index_ = static_cast<int>(i);
       break;
     }

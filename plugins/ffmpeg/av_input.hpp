@@ -55,6 +55,12 @@ class Input {
   /// Whether the container's demuxer declares a variable frame rate.
   bool variable_frame_rate() const noexcept;
 
+  /// Reopens the container on video stream `index` (an ICO file has one
+  /// stream per image) and decodes its first frame, as the constructor does
+  /// for the first video stream.
+  void use_stream(int index);
+  int stream_index() const noexcept { return stream_index_; }
+
   /// Uses `threading` from the next decoder (re)start on.
   void set_threading(const Threading& threading);
 
@@ -110,6 +116,7 @@ class Input {
   // index is at the end), the body is read through imio's download instead.
   bool ffmpeg_reads_url_ = false;
   int stream_index_ = -1;
+  int wanted_stream_ = -1;  // use_stream()'s choice; -1: the first video stream
   const AVCodec* codec_ = nullptr;
   CodecPtr dec_;
   PacketPtr pkt_;

@@ -11,6 +11,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavcodec/version.h>
 #include <libavformat/version.h>
+#include <libavutil/avutil.h>
 }
 
 #include "av_util.hpp"
@@ -33,12 +34,24 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
   switch (input.stream()->codecpar->codec_id) {
     case AV_CODEC_ID_PNG:
     case AV_CODEC_ID_APNG: return has_plugin("libpng");
-    case AV_CODEC_ID_MJPEG:
-    case AV_CODEC_ID_JPEGLS: return has_plugin("libjpeg");
+    case AV_CODEC_ID_MJPEG: return has_plugin("libjpeg");
     case AV_CODEC_ID_GIF: return has_plugin("giflib");
     case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
     case AV_CODEC_ID_WEBP: return has_plugin("libwebp");
     default: return false;
+  }
+}
+
+// Formats of the still table FFmpeg only decodes from a later version:
+// said plainly rather than left to a probe that finds nothing.
+void refuse_unsupported_stills(Request& request) {
+  if (!request.url().empty()) return;  // not fetched before FFmpeg's own protocol has tried
+  const auto head = request.first_bytes(10);
+  const std::string_view text(reinterpret_cast<const char*>(head.data()), head.size());
+  const bool radiance = text.starts_with("#?RADIANCE") || text.starts_with("#?RGBE");
+  if (radiance && avcodec_find_decoder_by_name("hdr") == nullptr) {
+    throw InitializationError(fmt::format("Radiance HDR (.hdr) images need FFmpeg's hdr decoder (FFmpeg 6.0 and later); this FFmpeg ({}) has none",
+                                          av_version_info()));
   }
 }
 
@@ -53,6 +66,11 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
           "it writes the video containers and image formats FFmpeg has a muxer for; FFmpeg has none for {}",
           request.extension().empty() ? std::string("a target without extension") : "'" + request.extension() + "'"));
     }
+    // The still formats' muxers: image2's pipe twin, and the formats with a muxer of their own.
+    const std::string_view mux = muxer->name;
+    const bool image_muxer = mux == "image2pipe" || mux.ends_with("_pipe") || mux == "ico" || mux == "fits" || mux == "avif" || mux == "webp";
+    const StillFormat* still = request.extension().empty() ? nullptr : still_format_of_extension(request.extension());
+    if (image_muxer && still != nullptr && !still->encoders.empty()) return make_still_writer(request, muxer, *still);
     return make_writer(request, muxer);
   }
   // Unknown or mistyped kwargs are this plugin's error only once FFmpeg has
@@ -70,6 +88,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   // D4: accept only what decodes; FFmpeg's complaints about data it cannot
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
+  refuse_unsupported_stills(request);
   auto input = std::make_unique<Input>(request, std::move(args));
   // PNG, JPEG, GIF, TIFF and WebP images (not MJPEG or PNG video in a real
   // container) belong to their own plugins when built, which read them as imageio's
@@ -81,7 +100,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
                                           input->container()->iformat->name));
   }
   KwargReader(kwargs, kPlugin, "open", "read").finish();
-  if (is_still_codec(input->stream()->codecpar->codec_id)) return make_still_reader(request, std::move(input));
+  if (const StillFormat* still = still_format_of(*input)) return make_still_reader(request, std::move(input), *still);
   // Named as imageio's pillow plugin, it serves only Pillow's still formats.
   if (request.requested_plugin() == "pillow") throw InitializationError("pillow reads still images, not video (use plugin 'pyav')");
   return make_video_reader(request, std::move(input));

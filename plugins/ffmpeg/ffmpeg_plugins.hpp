@@ -12,6 +12,7 @@
 
 #include "av_filter.hpp"
 #include "av_input.hpp"
+#include "still_formats.hpp"
 
 namespace imio::ffmpeg {
 
@@ -56,16 +57,23 @@ class ReadHandle : public plugin::FFmpeg {
 /// Video semantics (spec §5.2): index omitted → every frame.
 std::unique_ptr<Plugin> make_video_reader(Request& request, std::unique_ptr<Input> input);
 
-/// Whether FFmpeg's decoder `codec` is for a single-image format imageio
-/// reads with Pillow (BMP, WebP, TGA, PNM, …; DECISIONS D23).
+/// Whether `codec` is one of the still formats' (still_formats.hpp) in
+/// some container (BMP, WebP, TGA, PNM, EXR, JPEG 2000, …; DECISIONS D23).
 bool is_still_codec(AVCodecID codec) noexcept;
+/// The still format `input` holds, or null for a video: the codec's row of
+/// the table, from an image demuxer where the row asks for one (JPEG 2000
+/// in MJ2 is a video), and ICO by its demuxer.
+const StillFormat* still_format_of(const Input& input);
 /// Pillow semantics for those formats (D23).
-std::unique_ptr<Plugin> make_still_reader(Request& request, std::unique_ptr<Input> input);
+std::unique_ptr<Plugin> make_still_reader(Request& request, std::unique_ptr<Input> input, const StillFormat& format);
 
 /// The muxer for a write: `container` when given, else guessed from the
 /// file name (D22: `extension=` decides when given). Empty when none fits.
 const AVOutputFormat* guess_muxer(Request& request, const std::optional<std::string>& container);
 /// Writes through the muxer (spec §5.2.5, D19, D21).
 std::unique_ptr<Plugin> make_writer(Request& request, const AVOutputFormat* muxer);
+/// Writes one still image (an ICO several) of the format `row` (D8, D23,
+/// issue #18: nothing is lost without an ArgumentError).
+std::unique_ptr<Plugin> make_still_writer(Request& request, const AVOutputFormat* muxer, const StillFormat& row);
 
 }  // namespace imio::ffmpeg

@@ -45,11 +45,15 @@ std::string_view unstrided_reason(AVPixelFormat f) {
   const int depth = d->comp[0].depth;
   const int bytes = (depth + 7) / 8;
   const bool planar = (d->flags & AV_PIX_FMT_FLAG_PLANAR) != 0 && d->nb_components > 1;
+  int planes_seen = 0;
   for (int c = 0; c < d->nb_components; ++c) {
     const AVComponentDescriptor& comp = d->comp[c];
     if (comp.depth != depth || comp.shift != 0) return "mixed";
     if (planar) {
-      if (comp.plane != c || comp.offset != 0 || comp.step != bytes) return "mixed";
+      // One component per plane, in any order: gbrp lists R, G, B on planes
+      // 2, 0, 1, and the array holds the planes in their order (G, B, R).
+      if (comp.plane >= d->nb_components || (planes_seen & (1 << comp.plane)) != 0 || comp.offset != 0 || comp.step != bytes) return "mixed";
+      planes_seen |= 1 << comp.plane;
     } else if (comp.plane != 0 || comp.step != bytes * packed_channels(d)) {
       return "mixed";  // bit-packed components (rgb565)
     }

@@ -4,19 +4,27 @@
 // bool, gray-ramp palettes → 2-D); Pillow's `mode` conversions; the Pillow
 // metadata keys that can be known (mode, shape, and dpi/compression for BMP).
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 
 extern "C" {
+#include <libavcodec/version.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
 
 #include "ffmpeg_plugins.hpp"
 #include "pixel_layout.hpp"
+#include "still_formats.hpp"
 
 namespace imio::ffmpeg {
 namespace {
@@ -69,25 +77,157 @@ BmpHeader parse_bmp(std::span<const std::byte> b) {
   return h;
 }
 
-// The decoded image in one of Pillow's modes.
+// The decoded image in one of Pillow's modes, or, beyond 8 bits, in one of
+// imio's: "I;16", "LA;16", "RGB;16", "RGBA;16" (uint16) and "F", "RGB;F",
+// "RGBA;F" (float32), which Pillow has no mode for (issue #18).
 struct Base {
-  std::string mode;  // "1", "L", "P", "RGB", "RGBA", "LA", "I;16"
+  std::string mode;  // "1", "L", "P", "RGB", "RGBA", "LA", or a wide mode
   int width = 0, height = 0;
-  std::vector<std::uint8_t> pixels;          // 8-bit modes, row-major, channels interleaved
-  std::vector<std::uint16_t> pixels16;       // "I;16"
+  std::vector<std::uint8_t> pixels;  // 8-bit modes, row-major, channels interleaved
   std::array<std::uint8_t, 256 * 3> palette{};
+  std::optional<NDArray> wide;       // the array of a wide mode
 };
 
-std::size_t channels_of(std::string_view mode) {
-  if (mode == "RGB") return 3;
-  if (mode == "RGBA") return 4;
-  if (mode == "LA") return 2;
-  return 1;
+struct ModeShape {
+  std::size_t channels = 1;
+  DType dtype = DType::uint8;
+};
+
+ModeShape shape_of_mode(std::string_view mode) {
+  const auto semi = mode.find(';');
+  const std::string_view base = mode.substr(0, semi);
+  const std::string_view depth = semi == std::string_view::npos ? std::string_view{} : mode.substr(semi + 1);
+  ModeShape s;
+  if (mode == "1") return {1, DType::bool_};
+  if (mode == "F") return {1, DType::float32};
+  if (mode == "I;16") return {1, DType::uint16};
+  s.channels = base == "RGBA" ? 4 : base == "RGB" ? 3 : base == "LA" ? 2 : 1;
+  s.dtype = depth == "16" ? DType::uint16 : depth == "F" ? DType::float32 : DType::uint8;
+  return s;
 }
+
+std::size_t channels_of(std::string_view mode) { return shape_of_mode(mode).channels; }
 
 const std::uint32_t* palette_of(const AVFrame& f) { return reinterpret_cast<const std::uint32_t*>(f.data[1]); }
 
-Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConverter& converter) {
+int max_depth(const AVPixFmtDescriptor& d) {
+  int depth = 0;
+  for (int c = 0; c < d.nb_components; ++c) depth = std::max(depth, d.comp[c].depth);
+  return depth;
+}
+
+bool is_gray_format(const AVPixFmtDescriptor& d) {
+  return (d.flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) == 0 && d.nb_components <= 2;
+}
+
+// A format whose samples need more than 8 bits, or floats: returned as
+// uint16 / float32 arrays (issue #18: 16-bit DPX, JPEG 2000, PNM, TIFF;
+// float EXR, PFM, PHM), never cut to 8 bits.
+bool is_wide_format(AVPixelFormat f) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+  if (d == nullptr || (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)) != 0) return false;
+  return (d->flags & AV_PIX_FMT_FLAG_FLOAT) != 0 || max_depth(*d) > 8;
+}
+
+// The mode of a wide format: gray or colour, with or without alpha.
+std::string wide_mode(AVPixelFormat f) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+  const bool alpha = (d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
+  const bool floating = (d->flags & AV_PIX_FMT_FLAG_FLOAT) != 0;
+  if (is_gray_format(*d)) {
+    if (!alpha) return floating ? "F" : "I;16";
+    return floating ? "LA;F" : "LA;16";
+  }
+  return std::string(alpha ? "RGBA" : "RGB") + (floating ? ";F" : ";16");
+}
+
+// Float samples, planar or packed, to an interleaved (H,W[,C]) float32
+// array; FFmpeg's planar gbrpf32 lists its components R, G, B (, A) with
+// their planes, so the channels come out in RGB order.
+void read_float(const AVFrame& f, const AVPixFmtDescriptor& d, NDArray& out) {
+  const auto w = static_cast<std::size_t>(f.width), h = static_cast<std::size_t>(f.height);
+  const auto ch = static_cast<std::size_t>(d.nb_components);
+  const bool swap = ((d.flags & AV_PIX_FMT_FLAG_BE) != 0) != (std::endian::native == std::endian::big);
+  auto* o = out.data<float>();
+  for (std::size_t c = 0; c < ch; ++c) {
+    const AVComponentDescriptor& comp = d.comp[c];
+    for (std::size_t y = 0; y < h; ++y) {
+      const std::uint8_t* row = f.data[comp.plane] + static_cast<std::ptrdiff_t>(y) * f.linesize[comp.plane] + comp.offset;
+      for (std::size_t x = 0; x < w; ++x) {
+        std::uint32_t bits;
+        std::memcpy(&bits, row + x * static_cast<std::size_t>(comp.step), 4);
+        if (swap) bits = (bits >> 24) | ((bits >> 8) & 0xff00u) | ((bits << 8) & 0xff0000u) | (bits << 24);
+        std::memcpy(o + (y * w + x) * ch + c, &bits, 4);
+      }
+    }
+  }
+}
+
+// Integer samples of 9 to 16 bits of a gray or RGB format, read exactly
+// (av_read_image_line2) and scaled to the 16-bit range: v · 65535 / (2^d − 1),
+// rounded, as OpenImageIO reads 10- and 12-bit DPX.
+void read_wide(const AVFrame& f, const AVPixFmtDescriptor& d, NDArray& out) {
+  const auto w = static_cast<std::size_t>(f.width), h = static_cast<std::size_t>(f.height);
+  const auto ch = static_cast<std::size_t>(d.nb_components);
+  std::vector<std::uint16_t> line(w);
+  auto* o = out.data<std::uint16_t>();
+  const std::uint8_t* planes[4] = {f.data[0], f.data[1], f.data[2], f.data[3]};
+  for (std::size_t c = 0; c < ch; ++c) {
+    const std::uint32_t max = (1u << d.comp[c].depth) - 1;
+    for (std::size_t y = 0; y < h; ++y) {
+      av_read_image_line2(line.data(), planes, f.linesize, &d, 0, static_cast<int>(y), static_cast<int>(c), static_cast<int>(w), 0, 2);
+      for (std::size_t x = 0; x < w; ++x) {
+        const std::uint32_t v = line[x];
+        o[(y * w + x) * ch + c] = max == 65535 ? static_cast<std::uint16_t>(v) : static_cast<std::uint16_t>((v * 65535u + max / 2) / max);
+      }
+    }
+  }
+}
+
+NDArray to_wide(const AVFrame& f, FrameConverter& converter) {
+  const auto fmt = static_cast<AVPixelFormat>(f.format);
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
+  const ModeShape s = shape_of_mode(wide_mode(fmt));
+  const auto w = static_cast<std::size_t>(f.width), h = static_cast<std::size_t>(f.height);
+  Shape shape{h, w};
+  if (s.channels > 1) shape.push_back(s.channels);
+  NDArray out(shape, s.dtype);
+  if ((d->flags & AV_PIX_FMT_FLAG_FLOAT) != 0) {
+    read_float(f, *d, out);
+  } else if ((d->flags & AV_PIX_FMT_FLAG_RGB) != 0 || is_gray_format(*d)) {
+    read_wide(f, *d, out);
+  } else {
+    // YUV or XYZ beyond 8 bits (JPEG 2000, AVIF 10-bit): swscale's RGB, 16 bits.
+    const PixelLayout l = layout_of(s.channels == 4 ? AV_PIX_FMT_RGBA64 : AV_PIX_FMT_RGB48);
+    converter.convert(f, l, out.bytes());
+  }
+  return out;
+}
+
+// FFmpeg 5.1 (libavcodec 59) reads and writes PFM/PHM rows top-down; the
+// format stores them bottom-up (netpbm's PFM page; Pillow, OpenImageIO and
+// GIMP read them so): imio turns them over on both sides.
+constexpr bool kFfmpegPfmTopDown = LIBAVCODEC_VERSION_MAJOR <= 59;
+
+void flip_rows(NDArray& a) {
+  const std::size_t h = a.shape()[0], row = a.nbytes() / h;
+  std::vector<std::byte> tmp(row);
+  for (std::size_t y = 0; y < h / 2; ++y) {
+    std::byte* top = a.bytes() + y * row;
+    std::byte* bottom = a.bytes() + (h - 1 - y) * row;
+    std::memcpy(tmp.data(), top, row);
+    std::memcpy(top, bottom, row);
+    std::memcpy(bottom, tmp.data(), row);
+  }
+}
+
+// PCX header bytes 3 (bits per plane) and 65 (planes), which decide
+// Pillow's mode for a palette PCX.
+struct PcxHeader {
+  int bits = 0, planes = 0;
+};
+
+Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConverter& converter, const PcxHeader& pcx = {}) {
   Base b;
   b.width = f.width;
   b.height = f.height;
@@ -118,6 +258,18 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
         for (auto& p : b.pixels) p = b.palette[3 * p];
       }
     }
+    if (codec == AV_CODEC_ID_PCX && pcx.planes == 1) {
+      // Pillow: a 1-bit PCX is mode "1" (the bit itself, whatever the
+      // palette); an 8-bit one whose palette is the gray ramp is "L".
+      bool ramp = pcx.bits == 8;
+      for (int i = 0; i < 256 && ramp; ++i) ramp = b.palette[3 * i] == i && b.palette[3 * i + 1] == i && b.palette[3 * i + 2] == i;
+      if (pcx.bits == 1) {
+        b.mode = "1";
+        for (auto& p : b.pixels) p = p != 0 ? 255 : 0;
+      } else if (ramp) {
+        b.mode = "L";
+      }
+    }
     return b;
   }
   if (fmt == AV_PIX_FMT_GRAY8) {
@@ -132,17 +284,17 @@ Base to_base(const AVFrame& f, AVCodecID codec, const BmpHeader& bmp, FrameConve
       const std::uint8_t* row = f.data[0] + static_cast<std::ptrdiff_t>(y) * f.linesize[0];
       for (std::size_t x = 0; x < w; ++x) {
         const bool bit = ((row[x >> 3] >> (7 - (x & 7))) & 1) != 0;
-        b.pixels[y * w + x] = (bit != (fmt == AV_PIX_FMT_MONOWHITE)) ? 255 : 0;
+        // Pillow reads an XBM's set bit as white, FFmpeg as black (monowhite).
+        const bool white_is_zero = fmt == AV_PIX_FMT_MONOWHITE && codec != AV_CODEC_ID_XBM;
+        b.pixels[y * w + x] = (bit != white_is_zero) ? 255 : 0;
       }
     }
     return b;
   }
-  if (fmt == AV_PIX_FMT_GRAY16LE || fmt == AV_PIX_FMT_GRAY16BE) {
-    b.mode = "I;16";
-    const PixelLayout l = layout_of(fmt);
-    NDArray tmp(l.shape(f.width, f.height), l.dtype);
-    converter.convert(f, l, tmp.bytes());
-    b.pixels16.assign(tmp.data<std::uint16_t>(), tmp.data<std::uint16_t>() + tmp.size());
+  if (is_wide_format(fmt)) {
+    b.mode = wide_mode(fmt);
+    b.wide = to_wide(f, converter);
+    if (kFfmpegPfmTopDown && (codec == AV_CODEC_ID_PFM || codec == AV_CODEC_ID_PHM)) flip_rows(*b.wide);
     return b;
   }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
@@ -182,12 +334,15 @@ std::string default_mode(const std::string& mode) { return mode == "P" ? "RGB" :
 NDArray convert(const Base& b, const std::string& mode, Request& request) {
   const auto w = static_cast<std::size_t>(b.width), h = static_cast<std::size_t>(b.height);
   const std::size_t n = w * h;
-  if (mode == b.mode && mode == "I;16") {
-    NDArray out = request.allocate({h, w}, DType::uint16);
-    std::memcpy(out.bytes(), b.pixels16.data(), n * 2);
+  if (b.wide) {
+    if (mode != b.mode) {
+      throw ArgumentError(fmt::format("mode '{}' is not available for a {} image (mode '{}'): the ffmpeg plugin keeps its samples as they are",
+                                      mode, name(b.wide->dtype()), b.mode));
+    }
+    NDArray out = request.allocate(b.wide->shape(), b.wide->dtype());
+    std::memcpy(out.bytes(), b.wide->bytes(), b.wide->nbytes());
     return out;
   }
-  if (b.mode == "I;16") throw ArgumentError(fmt::format("mode '{}' is not available for a 16-bit gray image", mode));
   const std::size_t ch = channels_of(mode);
   if (mode == "1" && b.mode == "1") {
     NDArray out = request.allocate({h, w}, DType::bool_);
@@ -233,21 +388,106 @@ NDArray convert(const Base& b, const std::string& mode, Request& request) {
   return out;
 }
 
+// One image of an ICO directory, as Pillow's IcoFile reads it.
+struct IcoEntry {
+  int stream = 0;  // its place in the directory: FFmpeg's stream index
+  int width = 0, height = 0, bpp = 0, color_depth = 0;
+  std::uint32_t size = 0, offset = 0;
+};
+
+// The directory in Pillow's order: largest area first, then deepest colour
+// (Pillow sorts by colour depth, then by area, and reverses).
+std::vector<IcoEntry> parse_ico(std::span<const std::byte> b) {
+  std::vector<IcoEntry> out;
+  if (b.size() < 6) return out;
+  const std::size_t n = le16(b, 4);
+  for (std::size_t i = 0; i < n && 6 + 16 * (i + 1) <= b.size(); ++i) {
+    const std::size_t at = 6 + 16 * i;
+    IcoEntry e;
+    e.stream = static_cast<int>(i);
+    e.width = static_cast<int>(b[at]) == 0 ? 256 : static_cast<int>(b[at]);
+    e.height = static_cast<int>(b[at + 1]) == 0 ? 256 : static_cast<int>(b[at + 1]);
+    const int colors = static_cast<int>(b[at + 2]);
+    e.bpp = le16(b, at + 6);
+    e.size = le32(b, at + 8);
+    e.offset = le32(b, at + 12);
+    e.color_depth = e.bpp != 0 ? e.bpp : colors != 0 ? static_cast<int>(std::ceil(std::log2(colors))) : 256;
+    if (e.color_depth == 0) e.color_depth = 256;  // Pillow's `or 256` for one colour
+    out.push_back(e);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const IcoEntry& x, const IcoEntry& y) { return x.color_depth < y.color_depth; });
+  std::stable_sort(out.begin(), out.end(), [](const IcoEntry& x, const IcoEntry& y) { return x.width * x.height < y.width * y.height; });
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// Pillow reads a BMP entry of an ICO as RGBA: the alpha of a 32-bit entry
+// is each pixel's fourth byte, else the AND mask after the colours (a set
+// bit is transparent). Rows are stored bottom-up.
+void apply_ico_alpha(Base& b, std::span<const std::byte> data, const IcoEntry& e, Request& request) {
+  const auto w = static_cast<std::size_t>(b.width), h = static_cast<std::size_t>(b.height);
+  std::vector<std::uint8_t> alpha(w * h);
+  auto cut = [] { return DecodeError("the ICO image's transparency data are cut short"); };
+  if (e.bpp == 32) {
+    const std::uint32_t header = le32(data, e.offset);
+    const std::uint64_t start = static_cast<std::uint64_t>(e.offset) + header;
+    if (start + 4 * w * h > data.size()) throw cut();
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) alpha[(h - 1 - y) * w + x] = static_cast<std::uint8_t>(data[start + 4 * (y * w + x) + 3]);
+  } else {
+    const std::size_t row = ((w + 31) / 32) * 4;
+    const std::uint64_t end = static_cast<std::uint64_t>(e.offset) + e.size;
+    if (end > data.size() || row * h > end) throw cut();
+    const std::uint64_t start = end - row * h;
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) {
+        const auto byte = static_cast<unsigned>(data[start + y * row + x / 8]);
+        alpha[(h - 1 - y) * w + x] = ((byte >> (7 - x % 8)) & 1) != 0 ? 0 : 255;
+      }
+  }
+  NDArray rgb = convert(b, "RGB", request);
+  const auto* p = rgb.data<std::uint8_t>();
+  b.pixels.resize(w * h * 4);
+  for (std::size_t i = 0; i < w * h; ++i) {
+    b.pixels[4 * i] = p[3 * i], b.pixels[4 * i + 1] = p[3 * i + 1], b.pixels[4 * i + 2] = p[3 * i + 2];
+    b.pixels[4 * i + 3] = alpha[i];
+  }
+  b.mode = "RGBA";
+}
+
 class StillReader final : public Plugin {
  public:
-  StillReader(Request& request, std::unique_ptr<Input> input) : request_(request), input_(std::move(input)) {
+  StillReader(Request& request, std::unique_ptr<Input> input, const StillFormat& format)
+      : request_(request), input_(std::move(input)), format_(format) {
     codec_ = input_->stream()->codecpar->codec_id;
     // Pillow's BMP metadata come from the file header (for a URL this
     // fetches the body once through imio's download: a still image is small).
-    if (codec_ == AV_CODEC_ID_BMP) bmp_ = parse_bmp(request_.first_bytes(70));
+    if (codec_ == AV_CODEC_ID_BMP && !format_.several) bmp_ = parse_bmp(request_.first_bytes(70));
+    if (codec_ == AV_CODEC_ID_PCX) {
+      const auto head = request_.first_bytes(66);
+      if (head.size() == 66) pcx_ = {static_cast<int>(head[3]), static_cast<int>(head[65])};
+    }
+    if (format_.several) {
+      ico_data_ = whole_data(request_.source(), ico_storage_, request_.limits().max_bytes);
+      ico_ = parse_ico(ico_data_);
+      // Only the entries FFmpeg made a video stream of.
+      const AVFormatContext* c = input_->container();
+      std::erase_if(ico_, [&](const IcoEntry& e) {
+        return e.stream >= static_cast<int>(c->nb_streams) || c->streams[e.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO;
+      });
+      if (ico_.empty()) throw DecodeError("the ICO directory lists no image");
+    }
   }
 
   NDArray read(const Index& index, const Kwargs& kwargs) override {
     const auto mode = mode_arg(kwargs, "read");
-    check_index(index);
-    check_truncation();
-    const Base& b = base();
-    NDArray out = convert(b, mode.value_or(default_mode(b.mode)), request_);
+    if (index.is_all() && images() > 1) {
+      std::vector<NDArray> all;
+      for (std::size_t k = 0; k < images(); ++k) all.push_back(image(k, mode));
+      check_same_shapes(all);
+      return NDArray::stack(all);
+    }
+    NDArray out = image(image_index(index), mode);
     if (!index.is_all()) return out;
     Shape s = out.shape();
     s.insert(s.begin(), 1);
@@ -255,48 +495,55 @@ class StillReader final : public Plugin {
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
-    struct One final : FrameSource {
+    struct Each final : FrameSource {
       StillReader& r;
       std::optional<std::string> mode;
-      bool done = false;
-      One(StillReader& reader, std::optional<std::string> m) : r(reader), mode(std::move(m)) {}
+      std::size_t next_image = 0;
+      Each(StillReader& reader, std::optional<std::string> m) : r(reader), mode(std::move(m)) {}
       std::optional<NDArray> next() override {
-        if (done) return std::nullopt;
-        done = true;
-        r.check_truncation();
-        const Base& b = r.base();
-        return convert(b, mode.value_or(default_mode(b.mode)), r.request_);
+        if (next_image >= r.images()) return std::nullopt;
+        return r.image(next_image++, mode);
       }
     };
-    return std::make_unique<One>(*this, mode_arg(kwargs, "iter"));
+    return std::make_unique<Each>(*this, mode_arg(kwargs, "iter"));
   }
 
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
     const auto mode = mode_arg(kwargs, "properties");
-    check_index(index);
     check_truncation();  // found from the header and the file's size, as read finds it (D11)
-    // The mode needs the palette (gray ramps are 2-D) but not the pixels of a BMP.
-    const std::string m = mode.value_or(default_mode(header_mode()));
-    const auto w = static_cast<std::size_t>(input_->width()), h = static_cast<std::size_t>(input_->height());
-    Shape shape{h, w};
-    if (channels_of(m) > 1) shape.push_back(channels_of(m));
-    const DType dtype = m == "1" ? DType::bool_ : m == "I;16" ? DType::uint16 : DType::uint8;
     if (index.is_all()) {
-      shape.insert(shape.begin(), 1);
-      return {.shape = shape, .dtype = dtype, .n_images = 1, .is_batch = true};
+      std::vector<Shape> shapes;
+      DType dtype = DType::uint8;
+      for (std::size_t k = 0; k < images(); ++k) {
+        const ImageProperties p = one_properties(k, mode);
+        shapes.push_back(p.shape);
+        dtype = p.dtype;
+      }
+      for (const Shape& s : shapes) {
+        if (s != shapes[0]) throw ArgumentError(unequal_shapes_text());
+      }
+      Shape shape = shapes[0];
+      shape.insert(shape.begin(), images());
+      return {.shape = shape, .dtype = dtype, .n_images = images(), .is_batch = true};
     }
-    return {.shape = shape, .dtype = dtype};
+    return one_properties(image_index(index), mode);
   }
 
   // Pillow's info (spec §5.1.8); with exclude_applied=false a palette image
   // also lists its distinct colours, as the libpng plugin does.
   Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "metadata", "still").finish();
-    check_index(index);
+    select(index.is_all() ? 0 : image_index(index));
     Metadata m;
     if (bmp_.valid) {
       m.set("compression", static_cast<std::int64_t>(bmp_.compression));
       if (bmp_.dpi) m.set("dpi", Value::List{Value((*bmp_.dpi)[0]), Value((*bmp_.dpi)[1])});
+    }
+    if (format_.several) {
+      // Pillow's info["sizes"]: the (width, height) pairs of the directory.
+      Value::List sizes;
+      for (const IcoEntry& e : ico_) sizes.push_back(Value::List{Value(e.width), Value(e.height)});
+      m.set("sizes", std::move(sizes));
     }
     const std::string mode = header_mode();
     m.set("mode", mode);
@@ -306,6 +553,8 @@ class StillReader final : public Plugin {
   }
 
  private:
+  std::size_t images() const { return format_.several ? ico_.size() : 1; }
+
   std::optional<std::string> mode_arg(const Kwargs& kwargs, std::string_view method) {
     KwargReader kw(kwargs, kPlugin, method, "still");
     // rotate, apply_gamma, writeable_output: accepted as imageio's pillow
@@ -313,11 +562,56 @@ class StillReader final : public Plugin {
     return kw.take<std::string>("mode");
   }
 
-  // D9: one image; index 0, none or all.
-  static void check_index(const Index& index) {
-    if (index.is_integer() && index.value() != 0) {
-      throw IndexError(fmt::format("index {} is out of range: the file holds 1 image", index.value()));
+  // D9: index none → the first image (an ICO's largest, as Pillow opens it).
+  std::size_t image_index(const Index& index) const {
+    if (!index.is_integer()) return 0;
+    if (index.value() < 0 || static_cast<std::uint64_t>(index.value()) >= images()) {
+      throw IndexError(fmt::format("index {} is out of range: the file holds {} image{}", index.value(), images(), images() == 1 ? "" : "s"));
     }
+    return static_cast<std::size_t>(index.value());
+  }
+
+  std::string unequal_shapes_text() const {
+    std::string sizes;
+    for (const IcoEntry& e : ico_) sizes += fmt::format("{}{}x{}", sizes.empty() ? "" : ", ", e.width, e.height);
+    return fmt::format("the {} images have different shapes ({}) and cannot be stacked: read them one by one (index= or imiter)",
+                       format_.name, sizes);
+  }
+
+  static void check_same_shapes(const std::vector<NDArray>& all) {
+    for (const NDArray& a : all) {
+      if (a.shape() != all[0].shape() || a.dtype() != all[0].dtype()) {
+        throw ArgumentError("the images have different shapes and cannot be stacked: read them one by one (index= or imiter)");
+      }
+    }
+  }
+
+  NDArray image(std::size_t k, const std::optional<std::string>& mode) {
+    select(k);
+    check_truncation();
+    const Base& b = base();
+    return convert(b, mode.value_or(default_mode(b.mode)), request_);
+  }
+
+  ImageProperties one_properties(std::size_t k, const std::optional<std::string>& mode) {
+    select(k);
+    // The mode needs the palette (gray ramps are 2-D) but not the pixels of a BMP.
+    const std::string m = mode.value_or(default_mode(header_mode()));
+    const auto w = static_cast<std::size_t>(input_->width()), h = static_cast<std::size_t>(input_->height());
+    const ModeShape ms = shape_of_mode(m);
+    Shape shape{h, w};
+    if (ms.channels > 1) shape.push_back(ms.channels);
+    return {.shape = shape, .dtype = ms.dtype};
+  }
+
+  // Puts the Input on image k's stream (ICO).
+  void select(std::size_t k) {
+    if (!format_.several || current_ == k) return;
+    LogScope log;
+    input_->use_stream(ico_[k].stream);
+    codec_ = input_->stream()->codecpar->codec_id;
+    current_ = k;
+    base_.reset();
   }
 
   // The mode from what the factory decoded (the first frame is kept), or
@@ -325,12 +619,14 @@ class StillReader final : public Plugin {
   std::string header_mode() {
     if (!input_->body_error()) return base().mode;
     const AVPixelFormat f = input_->pixel_format();
+    if (format_.several && codec_ == AV_CODEC_ID_BMP) return "RGBA";
     if (f == AV_PIX_FMT_PAL8) return "P";
     if (f == AV_PIX_FMT_GRAY8) return "L";
     if (f == AV_PIX_FMT_MONOWHITE || f == AV_PIX_FMT_MONOBLACK) return "1";
-    if (f == AV_PIX_FMT_GRAY16LE || f == AV_PIX_FMT_GRAY16BE) return "I;16";
+    if (is_wide_format(f)) return wide_mode(f);
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
     const bool alpha = d != nullptr && (d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0 && !(bmp_.valid && bmp_.alpha_mask == 0);
+    if (f == AV_PIX_FMT_YA8) return "LA";
     return alpha ? "RGBA" : "RGB";
   }
 
@@ -341,7 +637,9 @@ class StillReader final : public Plugin {
       FramePtr f = make_frame();
       if (input_->next_index() != 0) input_->rewind();
       if (!input_->next_frame(f.get())) throw DecodeError("the image does not decode");
-      base_ = to_base(*f, codec_, bmp_, converter_);
+      Base b = to_base(*f, codec_, bmp_, converter_, pcx_);
+      if (format_.several && codec_ == AV_CODEC_ID_BMP) apply_ico_alpha(b, ico_data_, ico_[current_], request_);
+      base_ = std::move(b);
     }
     return *base_;
   }
@@ -359,39 +657,44 @@ class StillReader final : public Plugin {
 
   Request& request_;
   std::unique_ptr<Input> input_;
+  const StillFormat& format_;
   AVCodecID codec_ = AV_CODEC_ID_NONE;
   BmpHeader bmp_;
+  PcxHeader pcx_;
   FrameConverter converter_;
   std::optional<Base> base_;
+  // ICO: the directory in Pillow's order, the image the Input is on.
+  Bytes ico_storage_;
+  std::span<const std::byte> ico_data_;
+  std::vector<IcoEntry> ico_;
+  std::size_t current_ = SIZE_MAX;  // none chosen yet: the Input is on the first stream
 };
 
 }  // namespace
 
 bool is_still_codec(AVCodecID codec) noexcept {
-  switch (codec) {
-    case AV_CODEC_ID_BMP:
-    case AV_CODEC_ID_WEBP:
-    case AV_CODEC_ID_TARGA:
-    case AV_CODEC_ID_PPM:
-    case AV_CODEC_ID_PGM:
-    case AV_CODEC_ID_PGMYUV:
-    case AV_CODEC_ID_PBM:
-    case AV_CODEC_ID_PAM:
-    case AV_CODEC_ID_PCX:
-    case AV_CODEC_ID_SGI:
-    case AV_CODEC_ID_SUNRAST:
-    case AV_CODEC_ID_XBM:
-    case AV_CODEC_ID_XWD:
-    case AV_CODEC_ID_DDS:
-    case AV_CODEC_ID_QOI:
-      return true;
-    default:
-      return false;
-  }
+  const AVCodecDescriptor* d = avcodec_descriptor_get(codec);
+  return d != nullptr && still_format_of_codec(d->name) != nullptr;
 }
 
-std::unique_ptr<Plugin> make_still_reader(Request& request, std::unique_ptr<Input> input) {
-  return std::make_unique<StillReader>(request, std::move(input));
+const StillFormat* still_format_of(const Input& input) {
+  const std::string_view demuxer = input.container()->iformat->name;
+  if (demuxer == "ico") return still_format_of_extension(".ico");
+  const AVCodecDescriptor* d = avcodec_descriptor_get(input.stream()->codecpar->codec_id);
+  const StillFormat* f = d != nullptr ? still_format_of_codec(d->name) : nullptr;
+  if (f == nullptr || !f->image_demuxer_only) return f;
+  // JPEG 2000 in an MJ2 file, AV1 in an MP4 are videos; AVIF is an image
+  // (the mov demuxer's major brand; "avis" is an AVIF sequence).
+  if (demuxer == "image2" || demuxer.ends_with("_pipe")) return f;
+  if (demuxer.starts_with("mov,")) {
+    const AVDictionaryEntry* brand = av_dict_get(input.container()->metadata, "major_brand", nullptr, 0);
+    if (brand != nullptr && std::string_view(brand->value) == "avif") return f;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Plugin> make_still_reader(Request& request, std::unique_ptr<Input> input, const StillFormat& format) {
+  return std::make_unique<StillReader>(request, std::move(input), format);
 }
 
 }  // namespace imio::ffmpeg

@@ -42,7 +42,7 @@ struct WriteArgs {
 };
 
 WriteArgs write_args(const Kwargs& kwargs, bool still) {
-  KwargReader kw(kwargs, kPlugin, "write");
+  KwargReader kw(kwargs, kPlugin, "write", "video");
   WriteArgs a;
   a.codec = kw.take<std::string>("codec");
   a.is_batch = kw.take<bool>("is_batch", !still);  // a still image is one frame (D23)
@@ -578,6 +578,14 @@ const AVOutputFormat* guess_muxer(Request& request, const std::optional<std::str
   if (request.extension().empty()) return nullptr;
   const std::string name = "tmp" + request.extension();
   const AVOutputFormat* f = av_guess_format(nullptr, name.c_str(), nullptr);
+  // A still format's extension FFmpeg's image2 does not list (.dib), or
+  // gives to another muxer (SGI's .rgb is raw video to FFmpeg): image2's pipe twin.
+  const StillFormat* still = still_format_of_extension(request.extension());
+  const std::string_view mux = f != nullptr ? f->name : "";
+  const bool image_muxer = mux == "image2" || mux.ends_with("_pipe") || mux == "fits" || mux == "avif" || mux == "webp" || mux == "ico";
+  if (still != nullptr && !still->encoders.empty() && !still->several && !image_muxer) {
+    return av_guess_format("image2pipe", nullptr, nullptr);
+  }
   if (f == nullptr || f->video_codec == AV_CODEC_ID_NONE) return nullptr;
   // image2 opens files by name itself; its pipe twin writes through our sink.
   if (std::string_view(f->name) == "image2") return av_guess_format("image2pipe", nullptr, nullptr);
