@@ -183,7 +183,9 @@ Context::Decoded Context::decode_raw(std::size_t k, Layout layout, Depth depth, 
   // choice): libheif leaves dav1d's logger at its default, which prints
   // "Error parsing OBU data" and the like to stderr for damaged data, and
   // offers no way to silence it; libaom reports through return codes only.
-  if (info.av1 && has_aom_decoder()) {
+  if (info.av1 && av1_decoder_ == "dav1d") {
+    options->decoder_id = "dav1d";
+  } else if (info.av1 && has_aom_decoder()) {
     options->decoder_id = "aom";
     // libheif 1.15 decodes an alpha image with its first decoder (dav1d)
     // whatever decoder_id says: the alpha bitstream is checked by libaom

@@ -20,6 +20,7 @@ constexpr std::string_view kPlugin = "libheif";
 
 struct ReadArgs {
   std::optional<std::string> mode;
+  std::string av1_decoder = "aom";
   Depth depth = Depth::native;
   bool transform = true;
 };
@@ -31,6 +32,7 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   const std::string depth = kw.get<std::string>("high_bit_depth");
   a.depth = depth == "scaled" ? Depth::scaled : depth == "8bit" ? Depth::eight : Depth::native;
   a.transform = kw.get<bool>("apply_transformations");
+  a.av1_decoder = kw.get<std::string>("av1_decoder");
   kw.find("apply_gamma");
   kw.find("writeable_output");
   return a;
@@ -51,6 +53,7 @@ class HeifReader final : public Plugin {
   // order; imio::all → every top-level image stacked (same shapes only).
   NDArray read(const Index& index, const Kwargs& kwargs) override {
     const ReadArgs a = read_args(kwargs, "read");
+    ctx_.set_av1_decoder(a.av1_decoder);
     if (index.is_all()) return read_all(a);
     const std::size_t k = image_index(index);
     return ctx_.decode(k, layout_of(k, a), a.depth, a.transform, request_);
@@ -66,6 +69,7 @@ class HeifReader final : public Plugin {
       std::optional<NDArray> next() override {
         if (k == r.ctx_.images().size()) return std::nullopt;
         const std::size_t i = k++;
+        r.ctx_.set_av1_decoder(a.av1_decoder);
         return r.ctx_.decode(i, r.layout_of(i, a), a.depth, a.transform, r.request_);
       }
     };

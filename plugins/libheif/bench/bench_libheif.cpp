@@ -73,15 +73,17 @@ void fail(const heif_error& e, const char* what) {
 }
 
 // libheif directly: the file into memory, the primary image decoded to interleaved RGB.
-void decode_direct(const fs::path& p, bool wide) {
+void decode_direct(const fs::path& p, bool wide, const char* decoder = nullptr) {
   const std::vector<std::uint8_t> data = read_all(p);
   heif_context* ctx = heif_context_alloc();
   fail(heif_context_read_from_memory_without_copy(ctx, data.data(), data.size(), nullptr), "read");
   heif_image_handle* h = nullptr;
   fail(heif_context_get_primary_image_handle(ctx, &h), "primary");
   heif_image* img = nullptr;
-  fail(heif_decode_image(h, &img, heif_colorspace_RGB, wide ? heif_chroma_interleaved_RRGGBB_LE : heif_chroma_interleaved_RGB, nullptr),
-       "decode");
+  heif_decoding_options* o = heif_decoding_options_alloc();
+  o->decoder_id = decoder;
+  fail(heif_decode_image(h, &img, heif_colorspace_RGB, wide ? heif_chroma_interleaved_RRGGBB_LE : heif_chroma_interleaved_RGB, o), "decode");
+  heif_decoding_options_free(o);
   int stride = 0;
   const std::uint8_t* px = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
   g_sink = g_sink + px[std::size_t(stride) * 1000];
@@ -162,15 +164,28 @@ int main(int argc, char** argv) {
     std::printf("%s: %zu bytes\n", c.name.c_str(), static_cast<std::size_t>(fs::file_size(c.file)));
   }
 
-  std::printf("\ndecode (best of %d, ms; ratios to the first column)\n%-16s %10s %10s %10s  | %7s %7s\n", runs, "case", "libheif", "imio",
-              "ffmpeg", "imio", "ffmpeg");
+  // AVIF: libheif's default decoder is dav1d; imio's default is libaom
+  // (silent on damaged data), dav1d with av1_decoder="dav1d". Both pairs
+  // are timed: libheif (default) / imio (default), and each decoder alone.
+  std::printf("\ndecode (best of %d, ms; ratios to the first column)\n%-16s %10s %10s %10s %10s %10s  | %7s %7s %7s %7s\n", runs, "case",
+              "libheif", "lib-aom", "imio", "imio-dav1d", "ffmpeg", "lib-aom", "imio", "i-dav1d", "ffmpeg");
   for (const Case& c : cases) {
     std::vector<imio_bench::Method> methods;
     methods.push_back({"libheif", wall([&] { decode_direct(c.file, c.wide); })});
+    if (c.avif) methods.push_back({"lib-aom", wall([&] { decode_direct(c.file, c.wide, "aom"); })});
+    else methods.push_back({"lib-aom", [] { return -1.0; }});
     methods.push_back({"imio", wall([&] {
                          const imio::NDArray b = imio::imread(c.file);
                          g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
                        })});
+    if (c.avif) {
+      methods.push_back({"imio-dav1d", wall([&] {
+                           const imio::NDArray b = imio::imread(c.file, {.kwargs = {{"av1_decoder", "dav1d"}}});
+                           g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
+                         })});
+    } else {
+      methods.push_back({"imio-dav1d", [] { return -1.0; }});
+    }
     if (c.avif) {
       methods.push_back({"ffmpeg", wall([&] {
                            const imio::NDArray b = imio::imread(c.file, {.plugin = "ffmpeg"});

@@ -280,6 +280,16 @@ TEST_CASE("heif-enc 1.15's lossless files: RGB coded with the identity matrix, b
   CHECK(imio::imread(f.dir / "avif_lossless.avif") != src);
 }
 
+TEST_CASE("AVIF: libaom (the default) and dav1d decode the same pixels (AV1 decoding is exact)") {
+  REQUIRE_FIXTURES(f);
+  for (const Fixture& fx : f.files) {
+    if (!fx.file.ends_with(".avif")) continue;
+    INFO(fx.file);
+    const fs::path p = f.dir / fx.file;
+    CHECK(imio::imread(p, {.kwargs = {{"av1_decoder", "dav1d"}}}) == imio::imread(p));
+  }
+}
+
 TEST_CASE("AVIF files agree with the ffmpeg CLI's decoding within the conversion's rounding") {
   REQUIRE_FIXTURES(f);
   if (!have_tool("ffmpeg")) {
