@@ -26,6 +26,14 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
   // MNG (PNG-coded frames) reaches FFmpeg's image2 demuxer by extension; no
   // other imio plugin reads it.
   if (request.extension() == ".mng") return false;
+  // A HEIF still image (AVIF, or HEVC in HEIF) is a one-frame "video" to
+  // the mov demuxer; the libheif plugin reads it as an image (alpha, 10/12
+  // bits, transformations). Image sequences (avis, msf1) stay FFmpeg's.
+  if (demuxer.starts_with("mov,")) {
+    const AVDictionaryEntry* brand = av_dict_get(input.container()->metadata, "major_brand", nullptr, 0);
+    const std::string_view b = brand != nullptr ? brand->value : "";
+    return (b == "avif" || b == "heic" || b == "heix" || b == "mif1") && has_plugin("libheif");
+  }
   const bool single_image = demuxer == "image2" || demuxer == "gif" || demuxer == "apng" ||
                             (demuxer.size() > 5 && demuxer.substr(demuxer.size() - 5) == "_pipe");
   if (!single_image) return false;

@@ -5,7 +5,7 @@
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
 # One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
-# a port must not pick up whatever happens to be installed): the seven format
+# a port must not pick up whatever happens to be installed): the eight format
 # plugins, and the core's http(s) and zip resources. npy needs no backend
 # and is always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
@@ -15,6 +15,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     tiff    IMIO_WITH_LIBTIFF
     gif     IMIO_WITH_GIFLIB
     webp    IMIO_WITH_LIBWEBP
+    heif    IMIO_WITH_LIBHEIF
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     http    IMIO_WITH_HTTP
