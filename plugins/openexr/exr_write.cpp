@@ -199,7 +199,7 @@ struct PartPlan {
   std::size_t height = 0, width = 0, channels = 0;
   DType dtype = DType::float32;
   Imf::PixelType stored = Imf::FLOAT;
-  Imf::PixelType given = Imf::FLOAT;  // the slices' type (float64 arrays: converted first)
+  Imf::PixelType given = Imf::FLOAT;  // the array's samples as a pixel type (float64: FLOAT)
   std::vector<std::string> names;
 };
 
@@ -250,16 +250,31 @@ PartPlan plan_part(const std::byte* pixels, const Shape& shape, DType dtype, con
   return p;
 }
 
-// float64 samples as float32: rounded to nearest, beyond float's range ±inf
-// (numpy's astype), without the undefined conversion of such a double.
-NDArray to_float32(const std::byte* pixels, std::size_t n, const Request& request) {
-  NDArray out = request.allocate(Shape{n}, DType::float32);
-  auto* dst = out.data<float>();
+// Samples converted to the stored type (OpenEXR's writers take slices of
+// the channel's own type): to half rounded to nearest even, to float exactly
+// from half and rounded from float64, beyond float's range ±inf (numpy's
+// astype), without the undefined conversion of such a double.
+NDArray convert_samples(const std::byte* pixels, std::size_t n, DType from, Imf::PixelType to, const Request& request) {
+  NDArray out = request.allocate(Shape{n}, to == Imf::HALF ? DType::float16 : DType::float32);
   constexpr double top = 3.4028234663852886e38;
   for (std::size_t i = 0; i < n; ++i) {
-    double d;
-    std::memcpy(&d, pixels + i * 8, 8);
-    dst[i] = d > top ? std::numeric_limits<float>::infinity() : d < -top ? -std::numeric_limits<float>::infinity() : static_cast<float>(d);
+    if (from == DType::float64) {
+      double d;
+      std::memcpy(&d, pixels + i * 8, 8);
+      if (to == Imf::HALF) {
+        out.data<float16>()[i] = float16::from_double(d);
+      } else {
+        out.data<float>()[i] = d > top ? std::numeric_limits<float>::infinity() : d < -top ? -std::numeric_limits<float>::infinity() : static_cast<float>(d);
+      }
+    } else if (from == DType::float32) {
+      float f;
+      std::memcpy(&f, pixels + i * 4, 4);
+      out.data<float16>()[i] = float16::from_float(f);
+    } else {
+      float16 h;
+      std::memcpy(&h.bits, pixels + i * 2, 2);
+      out.data<float>()[i] = h.to_float();
+    }
   }
   return out;
 }
@@ -293,9 +308,10 @@ Bytes encode(std::span<const NDArray> images, bool several, const Kwargs& kwargs
   std::vector<bool> display_given;
   for (std::size_t k = 0; k < parts.size(); ++k) {
     PartPlan& p = parts[k];
-    if (p.dtype == DType::float64) {
-      converted.push_back(to_float32(p.pixels, p.height * p.width * p.channels, request));
+    if (p.given != p.stored || p.dtype == DType::float64) {
+      converted.push_back(convert_samples(p.pixels, p.height * p.width * p.channels, p.dtype, p.stored, request));
       p.pixels = converted.back().bytes();
+      p.given = p.stored;
     }
     Imf::Header h(static_cast<int>(p.width), static_cast<int>(p.height));
     h.compression() = a.compression;

@@ -526,3 +526,269 @@ TEST_CASE(".exr goes to openexr first, ffmpeg second; the magic number finds it 
   const std::string msg = imio_test::message_of<imio::ArgumentError>([&] { (void)imio::imread(f.dir / "float_rgb.exr", {.kwargs = {{"quality", 3}}}); });
   CHECK(contains(msg, "openexr"));
 }
+
+// ---------------------------------------------------------------- writing
+
+namespace {
+
+// A smooth float image with inf, NaN-free specials (-0.0, large values).
+NDArray float_image(std::size_t h, std::size_t w, std::size_t c, DType dtype, unsigned seed) {
+  NDArray a = c == 1 ? NDArray({h, w}, DType::float32) : NDArray({h, w, c}, DType::float32);
+  auto* p = a.data<float>();
+  std::uint32_t x = seed;
+  for (std::size_t i = 0; i < h * w * c; ++i) {
+    x = x * 1664525u + 1013904223u;
+    p[i] = std::sin(static_cast<float>(i % (w * c)) * 0.05f) * 3.0f + static_cast<float>(x >> 20) / 4096.0f - 64.0f;
+  }
+  p[0] = -0.0f;
+  p[1] = std::numeric_limits<float>::infinity();
+  return dtype == DType::float32 ? std::move(a) : a.astype(dtype);
+}
+
+NDArray uint_image(std::size_t h, std::size_t w, std::size_t c, unsigned seed) {
+  NDArray a = c == 1 ? NDArray({h, w}, DType::uint32) : NDArray({h, w, c}, DType::uint32);
+  auto* p = a.data<std::uint32_t>();
+  std::uint32_t x = seed;
+  for (std::size_t i = 0; i < h * w * c; ++i) p[i] = x = x * 1664525u + 1013904223u;
+  return a;
+}
+
+// OpenImageIO's description of a file imio wrote: channel names, formats,
+// compression, tiles, parts; and its pixels of part s as <out>.<s>.npy (float64).
+constexpr const char* kDescribe = R"PY(
+import sys, json, numpy as np
+import OpenImageIO as oiio
+# OIIO names EXR's owner 'Copyright'
+f, out = sys.argv[1], sys.argv[2]
+inp = oiio.ImageInput.open(f)
+assert inp, oiio.geterror()
+parts = []
+s = 0
+while inp.seek_subimage(s, 0):
+    spec = inp.spec()
+    px = inp.read_image(s, 0, 0, spec.nchannels, oiio.UNKNOWN).astype(np.float64)  # native: OIIO scales integers read as floats
+    np.save(f'{out}.{s}.npy', px.reshape(spec.height, spec.width, spec.nchannels))
+    parts.append({'channels': list(spec.channelnames), 'formats': [str(spec.channelformat(c)) for c in range(spec.nchannels)],
+                  'compression': spec.get_string_attribute('compression'), 'tile': [spec.tile_width, spec.tile_height],
+                  'name': spec.get_string_attribute('name'), 'owner': spec.get_string_attribute('Copyright'),
+                  'custom': spec.get_string_attribute('custom'), 'number': spec.get_int_attribute('number', -1),
+                  'display': [spec.full_x, spec.full_y, spec.full_width, spec.full_height], 'origin': [spec.x, spec.y]})
+    s += 1
+json.dump(parts, open(out + '.json', 'w'))
+print('described')
+)PY";
+
+struct Described {
+  std::vector<imio::Dict> parts;
+  std::vector<NDArray> pixels;  // float64 (H, W, C), OIIO's channel order
+};
+
+Described describe(const imio_test::TempDir& dir, const fs::path& file) {
+  std::string log;
+  const fs::path script = dir / "describe.py";
+  write_file(script, imio_test::to_bytes(kDescribe));
+  const fs::path out = dir / (file.stem().string() + ".oiio");
+  const int status = std::system((imio_test::python() + " \"" + script.string() + "\" \"" + file.string() + "\" \"" + out.string() +
+                                  "\" > \"" + (dir / "describe.log").string() + "\" 2>&1")
+                                     .c_str());
+  INFO(to_string(read_file(dir / "describe.log")));
+  REQUIRE(status == 0);
+  Described d;
+  const Value json = imio::from_json(to_string(read_file(fs::path(out.string() + ".json"))));
+  for (std::size_t s = 0; s < json.ref<Value::List>().size(); ++s) {
+    d.parts.push_back(json.ref<Value::List>()[s].ref<imio::Dict>());
+    d.pixels.push_back(imio::imread(fs::path(out.string() + "." + std::to_string(s) + ".npy")));
+  }
+  return d;
+}
+
+// Whether OIIO's float64 plane (its channel `name`) equals plane c of `a`.
+bool oiio_plane_equals(const Described& d, std::size_t part, const std::string& name, const NDArray& a, std::size_t c) {
+  const auto chans = strings(d.parts[part].at("channels"));
+  const auto it = std::find(chans.begin(), chans.end(), name);
+  if (it == chans.end()) return false;
+  const std::size_t oc = static_cast<std::size_t>(it - chans.begin());
+  const NDArray mine = (a.ndim() == 2 ? a.copy() : plane(a, c)).astype(DType::float64);
+  const NDArray& o = d.pixels[part];
+  const std::size_t n = o.shape()[2];
+  const auto* m = mine.data<double>();
+  const auto* p = o.data<double>();
+  if (mine.size() * n != o.size()) return false;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    if (std::memcmp(&m[i], &p[i * n + oc], 8) != 0 && !(std::isnan(m[i]) && std::isnan(p[i * n + oc]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("float16, float32 and uint32 images round-trip exactly; OpenImageIO reads the channels, types and compression written") {
+  if (!tools_available()) return;
+  imio_test::TempDir dir;
+  struct Case {
+    NDArray image;
+    std::vector<std::string> names;
+    std::string type;
+  };
+  std::vector<Case> cases;
+  cases.push_back({float_image(21, 34, 4, DType::float16, 1), {"R", "G", "B", "A"}, "half"});
+  cases.push_back({float_image(21, 34, 3, DType::float32, 2), {"R", "G", "B"}, "float"});
+  cases.push_back({float_image(13, 9, 1, DType::float32, 3), {"Y"}, "float"});
+  cases.push_back({float_image(13, 9, 2, DType::float16, 4), {"Y", "A"}, "half"});
+  cases.push_back({uint_image(11, 17, 1, 5), {"Y"}, "uint"});
+  for (const std::string comp : {"none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"}) {
+    for (const Case& c : cases) {
+      INFO(comp << " " << c.type << " " << c.names.size() << " channels");
+      const fs::path file = dir / ("w_" + comp + ".exr");
+      imio::imwrite(file, c.image, {{"compression", comp}});
+      const NDArray back = imio::imread(file);
+      REQUIRE(back.shape() == c.image.shape());
+      CHECK(back.dtype() == c.image.dtype());
+      const bool lossless = comp == "none" || comp == "rle" || comp == "zips" || comp == "zip" || comp == "piz" || c.type == "uint" ||
+                            (comp == "pxr24" && c.type == "half");
+      if (lossless) CHECK(same_bits(back, c.image));
+      CHECK(imio::immeta(file).get<std::string>("compression") == comp);
+      const Described d = describe(dir, file);
+      REQUIRE(d.parts.size() == 1);
+      CHECK(d.parts[0].get<std::string>("compression") == comp);
+      const auto formats = strings(d.parts[0].at("formats"));
+      CHECK(std::all_of(formats.begin(), formats.end(), [&](const std::string& t) { return t == c.type; }));
+      for (std::size_t k = 0; k < c.names.size(); ++k) {
+        INFO("channel " << c.names[k]);
+        CHECK(oiio_plane_equals(d, 0, c.names[k], back, k));  // OIIO decodes what imio decodes
+      }
+    }
+  }
+}
+
+TEST_CASE("pixel_type, channel names, tiles, line order and attributes are written as asked") {
+  if (!tools_available()) return;
+  imio_test::TempDir dir;
+  const NDArray f32 = float_image(19, 27, 3, DType::float32, 9);
+  SECTION("pixel_type='half' rounds float32 to nearest even, as astype does") {
+    const fs::path file = dir / "half.exr";
+    imio::imwrite(file, f32, {{"pixel_type", "half"}});
+    const NDArray back = imio::imread(file);
+    CHECK(back.dtype() == DType::float16);
+    CHECK(same_bits(back, f32.astype(DType::float16)));
+    CHECK(strings(describe(dir, file).parts[0].at("formats")) == std::vector<std::string>{"half", "half", "half"});
+    // float64 needs a pixel type; float16 stored as float widens exactly
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "d.exr", f32.astype(DType::float64)), imio::ArgumentError);
+    imio::imwrite(dir / "d.exr", f32.astype(DType::float64), {{"pixel_type", "float"}});
+    CHECK(same_bits(imio::imread(dir / "d.exr"), f32));
+    imio::imwrite(dir / "w.exr", back, {{"pixel_type", "float"}});
+    CHECK(same_bits(imio::imread(dir / "w.exr"), f32.astype(DType::float16).astype(DType::float32)));
+  }
+  SECTION("channel names") {
+    const fs::path file = dir / "names.exr";
+    imio::imwrite(file, f32, {{"channels", Value{"diffuse.R", "diffuse.G", "Z"}}});
+    const Described d = describe(dir, file);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(oiio_plane_equals(d, 0, std::vector<std::string>{"diffuse.R", "diffuse.G", "Z"}[k], f32, k));
+    CHECK(same_bits(imio::imread(file, {.kwargs = {{"channels", Value{"diffuse.R", "diffuse.G", "Z"}}}}), f32));
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", f32, {{"channels", Value{"R", "G"}}}), imio::ArgumentError);
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", f32, {{"channels", Value{"R", "R", "B"}}}), imio::ArgumentError);
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", float_image(4, 4, 5, DType::float32, 1)), imio::ArgumentError);
+    CHECK_FALSE(fs::exists(dir / "x.exr"));
+  }
+  SECTION("tiles") {
+    const fs::path file = dir / "tiled.exr";
+    imio::imwrite(file, f32, {{"tile_size", Value{16, 8}}, {"compression", "piz"}});
+    const Described d = describe(dir, file);
+    CHECK(d.parts[0].at("tile") == Value{16, 8});
+    CHECK(same_bits(imio::imread(file), f32));
+    CHECK(oiio_plane_equals(d, 0, "G", f32, 1));
+    imio::imwrite(file, f32, {{"tile_size", 64}});
+    CHECK(describe(dir, file).parts[0].at("tile") == Value{64, 64});
+  }
+  SECTION("line order") {
+    const fs::path file = dir / "dec.exr";
+    imio::imwrite(file, f32, {{"line_order", "decreasing_y"}});
+    CHECK(imio::immeta(file).get<std::string>("lineOrder") == "decreasing_y");
+    CHECK(same_bits(imio::imread(file), f32));
+  }
+  SECTION("attributes: custom ones, windows and chromaticities, read back by exrheader and OpenImageIO") {
+    const fs::path file = dir / "attrs.exr";
+    imio::Dict attrs{{"owner", "someone"}, {"custom", "text"}, {"number", 7}, {"ratio", 0.25},
+                     {"dataWindow", Value{10, 20, 36, 38}}, {"displayWindow", Value{0, 0, 99, 49}},
+                     {"chromaticities", Value{0.7, 0.3, 0.2, 0.7, 0.1, 0.05, 0.32, 0.33}}, {"names", Value{"a", "b"}},
+                     {"vec", Value{1.5, 2.5, 3.5}}, {"framesPerSecond", Value{30, 1}}};
+    imio::imwrite(file, f32, {{"attributes", attrs}});
+    const imio::Metadata m = imio::immeta(file);
+    CHECK(m.get<std::string>("owner") == "someone");
+    CHECK(m.get<std::int64_t>("number") == 7);
+    CHECK(m.get<double>("ratio") == 0.25);
+    CHECK(m.at("dataWindow") == Value{10, 20, 36, 38});
+    CHECK(m.at("names") == Value{"a", "b"});
+    CHECK(m.at("vec") == Value{1.5, 2.5, 3.5});
+    CHECK(m.at("framesPerSecond") == Value{30, 1});
+    const Described d = describe(dir, file);
+    CHECK(d.parts[0].get<std::string>("owner") == "someone");
+    CHECK(d.parts[0].get<std::string>("custom") == "text");
+    CHECK(d.parts[0].get<std::int64_t>("number") == 7);
+    CHECK(d.parts[0].at("origin") == Value{10, 20});
+    CHECK(d.parts[0].at("display") == Value{0, 0, 100, 50});
+    std::string log;
+    REQUIRE(std::system(("exrheader \"" + file.string() + "\" > \"" + (dir / "h.txt").string() + "\" 2>&1").c_str()) == 0);
+    log = to_string(read_file(dir / "h.txt"));
+    CHECK(contains(log, "chromaticities (type chromaticities)"));
+    CHECK(contains(log, "vec (type v3f)"));
+    CHECK(same_bits(imio::imread(file), f32));
+    CHECK(imio::imread(file, {.kwargs = {{"window", "display"}}}).shape() == Shape{50, 100, 3});
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", f32, {{"attributes", imio::Dict{{"dataWindow", Value{0, 0, 5, 5}}}}}), imio::ArgumentError);
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", f32, {{"attributes", imio::Dict{{"channels", "x"}}}}), imio::ArgumentError);
+    REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", f32, {{"attributes", imio::Dict{{"odd", Value{1, 2, 3, 4, 5}}}}}), imio::ArgumentError);
+    CHECK_FALSE(fs::exists(dir / "x.exr"));
+  }
+}
+
+TEST_CASE("a list or a batch is written as a multi-part file that OpenImageIO reads part by part") {
+  if (!tools_available()) return;
+  imio_test::TempDir dir;
+  std::vector<NDArray> images;
+  images.push_back(float_image(10, 12, 3, DType::float16, 1));
+  images.push_back(float_image(7, 5, 1, DType::float32, 2));
+  images.push_back(uint_image(4, 4, 4, 3));
+  const fs::path file = dir / "multi.exr";
+  imio::imwrite(file, images, {{"attributes", Value{imio::Dict{{"name", "beauty"}}, imio::Dict{{"name", "depth"}}, imio::Dict{{"name", "ids"}}}}});
+  const Described d = describe(dir, file);
+  REQUIRE(d.parts.size() == 3);
+  CHECK(d.parts[0].get<std::string>("name") == "beauty");
+  CHECK(d.parts[1].get<std::string>("name") == "depth");
+  CHECK(d.parts[2].at("display") == Value{0, 0, 12, 10});  // the shared display window: around every part
+  std::size_t k = 0;
+  for (const NDArray& part : imio::imiter(file)) {
+    INFO("part " << k);
+    CHECK(same_bits(part, images[k]));
+    ++k;
+  }
+  CHECK(oiio_plane_equals(d, 1, "Y", images[1], 0));
+  // a batch: is_batch=True
+  const NDArray batch = imio::imread(file, {.index = 0}).astype(DType::float16);
+  NDArray two({2, 10, 12, 3}, DType::float16);
+  std::memcpy(two.bytes(), images[0].bytes(), images[0].nbytes());
+  std::memcpy(two.bytes() + images[0].nbytes(), images[0].bytes(), images[0].nbytes());
+  imio::imwrite(dir / "batch.exr", two, {{"is_batch", true}});
+  CHECK(same_bits(imio::imread(dir / "batch.exr", {.index = imio::all}), two));
+  CHECK(describe(dir, dir / "batch.exr").parts.size() == 2);
+  // part names must differ
+  REQUIRE_THROWS_AS(imio::imwrite(dir / "x.exr", images, {{"attributes", imio::Dict{{"name", "same"}}}}), imio::ArgumentError);
+}
+
+TEST_CASE("arrays OpenEXR cannot hold are refused before the target is touched") {
+  imio_test::TempDir dir;
+  const fs::path file = dir / "keep.exr";
+  write_file(file, imio_test::to_bytes("previous"));
+  const auto refused = [&](const NDArray& a, imio::Kwargs kw = {}) {
+    REQUIRE_THROWS_AS(imio::imwrite(file, a, {.kwargs = std::move(kw)}), imio::ArgumentError);
+    CHECK(to_string(read_file(file)) == "previous");
+  };
+  refused(NDArray({4, 4, 3}, DType::uint8));
+  refused(NDArray({4, 4, 3}, DType::uint16));
+  refused(NDArray({4, 4, 3}, DType::float64));
+  refused(NDArray({4, 4, 3}, DType::uint32), {{"pixel_type", "half"}});
+  refused(NDArray({4, 4, 3}, DType::float32), {{"pixel_type", "uint"}});
+  refused(NDArray({4}, DType::float32));
+  refused(NDArray({0, 4, 3}, DType::float32));
+  refused(NDArray({4, 4, 3}, DType::float32), {{"tile_size", 0}});
+  refused(NDArray({4, 4, 3}, DType::float32), {{"compression", "jpeg"}});
+}
