@@ -792,3 +792,183 @@ TEST_CASE("arrays OpenEXR cannot hold are refused before the target is touched")
   refused(NDArray({4, 4, 3}, DType::float32), {{"tile_size", 0}});
   refused(NDArray({4, 4, 3}, DType::float32), {{"compression", "jpeg"}});
 }
+
+// ---------------------------------------------------------------- damaged and hostile input
+
+namespace {
+
+std::vector<NDArray> two(NDArray a, NDArray b) {
+  std::vector<NDArray> v;
+  v.push_back(std::move(a));
+  v.push_back(std::move(b));
+  return v;
+}
+
+Bytes encoded(const NDArray& a, imio::Kwargs kw = {}) { return *imio::imwrite("<bytes>", a, {.extension = ".exr", .kwargs = std::move(kw)}); }
+
+// The offset of the value of attribute `name` (of `type`) in the header.
+std::size_t attribute_value(const Bytes& b, const std::string& name, const std::string& type) {
+  const std::string key = name + std::string(1, '\0') + type + std::string(1, '\0');
+  const std::string text = to_string(b);
+  const std::size_t at = text.find(key);
+  REQUIRE(at != std::string::npos);
+  return at + key.size() + 4;
+}
+
+void put_le32(Bytes& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+}
+
+template <class E>
+std::string refused(const Bytes& b, imio::Limits limits = {}) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string msg = imio_test::message_of<E>([&] { (void)imio::imread(b, {.extension = ".exr", .limits = limits}); });
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 1.0);
+  CHECK(contains(msg, "openexr"));
+  REQUIRE_THROWS_AS(imio::improps(b, {.extension = ".exr", .limits = limits}), E);
+  return msg;
+}
+
+}  // namespace
+
+TEST_CASE("truncated files raise DecodeError at every length, promptly and silently") {
+  const Bytes files[] = {encoded(float_image(40, 50, 3, DType::float16, 1)),
+                         encoded(float_image(40, 50, 4, DType::float32, 2), {{"compression", "piz"}, {"tile_size", 16}}),
+                         *imio::imwrite("<bytes>", two(float_image(9, 8, 3, DType::float16, 3), float_image(9, 8, 3, DType::float16, 4)),
+                                        {.extension = ".exr"}),
+                         encoded(float_image(64, 40, 3, DType::float16, 5), {{"compression", "none"}})};
+  imio_test::TempDir dir;
+  StderrCapture err(dir / "stderr.txt");
+  for (const Bytes& file : files) {
+    for (std::size_t n = 0; n < file.size(); n += std::max<std::size_t>(1, file.size() / 97)) {
+      INFO("cut to " << n << " of " << file.size() << " bytes");
+      const Bytes cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(n));
+      const auto t0 = std::chrono::steady_clock::now();
+      if (n < 4) {
+        REQUIRE_THROWS_AS(imio::imread(cut, {.index = imio::all, .extension = ".exr"}), imio::NoPluginError);
+        continue;
+      }
+      const std::string msg = imio_test::message_of<imio::DecodeError>([&] { (void)imio::imread(cut, {.index = imio::all, .extension = ".exr"}); });
+      CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 1.0);
+      CHECK(contains(msg, "openexr"));
+    }
+  }
+  CHECK(err.text().empty());
+}
+
+TEST_CASE("hostile headers: huge data windows, tiles, chunk counts and channel lists are refused before OpenEXR allocates") {
+  const Bytes scan = encoded(float_image(8, 8, 3, DType::float16, 1));
+  SECTION("a data window beyond max_pixels") {
+    Bytes b = scan;
+    const std::size_t dw = attribute_value(b, "dataWindow", "box2i");
+    put_le32(b, dw + 8, 99999);
+    put_le32(b, dw + 12, 99999);
+    CHECK(contains(refused<imio::LimitError>(b), "max_pixels"));
+  }
+  SECTION("a data window within max_pixels whose offset table the file cannot hold") {
+    Bytes b = scan;
+    const std::size_t dw = attribute_value(b, "dataWindow", "box2i");
+    put_le32(b, dw + 12, 8'000'000);  // 8 x 8e6 pixels: 500000 chunks of 16 lines
+    CHECK(contains(refused<imio::DecodeError>(b), "truncated"));
+  }
+  SECTION("an empty or inverted data window") {
+    Bytes b = scan;
+    const std::size_t dw = attribute_value(b, "dataWindow", "box2i");
+    put_le32(b, dw + 8, static_cast<std::uint32_t>(-5));
+    CHECK(contains(refused<imio::DecodeError>(b), "empty"));
+  }
+  SECTION("1 x 1 tiles on a large data window") {
+    Bytes b = encoded(float_image(8, 8, 3, DType::float16, 1), {{"tile_size", 4}});
+    const std::size_t tiles = attribute_value(b, "tiles", "tiledesc");
+    put_le32(b, tiles, 1);
+    put_le32(b, tiles + 4, 1);
+    const std::size_t dw = attribute_value(b, "dataWindow", "box2i");
+    put_le32(b, dw + 8, 9999);
+    put_le32(b, dw + 12, 9999);
+    CHECK(contains(refused<imio::DecodeError>(b), "offset tables"));
+  }
+  SECTION("huge tiles") {
+    Bytes b = encoded(float_image(8, 8, 3, DType::float16, 1), {{"tile_size", 4}});
+    const std::size_t tiles = attribute_value(b, "tiles", "tiledesc");
+    put_le32(b, tiles, 0x7fffffff);
+    put_le32(b, tiles + 4, 0x7fffffff);
+    const std::size_t dw = attribute_value(b, "dataWindow", "box2i");
+    put_le32(b, dw + 8, 9999);
+    put_le32(b, dw + 12, 9999);
+    refused<imio::LimitError>(b);
+  }
+  SECTION("a chunk count that disagrees with the data window") {
+    Bytes b = *imio::imwrite("<bytes>", two(float_image(9, 8, 3, DType::float16, 3), float_image(9, 8, 3, DType::float16, 4)),
+                             {.extension = ".exr"});
+    put_le32(b, attribute_value(b, "chunkCount", "int"), 0x7ffffff0);
+    CHECK(contains(refused<imio::DecodeError>(b), "chunkCount"));
+  }
+  SECTION("an attribute size past the end, a bad pixel type, an unknown compression, a bad version") {
+    Bytes b = scan;
+    put_le32(b, attribute_value(b, "dataWindow", "box2i") - 4, 0x7ffffff0);
+    CHECK(contains(refused<imio::DecodeError>(b), "truncated"));
+    b = scan;
+    b[attribute_value(b, "compression", "compression")] = std::byte{42};
+    CHECK(contains(refused<imio::DecodeError>(b), "compression"));
+    b = scan;
+    b[4] = std::byte{3};
+    CHECK(contains(refused<imio::DecodeError>(b), "version"));
+    b = scan;
+    const std::size_t chl = attribute_value(b, "channels", "chlist");
+    put_le32(b, chl + 2, 7);  // "B\0" then the pixel type
+    CHECK(contains(refused<imio::DecodeError>(b), "pixel type"));
+  }
+  SECTION("limits: parts, bytes and pixels") {
+    const Bytes multi = *imio::imwrite("<bytes>", two(float_image(9, 8, 3, DType::float16, 3), float_image(9, 8, 3, DType::float16, 4)),
+                                       {.extension = ".exr"});
+    refused<imio::LimitError>(multi, {.max_frames = 1});
+    REQUIRE_THROWS_AS(imio::imread(scan, {.extension = ".exr", .limits = {.max_pixels = 63}}), imio::LimitError);
+    REQUIRE_THROWS_AS(imio::imread(scan, {.extension = ".exr", .limits = {.max_bytes = 300}}), imio::LimitError);
+  }
+}
+
+TEST_CASE("random damage never crashes, hangs or prints") {
+  const char* env = std::getenv("IMIO_EXR_FUZZ_ROUNDS");
+  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 150;
+  const Bytes seeds[] = {encoded(float_image(24, 30, 4, DType::float16, 1), {{"compression", "piz"}}),
+                         encoded(float_image(20, 17, 3, DType::float32, 2), {{"compression", "dwaa"}, {"tile_size", 8}}),
+                         encoded(float_image(20, 17, 3, DType::float16, 2), {{"compression", "b44"}}),
+                         encoded(uint_image(9, 11, 1, 3), {{"compression", "rle"}}),
+                         *imio::imwrite("<bytes>", two(float_image(9, 8, 3, DType::float16, 3), float_image(5, 6, 1, DType::float32, 4)),
+                                        {.extension = ".exr", .kwargs = {{"compression", "pxr24"}}})};
+  imio_test::TempDir dir;
+  StderrCapture err(dir / "stderr.txt");
+  std::uint32_t x = 4242;
+  std::size_t decoded = 0, refusals = 0;
+  double slowest = 0;
+  for (const Bytes& seed : seeds) {
+    for (int round = 0; round < rounds; ++round) {
+      Bytes b = seed;
+      for (int flips = 0; flips < 1 + round % 4; ++flips) {
+        x = x * 1664525u + 1013904223u;
+        const std::size_t at = 8 + (x >> 8) % (b.size() - 8);
+        x = x * 1664525u + 1013904223u;
+        b[at] = static_cast<std::byte>(x >> 24);
+      }
+      if (round % 5 == 4) b.resize(8 + (x >> 4) % (b.size() - 8));
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        for (const NDArray& part : imio::imiter(b, {.extension = ".exr"})) CHECK(part.size() > 0);
+        (void)imio::immeta(b, {.extension = ".exr"});
+        (void)imio::improps(b, {.extension = ".exr"});
+        ++decoded;
+      } catch (const imio::DecodeError&) {
+        ++refusals;
+      } catch (const imio::LimitError&) {
+        ++refusals;
+      } catch (const imio::ArgumentError&) {  // a damaged channel name that no longer matches
+        ++refusals;
+      }
+      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  INFO(decoded << " decoded, " << refusals << " refused; slowest " << slowest << " s");
+  CHECK(err.text().empty());
+  CHECK(refusals > 0);
+  CHECK(slowest < 1.0);
+}
