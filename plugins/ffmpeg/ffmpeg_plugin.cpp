@@ -46,6 +46,10 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
     case AV_CODEC_ID_GIF: return has_plugin("giflib");
     case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
     case AV_CODEC_ID_WEBP: return has_plugin("libwebp");
+    case AV_CODEC_ID_EXR: return has_plugin("openexr");
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 0, 0)
+    case AV_CODEC_ID_RADIANCE_HDR: return has_plugin("radiance");
+#endif
     default: return false;
   }
 }
@@ -98,7 +102,7 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   LogScope quiet(true);
   refuse_unsupported_stills(request);
   auto input = std::make_unique<Input>(request, std::move(args));
-  // PNG, JPEG, GIF, TIFF and WebP images (not MJPEG or PNG video in a real
+  // PNG, JPEG, GIF, TIFF, WebP, EXR and Radiance images (not MJPEG or PNG video in a real
   // container) belong to their own plugins when built, which read them as imageio's
   // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
   // and win the fallback for a file whose extension lies (a JPEG named .tif
