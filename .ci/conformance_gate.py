@@ -252,7 +252,13 @@ def metadata_addition(line, command):
     if not found:
         return False
     root, name, call = found
-    if not NO_META.fullmatch((call.get("error") or {}).get("message", "")):
+    message = (call.get("error") or {}).get("message", "")
+    if message == "Not a FITS file":  # Pillow 9.4's artefact: conformance.py compares with plugin='FITS'
+        key = FAIL_LINE.match(line).group(2)
+        twin = key[:-1] + (", " if not key.endswith("()") else "") + "plugin='FITS')"
+        with open(os.path.join(root, "expected.json")) as f:
+            message = ((json.load(f)["files"][name]["calls"].get(twin) or {}).get("error") or {}).get("message", "")
+    if not NO_META.fullmatch(message):
         return False
     proc = subprocess.run([imio, "meta", os.path.join(root, name)] + cli_args(call.get("kwargs", {})),
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
