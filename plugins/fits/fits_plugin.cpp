@@ -462,7 +462,7 @@ class FitsReader final : public Plugin {
         }
         break;
       case Conversion::signed_byte:
-        for (auto& v : out.values<std::uint8_t>()) v ^= 0x80u;
+        for (std::size_t i = 0; i < n; ++i) out.bytes()[i] ^= std::byte{0x80};
         break;
       case Conversion::scaled: {
         const bool has_blank = !o.ignore_blank && h.bitpix > 0 && h.blank.has_value();
