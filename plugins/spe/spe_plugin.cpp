@@ -202,8 +202,6 @@ class SpeReader final : public Plugin {
 };
 
 std::unique_ptr<Plugin> open_spe(Request& request, const Kwargs& kwargs) {
-  KwargReader kw(kwargs, kPlugin, "open");
-  const Options options = read_options(kw, Options{}, false);
   if (request.mode() == IoMode::write) throw InitializationError("cannot write SPE files");
   // SPE files have no signature: the plugin reads what is named .spe, or
   // what it is asked to read by name, when the header is plausible.
@@ -219,7 +217,10 @@ std::unique_ptr<Plugin> open_spe(Request& request, const Kwargs& kwargs) {
                                   : std::string("not an SPE file: its header's data type, frame count or version "
                                                 "field is not an SPE header's"));
   }
-  return std::make_unique<SpeReader>(request, options);
+  // The kwargs once the data are SPE's: another plugin's open kwargs must
+  // not stop the search here.
+  KwargReader kw(kwargs, kPlugin, "open");
+  return std::make_unique<SpeReader>(request, read_options(kw, Options{}, false));
 }
 
 }  // namespace
