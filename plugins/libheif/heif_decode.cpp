@@ -95,6 +95,16 @@ struct Context::Decoded {
 };
 
 Context::Context(std::span<const std::byte> file, const Container& boxes, const Request& request) {
+  // A constructor that throws runs no destructor: release what was taken.
+  try {
+    read_structure(file, boxes, request);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void Context::read_structure(std::span<const std::byte> file, const Container& boxes, const Request& request) {
   ensure_initialised();
   ctx_ = heif_context_alloc();
   if (ctx_ == nullptr) throw DecodeError("libheif could not allocate a context");
@@ -151,9 +161,13 @@ Context::Context(std::span<const std::byte> file, const Container& boxes, const 
   }
 }
 
-Context::~Context() {
+Context::~Context() { release(); }
+
+void Context::release() noexcept {
   for (heif_image_handle* h : handles_) heif_image_handle_release(h);
+  handles_.clear();
   if (ctx_ != nullptr) heif_context_free(ctx_);
+  ctx_ = nullptr;
 }
 
 Shape shape_of(const ImageInfo& info, Layout layout, bool transform) {

@@ -6,8 +6,8 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
 # One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
 # a port must not pick up whatever happens to be installed): the format
-# plugins, and the core's http(s) and zip resources. npy and radiance need no
-# backend and are always built.
+# plugins, and the core's http(s) and zip resources. npy (zlib, a port
+# dependency), spe and radiance need no optional backend and are always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     png     IMIO_WITH_LIBPNG
@@ -19,6 +19,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     heif    IMIO_WITH_LIBHEIF
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
+    fits    IMIO_WITH_FITS
     http    IMIO_WITH_HTTP
     zip     IMIO_WITH_ZIP
 )
@@ -28,6 +29,7 @@ vcpkg_cmake_configure(
   OPTIONS
     ${FEATURE_OPTIONS}
     -DIMIO_WITH_NPY=ON
+    -DIMIO_WITH_SPE=ON
     -DIMIO_WITH_RADIANCE=ON
     -DIMIO_BUILD_TESTS=OFF
     -DIMIO_BUILD_EXAMPLES=OFF
