@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -620,6 +621,15 @@ bool oiio_plane_equals(const Described& d, std::size_t part, const std::string& 
   return true;
 }
 
+// `oiiotool --info -v file`: size, channel count and type, channel list, compression.
+std::string oiiotool_info(const imio_test::TempDir& dir, const fs::path& file) {
+  const fs::path out = dir / "oiiotool_info.txt";
+  const int status = std::system(("oiiotool --info -v \"" + file.string() + "\" > \"" + out.string() + "\" 2>&1").c_str());
+  std::string text = to_string(read_file(out));
+  if (status != 0) text += "\n(oiiotool failed)";
+  return text;
+}
+
 }  // namespace
 
 TEST_CASE("float16, float32 and uint32 images round-trip exactly; OpenImageIO reads the channels, types and compression written") {
@@ -636,6 +646,10 @@ TEST_CASE("float16, float32 and uint32 images round-trip exactly; OpenImageIO re
   cases.push_back({float_image(13, 9, 1, DType::float32, 3), {"Y"}, "float"});
   cases.push_back({float_image(13, 9, 2, DType::float16, 4), {"Y", "A"}, "half"});
   cases.push_back({uint_image(11, 17, 1, 5), {"Y"}, "uint"});
+  cases.push_back({float_image(15, 22, 4, DType::float32, 6), {"R", "G", "B", "A"}, "float"});
+  cases.back().image.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+  cases.push_back({float_image(15, 22, 4, DType::float16, 7), {"R", "G", "B", "A"}, "half"});
+  cases.back().image.data<imio::float16>()[6] = imio::float16::from_float(std::numeric_limits<float>::quiet_NaN());
   for (const std::string comp : {"none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"}) {
     for (const Case& c : cases) {
       INFO(comp << " " << c.type << " " << c.names.size() << " channels");
@@ -657,6 +671,14 @@ TEST_CASE("float16, float32 and uint32 images round-trip exactly; OpenImageIO re
         INFO("channel " << c.names[k]);
         CHECK(oiio_plane_equals(d, 0, c.names[k], back, k));  // OIIO decodes what imio decodes
       }
+      // oiiotool (the command-line tool) sees the channels, sample type and compression written
+      const std::string info = oiiotool_info(dir, file);
+      INFO(info);
+      CHECK(contains(info, " " + std::to_string(c.image.shape()[0]) + ", " + std::to_string(c.names.size()) + " channel, " + c.type + " openexr"));
+      std::string list;
+      for (const std::string& n : c.names) list += (list.empty() ? "" : ", ") + n;
+      CHECK(contains(info, "channel list: " + list));
+      CHECK(contains(info, "compression: \"" + comp + "\""));
     }
   }
 }
