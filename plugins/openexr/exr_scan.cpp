@@ -188,6 +188,15 @@ ScannedPart check_part(const RawPart& raw, bool tiled_file, bool deep_file, std:
     if (tile_bytes > limits.max_bytes || tx * ty > limits.max_pixels) {
       throw LimitError(fmt::format("{} has tiles of {} x {} pixels, above the limits (Limits::max_pixels, max_bytes)", where, tx, ty));
     }
+    // OpenEXR sizes its tile buffers (one per thread) by the whole tile,
+    // whatever the data window: a tile far larger than the image is a
+    // damaged header, not a writer's choice (8 x 15597576 on 17 x 20).
+    const std::uint64_t whole_tile_bytes = tx * ty * raw.bytes_per_pixel;
+    if (whole_tile_bytes > (std::uint64_t{64} << 20) &&
+        (tx > 2 * static_cast<std::uint64_t>(p.width) || ty > 2 * static_cast<std::uint64_t>(p.height))) {
+      throw DecodeError(fmt::format("the header of {} is damaged: tiles of {} x {} pixels for a data window of {} x {}", where, tx, ty,
+                                    p.width, p.height));
+    }
     p.chunks = tile_chunks(p, tx, ty, raw.tile_mode);
   } else {
     const std::uint64_t chunk_lines = std::min<std::uint64_t>(*lines, static_cast<std::uint64_t>(p.height));

@@ -919,6 +919,12 @@ TEST_CASE("hostile headers: huge data windows, tiles, chunk counts and channel l
     put_le32(b, dw + 12, 9999);
     refused<imio::LimitError>(b);
   }
+  SECTION("tiles far larger than the data window (OpenEXR would size its tile buffers by them)") {
+    Bytes b = encoded(float_image(20, 17, 3, DType::float32, 2), {{"tile_size", 8}});
+    const std::size_t tiles = attribute_value(b, "tiles", "tiledesc");
+    put_le32(b, tiles + 4, 15597576);  // 8 x 15597576 tiles on 17 x 20 pixels: 1.5 GB per tile buffer
+    CHECK(contains(refused<imio::DecodeError>(b), "tiles of 8 x 15597576 pixels for a data window of 17 x 20"));
+  }
   SECTION("a chunk count that disagrees with the data window") {
     Bytes b = *imio::imwrite("<bytes>", two(float_image(9, 8, 3, DType::float16, 3), float_image(9, 8, 3, DType::float16, 4)),
                              {.extension = ".exr"});
@@ -963,7 +969,9 @@ TEST_CASE("random damage never crashes, hangs or prints") {
   std::uint32_t x = 4242;
   std::size_t decoded = 0, refusals = 0;
   double slowest = 0;
-  for (const Bytes& seed : seeds) {
+  std::string slowest_case;
+  for (std::size_t s = 0; s < std::size(seeds); ++s) {
+    const Bytes& seed = seeds[s];
     for (int round = 0; round < rounds; ++round) {
       Bytes b = seed;
       for (int flips = 0; flips < 1 + round % 4; ++flips) {
@@ -984,10 +992,15 @@ TEST_CASE("random damage never crashes, hangs or prints") {
       } catch (const imio::LimitError&) {
         ++refusals;
       }
-      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (took > slowest) {
+        slowest = took;
+        slowest_case = "seed " + std::to_string(s) + " round " + std::to_string(round);
+        if (std::getenv("IMIO_EXR_FUZZ_SAVE") != nullptr) write_file(std::getenv("IMIO_EXR_FUZZ_SAVE"), b);
+      }
     }
   }
-  INFO(decoded << " decoded, " << refusals << " refused; slowest " << slowest << " s");
+  INFO(decoded << " decoded, " << refusals << " refused; slowest " << slowest << " s (" << slowest_case << ")");
   CHECK(err.text().empty());
   CHECK(refusals > 0);
   CHECK(slowest < 1.0);
