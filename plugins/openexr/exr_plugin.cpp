@@ -5,6 +5,7 @@
 #include <imio/single_image.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "exr_read.hpp"
 #include "exr_scan.hpp"

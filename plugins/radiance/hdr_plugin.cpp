@@ -5,6 +5,7 @@
 #include <imio/single_image.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstring>
