@@ -9,9 +9,6 @@
 #include <imio/json.hpp>
 #include <imio/plugin.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,6 +27,7 @@
 
 #include "catch.hpp"
 #include "python_oracle.hpp"
+#include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
 
@@ -42,6 +40,7 @@ using imio::NDArray;
 using imio::Shape;
 using imio::Value;
 using imio_test::contains;
+using imio_test::StderrCapture;
 using imio_test::read_file;
 using imio_test::run_python;
 using imio_test::to_string;
@@ -56,35 +55,6 @@ bool tools_available() {
 }
 
 // fd 2 redirected into a file for the life of the object.
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
-
 // Makes the test files and saves OpenImageIO's reading of each:
 // <name>.exr, <name>.<channel>.npy (one plane per channel, the file's own
 // sample type), <name>.json (channel names in OIIO's order, shape, windows).

@@ -6,9 +6,6 @@
 #include <imio/imio.hpp>
 #include <imio/json.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +18,7 @@
 
 #include "catch.hpp"
 #include "python_oracle.hpp"
+#include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
 
@@ -33,6 +31,7 @@ using imio::NDArray;
 using imio::Shape;
 using imio::Value;
 using imio_test::contains;
+using imio_test::StderrCapture;
 using imio_test::read_file;
 using imio_test::run_python;
 using imio_test::to_bytes;
@@ -40,35 +39,6 @@ using imio_test::to_string;
 using imio_test::write_file;
 
 bool oracles_available() { return imio_test::python_has("cv2, OpenImageIO, numpy"); }
-
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
 
 // <name>.hdr with <name>.cv.npy (cv2.imread, RGB) and <name>.oiio.npy
 // (OpenImageIO), or <name>.want.npy for the hand-made files.

@@ -14,13 +14,14 @@ vcpkg_from_github(
 # One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
 # a port must not pick up whatever happens to be installed): the format
 # plugins, and the core's http(s) and zip resources. npy (zlib, a port
-# dependency) and spe need no optional backend and are always built.
+# dependency), spe and radiance need no optional backend and are always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     png     IMIO_WITH_LIBPNG
     jpeg    IMIO_WITH_LIBJPEG
     tiff    IMIO_WITH_LIBTIFF
     gif     IMIO_WITH_GIFLIB
+    exr     IMIO_WITH_OPENEXR
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
     ffmpeg  IMIO_WITH_FFMPEG
@@ -51,6 +52,7 @@ vcpkg_cmake_configure(
     ${IMIO_PKG_CONFIG_OPTIONS}
     -DIMIO_WITH_NPY=ON
     -DIMIO_WITH_SPE=ON
+    -DIMIO_WITH_RADIANCE=ON
     -DIMIO_BUILD_TESTS=OFF
     -DIMIO_BUILD_EXAMPLES=OFF
     -DIMIO_BUILD_BENCHMARKS=OFF
