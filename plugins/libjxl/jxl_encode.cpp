@@ -48,6 +48,7 @@ struct Options {
   int effort = 7;
   std::optional<Value> duration;
   std::uint32_t loop = 0;
+  int orientation = 1;
   std::optional<Bytes> icc_profile, exif, xmp;
   bool from_jpeg = false;
   unsigned threads = 0;
@@ -70,6 +71,7 @@ Options read_options(const Kwargs& kwargs) {
   o.effort = kw.get<int>("effort");
   if (const Value* d = kw.find("duration"); d != nullptr && !d->is_none()) o.duration = *d;
   o.loop = static_cast<std::uint32_t>(kw.get<std::int64_t>("loop"));
+  o.orientation = kw.get<int>("orientation");
   o.icc_profile = kw.take<Bytes>("icc_profile");
   o.exif = kw.take<Bytes>("exif");
   if (const Value* x = kw.find("xmp"); x != nullptr && !x->is_none()) {
@@ -82,7 +84,7 @@ Options read_options(const Kwargs& kwargs) {
   if (o.from_jpeg) {
     // A recompressed JPEG keeps the JPEG's own coding and metadata: what a
     // bit-exact reconstruction needs.
-    for (const char* key : {"lossless", "distance", "quality", "duration", "icc_profile", "exif", "xmp", "is_batch"}) {
+    for (const char* key : {"lossless", "distance", "quality", "duration", "orientation", "icc_profile", "exif", "xmp", "is_batch"}) {
       for (const auto& [k, v] : kwargs) {
         if (k == key && !v.is_none()) kw.fail(key, "does not apply with from_jpeg=true (the JPEG's coding and metadata are kept as they are)");
       }
@@ -193,6 +195,9 @@ Bytes encode_jpeg(const NDArray& jpeg, const Options& o, const Request& request)
   check(enc.get(), JxlEncoderStoreJPEGMetadata(enc.get(), JXL_TRUE), "keeping the JPEG reconstruction data");
   JxlEncoderFrameSettings* settings = JxlEncoderFrameSettingsCreate(enc.get(), nullptr);
   check(enc.get(), JxlEncoderFrameSettingsSetOption(settings, JXL_ENC_FRAME_SETTING_EFFORT, o.effort), "setting the effort");
+  // cjxl's default Brotli effort (9; libjxl's own is 4 for the brob box
+  // holding the JPEG's EXIF): imio and cjxl then make the same file.
+  check(enc.get(), JxlEncoderFrameSettingsSetOption(settings, JXL_ENC_FRAME_SETTING_BROTLI_EFFORT, 9), "setting the Brotli effort");
   check(enc.get(), JxlEncoderAddJPEGFrame(settings, reinterpret_cast<const std::uint8_t*>(jpeg.bytes()), jpeg.nbytes()),
         "recompressing the JPEG file");
   JxlEncoderCloseInput(enc.get());
@@ -237,6 +242,7 @@ Bytes encode_frames(const std::vector<NDArray>& frames, const Options& o, const 
   // Lossless coding keeps the samples in their own colour space; lossy
   // coding works in XYB.
   bi.uses_original_profile = o.lossless ? JXL_TRUE : JXL_FALSE;
+  bi.orientation = static_cast<JxlOrientation>(o.orientation);  // xsize/ysize stay the stored size
   if (animated) {
     bi.have_animation = JXL_TRUE;
     bi.animation.tps_numerator = 1000;  // ticks of 1 ms
