@@ -1,11 +1,37 @@
 // libjxl without stderr output: see jxl_quiet.hpp.
 //
-// libjxl reaches glibc's printf family through its own PLT (JUMP_SLOT
-// relocations) or, when built with -fno-plt, through GLOB_DAT slots of its
-// GOT. Rewriting those slots in libjxl's own image changes what libjxl
-// calls and nothing else: the program and every other library keep their
-// own slots. The slots under RELRO are made writable for the write and
-// read-only again.
+// Why: Debian 12's libjxl 0.7 is built without NDEBUG, so every failure
+// inside libjxl (damaged or truncated data, a refused setting) prints a
+// trace line such as "./lib/jxl/decode.cc:2123: invalid signature" to
+// stderr, and libjxl 0.7 has no API to route or mute it. imio promises
+// nothing on stderr (hostile input included), and the alternatives are
+// worse: redirecting fd 2 mutes the whole process and races with other
+// threads; defining fprintf & co. in libimio would change them for every
+// library in the process.
+//
+// How: libjxl reaches glibc's printf family through its own PLT
+// (JUMP_SLOT relocations) or, built with -fno-plt, through GLOB_DAT slots
+// of its GOT. Only those slots of libjxl's own image are rewritten; the
+// program and every other library keep theirs. Guards, each of which
+// leaves libjxl untouched (it then prints as before, nothing else
+// changes):
+// - only a shared libjxl of its own (libjxl*.so*): a static libjxl lives in
+//   the program or libimio, whose slots serve other code too;
+// - only slots that hold what the dynamic linker would put there: the
+//   function dlsym() finds, or (lazy binding) an address inside libjxl's
+//   own code — a slot someone else has hooked is left alone;
+// - only glibc on x86-64/AArch64 (whose dynamic sections hold relocated
+//   addresses); other systems compile the no-op;
+// - IMIO_LIBJXL_DEBUG=1 in the environment keeps libjxl's messages.
+// The symbols are looked up by name, so another libjxl version (or an
+// upstream release build, which imports none of them) is patched where it
+// imports them and left alone where it does not. Each slot is written
+// with one atomic pointer store; slots under RELRO are made writable for
+// the write and read-only again, exactly the pages glibc protected
+// (the RELRO end rounded down to a page, as glibc's _dl_protect_relro
+// does, so the page shared with .got.plt/.data stays writable).
+// The one effect beyond imio: another user of the same libjxl.so in the
+// process (FFmpeg's libjxl wrapper, say) no longer gets those messages.
 #include "jxl_quiet.hpp"
 
 #include <jxl/decode.h>
@@ -24,7 +50,9 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #else
 #define IMIO_JXL_CAN_SILENCE 0
@@ -87,6 +115,22 @@ struct Search {
   bool patched = false;
 };
 
+// What a slot may hold for us to replace it: the definition the dynamic
+// linker resolves `symbol` to, or an address in libjxl's own executable
+// segments (a lazy-binding stub not yet resolved).
+bool expected_value(const void* current, std::string_view symbol, const dl_phdr_info* info) {
+  const std::string name(symbol);
+  if (current != nullptr && current == dlsym(RTLD_DEFAULT, name.c_str())) return true;
+  const auto at = reinterpret_cast<ElfW(Addr)>(current);
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
+    const ElfW(Addr) begin = info->dlpi_addr + ph.p_vaddr;
+    if (at >= begin && at < begin + ph.p_memsz) return true;
+  }
+  return false;
+}
+
 const void* replacement_for(std::string_view symbol) {
   for (const Replacement& r : kReplacements) {
     if (r.symbol == symbol) return r.function;
@@ -94,14 +138,15 @@ const void* replacement_for(std::string_view symbol) {
   return nullptr;
 }
 
-// Writes `value` into the pointer-sized slot at `slot`, through mprotect
-// when the slot lies in the read-only RELRO segment.
+// Writes `value` into the pointer-sized slot at `slot` with one atomic
+// store, through mprotect when the slot lies in a page glibc made
+// read-only (RELRO).
 bool write_slot(ElfW(Addr) slot, const void* value, ElfW(Addr) relro_begin, ElfW(Addr) relro_end) {
   const bool read_only = slot >= relro_begin && slot < relro_end;
   const auto page = static_cast<ElfW(Addr)>(sysconf(_SC_PAGESIZE));
   void* first = reinterpret_cast<void*>(slot & ~(page - 1));
   if (read_only && mprotect(first, page, PROT_READ | PROT_WRITE) != 0) return false;
-  std::memcpy(reinterpret_cast<void*>(slot), &value, sizeof value);
+  __atomic_store_n(reinterpret_cast<const void**>(slot), value, __ATOMIC_RELEASE);
   if (read_only) mprotect(first, page, PROT_READ);
   return true;
 }
@@ -116,8 +161,10 @@ int patch_object(dl_phdr_info* info, std::size_t, void* data) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type == PT_DYNAMIC) dynamic = reinterpret_cast<const ElfW(Dyn)*>(base + ph.p_vaddr);
     if (ph.p_type == PT_GNU_RELRO) {
-      relro_begin = base + ph.p_vaddr;
-      relro_end = relro_begin + ph.p_memsz;
+      // the pages glibc protects: start and end rounded down to a page
+      const auto page = static_cast<ElfW(Addr)>(sysconf(_SC_PAGESIZE));
+      relro_begin = (base + ph.p_vaddr) & ~(page - 1);
+      relro_end = (base + ph.p_vaddr + ph.p_memsz) & ~(page - 1);
     }
   }
   if (dynamic == nullptr) return 1;
@@ -151,8 +198,12 @@ int patch_object(dl_phdr_info* info, std::size_t, void* data) {
       if (type != kJumpSlot && type != kGlobDat) continue;
       const ElfW(Sym)& sym = symtab[ELF64_R_SYM(r.r_info)];
       if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC && ELF64_ST_TYPE(sym.st_info) != STT_NOTYPE) continue;
-      const void* replacement = replacement_for(strtab + sym.st_name);
+      const std::string_view symbol = strtab + sym.st_name;
+      const void* replacement = replacement_for(symbol);
       if (replacement == nullptr) continue;
+      const void* current = __atomic_load_n(reinterpret_cast<const void* const*>(base + r.r_offset), __ATOMIC_ACQUIRE);
+      if (current == replacement) continue;  // already ours
+      if (!expected_value(current, symbol, info)) continue;
       if (write_slot(base + r.r_offset, replacement, relro_begin, relro_end)) search->patched = true;
     }
   };
@@ -162,6 +213,7 @@ int patch_object(dl_phdr_info* info, std::size_t, void* data) {
 }
 
 void silence() {
+  if (const char* keep = std::getenv("IMIO_LIBJXL_DEBUG"); keep != nullptr && *keep != '\0' && std::strcmp(keep, "0") != 0) return;
   // The definition the dynamic linker resolved, not a PLT stub of ours.
   void* create = dlsym(RTLD_DEFAULT, "JxlDecoderCreate");
   if (create == nullptr) create = reinterpret_cast<void*>(&JxlDecoderCreate);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -1047,6 +1048,20 @@ TEST_CASE("random damage never crashes, hangs or prints") {
   CHECK(printed.empty());
   CHECK(refused > 0);
   CHECK(slowest < 1.0);
+}
+
+TEST_CASE("libjxl's messages are muted, nobody else's") {
+  // Debian's libjxl prints "./lib/jxl/decode.cc:…: invalid signature"-style
+  // lines for damaged data; imio mutes them in libjxl's own PLT only: the
+  // program's fprintf, and glibc's for every other library, still print.
+  imio_test::TempDir dir;
+  StderrCapture err(dir / "stderr.txt");
+  Bytes bad = *imio::imwrite("<bytes>", photo(16, 16, 3, 140), {.extension = ".jxl"});
+  for (std::size_t i = 8; i < bad.size(); ++i) bad[i] = std::byte{0x5a};
+  REQUIRE_THROWS_AS(imio::imread(bad, {.extension = ".jxl"}), imio::DecodeError);
+  std::fprintf(stderr, "still mine %d\n", 1);
+  std::fputs("and this\n", stderr);
+  CHECK(err.text() == "still mine 1\nand this\n");
 }
 
 TEST_CASE("thread_count: one thread and many decode and encode the same bytes") {
