@@ -9,6 +9,7 @@
 
 #include <jxl/decode.h>
 #include <jxl/thread_parallel_runner.h>
+#include <jxl/version.h>
 
 #include <fmt/format.h>
 
@@ -143,18 +144,36 @@ void read_basic_info(JxlDecoder* d, Info& info, const Request& request) {
   }
 }
 
+// libjxl 0.9 dropped the unused pixel-format argument of the colour
+// queries (JxlDecoderGetColorAsEncodedProfile, JxlDecoderGetICCProfileSize,
+// JxlDecoderGetColorAsICCProfile): 0.7 and 0.8 take it, as nullptr.
+#if JPEGXL_NUMERIC_VERSION < JPEGXL_COMPUTE_NUMERIC_VERSION(0, 9, 0)
+JxlDecoderStatus encoded_profile(JxlDecoder* d, JxlColorEncoding* c) {
+  return JxlDecoderGetColorAsEncodedProfile(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, c);
+}
+JxlDecoderStatus icc_size(JxlDecoder* d, std::size_t* n) { return JxlDecoderGetICCProfileSize(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, n); }
+JxlDecoderStatus icc_profile(JxlDecoder* d, std::uint8_t* p, std::size_t n) {
+  return JxlDecoderGetColorAsICCProfile(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, p, n);
+}
+#else
+JxlDecoderStatus encoded_profile(JxlDecoder* d, JxlColorEncoding* c) { return JxlDecoderGetColorAsEncodedProfile(d, JXL_COLOR_PROFILE_TARGET_ORIGINAL, c); }
+JxlDecoderStatus icc_size(JxlDecoder* d, std::size_t* n) { return JxlDecoderGetICCProfileSize(d, JXL_COLOR_PROFILE_TARGET_ORIGINAL, n); }
+JxlDecoderStatus icc_profile(JxlDecoder* d, std::uint8_t* p, std::size_t n) {
+  return JxlDecoderGetColorAsICCProfile(d, JXL_COLOR_PROFILE_TARGET_ORIGINAL, p, n);
+}
+#endif
+
 void read_color(JxlDecoder* d, Info& info, const Request& request) {
   JxlColorEncoding c{};
-  if (JxlDecoderGetColorAsEncodedProfile(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, &c) == JXL_DEC_SUCCESS) {
+  if (encoded_profile(d, &c) == JXL_DEC_SUCCESS) {
     info.color_encoding = color_dict(c);
     return;
   }
   std::size_t n = 0;
-  if (JxlDecoderGetICCProfileSize(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, &n) != JXL_DEC_SUCCESS || n == 0) return;
+  if (icc_size(d, &n) != JXL_DEC_SUCCESS || n == 0) return;
   request.check_bytes(n);
   Bytes icc(n);
-  if (JxlDecoderGetColorAsICCProfile(d, nullptr, JXL_COLOR_PROFILE_TARGET_ORIGINAL, reinterpret_cast<std::uint8_t*>(icc.data()), n) ==
-      JXL_DEC_SUCCESS) {
+  if (icc_profile(d, reinterpret_cast<std::uint8_t*>(icc.data()), n) == JXL_DEC_SUCCESS) {
     info.icc = std::move(icc);
   }
 }
