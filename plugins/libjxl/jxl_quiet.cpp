@@ -23,9 +23,9 @@
 // - only glibc on x86-64/AArch64 (whose dynamic sections hold relocated
 //   addresses); other systems compile the no-op;
 // - IMIO_LIBJXL_DEBUG=1 in the environment keeps libjxl's messages.
-// The symbols are looked up by name, so another libjxl version (or an
-// upstream release build, which imports none of them) is patched where it
-// imports them and left alone where it does not. Each slot is written
+// The symbols are looked up by name, so another libjxl version or build is
+// patched where it imports them and left alone where it does not (only
+// Debian's 0.7 was seen printing; other builds were not checked). Each slot is written
 // with one atomic pointer store; slots under RELRO are made writable for
 // the write and read-only again, exactly the pages glibc protected
 // (the RELRO end rounded down to a page, as glibc's _dl_protect_relro

@@ -11,10 +11,9 @@ namespace imio::jxl {
 /// Once per process, before the plugin's first libjxl call: when libjxl is
 /// a shared library of its own (libjxl.so), the printf-family slots of its
 /// PLT/GOT — and only of libjxl, never the program's or another library's —
-/// are pointed at functions that print nothing. A static libjxl, or an
-/// upstream/vcpkg release build (which prints nothing), is left alone, and
-/// so is every libjxl when IMIO_LIBJXL_DEBUG is set (to 1) in the
-/// environment. Why and how, with every guard: jxl_quiet.cpp.
+/// are pointed at functions that print nothing. A static libjxl is left
+/// alone, and so is every libjxl when IMIO_LIBJXL_DEBUG is set (to 1) in
+/// the environment. Why and how, with every guard: jxl_quiet.cpp.
 /// Thread-safe; never throws.
 void silence_libjxl() noexcept;
 
