@@ -1,6 +1,6 @@
 // libjxl without stderr output: see jxl_quiet.hpp.
 //
-// Why: Debian 12's libjxl 0.7 is built without NDEBUG, so every failure
+// Why: Debian 12's libjxl 0.7 keeps libjxl's failure tracing, so every failure
 // inside libjxl (damaged or truncated data, a refused setting) prints a
 // trace line such as "./lib/jxl/decode.cc:2123: invalid signature" to
 // stderr, and libjxl 0.7 has no API to route or mute it. imio promises

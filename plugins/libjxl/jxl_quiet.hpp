@@ -1,6 +1,6 @@
-// libjxl without stderr output. Debian 12 builds libjxl 0.7 without NDEBUG,
-// which turns on JXL_DEBUG_ON_ERROR: every failure inside the decoder
-// (damaged or truncated data) prints trace lines such as
+// libjxl without stderr output. Debian 12's libjxl 0.7 keeps libjxl's
+// failure tracing: every failure inside the decoder (damaged or truncated
+// data) prints trace lines such as
 // "./lib/jxl/dec_ans.cc:179: JXL_FAILURE: Invalid histogram count." to
 // stderr through libjxl's own calls of the printf family. imio prints
 // nothing, so those calls are pointed at functions that discard the text.
