@@ -6,6 +6,7 @@
 
 #include <imio/byte_source.hpp>
 #include <imio/error.hpp>
+#include <imio/write_batch.hpp>
 
 #include <jxl/encode.h>
 #include <jxl/thread_parallel_runner.h>
@@ -352,7 +353,7 @@ void PendingJxl::add(std::span<const NDArray> images, bool list, const Kwargs& k
   }
   std::vector<NDArray> add;
   for (const NDArray& a : images) {
-    const bool batch = !list && (is_batch ? *is_batch : (a.ndim() == 4 || (a.ndim() == 3 && a.shape()[2] > 4)));
+    const bool batch = pillow_write_is_batch(a, list, is_batch, std::nullopt);
     if (!batch) {
       add.push_back(a.copy());
       continue;

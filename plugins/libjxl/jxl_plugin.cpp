@@ -5,6 +5,7 @@
 // reconstructed bit-exactly.
 #include <imio/plugin.hpp>
 #include <imio/array_recycler.hpp>
+#include <imio/buffered_writer.hpp>
 #include <imio/exif.hpp>
 #include <imio/single_image.hpp>
 
@@ -248,28 +249,13 @@ class JxlReader final : public Plugin {
   std::optional<Bytes> jpeg_;
 };
 
-// Every write call's frames make one file, encoded at close (one frame: a
-// still image; several: an animation).
-class JxlWriter final : public Plugin {
- public:
-  explicit JxlWriter(Request& request) : request_(request) {}
-  void write(const NDArray& image, const Kwargs& kwargs) override { pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_); }
-  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    if (images.empty()) throw ArgumentError("no images to write");
-    pending_.add(images, true, kwargs, request_);
-  }
-  void close() override { pending_.flush(request_); }
-
- private:
-  Request& request_;
-  PendingJxl pending_;
-};
-
 constexpr std::size_t kSniffBytes = 12;
 
 std::unique_ptr<Plugin> open_jxl(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) return std::make_unique<JxlWriter>(request);
+  // Every write call's frames make one file, encoded at close (one frame: a
+  // still image; several: an animation).
+  if (request.mode() == IoMode::write) return std::make_unique<BufferedWriter<PendingJxl>>(request);
   if (!has_signature(request.first_bytes(kSniffBytes))) {
     throw InitializationError("not a JPEG XL file (it starts neither with a codestream's FF 0A nor with the container's 'JXL ' box)");
   }
