@@ -20,6 +20,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     exr     IMIO_WITH_OPENEXR
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
+    jxl     IMIO_WITH_LIBJXL
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     fits    IMIO_WITH_FITS
@@ -27,10 +28,11 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     zip     IMIO_WITH_ZIP
 )
 
-# The plugins whose backends are found through pkg-config: always FFmpeg and
-# cfitsio; libwebp, libheif and LibRaw when their CMake packages are absent.
+# The plugins whose backends are found through pkg-config: always FFmpeg,
+# cfitsio and libjxl; libwebp, libheif and LibRaw when their CMake packages
+# are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits webp heif raw)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
