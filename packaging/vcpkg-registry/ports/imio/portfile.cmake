@@ -33,10 +33,10 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
 )
 
 # The plugins whose backends are found through pkg-config: always FFmpeg,
-# cfitsio and libjxl; libwebp, libheif, LibRaw and OpenEXR when their CMake
-# packages are absent.
+# cfitsio and libjxl; libwebp, libheif and LibRaw when their CMake packages
+# are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw exr)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
