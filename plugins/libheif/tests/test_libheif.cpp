@@ -391,8 +391,8 @@ TEST_CASE("unknown kwargs and modes are ArgumentErrors; selection by extension, 
     CHECK(imio::imopen(dir / name, "r").plugin_name() == "libheif");
   }
   CHECK(imio::imopen(dir / "x.heic", "r", {.plugin = "pillow"}).plugin_name() == "libheif");
-  // The ffmpeg plugin stays a fallback for AVIF when named.
-  CHECK(imio::imread(dir / "y.avif", {.plugin = "ffmpeg"}).shape().back() == 3u);
+  // The ffmpeg plugin, when built, stays a fallback for AVIF when named.
+  if (imio::has_plugin("ffmpeg")) CHECK(imio::imread(dir / "y.avif", {.plugin = "ffmpeg"}).shape().back() == 3u);
 }
 
 // ---------------------------------------------------------------- writing
