@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 namespace imio::openjpeg {
 namespace {
@@ -120,7 +121,7 @@ void write_planes(const opj_image_t& img, const Plan& p, T* out) {
       // Nearest sample: the one whose area on the reduced grid holds the
       // output pixel (as opj_decompress -upsample replicates).
       const std::uint32_t gx0 = reduced(p.win_x0, 1, p.reduce), gy0 = reduced(p.win_y0, 1, p.reduce);
-      const std::uint32_t cx0 = reduced(p.win_x0, comp.dx, p.reduce), cy0 = reduced(p.win_y0, comp.dy, p.reduce);
+      const std::uint32_t cx0 = reduced(p.dec_x0, comp.dx, p.reduce), cy0 = reduced(p.dec_y0, comp.dy, p.reduce);
       src[c].xmap.resize(W);
       src[c].ymap.resize(H);
       for (std::size_t x = 0; x < W; ++x) {
@@ -306,6 +307,17 @@ Plan plan(const Header& h, const ReadArgs& a) {
   for (const Channel& c : p.channels) {
     if (c.dx != p.channels[0].dx || c.dy != p.channels[0].dy) p.upsample = true;
   }
+  p.dec_x0 = p.win_x0;
+  p.dec_y0 = p.win_y0;
+  if (p.upsample && a.area) {
+    std::uint64_t mx = std::uint64_t{1} << p.reduce, my = mx;
+    for (const Channel& c : p.channels) {
+      mx = std::lcm(mx, std::uint64_t{c.dx} << p.reduce);
+      my = std::lcm(my, std::uint64_t{c.dy} << p.reduce);
+    }
+    p.dec_x0 = static_cast<std::uint32_t>(std::max<std::uint64_t>(cs.x0, p.win_x0 / mx * mx));
+    p.dec_y0 = static_cast<std::uint32_t>(std::max<std::uint64_t>(cs.y0, p.win_y0 / my * my));
+  }
   const std::uint32_t gdx = p.upsample ? 1 : p.channels[0].dx, gdy = p.upsample ? 1 : p.channels[0].dy;
   p.width = span_of(p.win_x0, p.win_x1, gdx, p.reduce);
   p.height = span_of(p.win_y0, p.win_y1, gdy, p.reduce);
@@ -349,7 +361,7 @@ Plan plan(const Header& h, const ReadArgs& a) {
   std::uint64_t samples = 0, tile_samples = 0;
   const std::uint32_t tw = std::min(cs.tile_w, cs.width()), th = std::min(cs.tile_h, cs.height());
   for (const Component& c : cs.components) {
-    samples += std::uint64_t{span_of(p.win_x0, p.win_x1, c.dx, p.reduce)} * span_of(p.win_y0, p.win_y1, c.dy, p.reduce);
+    samples += std::uint64_t{span_of(p.dec_x0, p.win_x1, c.dx, p.reduce)} * span_of(p.dec_y0, p.win_y1, c.dy, p.reduce);
     tile_samples += std::uint64_t{reduced(tw, c.dx, p.reduce) + 1} * (reduced(th, c.dy, p.reduce) + 1);
   }
   p.opj_bytes = 4 * samples + (cs.tiles() > 1 ? 4 * tile_samples : 0) + cs.tiles() * cs.components.size() * kTileComponentBytes;
@@ -394,8 +406,13 @@ NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, 
   if (image->numcomps != cs.components.size()) {
     throw DecodeError(fmt::format("OpenJPEG read {} components where the SIZ marker declares {}", image->numcomps, cs.components.size()));
   }
-  if (a.area && !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(p.win_x0), static_cast<OPJ_INT32>(p.win_y0),
-                                     static_cast<OPJ_INT32>(p.win_x1), static_cast<OPJ_INT32>(p.win_y1))) {
+  // Always set (0, 0, 0, 0: the whole image, as opj_decompress does): a
+  // reduced image decoded without it is ceil(W / 2^r) wide, not the
+  // resolution level's ceil(x1 / 2^r) - ceil(x0 / 2^r) (B.5) when the image
+  // origin is odd.
+  const bool whole = !a.area;
+  if (!opj_set_decode_area(codec.get(), image.get(), whole ? 0 : static_cast<OPJ_INT32>(p.dec_x0), whole ? 0 : static_cast<OPJ_INT32>(p.dec_y0),
+                           whole ? 0 : static_cast<OPJ_INT32>(p.win_x1), whole ? 0 : static_cast<OPJ_INT32>(p.win_y1))) {
     throw DecodeError(messages.text("OpenJPEG refused the decoding area"));
   }
   if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
@@ -408,7 +425,7 @@ NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, 
   }
   for (std::size_t c = 0; c < p.channels.size(); ++c) {
     const opj_image_comp_t& comp = image->comps[c];
-    const std::uint32_t w = span_of(p.win_x0, p.win_x1, comp.dx, p.reduce), hh = span_of(p.win_y0, p.win_y1, comp.dy, p.reduce);
+    const std::uint32_t w = span_of(p.dec_x0, p.win_x1, comp.dx, p.reduce), hh = span_of(p.dec_y0, p.win_y1, comp.dy, p.reduce);
     if (comp.data == nullptr || comp.w != w || comp.h != hh || comp.dx != p.channels[c].dx || comp.dy != p.channels[c].dy) {
       throw DecodeError(fmt::format("OpenJPEG returned component {} as {} x {} samples where the header announces {} x {}", c, comp.w, comp.h, w, hh));
     }

@@ -45,6 +45,10 @@ struct Channel {
 /// What a read returns and how it is made.
 struct Plan {
   std::uint32_t win_x0 = 0, win_y0 = 0, win_x1 = 0, win_y1 = 0;  ///< the window on the reference grid
+  /// Where OpenJPEG decodes from: the window's origin, moved up and left to
+  /// the subsampled components' grid when they are upsampled, so that the
+  /// first row and column have their chroma samples.
+  std::uint32_t dec_x0 = 0, dec_y0 = 0;
   int reduce = 0;
   std::vector<Channel> channels;
   bool upsample = false;  ///< channels of different subsampling, replicated onto the full grid
