@@ -94,10 +94,13 @@ Transform transform_of(const Channel& c, Depth depth, DType stored) {
     }
     return t;
   }
-  // Pillow's unpacking: signed samples offset to unsigned, then shifted to the target depth.
+  // Pillow's unpacking: signed samples offset to unsigned, then shifted to
+  // the target depth, rounding to nearest when shifted right (Pillow then
+  // wraps the top values, 4088…4095 of 12 bits, to 0; imio clamps them).
   const int target = stored == DType::uint16 ? 16 : 8;
   if (c.is_signed) t.add = std::int64_t{1} << (c.precision - 1);
   t.shift = target - c.precision;
+  if (t.shift < 0) t.add += std::int64_t{1} << (-t.shift - 1);
   t.hi = (std::int64_t{1} << target) - 1;
   return t;
 }
@@ -381,8 +384,7 @@ Plan plan(const Header& h, const ReadArgs& a) {
   return p;
 }
 
-NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, const ReadArgs& a, const Request& request) {
-  const Codestream& cs = h.cs;
+void check_limits(const Plan& p, const Request& request) {
   request.check_pixels(p.width, p.height, p.channels.size());
   const std::uint64_t max_bytes = request.limits().max_bytes;
   if (p.opj_bytes > max_bytes) {
@@ -390,6 +392,11 @@ NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, 
                                  "max_bytes={}; a smaller area or a larger reduce needs less",
                                  p.opj_bytes, max_bytes));
   }
+}
+
+NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, const ReadArgs& a, const Request& request) {
+  const Codestream& cs = h.cs;
+  check_limits(p, request);
   NDArray out = request.allocate(p.shape, p.dtype);
 
   Messages messages;

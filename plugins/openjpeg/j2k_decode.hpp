@@ -74,6 +74,10 @@ std::vector<Channel> output_channels(const Header& h);
 /// `area` or a `mode` the file does not allow.
 Plan plan(const Header& h, const ReadArgs& a);
 
+/// Throws LimitError when the read `p` plans exceeds the request's Limits
+/// (its pixels, or OpenJPEG's buffers over max_bytes).
+void check_limits(const Plan& p, const Request& request);
+
 /// Decodes `file` (parsed as `h`) as `p` says, after checking the Limits.
 NDArray decode(std::span<const std::byte> file, const Header& h, const Plan& p, const ReadArgs& a, const Request& request);
 

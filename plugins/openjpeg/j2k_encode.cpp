@@ -50,6 +50,32 @@ std::optional<std::vector<std::int64_t>> int_list(KwargReader& kw, std::string_v
   return out;
 }
 
+// The most resolution levels for which no tile of the grid has, at a
+// level the wavelet transforms, an extent along one axis of one sample at
+// an odd coordinate (or none): [a0, a1) is the image's extent, t0 the grid's origin, t the
+// tile size.
+int safe_axis(std::int64_t a0, std::int64_t a1, std::int64_t t0, std::int64_t t) {
+  int best = 32;
+  for (std::int64_t start = t0; start < a1; start += t) {
+    const std::int64_t lo = std::max(start, a0), hi = std::min(start + t, a1);
+    if (lo >= hi) continue;
+    for (int level = 0; level < best - 1; ++level) {  // transform `level + 1` works on resolution `level`'s extent
+      const std::int64_t d = std::int64_t{1} << level;
+      const std::int64_t s = (lo + d - 1) / d, e = (hi + d - 1) / d;
+      if (e - s <= 1 && (s & 1) == 1) {
+        best = level + 1;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+int safe_resolutions(std::int64_t x0, std::int64_t x1, std::int64_t tx, std::int64_t tw, std::int64_t y0, std::int64_t y1, std::int64_t ty,
+                     std::int64_t th) {
+  return std::min(safe_axis(x0, x1, tx, tw), safe_axis(y0, y1, ty, th));
+}
+
 bool is_power_of_two(std::int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 // The one image to write: a batch of one is that image.
@@ -239,10 +265,24 @@ std::vector<std::byte> encode(std::span<const NDArray> images, bool listed, cons
   // 2^(levels - 1) ≤ the tile's sides (OpenJPEG's encoding check).
   int most = 1;
   while (most < 32 && (std::int64_t{1} << most) <= std::min(tw, th)) ++most;
-  int resolutions = std::min(6, most);
+  // OpenJPEG 2.5's encoder mishandles a tile whose extent along one axis
+  // is one sample at an odd coordinate at a level it transforms (the edge
+  // tiles of a grid with a tile offset, a tiny image at an odd offset):
+  // the 9/7 transform codes wrong samples or fails an assertion (abort),
+  // the 5/3 one goes wrong at the next level. Only the levels before it
+  // are used (measured with opj_compress 2.5.0: -d 7,9 -T 3,1 -t 32,32 -I
+  // is wrong with -n 5 and 6, right with -n 4; -d 7,9 -T 7,9 -I aborts).
+  const int safe = std::min(most, safe_resolutions(ox, ox + std::int64_t(l.width), tx, tw, oy, oy + std::int64_t(l.height), ty, th));
+  int resolutions = std::min(6, safe);
   if (o.resolutions) {
     if (*o.resolutions > most) {
       kw.fail("num_resolutions", fmt::format("is at most {} for tiles of {} x {} (2^(levels-1) must fit a tile side)", most, tw, th));
+    }
+    if (*o.resolutions > safe) {
+      kw.fail("num_resolutions", fmt::format("is at most {} here: with more, a tile of this grid has a row or column of one sample at an odd "
+                                             "position at a level the wavelet transforms, which OpenJPEG 2.5 encodes wrongly (or aborts on); "
+                                             "use a tile_offset of [0, 0] or fewer levels",
+                                             safe));
     }
     resolutions = *o.resolutions;
   }
@@ -317,20 +357,9 @@ std::vector<std::byte> encode(std::span<const NDArray> images, bool listed, cons
     case DType::int16: fill_planes(l.image->data<std::int16_t>(), l, *image); break;
     default: break;
   }
-  // The ICC profile stays ours: OpenJPEG copies it, and opj_image_destroy
-  // must not free our buffer (the pointer is cleared before it runs).
-  struct IccLoan {
-    opj_image_t* img;
-    ~IccLoan() {
-      img->icc_profile_buf = nullptr;
-      img->icc_profile_len = 0;
-    }
-  } loan{image.get()};
-  if (o.icc && !o.icc->empty()) {
-    image->icc_profile_buf = reinterpret_cast<OPJ_BYTE*>(o.icc->data());
-    image->icc_profile_len = static_cast<OPJ_UINT32>(o.icc->size());
-  }
-
+  // The ICC profile goes into the colr box after encoding: OpenJPEG 2.5
+  // announces a method-2 colr box for an image with a profile but never
+  // copies the profile into it (jp2.c asserts, or writes an empty box).
   Messages messages;
   CodecPtr codec = make_encoder(o.codestream ? OPJ_CODEC_J2K : OPJ_CODEC_JP2, messages);
   if (!opj_setup_encoder(codec.get(), &cp, image.get())) throw EncodeError(messages.text("OpenJPEG refused the encoding parameters"));
@@ -349,9 +378,10 @@ std::vector<std::byte> encode(std::span<const NDArray> images, bool listed, cons
     throw EncodeError(messages.text("OpenJPEG could not encode the image"));
   }
   stream.reset();
-  if (o.dpi) {
-    const std::vector<std::byte> res = resolution_box((*o.dpi)[0], (*o.dpi)[1]);
-    return append_to_jp2h(out.data, res);
+  const bool icc = o.icc && !o.icc->empty();
+  if (icc || o.dpi) {
+    const std::vector<std::byte> res = o.dpi ? resolution_box((*o.dpi)[0], (*o.dpi)[1]) : std::vector<std::byte>{};
+    return edit_jp2h(out.data, icc ? std::span<const std::byte>(*o.icc) : std::span<const std::byte>{}, res);
   }
   return std::move(out.data);
 }

@@ -479,21 +479,40 @@ std::vector<std::byte> resolution_box(double dpi_x, double dpi_y) {
   return box;
 }
 
-std::vector<std::byte> append_to_jp2h(std::span<const std::byte> jp2, std::span<const std::byte> extra) {
+std::vector<std::byte> edit_jp2h(std::span<const std::byte> jp2, std::span<const std::byte> icc, std::span<const std::byte> extra) {
+  const auto put32 = [](std::vector<std::byte>& v, std::size_t at, std::uint64_t x) {
+    for (int i = 0; i < 4; ++i) v[at + std::size_t(i)] = std::byte((x >> (24 - 8 * i)) & 0xff);
+  };
   std::size_t pos = 12;
   while (pos < jp2.size()) {
     const Box box = next_box(jp2, pos, "the encoded file");
     if (box.type != box_type("jp2h")) continue;
-    const std::size_t header = static_cast<std::size_t>(box.body.data() - jp2.data()) - box.offset;
-    if (header != 8) break;
-    std::vector<std::byte> out(jp2.begin(), jp2.begin() + static_cast<std::ptrdiff_t>(pos));
+    if (static_cast<std::size_t>(box.body.data() - jp2.data()) - box.offset != 8) break;
+    std::vector<std::byte> out(jp2.begin(), box.body.begin());
+    std::size_t inner = 0;
+    while (inner < box.body.size()) {
+      const std::size_t from = inner;
+      const Box child = next_box(box.body, inner, "the encoded header box");
+      if (child.type == box_type("colr") && !icc.empty()) {
+        // Method 2 (restricted ICC), precedence 0, approximation 0.
+        const std::size_t at = out.size();
+        out.resize(at + 11);
+        put32(out, at, 11 + icc.size());
+        put32(out, at + 4, box_type("colr"));
+        out[at + 8] = std::byte{2};
+        out.insert(out.end(), icc.begin(), icc.end());
+        continue;
+      }
+      out.insert(out.end(), box.body.begin() + static_cast<std::ptrdiff_t>(from), box.body.begin() + static_cast<std::ptrdiff_t>(inner));
+    }
     out.insert(out.end(), extra.begin(), extra.end());
+    const std::uint64_t length = out.size() - box.offset;
+    if (length > 0xffffffffu) throw EncodeError("the JP2 header box would exceed 4 GB");
+    put32(out, box.offset, length);
     out.insert(out.end(), jp2.begin() + static_cast<std::ptrdiff_t>(pos), jp2.end());
-    const std::uint32_t length = static_cast<std::uint32_t>(pos - box.offset + extra.size());
-    for (int i = 0; i < 4; ++i) out[box.offset + std::size_t(i)] = std::byte((length >> (24 - 8 * i)) & 0xff);
     return out;
   }
-  throw EncodeError("OpenJPEG's JP2 file has no header box (jp2h) to add the resolution box to");
+  throw EncodeError("OpenJPEG's JP2 file has no header box (jp2h) to add the colour and resolution boxes to");
 }
 
 }  // namespace imio::openjpeg

@@ -112,7 +112,9 @@ Header parse(std::span<const std::byte> file);
 /// A JP2 `res ` superbox holding a `resc` box for `dpi` (x, y), to insert in jp2h.
 std::vector<std::byte> resolution_box(double dpi_x, double dpi_y);
 
-/// `jp2` (an encoder's JP2 file) with `extra` appended to its jp2h box (whose length is fixed).
-std::vector<std::byte> append_to_jp2h(std::span<const std::byte> jp2, std::span<const std::byte> extra);
+/// `jp2` (an encoder's JP2 file) with its jp2h box edited: the colr box
+/// replaced by one holding `icc` (method 2) unless `icc` is empty, and
+/// `extra` (whole boxes) appended; the box's length is fixed.
+std::vector<std::byte> edit_jp2h(std::span<const std::byte> jp2, std::span<const std::byte> icc, std::span<const std::byte> extra);
 
 }  // namespace imio::openjpeg

@@ -90,6 +90,7 @@ class J2kReader final : public Plugin {
     const ReadArgs a = read_args(kwargs, "properties");
     const bool batch = single_image_wants_batch(index, "a JPEG 2000 file");
     const Plan p = plan(h_, a);
+    check_limits(p, request_);  // what imread would refuse, improps refuses (D11)
     if (batch) return {.shape = with_batch_axis(p.shape), .dtype = p.dtype, .n_images = 1, .is_batch = true};
     return {.shape = p.shape, .dtype = p.dtype};
   }
