@@ -87,6 +87,8 @@ class Context {
  private:
   struct Decoded;
   Decoded decode_raw(std::size_t k, Layout layout, Depth depth, bool transform) const;
+  void read_structure(std::span<const std::byte> file, const Container& boxes, const Request& request);
+  void release() noexcept;
   heif_context* ctx_ = nullptr;
   std::vector<ImageInfo> images_;
   std::vector<heif_image_handle*> handles_;

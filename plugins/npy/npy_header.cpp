@@ -247,12 +247,16 @@ HeaderDict parse_header_dict(std::string_view text, Version version) {
   return DictLiteral(text, version.major <= 2).parse();
 }
 
-Header read_header(Request& request) {
-  ByteSource& source = request.source();
+Header read_header(Request& request) { return read_header(request.source(), request); }
+
+Header read_header(ByteSource& source, const Request& request) {
   const std::optional<std::uint64_t> size = source.size();
   source.seek(0);
   std::array<unsigned char, 12> preamble{};
   if (source.read(preamble.data(), 8) != 8) throw DecodeError("truncated .npy file: it ends inside the format version");
+  if (std::memcmp(preamble.data(), kMagic.data(), kMagic.size()) != 0) {
+    throw DecodeError("not a .npy array: it does not start with \\x93NUMPY");
+  }
   const Version version{preamble[6], preamble[7]};
   if (version.minor != 0 || version.major < 1 || version.major > 3) {
     throw DecodeError(fmt::format("unsupported .npy format version {}.{} (imio reads 1.0, 2.0 and 3.0)", version.major,

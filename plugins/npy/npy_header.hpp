@@ -58,6 +58,10 @@ HeaderDict parse_header_dict(std::string_view text, Version version);
 /// data size, kMaxHeaderLen and the request's max_bytes before buffering it.
 Header read_header(Request& request);
 
+/// The same for a .npy file held in `source` (an .npz member); `request`
+/// gives the limits.
+Header read_header(ByteSource& source, const Request& request);
+
 /// Everything before the array data, byte for byte as numpy.save writes it
 /// for a C-order array (numpy versions with GROWTH_AXIS_MAX_DIGITS; the
 /// tests compare with the installed numpy): version 1.0 (2.0 when the header needs

@@ -63,8 +63,14 @@ inline void exercise(std::span<const std::byte> data, const char* plugin, unsign
     attempt("imread(all)", [&] { (void)imio::imread(resource, {.index = imio::all, .plugin = plugin, .kwargs = kwargs, .limits = limits}); });
   }
   if (calls & kIter) {
+    // imiter streams in constant memory, so the Limits do not stop a long
+    // valid video (a seed): the target stops where imread(all) would.
     attempt("imiter", [&] {
-      for (const imio::NDArray& frame : imio::imiter(resource, {.plugin = plugin, .kwargs = kwargs, .limits = limits})) (void)frame;
+      std::uint64_t frames = 0;
+      for (const imio::NDArray& frame : imio::imiter(resource, {.plugin = plugin, .kwargs = kwargs, .limits = limits})) {
+        (void)frame;
+        if (++frames == limits.max_frames) break;
+      }
     });
   }
 }

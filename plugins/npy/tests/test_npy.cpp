@@ -521,11 +521,11 @@ TEST_CASE("npy: unknown keyword arguments are an ArgumentError naming the key", 
   CHECK_FALSE(fs::exists(dir / "b.npy"));
 }
 
-TEST_CASE("npy: the plugin writes only .npy files", "[npy]") {
+TEST_CASE("npy: the plugin writes only .npy and .npz files", "[npy]") {
   imio_test::TempDir dir;
   const NDArray a = sample({2, 2}, DType::uint8);
   const auto msg = message_of<imio::NoPluginError>([&] { imio::imwrite(dir / "x.png", a, {.plugin = "npy"}); });
-  CHECK(contains(msg, "writes only .npy files"));
+  CHECK(contains(msg, "writes only .npy and .npz files"));
   CHECK_THROWS_AS(imio::imwrite("<bytes>", a, {.plugin = "npy", .extension = ".png"}), imio::NoPluginError);
   CHECK(fs::is_empty(dir.path()));
   // extension= decides for "<bytes>" and for paths alike
@@ -546,12 +546,12 @@ TEST_CASE("npy: data without the signature are refused; a broken header is a Dec
   CHECK_THROWS_AS(imio::improps(broken), imio::DecodeError);
 }
 
-TEST_CASE("npy: plugins() lists npy for .npy, reading and writing", "[npy]") {
+TEST_CASE("npy: plugins() lists npy for .npy and .npz, reading and writing", "[npy]") {
   const auto all = imio::plugins();
   const auto it = std::find_if(all.begin(), all.end(), [](const imio::PluginInfo& p) { return p.name == "npy"; });
   REQUIRE(it != all.end());
-  CHECK(it->aliases.empty());
-  CHECK(it->extensions == std::vector<std::string>{".npy"});
+  CHECK(it->aliases == std::vector<std::string>{"NPZ"});  // imageio's NPZ plugin (D1)
+  CHECK(it->extensions == std::vector<std::string>{".npy", ".npz"});
   CHECK(it->can_read);
   CHECK(it->can_write);
   CHECK_FALSE(it->backend.empty());
