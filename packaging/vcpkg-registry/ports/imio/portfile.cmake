@@ -23,6 +23,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     gif     IMIO_WITH_GIFLIB
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
+    openjpeg IMIO_WITH_OPENJPEG
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     fits    IMIO_WITH_FITS
