@@ -28,9 +28,9 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
 )
 
 # The plugins whose backends are found through pkg-config: always FFmpeg and
-# cfitsio; libwebp, libheif and LibRaw when their CMake packages are absent.
+# cfitsio; libwebp, libheif, LibRaw and OpenJPEG when their CMake packages are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits webp heif raw)
+foreach(feature IN ITEMS ffmpeg fits webp heif raw openjpeg)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
