@@ -957,7 +957,9 @@ TEST_CASE("truncated files raise DecodeError at every length, promptly and silen
       {small_j2k(64, 80, 3, ".jp2"), ".jp2"},
       {small_j2k(64, 80, 1, ".j2k", {{"tile_size", Value{32, 32}}, {"quality_layers", Value{20, 1}}}), ".j2k"},
   };
-  for (const auto& [file, ext] : files) {
+  for (const auto& entry : files) {
+    const Bytes& file = entry.first;
+    const char* ext = entry.second;  // not a structured binding: clang 14 cannot capture those
     for (std::size_t n = 12; n < file.size(); n += std::max<std::size_t>(1, file.size() / 151)) {
       INFO(ext << " cut to " << n << " of " << file.size() << " bytes");
       const Bytes cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(n));
