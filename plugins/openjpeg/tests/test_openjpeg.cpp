@@ -505,8 +505,8 @@ TEST_CASE("Pillow decodes the same pixels, with its reduce and layers") {
   // above): its reduced size rounds half up, not up, so it fails ("broken
   // data stream") to reduce an image of odd sides by 2 or more levels, or
   // an image with an offset (rgb8_tiled) at all; it applies `layers` only
-  // together with a `reduce`; its 4:2:0 YCbCr rows disagree with
-  // opj_decompress (ycc420.j2k is left out). These files have even sides.
+  // together with a `reduce`; its 4:2:0 YCbCr decoding is far from
+  // opj_decompress's (ycc420.j2k is left out). These files have even sides.
   imio::imwrite(f.dir / "even.jp2", photo(76, 100, 3, 23));
   imio::imwrite(f.dir / "even16.j2k", photo(76, 100, 1, 24, 16));
   std::string script = "import sys, os\nfrom PIL import Image\nd = sys.argv[1]\n";
