@@ -382,7 +382,8 @@ open(os.path.join(d, 'cases.txt'), 'w').write('\n'.join(cases))
     const fs::path file = tmp / name;
     const NDArray want = imio::imread(tmp / (name + ".want.npy"));
     imio::ReadOptions opts;
-    if (fs::path(name).extension() == ".tif") opts.plugin = "ffmpeg";  // libtiff reads .tif first
+    const std::string ext = fs::path(name).extension().string();
+    if (ext == ".tif" || ext == ".jp2") opts.plugin = "ffmpeg";  // libtiff and openjpeg read them first
     const NDArray got = imio::imread(file, opts);
     INFO("imio " << shape_text(got.shape()) << " " << got.dtype() << ", want " << shape_text(want.shape()) << " "
                  << want.dtype());
