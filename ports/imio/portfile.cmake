@@ -19,6 +19,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     gif     IMIO_WITH_GIFLIB
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
+    jxl     IMIO_WITH_LIBJXL
     openjpeg IMIO_WITH_OPENJPEG
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
@@ -27,10 +28,11 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     zip     IMIO_WITH_ZIP
 )
 
-# The plugins whose backends are found through pkg-config: always FFmpeg and
-# cfitsio; libwebp, libheif, LibRaw and OpenJPEG when their CMake packages are absent.
+# The plugins whose backends are found through pkg-config: always FFmpeg,
+# cfitsio and libjxl; libwebp, libheif, LibRaw and OpenJPEG when their
+# CMake packages are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits webp heif raw openjpeg)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw openjpeg)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
