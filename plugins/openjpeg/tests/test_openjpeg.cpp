@@ -8,9 +8,6 @@
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,6 +21,7 @@
 
 #include "catch.hpp"
 #include "python_oracle.hpp"
+#include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
 
@@ -36,6 +34,7 @@ using imio::NDArray;
 using imio::Shape;
 using imio::Value;
 using imio_test::contains;
+using imio_test::StderrCapture;
 using imio_test::read_file;
 using imio_test::to_bytes;
 using imio_test::to_string;
@@ -133,36 +132,6 @@ double psnr(const NDArray& a, const NDArray& b, double peak) {
   const double mse = se / double(a.size());
   return mse == 0 ? 99.0 : 10 * std::log10(peak * peak / mse);
 }
-
-// fd 2 redirected into a file for the life of the object.
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
 
 // ---------------------------------------------------------------- fixtures
 
