@@ -49,6 +49,7 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
     case AV_CODEC_ID_GIF: return has_plugin("giflib");
     case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
     case AV_CODEC_ID_WEBP: return has_plugin("libwebp");
+    case AV_CODEC_ID_JPEG2000: return has_plugin("openjpeg");
     case AV_CODEC_ID_JPEGXL: return has_plugin("libjxl");
     case AV_CODEC_ID_EXR: return has_plugin("openexr");
 #if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 0, 0)

@@ -21,6 +21,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
     jxl     IMIO_WITH_LIBJXL
+    openjpeg IMIO_WITH_OPENJPEG
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     fits    IMIO_WITH_FITS
@@ -29,10 +30,10 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
 )
 
 # The plugins whose backends are found through pkg-config: always FFmpeg,
-# cfitsio and libjxl; libwebp, libheif and LibRaw when their CMake packages
-# are absent.
+# cfitsio and libjxl; libwebp, libheif, LibRaw and OpenJPEG when their
+# CMake packages are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw openjpeg)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")

@@ -9,7 +9,7 @@
 // tests; here imio's own full decode is the reference for the cut ones.)
 //
 // Files come from ../shared/corpus (skipped when absent) or are made here
-// (npy, WebP). A format whose plugin is not built is skipped.
+// (npy, WebP, JPEG 2000). A format whose plugin is not built is skipped.
 #include <imio/imio.hpp>
 #include <imio/registry.hpp>
 
@@ -231,6 +231,16 @@ TEST_CASE("truncated npy files raise or read what improps describes") {
     const auto bytes = imio::imwrite("<bytes>", ramp(shape, dtype), {.extension = ".npy"});
     REQUIRE(bytes);
     sweep({"made " + shape_text(shape) + " " + std::string(name(dtype)) + ".npy", *bytes, ".npy"}, tmp);
+  }
+}
+
+TEST_CASE("truncated JPEG 2000 files (OpenJPEG) raise or read what improps describes") {
+  if (!have("openjpeg")) return;
+  imio_test::TempDir tmp;
+  for (const char* ext : {".jp2", ".j2k"}) {
+    const auto bytes = imio::imwrite("<bytes>", ramp({40, 48, 3}, DType::uint8), {.extension = ext, .kwargs = {{"tile_size", imio::Value{32, 32}}}});
+    REQUIRE(bytes);
+    sweep({std::string("made") + ext, *bytes, ext}, tmp);
   }
 }
 

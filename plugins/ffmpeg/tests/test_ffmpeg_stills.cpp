@@ -383,8 +383,9 @@ open(os.path.join(d, 'cases.txt'), 'w').write('\n'.join(cases))
     const fs::path file = tmp / name;
     const NDArray want = imio::imread(tmp / (name + ".want.npy"));
     imio::ReadOptions opts;
-    // libtiff reads .tif first, openexr .exr
-    if (fs::path(name).extension() == ".tif" || fs::path(name).extension() == ".exr") opts.plugin = "ffmpeg";
+    const std::string ext = fs::path(name).extension().string();
+    // libtiff, openexr and openjpeg read these first
+    if (ext == ".tif" || ext == ".exr" || ext == ".jp2") opts.plugin = "ffmpeg";
     const NDArray got = imio::imread(file, opts);
     INFO("imio " << shape_text(got.shape()) << " " << got.dtype() << ", want " << shape_text(want.shape()) << " "
                  << want.dtype());
