@@ -101,7 +101,7 @@ gdcm::VR vr_of(const gdcm::DataElement& de) {
 }
 
 std::string key_of(const gdcm::Tag& t) {
-  if (!t.IsPrivate() && t.GetElement() != 0) {
+  if (!t.IsPrivate()) {
     const gdcm::DictEntry& e = gdcm::Global::GetInstance().GetDicts().GetDictEntry(t);
     const char* keyword = e.GetKeyword();
     if (keyword != nullptr && keyword[0] != '\0') return keyword;

@@ -305,7 +305,7 @@ expect('jpeg_gray', c)
 )PY");
   std::map<std::string, std::vector<std::string>> by_name;
   for (const auto& w : cases) by_name[w[0]] = w;
-  REQUIRE(by_name.size() == 12);
+  REQUIRE(by_name.size() == 11);
   const auto expect = [&](const std::string& name, const std::string& file, const imio::Kwargs& kwargs = {}) {
     INFO(name);
     const auto& w = by_name.at(name);
