@@ -18,10 +18,12 @@ namespace imio::dicom {
 
 // Walks the data elements of an uncompressed (not deflated) DICOM stream
 // before GDCM parses it, and throws DecodeError for what would make GDCM
-// allocate or read past the data: a value length beyond the end of its
-// data set, item or file, and nesting deeper than imio reads. Deflated
-// data sets are checked only up to the file meta information.
-void check_structure(std::span<const std::byte> data);
+// allocate or read past the data, or abort on one of its assertions: a
+// value length beyond the end of its data set, item or file, a cut element
+// header, an unknown value representation, a sequence without its end,
+// nesting deeper than imio reads, pixel-module values GDCM asserts on. A
+// deflated data set is inflated (up to max_bytes) to be walked.
+void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes);
 
 // The data elements as imio metadata: the keyword of every public element
 // (PatientName, PixelSpacing, ...), "(gggg,eeee)" for private and unknown

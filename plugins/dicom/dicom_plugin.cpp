@@ -243,7 +243,7 @@ class DicomReader final : public Plugin {
       owned_ = src.read_all(request.limits().max_bytes);
       data_ = owned_;
     }
-    check_structure(data_);
+    check_structure(data_, request.limits().max_bytes);
     buffer_ = std::make_unique<MemoryBuffer>(data_);
     stream_ = std::make_unique<std::istream>(buffer_.get());
     reader_.SetStream(*stream_);

@@ -5,6 +5,7 @@
 // 2000, as pydicom's pixel_array of what `gdcmconv --raw` makes of them).
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+#include <imio/single_image.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
