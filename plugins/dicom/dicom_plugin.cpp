@@ -24,6 +24,7 @@
 #include <gdcmVersion.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <istream>
@@ -227,10 +228,45 @@ void rescale_from(const In* in, NDArray& out, std::size_t offset, std::size_t n,
   }
 }
 
-// The stored pixels of one frame: what GDCM decodes.
-struct Raw {
-  std::vector<std::byte> owned;
-  std::byte* data = nullptr;
+// A gdcm::Image that decodes with the one codec its transfer syntax names.
+// gdcm::Bitmap::GetBuffer tries every codec in turn, and after a failed
+// JPEG decode the PVRG codec, which runs the external `pvrg-jpeg` program
+// through temporary files and lets it print on stderr: imio never wants that.
+class Decoder final : public gdcm::Image {
+ public:
+  Decoder(const gdcm::Image& img, unsigned frames, const gdcm::DataElement& pixels) {
+    SetNumberOfDimensions(frames > 1 ? 3 : 2);
+    SetDimension(0, img.GetDimension(0));
+    SetDimension(1, img.GetDimension(1));
+    if (frames > 1) SetDimension(2, frames);
+    SetPixelFormat(img.GetPixelFormat());
+    SetPhotometricInterpretation(img.GetPhotometricInterpretation());
+    SetPlanarConfiguration(img.GetPlanarConfiguration());
+    SetTransferSyntax(img.GetTransferSyntax());
+    SetNeedByteSwap(img.GetNeedByteSwap());
+    SetDataElement(pixels);
+  }
+
+  bool decode(char* out) const {
+    bool lossy = false;
+    switch (static_cast<gdcm::TransferSyntax::TSType>(GetTransferSyntax())) {
+      case gdcm::TransferSyntax::JPEGBaselineProcess1:
+      case gdcm::TransferSyntax::JPEGExtendedProcess2_4:
+      case gdcm::TransferSyntax::JPEGExtendedProcess3_5:
+      case gdcm::TransferSyntax::JPEGSpectralSelectionProcess6_8:
+      case gdcm::TransferSyntax::JPEGFullProgressionProcess10_12:
+      case gdcm::TransferSyntax::JPEGLosslessProcess14:
+      case gdcm::TransferSyntax::JPEGLosslessProcess14_1: return TryJPEGCodec(out, lossy);
+      case gdcm::TransferSyntax::JPEGLSLossless:
+      case gdcm::TransferSyntax::JPEGLSNearLossless: return TryJPEGLSCodec(out, lossy);
+      case gdcm::TransferSyntax::JPEG2000Lossless:
+      case gdcm::TransferSyntax::JPEG2000:
+      case gdcm::TransferSyntax::JPEG2000Part2Lossless:
+      case gdcm::TransferSyntax::JPEG2000Part2: return TryJPEG2000Codec(out, lossy);
+      case gdcm::TransferSyntax::RLELossless: return TryRLECodec(out, lossy);
+      default: return GetTransferSyntax().IsEncapsulated() ? false : TryRAWCodec(out, lossy);
+    }
+  }
 };
 
 class DicomReader final : public Plugin {
@@ -393,8 +429,11 @@ class DicomReader final : public Plugin {
     native_little_ = native_ && img.GetTransferSyntax() != gdcm::TransferSyntax::ExplicitVRBigEndian && pf.GetBitsAllocated() >= 8 &&
                      pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
-      const gdcm::LookupTable& lut = img.GetLUT();
-      lut_bits_ = lut.GetBitSample();
+      read_palette(ds, img.GetTransferSyntax() == gdcm::TransferSyntax::ExplicitVRBigEndian);
+      if (palette_[0].empty()) {
+        const gdcm::LookupTable& lut = img.GetLUT();
+        lut_bits_ = lut.GetBitSample();
+      }
       if (lut_bits_ != 8 && lut_bits_ != 16) {
         throw DecodeError(fmt::format("a PALETTE COLOR lookup table of {} bits", lut_bits_));
       }
@@ -481,13 +520,16 @@ class DicomReader final : public Plugin {
     const unsigned long length = img.GetBufferLength();
     request_.check_bytes(length);
     all_.resize(length);
-    const bool ok = guarded("cannot decode the pixel data", [&] { return img.GetBuffer(reinterpret_cast<char*>(all_.data())); });
+    Decoder whole(img, static_cast<unsigned>(frames_), img.GetDataElement());
+    if (whole.GetBufferLength() != length) throw DecodeError("GDCM: the decoded size of the pixel data differs");
+    const bool ok = guarded("cannot decode the pixel data", [&] { return whole.decode(reinterpret_cast<char*>(all_.data())); });
     if (!ok) {
       all_.clear();
-      throw DecodeError(fmt::format("GDCM cannot decode the pixel data ({})", img.GetTransferSyntax().GetString()));
+      throw DecodeError(fmt::format("GDCM cannot decode the pixel data ({}: damaged or unsupported)",
+                                    img.GetTransferSyntax().GetString()));
     }
-    decoded_pi_ = img.GetPhotometricInterpretation();
-    decoded_planar_ = img.GetPlanarConfiguration();
+    decoded_pi_ = whole.GetPhotometricInterpretation();
+    decoded_planar_ = whole.GetPlanarConfiguration();
   }
 
   // The stored pixels of frame k into dst (frame_bytes_); sets the
@@ -528,24 +570,17 @@ class DicomReader final : public Plugin {
     const gdcm::Image& img = reader_.GetImage();
     const gdcm::SequenceOfFragments* sf = img.GetDataElement().GetSequenceOfFragments();
     guarded("cannot decode a frame", [&] {
-      gdcm::Image one;
-      one.SetNumberOfDimensions(2);
-      one.SetDimension(0, static_cast<unsigned>(cols_));
-      one.SetDimension(1, static_cast<unsigned>(rows_));
-      one.SetPixelFormat(img.GetPixelFormat());
-      one.SetPhotometricInterpretation(img.GetPhotometricInterpretation());
-      one.SetPlanarConfiguration(img.GetPlanarConfiguration());
-      one.SetTransferSyntax(img.GetTransferSyntax());
       gdcm::SmartPointer<gdcm::SequenceOfFragments> seq = new gdcm::SequenceOfFragments;
       seq->AddFragment(sf->GetFragment(k));
       gdcm::DataElement pixels(gdcm::Tag(0x7FE0, 0x0010));
       pixels.SetVLToUndefined();
       pixels.SetVR(gdcm::VR::OB);
       pixels.SetValue(*seq);
-      one.SetDataElement(pixels);
+      Decoder one(img, 1, pixels);
       if (one.GetBufferLength() != frame_bytes_) throw DecodeError("GDCM: a frame's decoded size differs");
-      if (!one.GetBuffer(reinterpret_cast<char*>(dst))) {
-        throw DecodeError(fmt::format("GDCM cannot decode frame {} ({})", k, img.GetTransferSyntax().GetString()));
+      if (!one.decode(reinterpret_cast<char*>(dst))) {
+        throw DecodeError(fmt::format("GDCM cannot decode frame {} ({}: damaged or unsupported)", k,
+                                      img.GetTransferSyntax().GetString()));
       }
       decoded_pi_ = one.GetPhotometricInterpretation();
       decoded_planar_ = one.GetPlanarConfiguration();
@@ -629,8 +664,60 @@ class DicomReader final : public Plugin {
     }
   }
 
+  // The red, green and blue tables of 16-bit entries as the data set states
+  // them (descriptor: entries, first value mapped, bits), as pydicom's
+  // apply_color_lut reads them; other tables (8-bit, segmented) are GDCM's.
+  void read_palette(const gdcm::DataSet& ds, bool big_endian) {
+    const auto words = [&](std::uint16_t e) -> std::vector<std::uint16_t> {
+      const gdcm::Tag t(0x0028, e);
+      if (!ds.FindDataElement(t)) return {};
+      const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
+      if (bv == nullptr || bv->GetPointer() == nullptr) return {};
+      std::vector<std::uint16_t> v(bv->GetLength() / 2);
+      std::memcpy(v.data(), bv->GetPointer(), v.size() * 2);
+      if (big_endian) {
+        for (auto& w : v) w = static_cast<std::uint16_t>(w >> 8 | w << 8);
+      }
+      return v;
+    };
+    std::array<std::vector<std::uint16_t>, 3> tables;
+    for (int c = 0; c < 3; ++c) {
+      const auto d = words(static_cast<std::uint16_t>(0x1101 + c));
+      if (d.size() != 3 || d[2] != 16) return;
+      const std::size_t n = d[0] == 0 ? 65536 : d[0];
+      tables[c] = words(static_cast<std::uint16_t>(0x1201 + c));
+      if (tables[c].size() < n) return;
+      tables[c].resize(n);
+      palette_first_[c] = d[1];
+    }
+    palette_ = std::move(tables);
+    lut_bits_ = 16;
+  }
+
   // PALETTE COLOR: each index through the red, green and blue tables.
   void apply_lut(const std::byte* raw, NDArray& out, std::size_t offset, std::size_t pixels) const {
+    if (!palette_[0].empty()) {
+      std::uint16_t* o = out.values<std::uint16_t>().data() + offset;
+      for (std::size_t i = 0; i < pixels; ++i) {
+        std::int64_t index = 0;
+        if (stored_ == DType::uint8) {
+          index = reinterpret_cast<const std::uint8_t*>(raw)[i];
+        } else if (stored_ == DType::int8) {
+          index = reinterpret_cast<const std::int8_t*>(raw)[i];
+        } else if (stored_ == DType::int16) {
+          index = reinterpret_cast<const std::int16_t*>(raw)[i];
+        } else {
+          index = reinterpret_cast<const std::uint16_t*>(raw)[i];
+        }
+        for (std::size_t c = 0; c < 3; ++c) {
+          const auto& lut = palette_[c];
+          const std::int64_t k = std::clamp<std::int64_t>(index - palette_first_[c], 0,
+                                                          static_cast<std::int64_t>(lut.size()) - 1);
+          o[i * 3 + c] = lut[static_cast<std::size_t>(k)];
+        }
+      }
+      return;
+    }
     const gdcm::LookupTable& lut = reader_.GetImage().GetLUT();
     const std::size_t out_size = pixels * 3 * (lut_bits_ == 8 ? 1 : 2);
     const bool ok = guarded("cannot apply the palette", [&] {
@@ -653,6 +740,8 @@ class DicomReader final : public Plugin {
   unsigned bits_stored_ = 8;
   gdcm::PhotometricInterpretation pi_;
   unsigned lut_bits_ = 0;
+  std::array<std::vector<std::uint16_t>, 3> palette_;  // 16-bit tables read by imio
+  std::array<std::int64_t, 3> palette_first_{};
   std::size_t frame_bytes_ = 0;
   std::size_t fragments_ = 0;
   bool native_ = false;
