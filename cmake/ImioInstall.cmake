@@ -23,8 +23,9 @@ install(TARGETS imio
   EXPORT imioTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
+# (No INCLUDES DESTINATION: the target's $<INSTALL_INTERFACE:include>
+# already exports it, and both together list the folder twice.)
 
 file(GLOB _imio_public_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/imio/*.hpp")
 install(FILES
@@ -79,9 +80,36 @@ if(NOT BUILD_SHARED_LIBS)
   foreach(_imio_dep IN LISTS _imio_deps)
     string(APPEND IMIO_CONFIG_FIND_DEPENDENCIES "find_dependency(${_imio_dep})\n")
   endforeach()
+  # Backends found through pkg-config (imio_find_pkg_config): the same
+  # imported targets, made from the consumer's pkg-config.
+  get_property(_imio_pc_deps GLOBAL PROPERTY IMIO_PKG_CONFIG_DEPENDENCIES)
+  if(_imio_pc_deps)
+    string(APPEND IMIO_CONFIG_FIND_DEPENDENCIES "find_dependency(PkgConfig)\n")
+  endif()
+  foreach(_imio_dep IN LISTS _imio_pc_deps)
+    string(REPLACE " " ";" _imio_words "${_imio_dep}")
+    list(POP_FRONT _imio_words _imio_prefix)
+    list(JOIN _imio_words " " _imio_modules)
+    string(APPEND IMIO_CONFIG_FIND_DEPENDENCIES
+      "if(NOT TARGET PkgConfig::${_imio_prefix})\n"
+      "  pkg_check_modules(${_imio_prefix} QUIET IMPORTED_TARGET ${_imio_modules})\n"
+      "  if(NOT ${_imio_prefix}_FOUND)\n"
+      "    set(imio_FOUND FALSE)\n"
+      "    set(imio_NOT_FOUND_MESSAGE \"this static imio links the pkg-config modules ${_imio_modules}, which pkg-config does not find\")\n"
+      "    set(CMAKE_MODULE_PATH \"\${_imio_module_path}\")\n"
+      "    return()\n"
+      "  endif()\n"
+      "endif()\n")
+  endforeach()
 endif()
 set(IMIO_CONFIG_PLUGINS "${IMIO_ENABLED_PLUGINS}")
 set(IMIO_CONFIG_PLANNED_PLUGINS "${IMIO_PLANNED_PLUGINS}")
+set(IMIO_CONFIG_VCPKG_FEATURES "")
+foreach(_imio_plugin IN LISTS IMIO_PLANNED_PLUGINS)
+  if(IMIO_PLUGIN_${_imio_plugin}_VCPKG_FEATURE)
+    list(APPEND IMIO_CONFIG_VCPKG_FEATURES "${_imio_plugin}=${IMIO_PLUGIN_${_imio_plugin}_VCPKG_FEATURE}")
+  endif()
+endforeach()
 set(IMIO_CONFIG_SHARED "${BUILD_SHARED_LIBS}")
 
 configure_package_config_file(
@@ -95,9 +123,17 @@ write_basic_package_version_file(
 install(FILES
     "${PROJECT_BINARY_DIR}/packaging/imioConfig.cmake"
     "${PROJECT_BINARY_DIR}/packaging/imioConfigVersion.cmake"
-    "${PROJECT_SOURCE_DIR}/cmake/FindLibZip.cmake"
   DESTINATION "${IMIO_INSTALL_CMAKEDIR}"
   COMPONENT development)
+# FindLibZip.cmake only where imioConfig.cmake uses it: a static imio with
+# zip support. Anywhere else it is noise, and vcpkg's usage heuristics
+# would tell users to link LibZip::LibZip themselves.
+get_property(_imio_resources GLOBAL PROPERTY IMIO_ENABLED_RESOURCES)
+if(NOT BUILD_SHARED_LIBS AND "ZIP" IN_LIST _imio_resources)
+  install(FILES "${PROJECT_SOURCE_DIR}/cmake/FindLibZip.cmake"
+    DESTINATION "${IMIO_INSTALL_CMAKEDIR}"
+    COMPONENT development)
+endif()
 
 # ---------------------------------------------------------------- pkg-config
 

@@ -56,6 +56,25 @@ function(imio_discover_plugins)
       message(FATAL_ERROR "${file}: must not contain the text )imio_descriptor\"")
     endif()
     imio_tristate_option(${option} "Build the ${name} plugin (${summary})")
+    # The ways to get the plugin's backend, for the "not found" messages.
+    string(JSON feature ERROR_VARIABLE error GET "${json}" packages vcpkg_feature)
+    if(error)
+      set(feature "")
+    endif()
+    string(JSON debian ERROR_VARIABLE error GET "${json}" packages debian)
+    set(debian_list "")
+    if(NOT error)
+      string(JSON count LENGTH "${debian}")
+      if(count GREATER 0)
+        math(EXPR last "${count} - 1")
+        foreach(i RANGE ${last})
+          string(JSON package GET "${debian}" ${i})
+          list(APPEND debian_list ${package})
+        endforeach()
+      endif()
+    endif()
+    set(IMIO_PLUGIN_${name}_VCPKG_FEATURE "${feature}" PARENT_SCOPE)
+    set(IMIO_PLUGIN_${name}_DEBIAN "${debian_list}" PARENT_SCOPE)
     set(IMIO_PLUGIN_${name}_OPTION "${option}" PARENT_SCOPE)
     set(IMIO_PLUGIN_${name}_DESCRIPTOR "${file}" PARENT_SCOPE)
     string(LENGTH "${fallback_rank}" digits)
@@ -78,17 +97,43 @@ set_property(GLOBAL PROPERTY IMIO_FIND_DEPENDENCIES "")
 set_property(GLOBAL PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "")
 set_property(GLOBAL PROPERTY IMIO_PLUGIN_INCLUDE_DIRS "")
 
+# imio_find_pkg_config(<prefix> <modules>...): a backend found through
+# pkg-config, as the imported target PkgConfig::<prefix> (GLOBAL: imio links
+# it from the top-level directory); sets <prefix>_FOUND. Hand the same
+# <prefix> <modules> to imio_add_plugin(... PKG_CONFIG ...). An imported
+# target rather than the modules' library paths: a static imio's exported
+# link interface then names PkgConfig::<prefix>, which its imioConfig.cmake
+# recreates on the consumer's machine, instead of this machine's paths.
+macro(imio_find_pkg_config prefix)
+  find_package(PkgConfig QUIET)
+  set(${prefix}_FOUND FALSE)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(${prefix} QUIET IMPORTED_TARGET GLOBAL ${ARGN})
+  endif()
+endmacro()
+
 # imio_add_plugin(<name>
 #   SOURCES <files>...                 the plugin's sources
 #   [DEPENDS <targets>...]             backend targets (linked PRIVATE into imio)
 #   [REQUIRES <found-vars>...]         variables that must be true (e.g. PNG_FOUND)
 #   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers
+#   [PKG_CONFIG <prefix> <modules>...] backends found by imio_find_pkg_config(<prefix> ...):
+#                                      links PkgConfig::<prefix>; a static imio's
+#                                      imioConfig.cmake recreates that target and its
+#                                      imio.pc requires the modules
 #   [PUBLIC_HEADERS <files>...])       the plugin's public header(s) for backend-specific
 #                                      extras, in its folder's include/imio/plugins/ (named
 #                                      relative to it): <imio/plugins/<name>.hpp> for the
 #                                      build tree, installed only when the plugin is built
 function(imio_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY;PUBLIC_HEADERS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;REQUIRES;FIND_DEPENDENCY;PKG_CONFIG;PUBLIC_HEADERS" ${ARGN})
+  if(ARG_PKG_CONFIG)
+    list(POP_FRONT ARG_PKG_CONFIG pc_prefix)
+    list(APPEND ARG_REQUIRES ${pc_prefix}_FOUND)
+    if(${pc_prefix}_FOUND)
+      list(APPEND ARG_DEPENDS PkgConfig::${pc_prefix})
+    endif()
+  endif()
   string(TOUPPER "${name}" upper)
   set(missing "")
   foreach(var IN LISTS ARG_REQUIRES)
@@ -98,8 +143,17 @@ function(imio_add_plugin name)
   endforeach()
   if(missing)
     if(IMIO_WITH_${upper} STREQUAL "ON")
+      # Say how to get the backend on each way of installing imio.
+      set(ways "")
+      if(IMIO_PLUGIN_${name}_VCPKG_FEATURE)
+        string(APPEND ways " With vcpkg: the feature imio[${IMIO_PLUGIN_${name}_VCPKG_FEATURE}].")
+      endif()
+      if(IMIO_PLUGIN_${name}_DEBIAN)
+        list(JOIN IMIO_PLUGIN_${name}_DEBIAN " " packages)
+        string(APPEND ways " On Debian/Ubuntu: apt-get install ${packages}.")
+      endif()
       message(FATAL_ERROR "IMIO_WITH_${upper}=ON but the ${name} plugin's dependencies were not found "
-                          "(${missing}). Install them or configure with -DIMIO_WITH_${upper}=OFF.")
+                          "(${missing}).${ways} Or configure with -DIMIO_WITH_${upper}=OFF.")
     endif()
     message(STATUS "imio: plugin ${name} disabled: dependencies not found (${missing})")
     return()
@@ -122,6 +176,11 @@ function(imio_add_plugin name)
   foreach(dep IN LISTS ARG_FIND_DEPENDENCY)
     set_property(GLOBAL APPEND PROPERTY IMIO_FIND_DEPENDENCIES "${dep}")
   endforeach()
+  if(ARG_PKG_CONFIG)
+    list(JOIN ARG_PKG_CONFIG " " modules)
+    set_property(GLOBAL APPEND PROPERTY IMIO_PKG_CONFIG_DEPENDENCIES "${pc_prefix} ${modules}")
+    set_property(GLOBAL APPEND PROPERTY IMIO_PKGCONFIG_REQUIRES_PRIVATE ${ARG_PKG_CONFIG})
+  endif()
   foreach(header IN LISTS ARG_PUBLIC_HEADERS)
     set(path "${CMAKE_CURRENT_SOURCE_DIR}/include/imio/plugins/${header}")
     if(NOT EXISTS "${path}")

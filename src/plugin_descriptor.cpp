@@ -145,6 +145,9 @@ Descriptor parse_descriptor(std::string_view json) {
   PluginSpec& s = d.spec;
   s.name = root.string("name", true);
   d.option = root.string("option");
+  if (const Value* packages = root.find("packages")) {
+    d.vcpkg_feature = Object(*packages, root.path("packages"), {"debian", "debian_test", "vcpkg_feature"}).string("vcpkg_feature");
+  }
   s.aliases = root.strings("aliases");
   s.summary = root.string("summary");
   s.can_read = root.boolean("read", true);

@@ -9,11 +9,14 @@
 
 namespace imio::detail {
 
-/// A parsed descriptor: the spec's descriptive fields, and the build's
-/// option (IMIO_WITH_<X>) that the "rebuild with" hint names.
+/// A parsed descriptor: the spec's descriptive fields, and the two ways of
+/// building the plugin that the "rebuild with" hint names: the CMake option
+/// (IMIO_WITH_<X>) and the vcpkg feature (packages.vcpkg_feature; empty when
+/// the plugin is always part of the port).
 struct Descriptor {
   PluginSpec spec;
   std::string option;
+  std::string vcpkg_feature;
 };
 
 /// Reads a descriptor. ArgumentError naming the plugin (when known), the

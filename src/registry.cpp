@@ -25,7 +25,15 @@ struct Unbuilt {
   std::vector<std::string> aliases;
   std::vector<std::string> extensions;
   std::string option;
+  std::string vcpkg_feature;
 };
+
+// How to get a plugin this build lacks, for each way of installing imio:
+// "libraw (CMake option IMIO_WITH_LIBRAW, vcpkg feature imio[raw])".
+std::string rebuild_hint(const Unbuilt& u) {
+  if (u.vcpkg_feature.empty()) return fmt::format("{} (CMake option {})", u.name, u.option);
+  return fmt::format("{} (CMake option {}, vcpkg feature imio[{}])", u.name, u.option, u.vcpkg_feature);
+}
 
 class Registry {
  public:
@@ -72,7 +80,7 @@ class Registry {
     for (const BuiltinPlugin& folder : builtin_plugins()) {
       Descriptor d = parse_descriptor(folder.descriptor);
       if (folder.spec == nullptr) {
-        Unbuilt u{d.spec.name, d.spec.aliases, {}, d.option};
+        Unbuilt u{d.spec.name, d.spec.aliases, {}, d.option, d.vcpkg_feature};
         for (const auto& e : d.spec.extensions) u.extensions.push_back(e.extension);
         unbuilt_.push_back(std::move(u));
         continue;
@@ -118,7 +126,7 @@ std::vector<SpecPtr> named_plugins(const std::vector<SpecPtr>& all, std::string_
   std::vector<std::string> missing;
   for (const Unbuilt& u : Registry::instance().unbuilt()) {
     if (u.name == name || std::find(u.aliases.begin(), u.aliases.end(), name) != u.aliases.end()) {
-      missing.push_back(fmt::format("{} (CMake option {})", u.name, u.option));
+      missing.push_back(rebuild_hint(u));
     }
   }
   if (!missing.empty()) {
@@ -225,7 +233,7 @@ std::string compiled_out_hint(std::string_view extension) {
   std::vector<std::string> hints;
   for (const Unbuilt& u : Registry::instance().unbuilt()) {
     if (std::find(u.extensions.begin(), u.extensions.end(), extension) != u.extensions.end()) {
-      hints.push_back(fmt::format("{} (CMake option {})", u.name, u.option));
+      hints.push_back(rebuild_hint(u));
     }
   }
   if (hints.empty()) return {};

@@ -14,7 +14,9 @@
 //   <imio/error_context.hpp>  with_error_context, for plugin extras
 //   <imio/json.hpp>           from_json, to_json
 //
-// and, when they fit: <imio/single_image.hpp> (one-image formats) and
+// and, when they fit: <imio/single_image.hpp> (one-image formats),
+// <imio/write_batch.hpp> (Pillow's batch rule for writers),
+// <imio/buffered_writer.hpp> (one file from all write calls) and
 // <imio/array_recycler.hpp> (reused frame buffers). docs/writing-plugins.md
 // tells the whole story.
 #pragma once

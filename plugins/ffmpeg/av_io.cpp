@@ -67,7 +67,7 @@ int AvIo::read_cb(void* opaque, std::uint8_t* buf, int size) {
   }
 }
 
-int AvIo::write_cb(void* opaque, std::uint8_t* buf, int size) {
+int AvIo::write_cb(void* opaque, WriteBuffer buf, int size) {
   auto* self = static_cast<AvIo*>(opaque);
   try {
     self->sink_->write(buf, static_cast<std::size_t>(size));

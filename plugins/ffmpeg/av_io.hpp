@@ -29,7 +29,14 @@ class AvIo {
 
  private:
   static int read_cb(void* opaque, std::uint8_t* buf, int size);
-  static int write_cb(void* opaque, std::uint8_t* buf, int size);  // FFmpeg 5.1: not const
+  // FFmpeg 7.0 (lavf 61; doc/APIchanges 2023-09-07, lavf 60.12.100) makes
+  // the buffer of avio_alloc_context()'s write_packet callback const.
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+  using WriteBuffer = const std::uint8_t*;
+#else
+  using WriteBuffer = std::uint8_t*;
+#endif
+  static int write_cb(void* opaque, WriteBuffer buf, int size);
   static std::int64_t seek_cb(void* opaque, std::int64_t offset, int whence);
 
   ByteSource* source_ = nullptr;

@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 extern "C" {
+#include <libavcodec/version.h>
 #include <libavutil/log.h>
+#include <libavutil/version.h>
 }
 
 namespace imio::ffmpeg {
@@ -112,6 +114,42 @@ std::string describe_failure(std::string_view what, int code) {
   std::string s = fmt::format("{}: {}", what, av_error_text(code));
   if (t_scope != nullptr && !t_scope->last_error().empty()) s += fmt::format(" (FFmpeg: {})", t_scope->last_error());
   return s;
+}
+
+const AVPixelFormat* supported_pixel_formats(const AVCodec* codec) noexcept {
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(61, 13, 100)
+  // FFmpeg 7.1 (lavc 61.13.100, doc/APIchanges 2024-09-08) marks
+  // AVCodec.pix_fmts attribute_deprecated in favour of
+  // avcodec_get_supported_config(); the field goes at the next major bump.
+  // With no context FFmpeg answers for the default options, as the field did.
+  const void* formats = nullptr;
+  if (avcodec_get_supported_config(nullptr, codec, AV_CODEC_CONFIG_PIX_FORMAT, 0, &formats, nullptr) < 0) {
+    return nullptr;
+  }
+  return static_cast<const AVPixelFormat*>(formats);
+#else
+  return codec->pix_fmts;
+#endif
+}
+
+// FFmpeg 6.1 (lavu 58.7.100, doc/APIchanges 2023-05-04) deprecates
+// AVFrame.key_frame and AVFrame.interlaced_frame for the AV_FRAME_FLAG_KEY and
+// AV_FRAME_FLAG_INTERLACED bits of AVFrame.flags; FFmpeg 8.0 (lavu 60)
+// removes the fields (FF_API_FRAME_KEY, FF_API_INTERLACED_FRAME).
+bool is_key_frame(const AVFrame& frame) noexcept {
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
+  return (frame.flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+  return frame.key_frame != 0;
+#endif
+}
+
+bool is_interlaced(const AVFrame& frame) noexcept {
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
+  return (frame.flags & AV_FRAME_FLAG_INTERLACED) != 0;
+#else
+  return frame.interlaced_frame != 0;
+#endif
 }
 
 }  // namespace imio::ffmpeg

@@ -83,4 +83,16 @@ void install_log_callback() noexcept;
 /// "<what>: <FFmpeg's text> (FFmpeg: <last error logged in this thread's scope>)".
 std::string describe_failure(std::string_view what, int code);
 
+// FFmpeg API that differs between the releases imio builds against (Debian
+// bookworm's 5.1 up to 7.1; docs/backend-versions.md). Each hides one
+// difference behind a version guard in av_util.cpp.
+
+/// The pixel formats `codec` accepts, ending with AV_PIX_FMT_NONE; nullptr
+/// when FFmpeg does not know them (any format may do).
+const AVPixelFormat* supported_pixel_formats(const AVCodec* codec) noexcept;
+/// Whether a decoded frame is a key frame.
+bool is_key_frame(const AVFrame& frame) noexcept;
+/// Whether a decoded frame is interlaced.
+bool is_interlaced(const AVFrame& frame) noexcept;
+
 }  // namespace imio::ffmpeg

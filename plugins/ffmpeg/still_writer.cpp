@@ -141,8 +141,9 @@ std::optional<Choice> choose(const StillFormat& row, const std::vector<const AVC
   int best_distance = 0;
   std::optional<std::vector<std::string>> fewest;
   for (const AVCodec* codec : encoders) {
-    if (codec->pix_fmts == nullptr) continue;
-    for (const AVPixelFormat* f = codec->pix_fmts; *f != AV_PIX_FMT_NONE; ++f) {
+    const AVPixelFormat* formats = supported_pixel_formats(codec);
+    if (formats == nullptr) continue;
+    for (const AVPixelFormat* f = formats; *f != AV_PIX_FMT_NONE; ++f) {
       if (!row.pixel_formats.empty() && !list_has(row.pixel_formats, av_get_pix_fmt_name(*f))) continue;
       const Storage st = storage_of(*f, row);
       std::vector<std::string> lost = losses(in, st);

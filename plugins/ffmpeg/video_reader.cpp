@@ -304,13 +304,13 @@ class VideoReader final : public ReadHandle {
     if (index.is_integer()) {
       FramePtr f = frame_at(index.value(), a);
       Metadata m;
-      m.set("key_frame", f->key_frame != 0);
+      m.set("key_frame", is_key_frame(*f));
       if (f->pts != AV_NOPTS_VALUE) {
         m.set("time", static_cast<double>(f->pts) * av_q2d(input_->stream()->time_base));
       } else {
         m.set("time", Value());
       }
-      m.set("interlaced_frame", f->interlaced_frame != 0);
+      m.set("interlaced_frame", is_interlaced(*f));
       m.set("frame_type", picture_type(f->pict_type));
       for (int i = 0; i < f->nb_side_data; ++i) {
         const AVFrameSideData* sd = f->side_data[i];

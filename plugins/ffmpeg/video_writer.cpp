@@ -414,15 +414,16 @@ class VideoWriter final : public plugin::FFmpeg {
     enc_->framerate = c.rate;
     enc_->time_base = av_inv_q(c.rate);  // spec §5.2.5: time base 1/fps
     const auto first_format = static_cast<AVPixelFormat>(first.format);
+    const AVPixelFormat* formats = supported_pixel_formats(codec);
     if (c.pix_fmt) {
       enc_->pix_fmt = *c.pix_fmt;
-    } else if (still_ && codec->pix_fmts != nullptr) {
+    } else if (still_ && formats != nullptr) {
       // Keep the image's layout where the format can store it (gray, RGB, RGBA).
       const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(first_format);
       const int alpha = d != nullptr && (d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
-      enc_->pix_fmt = avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, first_format, alpha, nullptr);
+      enc_->pix_fmt = avcodec_find_best_pix_fmt_of_list(formats, first_format, alpha, nullptr);
     } else {
-      enc_->pix_fmt = codec->pix_fmts != nullptr ? codec->pix_fmts[0] : first_format;
+      enc_->pix_fmt = formats != nullptr ? formats[0] : first_format;
     }
     if (c.gop) enc_->gop_size = *c.gop;
     if (c.closed_gop) {

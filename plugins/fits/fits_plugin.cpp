@@ -625,7 +625,7 @@ class FitsWriter final : public Plugin {
       }
       std::string comment;
       if (comments != nullptr && comments->is<Dict>()) {
-        if (const Value* c = comments->get<Dict>().lookup(key); c != nullptr && c->is<std::string>()) {
+        if (const Value* c = comments->ref<Dict>().lookup(key); c != nullptr && c->is<std::string>()) {
           comment = c->get<std::string>();
         }
       }

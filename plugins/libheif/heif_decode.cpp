@@ -108,8 +108,12 @@ void Context::read_structure(std::span<const std::byte> file, const Container& b
   ensure_initialised();
   ctx_ = heif_context_alloc();
   if (ctx_ == nullptr) throw DecodeError("libheif could not allocate a context");
-  // libheif's own limit is per side (an ispe larger than it is refused when
-  // the file is read); imio's pixel count is checked below, per image.
+  // libheif's own limit, from the same number: before 1.19 each side (an
+  // ispe larger than it is refused when the file is read); 1.19 made it part
+  // of its security limits, a pixel count: the value itself in 1.19.0, its
+  // square from 1.19.1 (libheif issue #1359). The function is deprecated there
+  // in a comment only, no attribute. Never stricter than imio's own pixel
+  // count, checked below, per image.
   const std::uint64_t side = std::min<std::uint64_t>(request.limits().max_pixels, INT_MAX);
   heif_context_set_maximum_image_size_limit(ctx_, static_cast<int>(side));
   check(heif_context_read_from_memory_without_copy(ctx_, file.data(), file.size(), nullptr), "reading the file's structure");

@@ -2,6 +2,7 @@
 // through pillow-heif's Pillow plugin (the primary image, RGB or RGBA,
 // transformations applied), with 10/12-bit samples as uint16; writes
 // through libheif's x265 (HEIC) and aom (AVIF) encoders.
+#include <imio/buffered_writer.hpp>
 #include <imio/plugin.hpp>
 #include <imio/exif.hpp>
 #include <imio/single_image.hpp>
@@ -183,23 +184,6 @@ class HeifReader final : public Plugin {
   Context ctx_;
 };
 
-// Every write call's images make one file, encoded at close (one image: a
-// still HEIC/AVIF; several: a collection of top-level images).
-class HeifWriter final : public Plugin {
- public:
-  explicit HeifWriter(Request& request) : request_(request) {}
-  void write(const NDArray& image, const Kwargs& kwargs) override { pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_); }
-  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    if (images.empty()) throw ArgumentError("no images to write");
-    pending_.add(images, true, kwargs, request_);
-  }
-  void close() override { pending_.flush(request_); }
-
- private:
-  Request& request_;
-  PendingHeif pending_;
-};
-
 constexpr std::size_t kSniffBytes = 64;
 
 // Sizes the file states, against the Limits, before libheif reads them:
@@ -224,7 +208,8 @@ void check_items(const Container& boxes, std::span<const std::byte> file, const 
 
 std::unique_ptr<Plugin> open_heif(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) return std::make_unique<HeifWriter>(request);
+  // Every write call goes into one file, encoded at close (one image: a still HEIC/AVIF; several: a collection of top-level images).
+  if (request.mode() == IoMode::write) return std::make_unique<BufferedWriter<PendingHeif>>(request);
   if (!has_signature(request.first_bytes(kSniffBytes))) {
     throw InitializationError("not a HEIF file (it does not start with an 'ftyp' box naming a HEIC, AVIF or HEIF brand)");
   }

@@ -101,14 +101,36 @@ jpeg_error_mgr* install_error_manager(ErrorState& state) noexcept {
   return mgr;
 }
 
+std::string library_name() {
+#ifdef LIBJPEG_TURBO_VERSION_NUMBER
+  constexpr int v = LIBJPEG_TURBO_VERSION_NUMBER;  // 2001005 is 2.1.5
+  return fmt::format("libjpeg-turbo {}.{}.{}", v / 1000000, v / 1000 % 1000, v % 1000);
+#else
+  return "libjpeg";
+#endif
+}
+
 std::string describe_failure(const ErrorState& s) {
   std::string text = s.message[0] != '\0' ? std::string(s.message) : std::string("unknown libjpeg error");
+  // libjpeg-turbo 3.0 (ChangeLog, 3.0 beta2 items 5 and 6) decodes lossless
+  // (SOF3) JPEG, and 12-bit and 16-bit data through the new
+  // jpeg12_/jpeg16_read_scanlines(); imio reads 8-bit samples only. Before
+  // 3.0 the library refuses both, which the texts say.
+#if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 3000000
+  constexpr bool kDecodesLossless = true;
+#else
+  constexpr bool kDecodesLossless = false;
+#endif
   switch (s.code) {
     case JERR_BAD_PRECISION:
-      text += " (12-bit and 16-bit JPEG: libjpeg-turbo 2.1, which imio uses, decodes 8-bit data only)";
+      text += kDecodesLossless
+                  ? fmt::format(" (12-bit and 16-bit JPEG: imio reads 8-bit samples only, through {}'s 8-bit API)",
+                                library_name())
+                  : fmt::format(" (12-bit and 16-bit JPEG: {}, which imio uses, decodes 8-bit data only)", library_name());
       break;
     case JERR_SOF_UNSUPPORTED:
-      text += " (lossless or hierarchical JPEG: libjpeg-turbo 2.1, which imio uses, cannot decode it)";
+      text += fmt::format(" ({} JPEG: {}, which imio uses, cannot decode it)",
+                          kDecodesLossless ? "hierarchical" : "lossless or hierarchical", library_name());
       break;
     case JWRN_JPEG_EOF:
       text = "image file is truncated (" + text + ")";

@@ -28,6 +28,10 @@ struct ErrorState {
   bool strict = true;     ///< corrupt-data warnings are errors (the `strict` kwarg)
 };
 
+/// The library and its version, "libjpeg-turbo 2.1.5" (jconfig.h's
+/// LIBJPEG_TURBO_VERSION_NUMBER), or "libjpeg" when it is not libjpeg-turbo.
+std::string library_name();
+
 /// Installs imio's error manager into `state` and returns it for cinfo.err.
 jpeg_error_mgr* install_error_manager(ErrorState& state) noexcept;
 

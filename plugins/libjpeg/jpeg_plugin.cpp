@@ -467,7 +467,7 @@ PluginSpec libjpeg_plugin_spec() {
   spec.sniff = libjpeg::has_signature;
   spec.sniff_bytes = 3;
   spec.factory = libjpeg::open_jpeg;
-  spec.backend = fmt::format("libjpeg-turbo (libjpeg API {})", JPEG_LIB_VERSION);
+  spec.backend = fmt::format("{} (libjpeg API {})", libjpeg::library_name(), JPEG_LIB_VERSION);
   return spec;
 }
 

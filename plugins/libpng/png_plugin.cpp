@@ -1,5 +1,6 @@
 // The libpng plugin: PNG and APNG as imageio's pillow plugin reads and
 // writes them (spec §5.1), with DECISIONS D14 (16-bit stays uint16) and D17.
+#include <imio/buffered_writer.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
@@ -221,29 +222,10 @@ class PngReader final : public Plugin {
   Bytes owned_;
 };
 
-// spec §5.1.6 "Buffering": the frames of every write call make one file,
-// encoded at close (one frame: PNG; several: APNG).
-class PngWriter final : public Plugin {
- public:
-  explicit PngWriter(Request& request) : request_(request) {}
-
-  void write(const NDArray& image, const Kwargs& kwargs) override {
-    pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_);
-  }
-  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    if (images.empty()) throw ArgumentError("no images to write");
-    pending_.add(images, true, kwargs, request_);
-  }
-  void close() override { pending_.flush(request_); }
-
- private:
-  Request& request_;
-  PendingPng pending_;
-};
-
 std::unique_ptr<Plugin> open_png(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) return std::make_unique<PngWriter>(request);  // the extension: plugin.json
+  // Every write call goes into one file, encoded at close (one frame: PNG; several: APNG).
+  if (request.mode() == IoMode::write) return std::make_unique<BufferedWriter<PendingPng>>(request);  // the extension: plugin.json
   const auto first = request.first_bytes(32);
   if (!has_signature(first) && !looks_like_damaged_png(first)) {
     throw InitializationError("not a PNG file (it does not start with the PNG signature)");

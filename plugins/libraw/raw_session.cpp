@@ -22,18 +22,31 @@ struct ErrorLog {
   void clear() { first.clear(); }
 };
 
-void on_data_error(void* data, const char* /*file*/, const int offset) {
+// LibRaw 0.22 widens the offset of its data error callback (data_callback in
+// libraw_types.h) from int to INT64.
+#if LIBRAW_VERSION >= LIBRAW_MAKE_VERSION(0, 22, 0)
+using DataErrorOffset = INT64;
+#else
+using DataErrorOffset = int;
+#endif
+
+void on_data_error(void* data, const char* /*file*/, const DataErrorOffset offset) {
   auto* log = static_cast<ErrorLog*>(data);
   if (!log->first.empty()) return;
   log->first = offset < 0 ? std::string("unexpected end of data")
                           : fmt::format("data corrupted at byte offset {}", offset);
 }
 
+// LibRaw 0.21 removed the memory error callback, set_memerror_handler() and
+// the constructor flag that turned it off (Changelog, 0.21-Beta1): running
+// out of memory is reported by the return code alone (LIBRAW_UNSUFFICIENT_MEMORY).
+#if LIBRAW_VERSION < LIBRAW_MAKE_VERSION(0, 21, 0)
 void on_memory_error(void* data, const char* /*file*/, const char* where) {
   auto* log = static_cast<ErrorLog*>(data);
   if (!log->first.empty()) return;
   log->first = fmt::format("out of memory in {}", where != nullptr ? where : "LibRaw");
 }
+#endif
 
 // LibRaw's memory stream, counting what the decoder takes. LibRaw 0.20
 // decodes some pixel-stripped files (ExifTool's test stubs) without any
@@ -100,15 +113,34 @@ constexpr std::uint64_t kIdentifyCallsPerByte = 4;
 // the most compact of the corpus, spends 1.5).
 constexpr std::uint64_t kMinPixelsPerByte = 64;
 
+// LibRaw's default cap on one allocation. The macro's name has changed once
+// (LIBRAW_MAX_ALLOC_MB up to 0.19); imio has not read the 0.21/0.22 headers
+// for it, so it does without the macro rather than fail to compile.
+#ifdef LIBRAW_MAX_ALLOC_MB_DEFAULT
+constexpr std::uint64_t kLibRawMaxAllocMb = LIBRAW_MAX_ALLOC_MB_DEFAULT;
+#else
+constexpr std::uint64_t kLibRawMaxAllocMb = 2048;  // 0.20's value of LIBRAW_MAX_ALLOC_MB_DEFAULT
+#endif
+
 // A processor that never prints: its callbacks write into `log`.
 std::unique_ptr<LibRaw> make_processor(ErrorLog& log, const Limits& limits) {
+#if LIBRAW_VERSION >= LIBRAW_MAKE_VERSION(0, 21, 0)
+  // 0.21 spells the flag right (LIBRAW_OPTIONS_, Changelog 2021-10-11) and
+  // has no memory error callback to silence (see on_memory_error).
+  auto p = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NO_DATAERR_CALLBACK);
+  p->set_dataerror_handler(&on_data_error, &log);
+  // 0.21 moves the decode-time parameters, max_raw_memory_mb among them,
+  // from imgdata.params to imgdata.rawparams (Changelog, snapshot 202101).
+  unsigned& max_raw_memory_mb = p->imgdata.rawparams.max_raw_memory_mb;
+#else
   auto p = std::make_unique<LibRaw>(LIBRAW_OPIONS_NO_MEMERR_CALLBACK | LIBRAW_OPIONS_NO_DATAERR_CALLBACK);
   p->set_dataerror_handler(&on_data_error, &log);
   p->set_memerror_handler(&on_memory_error, &log);
+  unsigned& max_raw_memory_mb = p->imgdata.params.max_raw_memory_mb;
+#endif
   // LibRaw's own cap on the raw buffer, kept within imio's byte limit.
   const std::uint64_t mb = std::max<std::uint64_t>(1, limits.max_bytes >> 20);
-  p->imgdata.params.max_raw_memory_mb =
-      static_cast<unsigned>(std::min<std::uint64_t>(mb, LIBRAW_MAX_ALLOC_MB_DEFAULT));
+  max_raw_memory_mb = static_cast<unsigned>(std::min<std::uint64_t>(mb, kLibRawMaxAllocMb));
   return p;
 }
 
@@ -313,7 +345,8 @@ Thumbnail RawSession::thumbnail() {
   out.width = t.twidth;
   out.height = t.theight;
   out.colors = t.tcolors > 0 ? static_cast<std::size_t>(t.tcolors) : 0;
-  out.data = {reinterpret_cast<const std::byte*>(t.thumb), t.thumb != nullptr ? t.tlength : 0};
+  // (An explicit size_t: braces must not narrow, whatever width LibRaw gives tlength.)
+  out.data = {reinterpret_cast<const std::byte*>(t.thumb), t.thumb != nullptr ? static_cast<std::size_t>(t.tlength) : 0};
   switch (t.tformat) {
     case LIBRAW_THUMBNAIL_JPEG: out.format = Thumbnail::Format::jpeg; out.format_name = "jpeg"; break;
     case LIBRAW_THUMBNAIL_BITMAP: out.format = Thumbnail::Format::bitmap; out.format_name = "bitmap"; break;

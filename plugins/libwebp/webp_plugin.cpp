@@ -1,5 +1,6 @@
 // The libwebp plugin: WebP and animated WebP as imageio's pillow plugin
 // reads and writes them (spec §5.1; Pillow's WebPImagePlugin over libwebp).
+#include <imio/buffered_writer.hpp>
 #include <imio/plugin.hpp>
 #include <imio/array_recycler.hpp>
 #include <imio/single_image.hpp>
@@ -227,29 +228,10 @@ class WebPReader final : public Plugin {
   Container c_;
 };
 
-// spec §5.1.6 "Buffering": the frames of every write call make one file,
-// encoded at close (one frame: a still WebP; several: an animation).
-class WebPWriter final : public Plugin {
- public:
-  explicit WebPWriter(Request& request) : request_(request) {}
-
-  void write(const NDArray& image, const Kwargs& kwargs) override {
-    pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_);
-  }
-  void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
-    if (images.empty()) throw ArgumentError("no images to write");
-    pending_.add(images, true, kwargs, request_);
-  }
-  void close() override { pending_.flush(request_); }
-
- private:
-  Request& request_;
-  PendingWebP pending_;
-};
-
 std::unique_ptr<Plugin> open_webp(Request& request, const Kwargs& kwargs) {
   KwargReader(kwargs, kPlugin, "open").finish();
-  if (request.mode() == IoMode::write) return std::make_unique<WebPWriter>(request);  // the extension: plugin.json
+  // Every write call goes into one file, encoded at close (one frame: a still WebP; several: an animation).
+  if (request.mode() == IoMode::write) return std::make_unique<BufferedWriter<PendingWebP>>(request);  // the extension: plugin.json
   if (!has_signature(request.first_bytes(12))) {
     throw InitializationError("not a WebP file (it does not start with a RIFF header of form WEBP)");
   }

@@ -2,6 +2,8 @@
 // byte reaches the sink; the file is encoded in memory and written at close.
 #include "webp_writer.hpp"
 
+#include <imio/write_batch.hpp>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -185,18 +187,7 @@ void PendingWebP::add(std::span<const NDArray> images, bool list, const Kwargs& 
   for (const NDArray& a : images) {
     if (a.bytes() == nullptr && a.size() != 0) throw ArgumentError("cannot write an empty NDArray");
     if (a.ndim() < 2) throw ArgumentError(fmt::format("cannot write a {}-D array as WebP", a.ndim()));
-    // spec §5.1.6 batch detection: a list holds frames; else is_batch; else
-    // the mode's band count; else (N,H,W,C) and (N,H,W) when W is no channel count.
-    bool b = false;
-    if (!list) {
-      if (is_batch) {
-        b = *is_batch;
-      } else if (mode) {
-        b = a.ndim() > (single_band(*mode) ? 2u : 3u);
-      } else {
-        b = a.ndim() == 4 || (a.ndim() == 3 && a.shape()[2] > 4);
-      }
-    }
+    const bool b = pillow_write_is_batch(a, list, is_batch, mode ? std::optional<bool>(single_band(*mode)) : std::nullopt);
     const std::size_t n = b ? a.shape()[0] : 1;
     for (std::size_t k = 0; k < n; ++k) frames.push_back(frame_of(a, k, b, mode));
   }

@@ -1,11 +1,14 @@
 # imio's overlay port: `vcpkg install imio --overlay-ports=<checkout>/ports`.
-# It builds the checkout it sits in (ports/imio → the project root), so a
-# port and its sources always match; a registry port would fetch a release
-# archive here instead (vcpkg_from_github with REF and SHA512).
+# It builds the checkout it sits in, so a port and its sources always match.
+# The registry form of this port (packaging/vcpkg-registry/ports/imio,
+# written by scripts/registry_port.py) is this file with the block between
+# the "source" markers replaced by vcpkg_from_github().
+# -- source: begin
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+# -- source: end
 
 # One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
-# a port must not pick up whatever happens to be installed): the eight format
+# a port must not pick up whatever happens to be installed): the format
 # plugins, and the core's http(s) and zip resources. npy (zlib, a port
 # dependency) and spe need no optional backend and are always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
@@ -24,21 +27,36 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     zip     IMIO_WITH_ZIP
 )
 
+# The plugins whose backends are found through pkg-config: always FFmpeg and
+# cfitsio; libwebp, libheif and LibRaw when their CMake packages are absent.
+set(IMIO_PKG_CONFIG_OPTIONS "")
+foreach(feature IN ITEMS ffmpeg fits webp heif raw)
+  if(feature IN_LIST FEATURES)
+    vcpkg_find_acquire_program(PKGCONFIG)
+    set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
+    break()
+  endif()
+endforeach()
+
+# The library only: no tests, examples, benchmarks, documentation target or
+# command-line tool in a port build (tests, examples and the docs target
+# default to ON at the top level; benchmarks are named for clarity).
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
   OPTIONS
     ${FEATURE_OPTIONS}
+    ${IMIO_PKG_CONFIG_OPTIONS}
     -DIMIO_WITH_NPY=ON
     -DIMIO_WITH_SPE=ON
     -DIMIO_BUILD_TESTS=OFF
     -DIMIO_BUILD_EXAMPLES=OFF
     -DIMIO_BUILD_BENCHMARKS=OFF
+    -DIMIO_BUILD_DOCS=OFF
     -DIMIO_BUILD_CLI=OFF
-    -DIMIO_INSTALL=ON
     -DIMIO_INSTALL_CMAKEDIR=share/imio
-    -DIMIO_INSTALL_PKGCONFIGDIR=lib/pkgconfig
 )
 vcpkg_cmake_install()
+vcpkg_copy_pdbs()
 vcpkg_cmake_config_fixup(PACKAGE_NAME imio CONFIG_PATH share/imio)
 vcpkg_fixup_pkgconfig()
 

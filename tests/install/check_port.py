@@ -162,11 +162,14 @@ def check_manifest(source):
     elif manifest[versions[0]] != project_version(source):
         problems.add("vcpkg.json: version %s differs from project(imio VERSION %s)",
                      manifest[versions[0]], project_version(source))
-    for key in ("description", "homepage", "license"):
+    for key in ("description", "license"):
         if not isinstance(manifest.get(key), str) or not manifest[key].strip():
             problems.add("vcpkg.json: '%s' is missing or empty", key)
-    if not str(manifest.get("homepage", "")).startswith("https://"):
+    # A homepage is optional; one that is there must be a real https URL.
+    if "homepage" in manifest and not str(manifest["homepage"]).startswith("https://"):
         problems.add("vcpkg.json: homepage is not an https URL")
+    if "supports" in manifest and not str(manifest.get("$supports", "")).strip():
+        problems.add("vcpkg.json: 'supports' without a '$supports' comment giving the reason")
     with open(os.path.join(source, "LICENSE"), encoding="utf-8") as f:
         first = f.readline()
     if manifest.get("license") == "BSD-2-Clause" and "BSD 2-Clause" not in first:
@@ -241,7 +244,12 @@ def check_manifest(source):
             problems.add("plugins/%s/plugin.json: vcpkg feature '%s' is not mapped to %s in portfile.cmake",
                          d["name"], feature, d["option"])
 
+    check_backend_dependencies(source, manifest, features, pairs, problems)
+    check_port_build(source, portfile, options, problems)
+    check_registry_form(source, problems)
+
     for needle, what in (("vcpkg_cmake_install", "vcpkg_cmake_install()"),
+                         ("vcpkg_copy_pdbs", "vcpkg_copy_pdbs()"),
                          ("vcpkg_cmake_config_fixup", "vcpkg_cmake_config_fixup()"),
                          ("vcpkg_fixup_pkgconfig", "vcpkg_fixup_pkgconfig()"),
                          ("debug/include", "removal of debug/include"),
@@ -252,6 +260,118 @@ def check_manifest(source):
             problems.add("portfile.cmake lacks %s", what)
     return problems, {"features": features, "defaults": [dep_name(d) for d in defaults],
                       "pairs": pairs, "options": options}
+
+
+# What a plugin's CMakeLists.txt finds (find_package names and pkg-config
+# modules) → the vcpkg port that provides it.
+PORT_OF_PACKAGE = {
+    "PNG": "libpng", "ZLIB": "zlib", "JPEG": "libjpeg-turbo", "TIFF": "tiff", "GIF": "giflib",
+    "WebP": "libwebp", "libheif": "libheif", "libraw": "libraw", "CURL": "curl", "LibZip": "libzip",
+    "libavformat": "ffmpeg", "libavcodec": "ffmpeg", "libavutil": "ffmpeg", "libavfilter": "ffmpeg",
+    "libswscale": "ffmpeg", "cfitsio": "cfitsio", "libwebp": "libwebp", "libwebpdemux": "libwebp", "libwebpmux": "libwebp",
+    "libraw_r": "libraw",
+}
+EXPLICITLY_OFF = ("IMIO_BUILD_TESTS", "IMIO_BUILD_EXAMPLES", "IMIO_BUILD_BENCHMARKS", "IMIO_BUILD_DOCS")
+
+
+def plugin_backends(source, name):
+    """(find_package names, pkg-config modules) of a plugin's CMakeLists.txt."""
+    with open(os.path.join(source, "plugins", name, "CMakeLists.txt"), encoding="utf-8") as f:
+        text = re.sub(r"#[^\n]*", "", f.read())
+    packages = re.findall(r"\bfind_package\((\w+)", text)
+    modules = []
+    for args in re.findall(r"\bimio_find_pkg_config\(([^)]*)\)", text):
+        modules += args.split()[1:]
+    return [p for p in packages if p != "PkgConfig"], modules
+
+
+def check_backend_dependencies(source, manifest, features, pairs, problems):
+    """Each feature declares the ports of what its plugin finds; a plugin
+    built in every port build (no feature) relies on top-level dependencies."""
+    def names(deps):
+        return {d if isinstance(d, str) else d.get("name") for d in deps}
+    top = names(manifest.get("dependencies", []))
+    for d in plugin_descriptors(source):
+        feature = d.get("packages", {}).get("vcpkg_feature")
+        declared = top | (names(features.get(feature, {}).get("dependencies", [])) if feature else set())
+        packages, modules = plugin_backends(source, d["name"])
+        for found in packages + modules:
+            port = PORT_OF_PACKAGE.get(found)
+            if port is None:
+                problems.add("plugins/%s/CMakeLists.txt finds '%s', which check_port.py cannot map to a vcpkg port "
+                             "(add it to PORT_OF_PACKAGE)", d["name"], found)
+            elif port not in declared:
+                problems.add("plugins/%s finds %s (vcpkg port %s), which %s does not declare", d["name"], found, port,
+                             "feature '%s'" % feature if feature else "vcpkg.json's dependencies")
+            elif feature and port in top and port not in names(features[feature].get("dependencies", [])):
+                problems.add("feature '%s' does not declare %s, which the %s plugin uses directly "
+                             "(a top-level dependency today, but the feature must say so)", feature, port, d["name"])
+
+
+def option_defaults(source):
+    """option(NAME "doc" DEFAULT) of the top-level CMakeLists.txt, as a port
+    build (top level) sees them."""
+    with open(os.path.join(source, "CMakeLists.txt"), encoding="utf-8") as f:
+        text = f.read()
+    out = {}
+    for name, default in re.findall(r'option\((IMIO_\w+)\s+"[^"]*"\s+([^)\s]+)\)', text):
+        out[name] = "ON" if default == "${IMIO_IS_TOP_LEVEL}" else default
+    return out
+
+
+def check_port_build(source, portfile, options, problems):
+    """The port builds the library only, acquires pkg-config for the features
+    that need it, and passes no option that restates a default."""
+    fixed = dict(o.split("=", 1) for o in options if "=" in o)
+    for name in EXPLICITLY_OFF:
+        if fixed.get(name) != "OFF":
+            problems.add("portfile.cmake: %s=OFF is missing from vcpkg_cmake_configure's OPTIONS", name)
+    defaults = option_defaults(source)
+    for name, value in fixed.items():
+        if name in defaults and name not in EXPLICITLY_OFF and defaults[name] == value:
+            problems.add("portfile.cmake: -D%s=%s restates the default", name, value)
+    if "IMIO_INSTALL_PKGCONFIGDIR" in fixed and fixed["IMIO_INSTALL_PKGCONFIGDIR"] == "lib/pkgconfig":
+        problems.add("portfile.cmake: -DIMIO_INSTALL_PKGCONFIGDIR=lib/pkgconfig restates the default")
+    # pkg-config: acquired, passed, and for exactly the features of the
+    # plugins that call imio_find_pkg_config.
+    text = re.sub(r"#[^\n]*", "", portfile)
+    if not re.search(r"vcpkg_find_acquire_program\(\s*PKGCONFIG\s*\)", text):
+        problems.add("portfile.cmake lacks vcpkg_find_acquire_program(PKGCONFIG)")
+    if "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}" not in text:
+        problems.add("portfile.cmake does not pass -DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
+    m = re.search(r"foreach\(feature IN ITEMS ([^)]*)\)", text)
+    listed = set(m.group(1).split()) if m else set()
+    needed = set()
+    for d in plugin_descriptors(source):
+        feature = d.get("packages", {}).get("vcpkg_feature")
+        if feature and plugin_backends(source, d["name"])[1]:
+            needed.add(feature)
+    if listed != needed:
+        problems.add("portfile.cmake acquires pkg-config for the features [%s]; the plugins that use pkg-config "
+                     "are those of [%s]", " ".join(sorted(listed)), " ".join(sorted(needed)))
+
+
+def check_registry_form(source, problems):
+    """packaging/vcpkg-registry/ports/imio: generated from the overlay port,
+    current, and shaped as a registry port."""
+    script = os.path.join(source, "scripts", "registry_port.py")
+    proc = subprocess.run([sys.executable, script, "--check"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0:
+        problems.add("the registry port is stale: %s", proc.stdout.strip())
+    path = os.path.join(source, "packaging", "vcpkg-registry", "ports", "imio", "portfile.cmake")
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"#[^\n]*", "", f.read())
+    args = cmake_call_args(text, "vcpkg_from_github") or []
+    for key in ("OUT_SOURCE_PATH", "REPO", "REF", "SHA512", "HEAD_REF"):
+        if key not in args:
+            problems.add("registry portfile: vcpkg_from_github lacks %s", key)
+    if 'REF' in args and args[args.index("REF") + 1] != '"v${VERSION}"':
+        problems.add("registry portfile: REF is not the release tag \"v${VERSION}\"")
+    if "CMAKE_CURRENT_LIST_DIR}/../.." in text:
+        problems.add("registry portfile: still builds the checkout around it")
 
 
 # ---------------------------------------------------------------- replay
@@ -290,6 +410,36 @@ def post_build_checks(prefix, forbidden, problems):
         problems.add("share/imio/imioConfig.cmake is missing (vcpkg_cmake_config_fixup expects share/<port>)")
     if not os.path.isfile(os.path.join(prefix, "lib", "pkgconfig", "imio.pc")):
         problems.add("lib/pkgconfig/imio.pc is missing")
+    check_exported_target(prefix, problems)
+
+
+def check_exported_target(prefix, problems):
+    """The exported imio::imio: each include folder once, and no absolute
+    path in the link interface (a static imio's consumers are on other
+    machines); FindLibZip.cmake only where imioConfig.cmake uses it."""
+    share = os.path.join(prefix, "share", "imio")
+    targets = os.path.join(share, "imioTargets.cmake")
+    if not os.path.isfile(targets):
+        problems.add("share/imio/imioTargets.cmake is missing")
+        return
+    with open(targets, encoding="utf-8") as f:
+        text = f.read()
+    for value in re.findall(r'INTERFACE_INCLUDE_DIRECTORIES "([^"]*)"', text):
+        dirs = value.split(";")
+        if len(dirs) != len(set(dirs)):
+            problems.add("imioTargets.cmake lists an include folder twice: %s", value)
+    for value in re.findall(r'INTERFACE_LINK_LIBRARIES "([^"]*)"', text):
+        for item in value.split(";"):
+            bare = re.sub(r"^\\\$<LINK_ONLY:(.*)>$", r"\1", item)
+            if bare.startswith("/") or re.match(r"^[A-Za-z]:[/\\]", bare):
+                problems.add("imioTargets.cmake links the absolute path %s", bare)
+    with open(os.path.join(share, "imioConfig.cmake"), encoding="utf-8") as f:
+        config = f.read()
+    has_module = os.path.isfile(os.path.join(share, "FindLibZip.cmake"))
+    uses_module = "find_dependency(LibZip" in config
+    if has_module != uses_module:
+        problems.add("FindLibZip.cmake is %s but imioConfig.cmake %s it", "installed" if has_module else "missing",
+                     "uses" if uses_module else "does not use")
 
 
 def replay(source, args, port):

@@ -70,7 +70,7 @@ TEST_CASE("an unknown plugin name is an ArgumentError listing the registered nam
   CHECK(contains(msg, "fake2"));
 }
 
-TEST_CASE("a planned plugin compiled out names its CMake option", "[selection]") {
+TEST_CASE("a planned plugin compiled out names its CMake option and its vcpkg feature", "[selection]") {
   Fixture fx;
   for (const auto& p : imio::plugins()) {
     if (p.name == "libpng") return;  // built in: nothing to check here
@@ -79,6 +79,7 @@ TEST_CASE("a planned plugin compiled out names its CMake option", "[selection]")
   write_file(path, fake::encode(1, 2, 3));
   auto msg = message_of<imio::NoPluginError>([&] { imio::imread(path, {.plugin = "libpng"}); });
   CHECK(contains(msg, "IMIO_WITH_LIBPNG"));
+  CHECK(contains(msg, "vcpkg feature imio[png]"));
   // a .png nobody can read names the plugin that would
   const auto png = fx.dir / "x.png";
   write_file(png, imio::Bytes(32, std::byte{7}));

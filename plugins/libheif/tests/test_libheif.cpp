@@ -8,8 +8,6 @@
 #include <imio/exif.hpp>
 #include <imio/plugin.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +21,7 @@
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "stderr_capture.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -91,35 +90,7 @@ double psnr(const NDArray& a, const NDArray& b, double peak) {
   return mse == 0 ? 99.0 : 10 * std::log10(peak * peak / mse);
 }
 
-// fd 2 redirected into a file for the life of the object.
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
+using imio_test::StderrCapture;
 
 // ---------------------------------------------------------------- the fixtures
 

@@ -4,6 +4,7 @@
 // system Python has it.
 #include <imio/imio.hpp>
 #include <imio/plugin.hpp>
+#include <imio/registry.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -110,9 +111,20 @@ bool pillow_available() { return imio_test::python_has("PIL.Image"); }
 
 // ---------------------------------------------------------------- corpus
 
-TEST_CASE("libjpeg: every file of corpus/jpeg decodes, or says why libjpeg-turbo 2.1 cannot", "[libjpeg][corpus]") {
+// libjpeg-turbo 3.0 decodes lossless JPEG, and 12-bit and 16-bit data
+// through its jpeg12_/jpeg16_ functions (ChangeLog, 3.0 beta2): the refusals
+// below are those of 2.x. The plugin's backend string names the version.
+static bool libjpeg_turbo_before_3() {
+  for (const imio::PluginInfo& p : imio::plugins()) {
+    if (p.name == "libjpeg") return p.backend.rfind("libjpeg-turbo 2.", 0) == 0 || p.backend.rfind("libjpeg-turbo 1.", 0) == 0;
+  }
+  return true;
+}
+
+TEST_CASE("libjpeg: every file of corpus/jpeg decodes, or says why libjpeg-turbo cannot", "[libjpeg][corpus]") {
   const fs::path dir = corpus("jpeg");
   SKIP_WITHOUT_CORPUS(dir);
+  const bool turbo2 = libjpeg_turbo_before_3();
   WarningLog log;
   int decoded = 0, refused = 0;
   for (const fs::path& p : files_under(dir)) {
@@ -132,10 +144,13 @@ TEST_CASE("libjpeg: every file of corpus/jpeg decodes, or says why libjpeg-turbo
       ++refused;
       if (contains(name, "/12bit/") || contains(name, "12.jpg") || contains(name, "LJPGT-PT-23-01")) {
         CHECK(contains(what, "12-bit"));
-        CHECK(contains(what, "libjpeg-turbo 2.1"));
+        CHECK(contains(what, turbo2 ? "libjpeg-turbo 2." : "libjpeg-turbo "));
       } else if (contains(name, "/lossless/")) {
-        CHECK(contains(what, "lossless"));
-        CHECK(contains(what, "libjpeg-turbo 2.1"));
+        // libjpeg-turbo 3 decodes 8-bit lossless files; those it refuses, it refuses for its own reason.
+        if (turbo2) {
+          CHECK(contains(what, "lossless"));
+          CHECK(contains(what, "libjpeg-turbo 2."));
+        }
       } else {
         CHECK(contains(name, "8x8_420_tables.jpg"));  // an abbreviated (tables-only) stream: no image
         CHECK(contains(what, "no image"));

@@ -15,13 +15,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "catch.hpp"
 #include "test_paths.hpp"
+#include "stderr_capture.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -126,24 +126,7 @@ NDArray dcraw_emu(const fs::path& file, const std::string& flags, const TempDir&
 template <class F>
 std::string stderr_of(F&& f) {
   TempDir dir;
-  const fs::path path = dir / "stderr.txt";
-  std::fflush(stderr);
-  const int saved = dup(2);
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  dup2(fd, 2);
-  close(fd);
-  try {
-    f();
-  } catch (...) {
-    std::fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    throw;
-  }
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  return imio_test::to_string(read_file(path));
+  return imio_test::stderr_of(dir / "stderr.txt", std::forward<F>(f));
 }
 
 std::string show(const Kwargs& k) {

@@ -10,8 +10,6 @@
 #include <imio/json.hpp>
 #include <imio/plugin.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +24,7 @@
 #include "catch.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
+#include "stderr_capture.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -95,35 +94,7 @@ NDArray frame_of(const NDArray& batch, std::size_t k) {
   return f;
 }
 
-// fd 2 redirected into a file for the life of the object.
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
+using imio_test::StderrCapture;
 
 // ---------------------------------------------------------------- the fixtures
 
