@@ -10,6 +10,7 @@
 #include <gdcmDicts.h>
 #include <gdcmGlobal.h>
 #include <gdcmTag.h>
+#include <gdcmTransferSyntax.h>
 #include <gdcmVR.h>
 
 #include <algorithm>
@@ -29,6 +30,117 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 constexpr std::uint32_t kUndefined = 0xFFFFFFFFu;
+
+std::uint16_t be16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint32_t be32(const unsigned char* p) {
+  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+std::uint32_t le32(const unsigned char* p) {
+  return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0];
+}
+
+// What a frame's compressed stream says about itself, checked against the
+// DICOM header before GDCM decodes it: GDCM's codecs assert (abort) or
+// write past their buffer when the two disagree, and read RLE segment
+// offsets unchecked.
+struct FrameHeader {
+  std::size_t rows = 0, cols = 0, samples = 1, bytes_per_sample = 1, bits = 8;
+};
+
+void check_jpeg(const unsigned char* p, std::size_t n, const FrameHeader& h, bool jpeg_ls) {
+  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) throw DecodeError("a compressed frame is not a JPEG stream (no SOI marker)");
+  std::size_t at = 2;
+  while (at + 4 <= n) {
+    if (p[at] != 0xFF) throw DecodeError(fmt::format("damaged JPEG stream: no marker at byte {} of a frame", at));
+    const unsigned char m = p[at + 1];
+    if (m == 0xFF) {
+      ++at;
+      continue;
+    }
+    if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) {
+      at += 2;
+      continue;
+    }
+    const std::size_t len = be16(p + at + 2);
+    if (len < 2 || at + 2 + len > n) throw DecodeError("damaged JPEG stream: a marker segment runs past the frame");
+    const bool sof = jpeg_ls ? m == 0xF7 : (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC);
+    if (sof) {
+      if (len < 8) throw DecodeError("damaged JPEG stream: a short frame header");
+      const std::size_t bits = p[at + 4], rows = be16(p + at + 5), cols = be16(p + at + 7), comps = p[at + 9];
+      if (rows != h.rows || cols != h.cols || comps != h.samples || bits > 8 * h.bytes_per_sample || bits == 0) {
+        throw DecodeError(fmt::format("the JPEG stream of a frame is {}x{} with {} component{} of {} bits; the DICOM "
+                                      "header says {}x{}, {} sample{}, {} bits allocated",
+                                      cols, rows, comps, comps == 1 ? "" : "s", bits, h.cols, h.rows, h.samples,
+                                      h.samples == 1 ? "" : "s", 8 * h.bytes_per_sample));
+      }
+      return;
+    }
+    if (m == 0xDA || m == 0xD9) break;
+    at += 2 + len;
+  }
+  throw DecodeError("damaged JPEG stream: no frame header before the scan");
+}
+
+void check_j2k(const unsigned char* p, std::size_t n, const FrameHeader& h) {
+  // a bare codestream (DICOM's usual form): SOC, then SIZ
+  if (n < 42 || be16(p) != 0xFF4F || be16(p + 2) != 0xFF51) return;  // a JP2 file: GDCM's and OpenJPEG's checks
+  const std::uint64_t xsiz = be32(p + 8), ysiz = be32(p + 12), x0 = be32(p + 16), y0 = be32(p + 20);
+  const std::size_t comps = be16(p + 40);
+  if (xsiz < x0 || ysiz < y0 || xsiz - x0 != h.cols || ysiz - y0 != h.rows || comps != h.samples) {
+    throw DecodeError(fmt::format("the JPEG 2000 stream of a frame is {}x{} with {} components; the DICOM header "
+                                  "says {}x{}, {} samples",
+                                  xsiz - std::min(x0, xsiz), ysiz - std::min(y0, ysiz), comps, h.cols, h.rows,
+                                  h.samples));
+  }
+}
+
+void check_rle(const unsigned char* p, std::size_t n, const FrameHeader& h) {
+  if (n < 64) throw DecodeError("damaged RLE frame: shorter than its 64-byte header");
+  const std::uint32_t segments = le32(p);
+  if (segments != h.samples * h.bytes_per_sample) {
+    throw DecodeError(fmt::format("damaged RLE frame: {} segments where {} samples of {} bytes need {}", segments,
+                                  h.samples, h.bytes_per_sample, h.samples * h.bytes_per_sample));
+  }
+  std::uint32_t previous = 0;
+  for (std::uint32_t i = 0; i < segments; ++i) {
+    const std::uint32_t offset = le32(p + 4 + 4 * i);
+    if ((i == 0 && offset != 64) || offset < previous || offset >= n) {
+      throw DecodeError(fmt::format("damaged RLE frame: segment {} starts at byte {} of a {}-byte frame", i, offset, n));
+    }
+    previous = offset;
+  }
+}
+
+// The checks of the transfer syntax's kind; `first`: the first fragment (a
+// frame must start there).
+void check_fragment(gdcm::TransferSyntax::TSType ts, const unsigned char* p, std::size_t n, const FrameHeader& h,
+                    bool first) {
+  const bool jpeg_start = n >= 2 && p[0] == 0xFF && p[1] == 0xD8;
+  const bool j2k_start = n >= 4 && be16(p) == 0xFF4F;
+  switch (ts) {
+    case gdcm::TransferSyntax::JPEGBaselineProcess1:
+    case gdcm::TransferSyntax::JPEGExtendedProcess2_4:
+    case gdcm::TransferSyntax::JPEGExtendedProcess3_5:
+    case gdcm::TransferSyntax::JPEGSpectralSelectionProcess6_8:
+    case gdcm::TransferSyntax::JPEGFullProgressionProcess10_12:
+    case gdcm::TransferSyntax::JPEGLosslessProcess14:
+    case gdcm::TransferSyntax::JPEGLosslessProcess14_1:
+      if (first || jpeg_start) check_jpeg(p, n, h, false);
+      break;
+    case gdcm::TransferSyntax::JPEGLSLossless:
+    case gdcm::TransferSyntax::JPEGLSNearLossless:
+      if (first || jpeg_start) check_jpeg(p, n, h, true);
+      break;
+    case gdcm::TransferSyntax::JPEG2000Lossless:
+    case gdcm::TransferSyntax::JPEG2000:
+    case gdcm::TransferSyntax::JPEG2000Part2Lossless:
+    case gdcm::TransferSyntax::JPEG2000Part2:
+      if (j2k_start) check_j2k(p, n, h);
+      break;
+    case gdcm::TransferSyntax::RLELossless: check_rle(p, n, h); break;
+    default: break;
+  }
+}
 
 struct Walker {
   explicit Walker(std::span<const std::byte> d) : data(d) {}
@@ -166,6 +278,7 @@ struct Walker {
           pos = items(pos, end, true, true, depth);
           explicit_vr = saved;
         } else {
+          if (pixels && depth == 0) fragments_at = pos;
           pos = items(pos, end, true, !pixels, depth);
         }
         continue;
@@ -181,6 +294,33 @@ struct Walker {
 
   // (0028,xxxx) US values of the top-level data set, by element number
   std::map<std::uint16_t, std::uint16_t> pixel_module;
+  // where the items of encapsulated Pixel Data start (0: none)
+  std::size_t fragments_at = 0;
+
+  // Each compressed frame's stream against the pixel module.
+  void check_fragments(const std::string& ts_uid) const {
+    if (fragments_at == 0) return;
+    const auto ts = gdcm::TransferSyntax::GetTSType(ts_uid.c_str());
+    const auto value = [&](std::uint16_t e, std::size_t fallback) -> std::size_t {
+      const auto it = pixel_module.find(e);
+      return it == pixel_module.end() ? fallback : it->second;
+    };
+    const std::size_t allocated = value(0x0100, 8);
+    const FrameHeader h{value(0x0010, 0), value(0x0011, 0), value(0x0002, 1), (allocated + 7) / 8, allocated};
+    std::size_t pos = fragments_at;
+    bool offsets_table = true;
+    bool first = true;
+    while (data.size() - pos >= 8 && u16(pos) == 0xFFFE && u16(pos + 2) == 0xE000) {
+      const std::size_t len = u32(pos + 4);
+      pos += 8;
+      if (!offsets_table) {
+        check_fragment(ts, reinterpret_cast<const unsigned char*>(data.data() + pos), len, h, first);
+        first = false;
+      }
+      offsets_table = false;
+      pos += len;
+    }
+  }
 
   // What GDCM asserts on (an abort, not an error) is refused here.
   void check_pixel_module() const {
@@ -273,6 +413,10 @@ void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
     }
     pos += head + len;
   }
+  if (pos == 132 && ts.empty()) {
+    throw DecodeError("damaged DICOM file: no Transfer Syntax UID (0002,0010) in the file meta information after "
+                      "the DICM preamble");
+  }
   if (ts == "1.2.840.10008.1.2.1.99") {
     // deflated: the data set inflated here (within max_bytes) and walked;
     // GDCM inflates the original again
@@ -292,6 +436,7 @@ void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
   }
   w.dataset(pos, data.size(), false, 0);
   w.check_pixel_module();
+  w.check_fragments(ts);
 }
 
 }  // namespace imio::dicom

@@ -412,7 +412,7 @@ class DicomReader final : public Plugin {
     const gdcm::DataElement& pd = img.GetDataElement();
     if (const gdcm::SequenceOfFragments* sf = pd.GetSequenceOfFragments()) {
       fragments_ = sf->GetNumberOfFragments();
-      if (fragments_ < frames_ && !(frames_ > 1 && fragments_ == 1)) {
+      if (fragments_ < frames_) {
         throw DecodeError(fmt::format("the DICOM pixel data hold {} compressed fragment{} for {} frames", fragments_,
                                       fragments_ == 1 ? "" : "s", frames_));
       }

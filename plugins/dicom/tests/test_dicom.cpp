@@ -7,9 +7,6 @@
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -24,6 +21,7 @@
 
 #include "catch.hpp"
 #include "python_oracle.hpp"
+#include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
 
@@ -37,6 +35,7 @@ using imio::Shape;
 using imio_test::contains;
 using imio_test::read_file;
 using imio_test::run_python;
+using imio_test::StderrCapture;
 using imio_test::to_string;
 using imio_test::write_file;
 
@@ -61,36 +60,6 @@ std::vector<std::string> words(const std::string& line) {
 bool same_bytes(const NDArray& a, const Bytes& b) {
   return a.nbytes() == b.size() && std::memcmp(a.bytes(), b.data(), b.size()) == 0;
 }
-
-// fd 2 redirected into a file for the life of the object.
-class StderrCapture {
- public:
-  explicit StderrCapture(const fs::path& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    return to_string(read_file(path_));
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  fs::path path_;
-  int saved_ = -1;
-};
 
 // The common part of the generator scripts: a pydicom data set around an
 // array, saved; `expect` writes pydicom's pixel_array beside it.
