@@ -8,7 +8,7 @@
 // GDCM keeps process-wide state in two places imio touches: gdcm::Trace
 // (whether and where it prints; silenced once, before the first parse, by
 // a std::call_once) and its dictionaries (filled when the library loads,
-// then only read). Each reader owns its gdcm::ImageReader.
+// then only read). Each reader owns its gdcm::Reader.
 #include <imio/checked_math.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
@@ -16,8 +16,7 @@
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImage.h>
-#include <gdcmImageReader.h>
-#include <gdcmLookupTable.h>
+#include <gdcmImageHelper.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfFragments.h>
 #include <gdcmTrace.h>
@@ -284,7 +283,8 @@ class DicomReader final : public Plugin {
     stream_ = std::make_unique<std::istream>(buffer_.get());
     reader_.SetStream(*stream_);
     const bool ok = guarded("cannot parse the DICOM data", [&] { return reader_.Read(); });
-    if (!ok) refuse_unreadable();
+    if (!ok) throw DecodeError("GDCM cannot parse the DICOM data set (damaged or not DICOM)");
+    describe();
     scan();
   }
 
@@ -365,26 +365,68 @@ class DicomReader final : public Plugin {
   }
 
  private:
-  // ImageReader found no image: say whether the data are DICOM at all.
-  [[noreturn]] void refuse_unreadable() {
-    stream_->clear();
-    stream_->seekg(0);
-    gdcm::Reader plain;
-    plain.SetStream(*stream_);
-    const bool parsed = guarded("cannot parse the DICOM data", [&] { return plain.Read(); });
-    if (!parsed) throw DecodeError("GDCM cannot parse the DICOM data set (damaged or not DICOM)");
-    const gdcm::DataSet& ds = plain.GetFile().GetDataSet();
+  // The image as the data set describes it (gdcm::ImageReader would do
+  // this too, but it also runs every codec over the pixel data to compute a
+  // lossy flag, PVRG's external program included, which prints on stderr).
+  void describe() {
+    const gdcm::File& file = reader_.GetFile();
+    const gdcm::DataSet& ds = file.GetDataSet();
+    const gdcm::TransferSyntax ts = file.GetHeader().GetDataSetTransferSyntax();
+    const bool big = ts == gdcm::TransferSyntax::ExplicitVRBigEndian;
+    const auto us = [&](std::uint16_t e) -> std::optional<unsigned> {
+      const gdcm::Tag t(0x0028, e);
+      if (!ds.FindDataElement(t)) return std::nullopt;
+      const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
+      if (bv == nullptr || bv->GetPointer() == nullptr || bv->GetLength() < 2) return std::nullopt;
+      const auto* p = reinterpret_cast<const unsigned char*>(bv->GetPointer());
+      return big ? unsigned(p[0] << 8 | p[1]) : unsigned(p[1] << 8 | p[0]);
+    };
     if (!ds.FindDataElement(gdcm::Tag(0x7FE0, 0x0010))) {
       const auto sop = text_of(ds, 0x0008, 0x0016).value_or("");
       throw DecodeError(fmt::format("the DICOM file holds no image: it has no Pixel Data (7FE0,0010){}",
                                     sop.empty() ? "" : fmt::format(" (SOP Class {})", sop)));
     }
-    throw DecodeError("GDCM cannot read the image of this DICOM file (its pixel description is damaged or "
-                      "unsupported)");
+    const auto rows = us(0x0010), cols = us(0x0011), allocated = us(0x0100);
+    if (!rows || !cols || !allocated) {
+      throw DecodeError("the DICOM image lacks Rows, Columns or BitsAllocated (0028,0010/0011/0100)");
+    }
+    unsigned frames = 1;
+    if (const auto n = text_of(ds, 0x0028, 0x0008)) {
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(n->c_str(), &end, 10);
+      if (end == n->c_str() || v > 0xFFFFFFFFul) throw DecodeError(fmt::format("NumberOfFrames '{}' is not a count", *n));
+      frames = std::max(1ul, v);
+    }
+    const unsigned spp = us(0x0002).value_or(1);
+    unsigned bs = us(0x0101).value_or(*allocated);
+    if (bs == 0 || bs > *allocated) bs = *allocated;
+    unsigned hb = us(0x0102).value_or(bs - 1);
+    if (hb >= bs) hb = bs - 1;
+    const unsigned pr = us(0x0103).value_or(0);
+    if (spp != 1 && spp != 3 && spp != 4) throw DecodeError(fmt::format("DICOM SamplesPerPixel is {}", spp));
+    if (pr > 1 || *allocated == 0 || *allocated > 64) {
+      throw DecodeError(fmt::format("DICOM pixels of {} bits allocated, representation {}", *allocated, pr));
+    }
+    desc_.SetNumberOfDimensions(frames > 1 ? 3 : 2);
+    desc_.SetDimension(0, *cols);
+    desc_.SetDimension(1, *rows);
+    if (frames > 1) desc_.SetDimension(2, frames);
+    desc_.SetPixelFormat(gdcm::PixelFormat(static_cast<unsigned short>(spp), static_cast<unsigned short>(*allocated),
+                                           static_cast<unsigned short>(bs), static_cast<unsigned short>(hb),
+                                           static_cast<unsigned short>(pr)));
+    gdcm::PhotometricInterpretation pi(gdcm::PhotometricInterpretation::GetPIType(text_of(ds, 0x0028, 0x0004).value_or("").c_str()));
+    if (pi == gdcm::PhotometricInterpretation::UNKNOWN || pi == gdcm::PhotometricInterpretation::PI_END) {
+      pi = spp == 1 ? gdcm::PhotometricInterpretation::MONOCHROME2 : gdcm::PhotometricInterpretation::RGB;
+    }
+    desc_.SetPhotometricInterpretation(pi);
+    if (spp == 3) desc_.SetPlanarConfiguration(us(0x0006).value_or(0) == 1 ? 1 : 0);
+    desc_.SetTransferSyntax(ts);
+    desc_.SetNeedByteSwap(big);
+    desc_.SetDataElement(ds.GetDataElement(gdcm::Tag(0x7FE0, 0x0010)));
   }
 
   void scan() {
-    const gdcm::Image& img = reader_.GetImage();
+    const gdcm::Image& img = desc_;
     const gdcm::DataSet& ds = reader_.GetFile().GetDataSet();
     const unsigned ndim = img.GetNumberOfDimensions();
     cols_ = img.GetDimension(0);
@@ -430,29 +472,31 @@ class DicomReader final : public Plugin {
                      pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
       read_palette(ds, img.GetTransferSyntax() == gdcm::TransferSyntax::ExplicitVRBigEndian);
-      if (palette_[0].empty()) {
-        const gdcm::LookupTable& lut = img.GetLUT();
-        lut_bits_ = lut.GetBitSample();
-      }
-      if (lut_bits_ != 8 && lut_bits_ != 16) {
-        throw DecodeError(fmt::format("a PALETTE COLOR lookup table of {} bits", lut_bits_));
-      }
+
     }
     // RescaleSlope / RescaleIntercept (0028,1053 / 0028,1052) of the data
     // set, as imageio reads them; an enhanced multi-frame image keeps them in
     // its functional groups, which GDCM reads.
     slope_ = decimal_of(ds, 0x0028, 0x1053);
     intercept_ = decimal_of(ds, 0x0028, 0x1052);
-    if (!slope_ && !intercept_ && (img.GetSlope() != 1.0 || img.GetIntercept() != 0.0)) {
-      slope_ = img.GetSlope();
-      intercept_ = img.GetIntercept();
+    const bool enhanced = ds.FindDataElement(gdcm::Tag(0x5200, 0x9229));  // shared functional groups
+    if (!slope_ && !intercept_ && enhanced) {
+      const auto is = guarded("cannot read the rescale values", [&] {
+        return gdcm::ImageHelper::GetRescaleInterceptSlopeValue(reader_.GetFile());
+      });
+      if (is.size() == 2 && (is[1] != 1.0 || is[0] != 0.0)) {
+        intercept_ = is[0];
+        slope_ = is[1];
+      }
     }
     // PixelSpacing (row, column) in mm
     const auto row = decimal_of(ds, 0x0028, 0x0030, 0), col = decimal_of(ds, 0x0028, 0x0030, 1);
     if (row && col) {
       spacing_ = std::vector<double>{*row, *col};
-    } else if (ds.FindDataElement(gdcm::Tag(0x5200, 0x9229)) && img.GetSpacing(0) > 0 && img.GetSpacing(1) > 0) {
-      spacing_ = std::vector<double>{img.GetSpacing(1), img.GetSpacing(0)};
+    } else if (enhanced) {
+      const auto sp = guarded("cannot read the pixel spacing",
+                              [&] { return gdcm::ImageHelper::GetSpacingValue(reader_.GetFile()); });
+      if (sp.size() >= 2 && sp[0] > 0 && sp[1] > 0) spacing_ = std::vector<double>{sp[1], sp[0]};
     }
   }
 
@@ -461,6 +505,10 @@ class DicomReader final : public Plugin {
     p.dtype = stored_;
     p.channels = samples_;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR && o.palette && samples_ == 1) {
+      if (palette_[0].empty()) {
+        throw DecodeError("PALETTE COLOR with 8-bit or segmented lookup tables is not supported by imio (read the "
+                          "indices with apply_palette=false)");
+      }
       p.palette = true;
       p.channels = 3;
       p.dtype = lut_bits_ == 8 ? DType::uint8 : DType::uint16;
@@ -516,7 +564,7 @@ class DicomReader final : public Plugin {
   // GDCM decodes every frame at once (the whole pixel data).
   void decode_all() {
     if (!all_.empty()) return;
-    const gdcm::Image& img = reader_.GetImage();
+    const gdcm::Image& img = desc_;
     const unsigned long length = img.GetBufferLength();
     request_.check_bytes(length);
     all_.resize(length);
@@ -535,7 +583,7 @@ class DicomReader final : public Plugin {
   // The stored pixels of frame k into dst (frame_bytes_); sets the
   // photometric interpretation and planar configuration they came out in.
   void decode_frame(std::size_t k, std::byte* dst) {
-    const gdcm::Image& img = reader_.GetImage();
+    const gdcm::Image& img = desc_;
     decoded_pi_ = pi_;
     decoded_planar_ = img.GetPlanarConfiguration();
     if (native_little_) {
@@ -567,7 +615,7 @@ class DicomReader final : public Plugin {
   // Frame k of encapsulated data with one fragment per frame, decoded as a
   // one-frame image of that fragment.
   void decode_one(std::size_t k, std::byte* dst) {
-    const gdcm::Image& img = reader_.GetImage();
+    const gdcm::Image& img = desc_;
     const gdcm::SequenceOfFragments* sf = img.GetDataElement().GetSequenceOfFragments();
     guarded("cannot decode a frame", [&] {
       gdcm::SmartPointer<gdcm::SequenceOfFragments> seq = new gdcm::SequenceOfFragments;
@@ -718,13 +766,6 @@ class DicomReader final : public Plugin {
       }
       return;
     }
-    const gdcm::LookupTable& lut = reader_.GetImage().GetLUT();
-    const std::size_t out_size = pixels * 3 * (lut_bits_ == 8 ? 1 : 2);
-    const bool ok = guarded("cannot apply the palette", [&] {
-      return lut.Decode(reinterpret_cast<char*>(out.bytes() + offset * itemsize(out.dtype())), out_size,
-                        reinterpret_cast<const char*>(raw), frame_bytes_);
-    });
-    if (!ok) throw DecodeError("GDCM cannot apply the PALETTE COLOR lookup tables");
   }
 
   Request& request_;
@@ -732,7 +773,8 @@ class DicomReader final : public Plugin {
   std::span<const std::byte> data_;
   std::unique_ptr<MemoryBuffer> buffer_;
   std::unique_ptr<std::istream> stream_;
-  gdcm::ImageReader reader_;
+  gdcm::Reader reader_;
+  gdcm::Image desc_;
 
   std::size_t rows_ = 0, cols_ = 0, frames_ = 1, samples_ = 1;
   bool multi_frame_ = false;
