@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstddef>
+
 extern "C" {
 #include <libavcodec/codec_id.h>
 #include <libavformat/avformat.h>
@@ -46,6 +49,11 @@ bool is_image_with_own_plugin(const Request& request, const Input& input) {
     case AV_CODEC_ID_GIF: return has_plugin("giflib");
     case AV_CODEC_ID_TIFF: return has_plugin("libtiff");
     case AV_CODEC_ID_WEBP: return has_plugin("libwebp");
+    case AV_CODEC_ID_JPEGXL: return has_plugin("libjxl");
+    case AV_CODEC_ID_EXR: return has_plugin("openexr");
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 0, 0)
+    case AV_CODEC_ID_RADIANCE_HDR: return has_plugin("radiance");
+#endif
     default: return false;
   }
 }
@@ -60,6 +68,41 @@ void refuse_unsupported_stills(Request& request) {
   if (radiance && avcodec_find_decoder_by_name("hdr") == nullptr) {
     throw InitializationError(fmt::format("Radiance HDR (.hdr) images need FFmpeg's hdr decoder (FFmpeg 6.0 and later); this FFmpeg ({}) has none",
                                           av_version_info()));
+  }
+}
+
+// JPEG XL data FFmpeg must not see. FFmpeg 5.1's libjxl wrapper loops
+// forever when libjxl stops before the end of a packet asking for more
+// input (measured with Debian 12's ffmpeg CLI: a .jxl cut to 1 byte, or a
+// container cut inside its first boxes, never returns). So a .jxl too
+// short to hold a signature is refused here; and when the libjxl plugin is
+// built, every file with a JPEG XL signature is its business alone (it
+// raises DecodeError for a damaged one), and so is anything named .jxl
+// (FFmpeg would hand it to its libjxl wrapper by the extension alone),
+// unless FFmpeg is asked for by name.
+void refuse_jpegxl(Request& request) {
+  if (!request.url().empty()) return;
+  static constexpr unsigned char kCodestream[] = {0xff, 0x0a};
+  static constexpr unsigned char kContainer[] = {0, 0, 0, 0x0c, 'J', 'X', 'L', ' ', 0x0d, 0x0a, 0x87, 0x0a};
+  const auto head = request.first_bytes(sizeof kContainer);
+  const auto starts = [&](const unsigned char* sig, std::size_t n) {
+    const std::size_t m = std::min(n, head.size());
+    for (std::size_t i = 0; i < m; ++i) {
+      if (std::to_integer<unsigned char>(head[i]) != sig[i]) return false;
+    }
+    return m > 0;
+  };
+  const bool codestream = starts(kCodestream, sizeof kCodestream), container = starts(kContainer, sizeof kContainer);
+  if (request.requested_plugin().empty() && has_plugin("libjxl") && request.extension() == ".jxl") {
+    throw InitializationError("JPEG XL files (.jxl) are read by the libjxl plugin, not by FFmpeg");
+  }
+  if (!codestream && !container) return;
+  const bool whole = codestream ? head.size() >= sizeof kCodestream : head.size() >= sizeof kContainer;
+  if (!whole && request.extension() == ".jxl") {
+    throw InitializationError(fmt::format("{} bytes are too few for a JPEG XL file (FFmpeg's libjxl wrapper would wait for more forever)", head.size()));
+  }
+  if (whole && request.requested_plugin().empty() && has_plugin("libjxl")) {
+    throw InitializationError("JPEG XL files are read by the libjxl plugin, not by FFmpeg");
   }
 }
 
@@ -97,8 +140,9 @@ std::unique_ptr<Plugin> open_ffmpeg(Request& request, const Kwargs& kwargs) {
   // read are the refusal's reason, not warnings.
   LogScope quiet(true);
   refuse_unsupported_stills(request);
+  refuse_jpegxl(request);
   auto input = std::make_unique<Input>(request, std::move(args));
-  // PNG, JPEG, GIF, TIFF and WebP images (not MJPEG or PNG video in a real
+  // PNG, JPEG, GIF, TIFF, WebP, EXR and Radiance images (not MJPEG or PNG video in a real
   // container) belong to their own plugins when built, which read them as imageio's
   // pillow/tifffile do. FFmpeg would also decode them, as a one-frame video,
   // and win the fallback for a file whose extension lies (a JPEG named .tif

@@ -10,15 +10,17 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # One feature per backend, each an explicit IMIO_WITH_<X>=ON/OFF (never AUTO:
 # a port must not pick up whatever happens to be installed): the format
 # plugins, and the core's http(s) and zip resources. npy (zlib, a port
-# dependency) and spe need no optional backend and are always built.
+# dependency), spe and radiance need no optional backend and are always built.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     png     IMIO_WITH_LIBPNG
     jpeg    IMIO_WITH_LIBJPEG
     tiff    IMIO_WITH_LIBTIFF
     gif     IMIO_WITH_GIFLIB
+    exr     IMIO_WITH_OPENEXR
     webp    IMIO_WITH_LIBWEBP
     heif    IMIO_WITH_LIBHEIF
+    jxl     IMIO_WITH_LIBJXL
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     fits    IMIO_WITH_FITS
@@ -27,10 +29,11 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     zip     IMIO_WITH_ZIP
 )
 
-# The plugins whose backends are found through pkg-config: always FFmpeg and
-# cfitsio; libwebp, libheif and LibRaw when their CMake packages are absent.
+# The plugins whose backends are found through pkg-config: always FFmpeg,
+# cfitsio and libjxl; libwebp, libheif and LibRaw when their CMake packages
+# are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits webp heif raw)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")
@@ -48,6 +51,7 @@ vcpkg_cmake_configure(
     ${IMIO_PKG_CONFIG_OPTIONS}
     -DIMIO_WITH_NPY=ON
     -DIMIO_WITH_SPE=ON
+    -DIMIO_WITH_RADIANCE=ON
     -DIMIO_BUILD_TESTS=OFF
     -DIMIO_BUILD_EXAMPLES=OFF
     -DIMIO_BUILD_BENCHMARKS=OFF

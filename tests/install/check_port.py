@@ -269,7 +269,7 @@ PORT_OF_PACKAGE = {
     "WebP": "libwebp", "libheif": "libheif", "libraw": "libraw", "CURL": "curl", "LibZip": "libzip",
     "libavformat": "ffmpeg", "libavcodec": "ffmpeg", "libavutil": "ffmpeg", "libavfilter": "ffmpeg",
     "libswscale": "ffmpeg", "cfitsio": "cfitsio", "libwebp": "libwebp", "libwebpdemux": "libwebp", "libwebpmux": "libwebp",
-    "libraw_r": "libraw", "GDCM": "gdcm",
+    "libraw_r": "libraw", "libjxl": "libjxl", "libjxl_threads": "libjxl", "OpenEXR": "openexr", "GDCM": "gdcm",
 }
 EXPLICITLY_OFF = ("IMIO_BUILD_TESTS", "IMIO_BUILD_EXAMPLES", "IMIO_BUILD_BENCHMARKS", "IMIO_BUILD_DOCS")
 
