@@ -25,6 +25,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     ffmpeg  IMIO_WITH_FFMPEG
     raw     IMIO_WITH_LIBRAW
     fits    IMIO_WITH_FITS
+    dicom   IMIO_WITH_DICOM
     http    IMIO_WITH_HTTP
     zip     IMIO_WITH_ZIP
 )

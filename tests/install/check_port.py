@@ -270,7 +270,7 @@ PORT_OF_PACKAGE = {
     "libavformat": "ffmpeg", "libavcodec": "ffmpeg", "libavutil": "ffmpeg", "libavfilter": "ffmpeg",
     "libswscale": "ffmpeg", "cfitsio": "cfitsio", "libwebp": "libwebp", "libwebpdemux": "libwebp", "libwebpmux": "libwebp",
     "libraw_r": "libraw", "libjxl": "libjxl", "libjxl_threads": "libjxl", "OpenEXR": "openexr",
-    "OpenJPEG": "openjpeg", "libopenjp2": "openjpeg",
+    "OpenJPEG": "openjpeg", "libopenjp2": "openjpeg", "GDCM": "gdcm",
 }
 EXPLICITLY_OFF = ("IMIO_BUILD_TESTS", "IMIO_BUILD_EXAMPLES", "IMIO_BUILD_BENCHMARKS", "IMIO_BUILD_DOCS")
 

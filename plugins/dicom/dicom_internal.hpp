@@ -1,0 +1,38 @@
+// What the dicom plugin's sources share (this folder only).
+#pragma once
+
+#include <imio/value.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace gdcm {
+class DataSet;
+class FileMetaInformation;
+class Tag;
+}  // namespace gdcm
+
+namespace imio::dicom {
+
+// Walks the data elements of an uncompressed (not deflated) DICOM stream
+// before GDCM parses it, and throws DecodeError for what would make GDCM
+// allocate or read past the data, or abort on one of its assertions: a
+// value length beyond the end of its data set, item or file, a cut element
+// header, an unknown value representation, a sequence without its end,
+// nesting deeper than imio reads, pixel-module values GDCM asserts on. A
+// deflated data set is inflated (up to max_bytes) to be walked.
+void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes);
+
+// The data elements as imio metadata: the keyword of every public element
+// (PatientName, PixelSpacing, ...), "(gggg,eeee)" for private and unknown
+// ones; numbers as int/float (lists when the value has several), text as
+// str (lists for several), sequences as lists of dicts, binary values as
+// bytes. The Pixel Data is left out.
+Dict to_metadata(const gdcm::FileMetaInformation& header, const gdcm::DataSet& dataset, bool big_endian);
+
+// "(0029,1010)"
+std::string tag_text(const gdcm::Tag& tag);
+
+}  // namespace imio::dicom
