@@ -413,6 +413,12 @@ void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
     }
     pos += head + len;
   }
+  // GDCM 3.0 asserts (abort) when the stream ends right after the file meta
+  // group, reading the next element's tag at the end (found by fuzz_dicom).
+  const std::size_t meta_start = starts_with(data, 128, "DICM") ? 132 : 0;
+  if (pos > meta_start && pos == data.size()) {
+    throw DecodeError("damaged DICOM file: it ends after its file meta information, without a data set");
+  }
   if (pos == 132 && ts.empty()) {
     throw DecodeError("damaged DICOM file: no Transfer Syntax UID (0002,0010) in the file meta information after "
                       "the DICM preamble");
