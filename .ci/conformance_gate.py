@@ -406,33 +406,21 @@ def main(argv):
     lines = output.splitlines()
     fails = [line for line in lines if line.startswith("FAIL ")]
     summary = [m for m in map(SUMMARY.fullmatch, lines) if m]
-    passed = [line for line in fails if d11_over_d12(line, command)]
-    for line in passed:
-        print("gate: passes through D11 over D12 (imio's improps equals its imread): " + line[len("FAIL "):])
-    truncated = [line for line in fails if line not in passed and truncated_file(line, command)]
-    for line in truncated:
-        print("gate: passes as a truncated file (a DecodeError; imageio could not read it either): " + line[len("FAIL "):])
-    passed += truncated
-    meta = [line for line in fails if line not in passed and metadata_addition(line, command)]
-    for line in meta:
-        print("gate: passes as metadata imageio's legacy plugin does not have: " + line[len("FAIL "):])
-    passed += meta
-    index = [line for line in fails if line not in passed and props_index_error(line, command)]
-    for line in index:
-        print("gate: passes as an index imageio's imread rejects too (D9, D11): " + line[len("FAIL "):])
-    passed += index
-    glue = [line for line in fails if line not in passed and iter_after_glue_crash(line, command)]
-    for line in glue:
-        print("gate: passes as imageio's glue crash, imio's frames equal its imread(index=k): " + line[len("FAIL "):])
-    passed += glue
-    unread = [line for line in fails if line not in passed and iter_where_imageio_crashed(line, command)]
-    for line in unread:
-        print("gate: passes as a file imageio crashed on, imio's frames equal its own imread(index=k): " + line[len("FAIL "):])
-    passed += unread
-    cut_video = [line for line in fails if line not in passed and cut_video_packet(line, command)]
-    for line in cut_video:
-        print("gate: passes as a video whose cut packet imio drops (PyAV decodes it): " + line[len("FAIL "):])
-    passed += cut_video
+    # Each rule, in order, on the FAIL lines no earlier rule passed.
+    rules = (
+        (d11_over_d12, "passes through D11 over D12 (imio's improps equals its imread)"),
+        (truncated_file, "passes as a truncated file (a DecodeError; imageio could not read it either)"),
+        (metadata_addition, "passes as metadata imageio's legacy plugin does not have"),
+        (props_index_error, "passes as an index imageio's imread rejects too (D9, D11)"),
+        (iter_after_glue_crash, "passes as imageio's glue crash, imio's frames equal its imread(index=k)"),
+        (iter_where_imageio_crashed, "passes as a file imageio crashed on, imio's frames equal its own imread(index=k)"),
+        (cut_video_packet, "passes as a video whose cut packet imio drops (PyAV decodes it)"),
+    )
+    passed = []
+    for rule, why in rules:
+        for line in [line for line in fails if line not in passed and rule(line, command)]:
+            print("gate: %s: %s" % (why, line[len("FAIL "):]))
+            passed.append(line)
     fails = [line for line in fails if line not in passed]
     problems = []
     if not summary:
