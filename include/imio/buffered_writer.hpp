@@ -21,15 +21,19 @@ namespace imio {
 template <class Pending>
 class BufferedWriter final : public Plugin {
  public:
+  /// A writer for `request` (opened in "w" mode); nothing is written before close().
   explicit BufferedWriter(Request& request) : request_(request) {}
 
+  /// Gathers one array (an image, or a batch the format's rule accepts).
   void write(const NDArray& image, const Kwargs& kwargs) override {
     pending_.add(std::span<const NDArray>(&image, 1), false, kwargs, request_);
   }
+  /// Gathers a list of images; an empty list is an ArgumentError.
   void write(std::span<const NDArray> images, const Kwargs& kwargs) override {
     if (images.empty()) throw ArgumentError("no images to write");
     pending_.add(images, true, kwargs, request_);
   }
+  /// Encodes everything gathered and writes the file.
   void close() override { pending_.flush(request_); }
 
  private:
