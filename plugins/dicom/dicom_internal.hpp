@@ -1,6 +1,8 @@
 // What the dicom plugin's sources share (this folder only).
 #pragma once
 
+#include <imio/ndarray.hpp>
+#include <imio/options.hpp>
 #include <imio/value.hpp>
 
 #include <cstddef>
@@ -11,6 +13,7 @@
 namespace gdcm {
 class DataSet;
 class FileMetaInformation;
+class SequenceOfFragments;
 class Tag;
 }  // namespace gdcm
 
@@ -34,5 +37,22 @@ Dict to_metadata(const gdcm::FileMetaInformation& header, const gdcm::DataSet& d
 
 // "(0029,1010)"
 std::string tag_text(const gdcm::Tag& tag);
+
+// What a frame of the image is.
+struct J2kFrame {
+  std::size_t rows = 0, cols = 0, samples = 1, frames = 1;
+  DType stored = DType::uint8;
+};
+
+// Whether this build has the openjpeg plugin, which decodes the JPEG 2000
+// transfer syntaxes (dicom_j2k.cpp says why not GDCM).
+bool has_openjpeg();
+
+// Frame k of JPEG 2000 pixel data, decoded by the openjpeg plugin into dst
+// (rows × cols × samples of `stored`, interleaved). DecodeError when the
+// fragments do not hold one codestream per frame, when a codestream is
+// damaged, or when it disagrees with the header.
+void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const J2kFrame& frame,
+                      std::byte* dst, const Limits& limits);
 
 }  // namespace imio::dicom

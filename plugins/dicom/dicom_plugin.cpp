@@ -258,10 +258,7 @@ class Decoder final : public gdcm::Image {
       case gdcm::TransferSyntax::JPEGLosslessProcess14_1: return TryJPEGCodec(out, lossy);
       case gdcm::TransferSyntax::JPEGLSLossless:
       case gdcm::TransferSyntax::JPEGLSNearLossless: return TryJPEGLSCodec(out, lossy);
-      case gdcm::TransferSyntax::JPEG2000Lossless:
-      case gdcm::TransferSyntax::JPEG2000:
-      case gdcm::TransferSyntax::JPEG2000Part2Lossless:
-      case gdcm::TransferSyntax::JPEG2000Part2: return TryJPEG2000Codec(out, lossy);
+      // JPEG 2000 never reaches GDCM's codec: decode_j2k
       case gdcm::TransferSyntax::RLELossless: return TryRLECodec(out, lossy);
       default: return GetTransferSyntax().IsEncapsulated() ? false : TryRAWCodec(out, lossy);
     }
@@ -468,6 +465,10 @@ class DicomReader final : public Plugin {
     } else {
       throw DecodeError("the DICOM file's Pixel Data element holds no data");
     }
+    const auto ts = static_cast<gdcm::TransferSyntax::TSType>(img.GetTransferSyntax());
+    j2k_ = fragments_ > 0 && (ts == gdcm::TransferSyntax::JPEG2000Lossless || ts == gdcm::TransferSyntax::JPEG2000 ||
+                              ts == gdcm::TransferSyntax::JPEG2000Part2Lossless ||
+                              ts == gdcm::TransferSyntax::JPEG2000Part2);
     native_little_ = native_ && img.GetTransferSyntax() != gdcm::TransferSyntax::ExplicitVRBigEndian && pf.GetBitsAllocated() >= 8 &&
                      pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
@@ -559,7 +560,7 @@ class DicomReader final : public Plugin {
   }
 
   // Whether frame k can be had without decoding the others.
-  bool frames_decode_alone() const { return native_little_ || (fragments_ == frames_ && fragments_ > 0); }
+  bool frames_decode_alone() const { return native_little_ || j2k_ || (fragments_ == frames_ && fragments_ > 0); }
 
   // GDCM decodes every frame at once (the whole pixel data).
   void decode_all() {
@@ -591,6 +592,10 @@ class DicomReader final : public Plugin {
       std::memcpy(dst, bv->GetPointer() + k * frame_bytes_, frame_bytes_);
       return;
     }
+    if (j2k_) {
+      decode_j2k(k, dst);
+      return;
+    }
     if (frames_ == 1) {
       decode_all();
       copy_decoded(0, dst);
@@ -610,6 +615,23 @@ class DicomReader final : public Plugin {
                                     frames_ * frame_bytes_));
     }
     std::memcpy(dst, all_.data() + k * frame_bytes_, frame_bytes_);
+  }
+
+  // Frame k of JPEG 2000 pixel data, by the openjpeg plugin (dicom_j2k.cpp).
+  void decode_j2k(std::size_t k, std::byte* dst) {
+    if (!has_openjpeg()) {
+      throw DecodeError(fmt::format("the pixel data are JPEG 2000 ({}), which imio decodes with its openjpeg plugin, "
+                                    "and this build has none (CMake option IMIO_WITH_OPENJPEG, vcpkg feature openjpeg)",
+                                    desc_.GetTransferSyntax().GetString()));
+    }
+    const gdcm::SequenceOfFragments* sf = desc_.GetDataElement().GetSequenceOfFragments();
+    decode_j2k_frame(*sf, k, {rows_, cols_, samples_, frames_, stored_}, dst, request_.limits());
+    // OpenJPEG undoes the codestream's component transform: YBR_ICT and
+    // YBR_RCT come out as RGB (PS3.5 8.2.4), as GDCM's codec labels them
+    decoded_pi_ = pi_ == gdcm::PhotometricInterpretation::YBR_ICT || pi_ == gdcm::PhotometricInterpretation::YBR_RCT
+                      ? gdcm::PhotometricInterpretation(gdcm::PhotometricInterpretation::RGB)
+                      : pi_;
+    decoded_planar_ = 0;
   }
 
   // Frame k of encapsulated data with one fragment per frame, decoded as a
@@ -788,6 +810,7 @@ class DicomReader final : public Plugin {
   std::size_t fragments_ = 0;
   bool native_ = false;
   bool native_little_ = false;
+  bool j2k_ = false;  // JPEG 2000 pixel data: decoded by the openjpeg plugin
   std::optional<double> slope_, intercept_;
   std::optional<std::vector<double>> spacing_;
 
