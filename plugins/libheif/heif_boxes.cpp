@@ -2,6 +2,7 @@
 // §9–10): ftyp, meta (hdlr, pitm, iinf/infe, iref, iprp/ipco/ipma), read
 // with every size checked. See heif_boxes.hpp.
 #include "heif_boxes.hpp"
+#include "hevc_sps.hpp"
 
 #include <imio/error.hpp>
 
@@ -351,6 +352,10 @@ Container parse(std::span<const std::byte> file) {
   if (c.major_brand.empty()) throw DecodeError("the file has no 'ftyp' box");
   c.has_meta = have_meta;
   check_reference_loops(c);
+  // every item's HEVC configuration, before libde265 sees (and prints on) it
+  for (const auto& [id, item] : c.items) {
+    if (const Property* p = find_property(item, "hvcC")) check_hevc_config(p->payload);
+  }
   return c;
 }
 

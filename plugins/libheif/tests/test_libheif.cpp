@@ -748,6 +748,46 @@ TEST_CASE("hostile files: absurd sizes, reference loops, box sizes") {
   }
 }
 
+TEST_CASE("a damaged HEVC sequence parameter set is refused before libde265 prints about it") {
+  // Every bit of the SPS in the hvcC box flipped in turn: libde265 prints
+  // "SPS error: ..." on stderr for some of these (CB alignment, transform
+  // sizes and depths); the plugin checks the SPS first (hevc_sps.cpp).
+  const Bytes seed = small_heic();
+  const std::size_t hvcc = box_at(seed, "hvcC") + 8;
+  std::size_t at = hvcc + 23, sps = 0, sps_length = 0;
+  for (std::uint32_t arrays = std::to_integer<std::uint32_t>(seed[hvcc + 22]), a = 0; a < arrays; ++a) {
+    const auto type = std::to_integer<std::uint32_t>(seed[at]) & 0x3F;
+    const std::size_t count = std::to_integer<std::size_t>(seed[at + 1]) << 8 | std::to_integer<std::size_t>(seed[at + 2]);
+    at += 3;
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t n = std::to_integer<std::size_t>(seed[at]) << 8 | std::to_integer<std::size_t>(seed[at + 1]);
+      if (type == 33) sps = at + 2, sps_length = n;
+      at += 2 + n;
+    }
+  }
+  REQUIRE(sps_length > 10);
+  imio_test::TempDir dir;
+  StderrCapture err(dir / "stderr.txt");
+  std::size_t by_check = 0, decoded = 0;
+  for (std::size_t byte = sps + 2; byte < sps + sps_length; ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes b = seed;
+      b[byte] ^= static_cast<std::byte>(1 << bit);
+      try {
+        (void)imio::imread(b, {.extension = ".heic"});
+        ++decoded;
+      } catch (const imio::Error& e) {
+        if (contains(e.what(), "sequence parameter set")) ++by_check;
+      }
+    }
+  }
+  INFO(by_check << " refused by the SPS check, " << decoded << " decoded");
+  const std::string printed = err.text();
+  INFO(printed.substr(0, 600));
+  CHECK(printed.empty());
+  CHECK(by_check > 0);
+}
+
 TEST_CASE("random damage never crashes, hangs or prints") {
   // IMIO_HEIF_FUZZ_ROUNDS=N runs N mutations per seed (default 120).
   const char* env = std::getenv("IMIO_HEIF_FUZZ_ROUNDS");
