@@ -337,6 +337,18 @@ NDArray RawSession::raw_visible(const Request& request) {
 Thumbnail RawSession::thumbnail() {
   Impl& m = *impl_;
   m.log.clear();
+  // A thumbnail that runs past the data is refused before LibRaw reads it:
+  // LibRaw 0.20's unpack_thumb reads a JPEG preview's header through
+  // libjpeg with libjpeg's default message handler, which prints "Premature
+  // end of JPEG file" on stderr when the data end inside it.
+  const std::int64_t offset = m.processor->get_internal_data_pointer()->internal_data.toffset;
+  const std::int64_t length = m.processor->imgdata.thumbnail.tlength;
+  const auto size = static_cast<std::int64_t>(m.data.size());
+  if (offset > 0 && length > 0 && (offset >= size || length > size - offset)) {
+    throw DecodeError(fmt::format("truncated file: the embedded thumbnail of {} bytes at byte {} runs past the end "
+                                  "({} bytes)",
+                                  length, offset, size));
+  }
   const int rc = m.processor->unpack_thumb();
   if (rc == LIBRAW_NO_THUMBNAIL) throw DecodeError("the file has no embedded thumbnail");
   m.check("unpack the thumbnail", rc);

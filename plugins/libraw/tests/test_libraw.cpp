@@ -493,6 +493,33 @@ TEST_CASE("libraw: truncations of a real RAW raise imio errors", "[libraw]") {
   CHECK(printed.empty());
 }
 
+TEST_CASE("libraw: a JPEG preview cut by the file's end is refused silently (immeta, thumbnail=true)", "[libraw]") {
+  SKIP_WITHOUT_CORPUS();
+  // LibRaw 0.20 reads such a preview's header with libjpeg's default
+  // message handler, which printed "Premature end of JPEG file"; every
+  // tenth of the file is tried, the preview ends inside half of them.
+  const Bytes full = read_file(raw_dir() / "exiftool/Panasonic.rw2");
+  std::size_t cut_previews = 0;
+  const std::string printed = stderr_of([&] {
+    for (std::size_t tenth = 1; tenth < 10; ++tenth) {
+      INFO(tenth << "/10 of the file");
+      const Bytes head(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() * tenth / 10));
+      try {
+        const imio::Metadata m = imio::immeta(head, {.plugin = "libraw"});
+        CHECK(m.contains("width"));
+      } catch (const imio::DecodeError&) {
+      }
+      try {
+        (void)imio::imread(head, {.plugin = "libraw", .kwargs = {{"thumbnail", true}}});
+      } catch (const imio::DecodeError& e) {
+        if (contains(e.what(), "embedded thumbnail") && contains(e.what(), "runs past the end")) ++cut_previews;
+      }
+    }
+  });
+  CHECK(printed.empty());
+  CHECK(cut_previews >= 4);
+}
+
 TEST_CASE("libraw: limits are checked before LibRaw allocates", "[libraw]") {
   SKIP_WITHOUT_CORPUS();
   const fs::path f = raw_dir() / "imageio/Blackmagic.dng";
