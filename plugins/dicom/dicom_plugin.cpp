@@ -11,6 +11,7 @@
 // then only read). Each reader owns its gdcm::Reader.
 #include <imio/checked_math.hpp>
 #include <imio/plugin.hpp>
+#include <imio/quiet_library.hpp>
 #include <imio/single_image.hpp>
 
 #include <gdcmDataSet.h>
@@ -46,13 +47,21 @@ constexpr std::string_view kPlugin = "dicom";
 
 // GDCM prints its warnings and errors on std::cerr through gdcm::Trace
 // (process-wide flags). imio never prints: they are switched off once, and
-// the plugin's exceptions say what failed.
+// the plugin's exceptions say what failed. GDCM's JPEG codec decodes through
+// its bundled IJG libjpeg (libgdcmjpeg8/12/16.so), whose default message
+// handler prints "Corrupt JPEG data: …" warnings on stderr for damaged
+// frames, and GDCM does not replace it: those libraries' own printf-family
+// calls are silenced (<imio/quiet_library.hpp>; IMIO_GDCM_DEBUG=1 keeps
+// them).
 void quiet_gdcm() {
   static std::once_flag once;
   std::call_once(once, [] {
     gdcm::Trace::DebugOff();
     gdcm::Trace::WarningOff();
     gdcm::Trace::ErrorOff();
+    (void)silence_library_output("gdcmjpeg8_jpeg_std_error", "libgdcmjpeg8", "IMIO_GDCM_DEBUG");
+    (void)silence_library_output("gdcmjpeg12_jpeg_std_error", "libgdcmjpeg12", "IMIO_GDCM_DEBUG");
+    (void)silence_library_output("gdcmjpeg16_jpeg_std_error", "libgdcmjpeg16", "IMIO_GDCM_DEBUG");
   });
 }
 

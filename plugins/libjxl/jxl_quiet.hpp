@@ -13,7 +13,7 @@ namespace imio::jxl {
 /// PLT/GOT — and only of libjxl, never the program's or another library's —
 /// are pointed at functions that print nothing. A static libjxl is left
 /// alone, and so is every libjxl when IMIO_LIBJXL_DEBUG is set (to 1) in
-/// the environment. Why and how, with every guard: jxl_quiet.cpp.
+/// the environment. How, with every guard: <imio/quiet_library.hpp>.
 /// Thread-safe; never throws.
 void silence_libjxl() noexcept;
 
