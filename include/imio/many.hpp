@@ -6,6 +6,7 @@
 //   imio::ManyResult r = imio::imread_many(files, {.threads = 4});
 //   for (auto& item : r.items) if (item.ok()) use(item.image); else log(item.message);
 //   auto batch = imio::imread_many(files, {.stack = true}).batch;   // (N, H, W, C)
+//   for (imio::ItemResult& item : imio::imread_stream(files, {.prefetch = 8})) { … }   // bounded memory
 //
 // No imageio counterpart (imageio reads one resource per call); kept out of
 // <imio/imio.hpp> because <functional> and <stop_token> are not free.
@@ -20,12 +21,17 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 namespace imio {
+
+namespace detail {
+struct CoreAccess;
+}  // namespace detail
 
 /// Options of imread_many().
 struct ManyOptions {
@@ -117,5 +123,95 @@ struct ManyResult {
 ///         the batch exceeds options.read.limits), the first error with
 ///         `stop_at_first_error`, what `progress` throws
 IMIO_EXPORT ManyResult imread_many(std::span<const ImageResource> resources, const ManyOptions& options = {});
+
+/// Options of imread_stream().
+struct StreamOptions {
+  /// The options of every item's read, as imread takes them.
+  ReadOptions read{};
+  /// Decoding threads (the consumer's thread does not decode); 0: the
+  /// hardware's (std::thread::hardware_concurrency()).
+  std::size_t threads = 0;
+  /// Items decoded or being decoded ahead of the one the consumer holds:
+  /// memory stays at prefetch + 1 images. 0: twice the threads.
+  std::size_t prefetch = 0;
+};
+
+/// A lazy input range of ItemResult, one per resource in input order, decoded
+/// ahead on a thread pool: what imread_stream() returns.
+///
+/// Decoding starts at begin(). Advancing hands over the next item (waiting
+/// for it if needed) and starts the item `prefetch` places further. Errors
+/// stay with their items (ItemResult::rethrow()). Destroying the range (or
+/// leaving a loop early) drops the items not started and waits for those
+/// being decoded. One thread at a time uses the range; the decoding threads
+/// are its own.
+class IMIO_EXPORT ManyStream {
+ public:
+  class iterator;
+  /// What end() returns.
+  using sentinel = std::default_sentinel_t;
+  struct State;
+
+  /// Takes over another range (and its decoding).
+  ManyStream(ManyStream&& other) noexcept;
+  /// Stops this range's decoding and takes over another range.
+  ManyStream& operator=(ManyStream&& other) noexcept;
+  ManyStream(const ManyStream&) = delete;
+  ManyStream& operator=(const ManyStream&) = delete;
+  /// Drops the items not started, waits for the ones being decoded.
+  ~ManyStream();
+
+  /// Starts decoding (on the first call) and waits for the first item.
+  iterator begin();
+  /// The end sentinel.
+  sentinel end() const noexcept { return {}; }
+
+ private:
+  friend struct detail::CoreAccess;
+  friend class iterator;
+  explicit ManyStream(State* state) noexcept;
+  bool advance();
+  ItemResult& current() noexcept;
+  State* state_ = nullptr;
+};
+
+/// The input iterator of a ManyStream. The current item may be moved out
+/// (`auto image = std::move(it->image);`): advancing replaces it.
+class IMIO_EXPORT ManyStream::iterator {
+ public:
+  using value_type = ItemResult;                     ///< one item's result
+  using difference_type = std::ptrdiff_t;            ///< required by std::input_iterator
+  using reference = ItemResult&;                     ///< what operator* returns
+  using iterator_concept = std::input_iterator_tag;  ///< single pass
+
+  /// An iterator equal to the end sentinel.
+  iterator() noexcept = default;
+  /// The current item. Only valid before the end.
+  ItemResult& operator*() const noexcept { return stream_->current(); }
+  /// Member access to the current item. Only valid before the end.
+  ItemResult* operator->() const noexcept { return &stream_->current(); }
+  /// Moves to the next item, waiting until it is decoded (or to the end).
+  iterator& operator++() {
+    if (!stream_->advance()) stream_ = nullptr;
+    return *this;
+  }
+  /// Same as the prefix form.
+  void operator++(int) { ++*this; }
+  /// True at the end of the range.
+  friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.stream_ == nullptr; }
+
+ private:
+  friend class ManyStream;
+  explicit iterator(ManyStream* stream) noexcept : stream_(stream) {}
+  ManyStream* stream_ = nullptr;
+};
+
+/// Reads the resources as imread_many does, but hands the results over one
+/// at a time, in input order, decoding at most `options.prefetch` items
+/// ahead: for loaders that never hold the whole list in memory. The list is
+/// copied; memory or streams it refers to must outlive the range.
+///
+/// Nothing is read before begin(); per-item errors are in the items.
+IMIO_EXPORT ManyStream imread_stream(std::span<const ImageResource> resources, const StreamOptions& options = {});
 
 }  // namespace imio

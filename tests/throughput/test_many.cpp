@@ -254,3 +254,51 @@ TEST_CASE("imread_many reads encoded bytes in memory", "[many]") {
   const imio::ManyResult r = imio::imread_many(in_memory, {.threads = 3, .stack = true});
   CHECK(r.batch == NDArray::stack(files.sequential()));
 }
+
+TEST_CASE("imread_stream hands over every item in input order, errors at their index", "[many][stream]") {
+  Files files(50);
+  files.truncate(12);
+  const std::vector<NDArray> expected = [&] {
+    std::vector<NDArray> v;
+    for (std::size_t i = 0; i < 50; ++i) v.push_back(i == 12 ? NDArray() : imio::imread(files.paths[i]));
+    return v;
+  }();
+  for (std::size_t prefetch : {std::size_t{0}, std::size_t{1}, std::size_t{5}}) {
+    INFO("prefetch=" << prefetch);
+    std::size_t i = 0;
+    for (imio::ItemResult& item : imio::imread_stream(files.resources, {.threads = 2, .prefetch = prefetch})) {
+      if (i == 12) {
+        CHECK(item.status == imio::ItemStatus::failed);
+        CHECK_THROWS_AS(item.rethrow(), imio::DecodeError);
+        CHECK(imio_test::contains(item.message, "broken12.png"));
+      } else {
+        CHECK(item.ok());
+        const NDArray mine = std::move(item.image);  // the consumer may take the array
+        CHECK(mine == expected[i]);
+      }
+      ++i;
+    }
+    CHECK(i == 50);
+  }
+}
+
+TEST_CASE("leaving an imread_stream loop early stops its decoding; an empty list yields nothing", "[many][stream]") {
+  Files files(40);
+  std::size_t seen = 0;
+  {
+    auto stream = imio::imread_stream(files.resources, {.threads = 2, .prefetch = 4});
+    for (imio::ItemResult& item : stream) {
+      CHECK(item.image == imio::imread(files.paths[seen]));
+      if (++seen == 3) break;
+    }
+  }  // destroyed with items queued and running: must neither hang nor crash
+  CHECK(seen == 3);
+  // Never begun: nothing is read.
+  { auto unused = imio::imread_stream(files.resources); }
+  std::size_t n = 0;
+  for (auto& item : imio::imread_stream(std::span<const ImageResource>())) {
+    (void)item;
+    ++n;
+  }
+  CHECK(n == 0);
+}
