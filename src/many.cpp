@@ -34,7 +34,8 @@ struct StackPlan {
   ImageProperties item;   // every item's shape and dtype
   std::size_t first = 0;  // the item that set it
   std::optional<ImageFile> first_file;
-  NDArray batch;
+  NDArray batch;    // allocated here, unless the caller gave options.out
+  ArrayView slots;  // the batch or options.out
 };
 
 class ManyReader {
@@ -81,6 +82,19 @@ class ManyReader {
     if (!plan_.first_file) return false;
     Shape shape = plan_.item.shape;
     shape.insert(shape.begin(), n);
+    if (options_.out.bytes() != nullptr) {
+      // The caller's batch: no allocation, hence no limits to check.
+      if (options_.out.shape() != shape || options_.out.dtype() != plan_.item.dtype) {
+        throw ArgumentError(fmt::format("imread_many(stack=true): the output batch has {}, but the {} items stack to {} "
+                                        "(item {} ('{}') has {})",
+                                        describe_array(options_.out.shape(), options_.out.dtype()), n,
+                                        describe_array(shape, plan_.item.dtype), plan_.first, resources_[plan_.first].describe(),
+                                        describe_array(plan_.item.shape, plan_.item.dtype)));
+      }
+      plan_.slots = options_.out;
+      first_pending_ = true;
+      return true;
+    }
     const Limits limits = effective_limits(options_.read.limits);
     if (n > limits.max_frames) {
       throw LimitError(fmt::format("imread_many: {} images exceed max_frames={}", n, limits.max_frames));
@@ -91,6 +105,7 @@ class ManyReader {
                                    limits.max_bytes));
     }
     plan_.batch = NDArray::uninitialized(std::move(shape), plan_.item.dtype);
+    plan_.slots = plan_.batch;
     first_pending_ = true;
     return true;
   }
@@ -134,7 +149,7 @@ class ManyReader {
         return;
       }
     }
-    ArrayView slot = plan_.batch[i];
+    ArrayView slot = plan_.slots[i];
     detail::CoreAccess::decode_into(*file, slot, {.index = read.index, .kwargs = read.kwargs});
     file->close();
     items_[i].status = ItemStatus::ok;
@@ -192,7 +207,7 @@ class ManyReader {
       ItemResult& item = items_[i];
       if (item.status == ItemStatus::skipped) item.message = "cancelled";
       // A failed or skipped item's slot holds no pixels of it: zero, not garbage.
-      if (item.status != ItemStatus::ok && !plan_.batch.empty()) std::memset(plan_.batch[i].bytes(), 0, plan_.batch[i].nbytes());
+      if (item.status != ItemStatus::ok && plan_.slots.bytes() != nullptr) std::memset(plan_.slots[i].bytes(), 0, plan_.slots[i].nbytes());
     }
     return {.items = std::move(items_), .batch = std::move(plan_.batch)};
   }

@@ -46,6 +46,12 @@ struct ManyOptions {
   /// must have the shape and dtype of the first readable one, else
   /// imread_many throws ArgumentError naming the first that differs.
   bool stack = false;
+  /// With `stack`: a batch of your own to decode into instead of a new one
+  /// (`.out = batch`, an NDArray or a view, shape (N, …) of the items' shape
+  /// and dtype, else ArgumentError naming both). ManyResult::batch is then
+  /// empty. Reusing one batch across calls saves its allocation and page
+  /// faults. Ignored without `stack`.
+  ArrayView out{};
   /// Start no further item once one failed, and throw that item's error
   /// (the exception imread would have thrown) when the running ones are done.
   /// Otherwise every error stays with its item and the others are read.
@@ -92,8 +98,8 @@ struct ManyResult {
   /// One per resource, in the order given.
   std::vector<ItemResult> items{};
   /// With `stack`: the (N, …) batch; item i is batch[i]. Slots of items that
-  /// failed or were skipped are zero. Empty without `stack`, and when no
-  /// item could be read.
+  /// failed or were skipped are zero. Empty without `stack`, with
+  /// ManyOptions::out (the pixels are there), and when no item could be read.
   NDArray batch{};
 
   /// Whether every item was decoded.
