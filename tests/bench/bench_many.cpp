@@ -117,6 +117,9 @@ void many_files(const fs::path& dir, const char* ext, std::size_t side, std::siz
       }
     }
   }
+  // A batch allocated once, as a loader reading batch after batch keeps it.
+  NDArray reused = NDArray::uninitialized({count, side, side, 3}, DType::uint8);
+  imio::imread_many(resources, {.stack = true, .out = reused});
   std::vector<Method> methods = {
       {"sequential imread loop", wall([&] {
          std::vector<NDArray> out;
@@ -127,6 +130,10 @@ void many_files(const fs::path& dir, const char* ext, std::size_t side, std::siz
       {"imread_many (hardware threads)", wall([&] { g_sink = imio::imread_many(resources).items.size(); })},
       {"imread_many (threads=1)", wall([&] { g_sink = imio::imread_many(resources, {.threads = 1}).items.size(); })},
       {"imread_many stack=true", wall([&] { g_sink = imio::imread_many(resources, {.stack = true}).batch.nbytes(); })},
+      {"imread_many stack, reused out=", wall([&] {
+         const imio::ManyResult r = imio::imread_many(resources, {.stack = true, .out = reused});
+         g_sink = r.items.size();
+       })},
       {"sequential loop from memory", wall([&] {
          std::vector<NDArray> out;
          out.reserve(count);
