@@ -8,7 +8,7 @@
 //   <imio/kwargs.hpp>         KwargSpec, MethodSpec, KwargReader: kwargs declared once
 //   <imio/plugin_spec.hpp>    Plugin, FrameSource, PluginSpec, plugin_spec_from_json
 //   <imio/registry.hpp>       register_plugin, plugins()
-//   <imio/exif.hpp>           read_exif, exif_orientation, apply_orientation
+//   <imio/exif.hpp>           read_exif, read_exif_tags, exif_orientation, apply_orientation
 //   <imio/warnings.hpp>       warn, set_warning_handler
 //   <imio/checked_math.hpp>   overflow-checked sizes
 //   <imio/error_context.hpp>  with_error_context, for plugin extras
