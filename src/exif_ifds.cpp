@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "text_bytes.hpp"
 
 namespace imio {
 namespace {
@@ -57,25 +58,6 @@ std::string tag_key(std::span<const TagName> names, std::uint16_t tag) {
   return fmt::format("0x{:04x}", tag);
 }
 
-bool is_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    if (c < 0x80) extra = 0;
-    else if (c >= 0xC2 && c <= 0xDF) extra = 1;
-    else if (c >= 0xE0 && c <= 0xEF) extra = 2;
-    else if (c >= 0xF0 && c <= 0xF4) extra = 3;
-    else return false;
-    if (i + extra >= s.size() && extra > 0) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 // ASCII (TIFF 6.0 §2: NUL-terminated) as exiftool shows it: up to the first
 // NUL. Trailing spaces stay (EXIF 2.32 §4.6.5 pads unknown text with them;
 // exiftool trims them from a few tags only). EXIF says 7-bit ASCII, cameras
@@ -83,18 +65,7 @@ bool is_utf8(std::string_view s) {
 std::string ascii_text(std::span<const std::byte> raw) {
   std::string s(reinterpret_cast<const char*>(raw.data()), raw.size());
   if (const auto nul = s.find('\0'); nul != std::string::npos) s.resize(nul);
-  if (is_utf8(s)) return s;
-  std::string out;
-  for (const char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u < 0x80) {
-      out += ch;
-    } else {
-      out += static_cast<char>(0xC0 | (u >> 6));
-      out += static_cast<char>(0x80 | (u & 0x3F));
-    }
-  }
-  return out;
+  return text_detail::utf8_or_latin1(s);
 }
 
 // Where the IFDs below IFD0 are.
