@@ -4,6 +4,8 @@
 #include "jpeg_metadata.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
