@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace gdcm {
 class DataSet;
@@ -37,6 +39,18 @@ Dict to_metadata(const gdcm::FileMetaInformation& header, const gdcm::DataSet& d
 
 // "(0029,1010)"
 std::string tag_text(const gdcm::Tag& tag);
+
+// PALETTE COLOR lookup tables, as pydicom's apply_color_lut reads them.
+struct Palette {
+  std::vector<std::vector<std::uint16_t>> tables;  // red, green, blue[, alpha]
+  std::int64_t first = 0;  // the stored value mapped to entry 0 (lower values too)
+  unsigned bits = 16;      // 8 or 16: the output dtype
+};
+
+// The palette of the top-level data set (plain tables of 8- or 16-bit
+// entries, or segmented ones, PS3.3 C.7.9.2); nullopt without a descriptor;
+// DecodeError for tables that are damaged or disagree.
+std::optional<Palette> read_palette(const gdcm::DataSet& ds, bool big_endian);
 
 // What a frame of the image is.
 struct J2kFrame {

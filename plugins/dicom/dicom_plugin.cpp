@@ -481,7 +481,12 @@ class DicomReader final : public Plugin {
     native_little_ = native_ && img.GetTransferSyntax() != gdcm::TransferSyntax::ExplicitVRBigEndian && pf.GetBitsAllocated() >= 8 &&
                      pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
-      read_palette(ds, img.GetTransferSyntax() == gdcm::TransferSyntax::ExplicitVRBigEndian);
+      try {
+        palette_ = read_palette(ds, img.GetTransferSyntax() == gdcm::TransferSyntax::ExplicitVRBigEndian);
+        if (!palette_) palette_error_ = "PALETTE COLOR without a Red Palette Color Lookup Table Descriptor (0028,1101)";
+      } catch (const DecodeError& e) {
+        palette_error_ = e.what();
+      }
 
     }
     // RescaleSlope / RescaleIntercept (0028,1053 / 0028,1052) of the data
@@ -515,13 +520,12 @@ class DicomReader final : public Plugin {
     p.dtype = stored_;
     p.channels = samples_;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR && o.palette && samples_ == 1) {
-      if (palette_[0].empty()) {
-        throw DecodeError("PALETTE COLOR with 8-bit or segmented lookup tables is not supported by imio (read the "
-                          "indices with apply_palette=false)");
+      if (!palette_error_.empty()) {
+        throw DecodeError(palette_error_ + " (apply_palette=false reads the stored indices)");
       }
       p.palette = true;
-      p.channels = 3;
-      p.dtype = lut_bits_ == 8 ? DType::uint8 : DType::uint16;
+      p.channels = palette_->tables.size();
+      p.dtype = palette_->bits == 8 ? DType::uint8 : DType::uint16;
       return p;
     }
     p.invert = o.invert && pi_ == gdcm::PhotometricInterpretation::MONOCHROME1 && is_integer(stored_);
@@ -689,7 +693,11 @@ class DicomReader final : public Plugin {
     }
     if (p.invert) invert(raw, pixels);
     if (p.palette) {
-      apply_lut(raw, out, offset, pixels);
+      if (out.dtype() == DType::uint8) {
+        apply_lut<std::uint8_t>(raw, out, offset, pixels);
+      } else {
+        apply_lut<std::uint16_t>(raw, out, offset, pixels);
+      }
     } else if (p.rescale != Rescale::none) {
       const std::size_t n = pixels;
       switch (stored_) {
@@ -743,59 +751,27 @@ class DicomReader final : public Plugin {
     }
   }
 
-  // The red, green and blue tables of 16-bit entries as the data set states
-  // them (descriptor: entries, first value mapped, bits), as pydicom's
-  // apply_color_lut reads them; other tables (8-bit, segmented) are GDCM's.
-  void read_palette(const gdcm::DataSet& ds, bool big_endian) {
-    const auto words = [&](std::uint16_t e) -> std::vector<std::uint16_t> {
-      const gdcm::Tag t(0x0028, e);
-      if (!ds.FindDataElement(t)) return {};
-      const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
-      if (bv == nullptr || bv->GetPointer() == nullptr) return {};
-      std::vector<std::uint16_t> v(bv->GetLength() / 2);
-      std::memcpy(v.data(), bv->GetPointer(), v.size() * 2);
-      if (big_endian) {
-        for (auto& w : v) w = static_cast<std::uint16_t>(w >> 8 | w << 8);
-      }
-      return v;
-    };
-    std::array<std::vector<std::uint16_t>, 3> tables;
-    for (int c = 0; c < 3; ++c) {
-      const auto d = words(static_cast<std::uint16_t>(0x1101 + c));
-      if (d.size() != 3 || d[2] != 16) return;
-      const std::size_t n = d[0] == 0 ? 65536 : d[0];
-      tables[c] = words(static_cast<std::uint16_t>(0x1201 + c));
-      if (tables[c].size() < n) return;
-      tables[c].resize(n);
-      palette_first_[c] = d[1];
-    }
-    palette_ = std::move(tables);
-    lut_bits_ = 16;
-  }
-
-  // PALETTE COLOR: each index through the red, green and blue tables.
+  // PALETTE COLOR: each index through the red, green, blue (and alpha)
+  // tables; indices below the first mapped value take entry 0, above the
+  // tables' end the last entry (pydicom's apply_color_lut).
+  template <class Out>
   void apply_lut(const std::byte* raw, NDArray& out, std::size_t offset, std::size_t pixels) const {
-    if (!palette_[0].empty()) {
-      std::uint16_t* o = out.values<std::uint16_t>().data() + offset;
-      for (std::size_t i = 0; i < pixels; ++i) {
-        std::int64_t index = 0;
-        if (stored_ == DType::uint8) {
-          index = reinterpret_cast<const std::uint8_t*>(raw)[i];
-        } else if (stored_ == DType::int8) {
-          index = reinterpret_cast<const std::int8_t*>(raw)[i];
-        } else if (stored_ == DType::int16) {
-          index = reinterpret_cast<const std::int16_t*>(raw)[i];
-        } else {
-          index = reinterpret_cast<const std::uint16_t*>(raw)[i];
-        }
-        for (std::size_t c = 0; c < 3; ++c) {
-          const auto& lut = palette_[c];
-          const std::int64_t k = std::clamp<std::int64_t>(index - palette_first_[c], 0,
-                                                          static_cast<std::int64_t>(lut.size()) - 1);
-          o[i * 3 + c] = lut[static_cast<std::size_t>(k)];
-        }
+    const std::size_t channels = palette_->tables.size();
+    Out* o = out.values<Out>().data() + offset;
+    for (std::size_t i = 0; i < pixels; ++i) {
+      std::int64_t index = 0;
+      switch (stored_) {
+        case DType::uint8: index = reinterpret_cast<const std::uint8_t*>(raw)[i]; break;
+        case DType::int8: index = reinterpret_cast<const std::int8_t*>(raw)[i]; break;
+        case DType::int16: index = reinterpret_cast<const std::int16_t*>(raw)[i]; break;
+        default: index = reinterpret_cast<const std::uint16_t*>(raw)[i]; break;
       }
-      return;
+      for (std::size_t c = 0; c < channels; ++c) {
+        const auto& lut = palette_->tables[c];
+        const std::int64_t k =
+            std::clamp<std::int64_t>(index - palette_->first, 0, static_cast<std::int64_t>(lut.size()) - 1);
+        o[i * channels + c] = static_cast<Out>(lut[static_cast<std::size_t>(k)]);
+      }
     }
   }
 
@@ -812,9 +788,8 @@ class DicomReader final : public Plugin {
   DType stored_ = DType::uint8;
   unsigned bits_stored_ = 8;
   gdcm::PhotometricInterpretation pi_;
-  unsigned lut_bits_ = 0;
-  std::array<std::vector<std::uint16_t>, 3> palette_;  // 16-bit tables read by imio
-  std::array<std::int64_t, 3> palette_first_{};
+  std::optional<Palette> palette_;  // PALETTE COLOR's tables
+  std::string palette_error_;       // why they cannot be used (apply_palette=false still reads)
   std::size_t frame_bytes_ = 0;
   std::size_t fragments_ = 0;
   bool native_ = false;

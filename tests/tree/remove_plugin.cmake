@@ -1,5 +1,6 @@
-# cmake -DSOURCE_DIR=… -DWORK_DIR=… -DPLUGIN=<name> -DGENERATOR=… -DCXX_COMPILER=…
-#       [-DMAKE_PROGRAM=…] [-DCORPUS=…] [-DJOBS=2] -P remove_plugin.cmake
+# cmake -DSOURCE_DIR=… -DWORK_DIR=… -DPLUGIN=<name> -DOTHERS=<plugins to build>
+#       -DGENERATOR=… -DCXX_COMPILER=… [-DMAKE_PROGRAM=…] [-DCORPUS=…] [-DJOBS=2]
+#       -P remove_plugin.cmake
 #
 # "A plugin is a folder": copies the source tree without plugins/PLUGIN (and
 # nothing else removed or edited), then configures, builds and runs the copy's
@@ -54,6 +55,14 @@ set(args -S "${tree}" -B "${build}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CX
 if(MAKE_PROGRAM)
   list(APPEND args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
 endif()
+# Only the OTHERS are built: every other plugin folder's option is OFF.
+file(GLOB folders RELATIVE "${tree}/plugins" "${tree}/plugins/*")
+foreach(folder IN LISTS folders)
+  if(IS_DIRECTORY "${tree}/plugins/${folder}" AND NOT folder IN_LIST OTHERS)
+    string(TOUPPER "${folder}" upper)
+    list(APPEND args "-DIMIO_WITH_${upper}=OFF")
+  endif()
+endforeach()
 if(CORPUS)
   list(APPEND args "-DIMIO_TEST_CORPUS=${CORPUS}")
 endif()
@@ -69,7 +78,7 @@ run("imio plugins" "${build}/src/cli/imio" plugins)
 if(last_output MATCHES "\"name\": \"${PLUGIN}\"")
   message(FATAL_ERROR "remove ${PLUGIN}: `imio plugins` still lists ${PLUGIN}:\n${last_output}")
 endif()
-# Every other folder whose plugin the full build has is still there.
+# Every plugin the copy builds is still there.
 foreach(name IN LISTS OTHERS)
   if(NOT last_output MATCHES "\"name\": \"${name}\"")
     message(FATAL_ERROR "remove ${PLUGIN}: `imio plugins` lacks ${name}:\n${last_output}")
