@@ -4,6 +4,8 @@
 #include <imio/error.hpp>
 #include <imio/icc.hpp>
 
+#include "text_bytes.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,24 +21,6 @@ std::uint64_t be(std::span<const std::byte> p, std::size_t at, int n) {
   std::uint64_t v = 0;
   for (int i = 0; i < n; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(p[at + static_cast<std::size_t>(i)]);
   return v;
-}
-
-void append_utf8(std::string& out, std::uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
 }
 
 // UTF-16BE (surrogate pairs joined; a lone surrogate becomes U+FFFD) up to
@@ -57,7 +41,7 @@ std::string utf16be(std::span<const std::byte> s) {
     } else if (c >= 0xD800 && c <= 0xDFFF) {
       c = 0xFFFD;
     }
-    append_utf8(out, c);
+    text_detail::append_utf8(out, c);
   }
   return out;
 }

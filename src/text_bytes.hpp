@@ -8,6 +8,25 @@
 
 namespace imio::text_detail {
 
+/// Appends code point `c` as UTF-8 (1 to 4 bytes).
+inline void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
 inline bool is_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -30,15 +49,7 @@ inline bool is_utf8(std::string_view s) {
 inline std::string utf8_or_latin1(std::string_view s) {
   if (is_utf8(s)) return std::string(s);
   std::string out;
-  for (const char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u < 0x80) {
-      out += ch;
-    } else {
-      out += static_cast<char>(0xC0 | (u >> 6));
-      out += static_cast<char>(0x80 | (u & 0x3F));
-    }
-  }
+  for (const char ch : s) append_utf8(out, static_cast<unsigned char>(ch));
   return out;
 }
 
