@@ -24,12 +24,13 @@ imio_descriptor_packages() {
 # is missing is left out of an AUTO build).
 # shellcheck disable=SC2207
 IMIO_PLUGIN_PACKAGES=(libcurl4-openssl-dev libzip-dev $(imio_descriptor_packages debian))
-# The tests: Catch2, Python with numpy (the core's oracle), OpenCV's core
+# The tests: Catch2, Python with numpy (the core's oracle), exiftool and
+# Pillow (the metadata parsers' oracles), OpenCV's core
 # (the <imio/interop/opencv.hpp> test), and the independent readers each
 # plugin's tests compare against (its "debian_test" packages: Pillow,
 # tifffile, PyAV, libraw-bin, …).
 # shellcheck disable=SC2207
-IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy libopencv-core-dev $(imio_descriptor_packages debian_test))
+IMIO_TEST_PACKAGES=(catch2 python3 python3-numpy libimage-exiftool-perl python3-pil libopencv-core-dev $(imio_descriptor_packages debian_test))
 # The API reference (the `docs` target).
 IMIO_DOCS_PACKAGES=(doxygen)
 

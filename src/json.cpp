@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "sha256.hpp"
+#include "text_bytes.hpp"
 
 namespace imio {
 namespace {
@@ -278,7 +279,7 @@ class Reader {
       if (low < 0xDC00 || low > 0xDFFF) fail("the low surrogate of a \\u surrogate pair");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
     }
-    append_utf8(out, cp);
+    text_detail::append_utf8(out, cp);
   }
 
   char32_t hex4() {
@@ -289,24 +290,6 @@ class Reader {
     if (ec != std::errc() || end != first + 4) fail("four hex digits");
     pos_ += 4;
     return static_cast<char32_t>(v);
-  }
-
-  static void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   void skip_space() {

@@ -21,6 +21,33 @@ namespace imio {
 /// block are skipped; a block whose header is unusable gives an empty map.
 /// Never throws DecodeError: EXIF is advisory.
 IMIO_EXPORT Metadata read_exif(std::span<const std::byte> exif);
+/// Every IFD of an EXIF block, parsed: a map from IFD name to a map of its
+/// tags. The IFDs are named as exiftool's `-G1` groups name them, and only
+/// those present appear, in this order: "IFD0" (the primary image), "ExifIFD"
+/// (EXIF 2.32 §4.6.5), "GPS" (§4.6.6), "InteropIFD" (§4.6.7; pointed to by
+/// the Exif IFD) and "IFD1" (the thumbnail, IFD0's next IFD).
+///
+/// Tags are named as exiftool 12.57 names them ("ModifyDate" for 0x0132,
+/// "ISO" for 0x8827, "ExposureCompensation" for 0x9204; Pillow's names where
+/// the two agree); a tag neither knows is keyed by its number, "0x" and four
+/// lowercase hex digits ("0xabcd"). The pointer tags linking the IFDs
+/// (0x8769, 0x8825, 0xA005) are structure and do not appear. Values, raw
+/// (no exiftool value conversion: ApertureValue is the APEX number):
+/// ASCII → str (up to the first NUL, trailing spaces kept; UTF-8 kept,
+/// other bytes read as Latin-1); BYTE and UNDEFINED → bytes (MakerNote too, unparsed);
+/// SHORT, LONG and the signed integers → int; RATIONAL and SRATIONAL →
+/// float (NaN for a zero denominator); FLOAT, DOUBLE → float; a count other
+/// than 1 → a list of those. Entries of a type TIFF 6.0 does not define are
+/// skipped.
+///
+/// `exif` is a TIFF-structured block in either byte order, with or without
+/// the "Exif\0\0" prefix of a JPEG APP1 segment.
+/// @throws DecodeError naming the block and the reason when the header is
+///   not TIFF's, an IFD is reached twice (a pointer loop), an IFD or a value
+///   lies past the end of the block, an IFD declares more than 1024 entries,
+///   or the entries' values add up to more than four times the block (work is
+///   bounded by the block's size).
+IMIO_EXPORT Metadata read_exif_tags(std::span<const std::byte> exif);
 /// The EXIF Orientation (1…8) of the block, or 0 when absent or invalid.
 IMIO_EXPORT int exif_orientation(std::span<const std::byte> exif) noexcept;
 /// The shape after apply_orientation: orientations 5–8 swap the axes

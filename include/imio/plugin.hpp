@@ -8,7 +8,9 @@
 //   <imio/kwargs.hpp>         KwargSpec, MethodSpec, KwargReader: kwargs declared once
 //   <imio/plugin_spec.hpp>    Plugin, FrameSource, PluginSpec, plugin_spec_from_json
 //   <imio/registry.hpp>       register_plugin, plugins()
-//   <imio/exif.hpp>           read_exif, exif_orientation, apply_orientation
+//   <imio/exif.hpp>           read_exif, read_exif_tags, exif_orientation, apply_orientation
+//   <imio/iptc.hpp>           read_iptc_tags, photoshop_resource
+//   <imio/icc.hpp>            icc_profile_description
 //   <imio/warnings.hpp>       warn, set_warning_handler
 //   <imio/checked_math.hpp>   overflow-checked sizes
 //   <imio/error_context.hpp>  with_error_context, for plugin extras
@@ -26,6 +28,8 @@
 #include <imio/error.hpp>
 #include <imio/error_context.hpp>
 #include <imio/exif.hpp>
+#include <imio/icc.hpp>
+#include <imio/iptc.hpp>
 #include <imio/json.hpp>
 #include <imio/kwargs.hpp>
 #include <imio/metadata.hpp>

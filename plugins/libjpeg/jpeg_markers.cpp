@@ -30,6 +30,12 @@ namespace {
 
 int be16(const JOCTET* p) { return (p[0] << 8) | p[1]; }
 
+// XMP Part 3 §1.1.3: the APP1 namespaces of the standard and extended
+// packets; Photoshop's APP13 signature (its image resources, IPTC among them).
+constexpr std::string_view kXmpPrefix("http://ns.adobe.com/xap/1.0/\0", 29);
+constexpr std::string_view kXmpExtensionPrefix("http://ns.adobe.com/xmp/extension/\0", 35);
+constexpr std::string_view kPhotoshopPrefix("Photoshop 3.0\0", 14);
+
 Bytes bytes_of(const JOCTET* p, std::size_t n) {
   Bytes out(n);
   if (n > 0) std::memcpy(out.data(), p, n);
@@ -144,6 +150,13 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const 
         h.exif = bytes_of(d, n);
         info.set("exif", h.exif);
       }
+    } else if (m->marker == JPEG_APP0 + 1 && m->starts_with(kXmpPrefix)) {
+      if (h.xmp.empty()) h.xmp = std::as_bytes(std::span(d, n)).subspan(kXmpPrefix.size());
+    } else if (m->marker == JPEG_APP0 + 1 && m->starts_with(kXmpExtensionPrefix)) {
+      h.xmp_extension.push_back(std::as_bytes(std::span(d, n)).subspan(kXmpExtensionPrefix.size()));
+    } else if (m->marker == JPEG_APP0 + 13 && m->starts_with(kPhotoshopPrefix)) {
+      const auto* p = reinterpret_cast<const std::byte*>(d);
+      h.photoshop.insert(h.photoshop.end(), p + kPhotoshopPrefix.size(), p + n);
     } else if (m->marker == JPEG_APP0 + 2 && m->starts_with(std::string_view("ICC_PROFILE\0", 12)) && n >= 14) {
       icc.push_back(seg);
     } else if (m->marker == JPEG_APP0 + 14 && m->starts_with("Adobe") && n >= 7) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <imio/metadata.hpp>
 #include <imio/value.hpp>
@@ -20,6 +21,11 @@ struct HeaderInfo {
   std::string mode;  ///< Pillow's native mode: "L", "RGB" or "CMYK"
   Metadata info;     ///< Pillow's info mapping (jfif…, exif, icc_profile, dpi, adobe…, comment)
   Bytes exif;        ///< the first "Exif\0\0" APP1 segment, prefix included; empty when none
+  // For the normalised entries (jpeg_metadata.hpp); the spans point into the
+  // file's bytes, which the reader keeps.
+  std::span<const std::byte> xmp;                          ///< the first standard XMP packet (after its APP1 prefix)
+  std::vector<std::span<const std::byte>> xmp_extension;  ///< extended XMP APP1 payloads (after the prefix), in file order
+  Bytes photoshop;  ///< the APP13 "Photoshop 3.0\0" payloads joined in file order (a large resource spans several)
 };
 
 /// Reads the header fields from libjpeg (after jpeg_read_header) and the

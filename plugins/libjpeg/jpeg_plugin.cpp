@@ -19,6 +19,7 @@
 #include "jpeg_backend.hpp"
 #include "jpeg_convert.hpp"
 #include "jpeg_markers.hpp"
+#include "jpeg_metadata.hpp"
 
 namespace imio {
 namespace libjpeg {
@@ -125,6 +126,7 @@ class JpegReader final : public Plugin {
     if (!header_.exif.empty()) {
       for (const auto& [key, value] : read_exif(header_.exif)) meta.set(key, value);
     }
+    add_metadata_entries(meta, header_);  // beyond imageio: docs/metadata.md
     // D17: Orientation describes the pixels unless this call's rotate applied it.
     if (exclude_applied && o.rotate) meta.erase("Orientation");
     return meta;

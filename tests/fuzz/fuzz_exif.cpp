@@ -1,5 +1,9 @@
-// The core's EXIF reader: advisory, so it never throws on bad data.
+// The core's EXIF reader (advisory, so it never throws on bad data), and
+// the full readers of EXIF, IPTC and ICC blocks (DecodeError on bad data,
+// nothing else).
 #include <imio/exif.hpp>
+#include <imio/icc.hpp>
+#include <imio/iptc.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -14,5 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const int o = imio::exif_orientation(bytes);
     if (o < 0 || o > 8) std::abort();
   });
+  imio_fuzz::attempt("read_exif_tags", [&] { (void)imio::read_exif_tags(bytes); });
+  imio_fuzz::attempt("read_iptc_tags", [&] { (void)imio::read_iptc_tags(bytes); });
+  imio_fuzz::attempt("photoshop_resource", [&] { (void)imio::photoshop_resource(bytes, 0x0404); });
+  imio_fuzz::attempt("icc_profile_description", [&] { (void)imio::icc_profile_description(bytes); });
   return 0;
 }

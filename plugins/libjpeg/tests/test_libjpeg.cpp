@@ -344,6 +344,9 @@ TEST_CASE("libjpeg: metadata keys of spec §5.1.8 and Orientation per D17", "[li
   // Written metadata come back: dpi, comment, ICC (several APP2 chunks), EXIF, progressive.
   Bytes icc(150000);
   for (std::size_t i = 0; i < icc.size(); ++i) icc[i] = static_cast<std::byte>(i * 7);
+  // a tag table of no tags (ICC.1 §7.3): immeta parses the profile for its
+  // description and refuses one whose table lies (docs/metadata.md)
+  for (std::size_t i = 128; i < 132; ++i) icc[i] = std::byte{0};
   const Bytes exif_block = read_file(file);  // any bytes will do for the raw segment test below
   const Bytes out = imio::imwrite("<bytes>", gradient(20, 30, 3),
                                   {.extension = ".jpg",
@@ -354,6 +357,7 @@ TEST_CASE("libjpeg: metadata keys of spec §5.1.8 and Orientation per D17", "[li
                         .value();
   const imio::Metadata m = imio::immeta(out);
   CHECK(m.get<Bytes>("icc_profile") == icc);
+  CHECK(m.get<std::string>("icc_description").empty());  // no 'desc' tag
   CHECK(m.get<Bytes>("comment") == to_bytes("hello"));
   CHECK(m.get<std::int64_t>("progressive") == 1);
   CHECK(m.get<std::int64_t>("jfif_unit") == 1);
