@@ -327,7 +327,14 @@ std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
 }
 
 NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
-  check_array(shape, dtype);
+  const std::uint64_t n = check_array(shape, dtype);
+  Impl::OutputTarget* target = impl_->target;
+  if (target != nullptr && dtype == target->dtype && shape == target->shape && !target->taken.exchange(true)) {
+    // Decoding into the caller's memory (imread_into): the array borrows it
+    // and frees nothing when it dies.
+    if (zeroed) std::memset(target->data, 0, static_cast<std::size_t>(n));
+    return NDArray::adopt(target->data, shape, dtype, [](void*) noexcept {});
+  }
   return zeroed ? NDArray(shape, dtype) : NDArray::uninitialized(shape, dtype);
 }
 

@@ -4,6 +4,7 @@
 
 #include <imio/plugin.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -37,8 +38,22 @@ struct Request::Impl {
   ByteSink& sink();
   std::optional<std::filesystem::path> local_path();
 
+  /// The caller's memory of one read_into call (see OutputTarget).
+  struct OutputTarget {
+    std::byte* data = nullptr;
+    Shape shape;
+    DType dtype = DType::uint8;
+    /// Handed to an allocate() already: a second array of the same shape
+    /// (a plugin's scratch and its result) must not share the memory.
+    /// Atomic because a plugin may allocate from its own worker threads.
+    std::atomic<bool> taken{false};
+  };
+
   ImageResource resource;
   IoMode mode;
+  /// Set by read_into for the duration of one Plugin::read: allocate() of
+  /// exactly this shape and dtype returns the caller's memory (once).
+  OutputTarget* target = nullptr;
   detail::ClassifiedUri uri;
   std::string extension;
   std::string description;

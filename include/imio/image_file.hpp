@@ -77,6 +77,20 @@ class IMIO_EXPORT ImageFile {
   void write(std::span<const NDArray> images, std::initializer_list<Kwarg> kwargs) {
     write(images, WriteCall{.kwargs = Kwargs(kwargs)});
   }
+  /// read(call) into the caller's memory instead of a new array (no
+  /// imageio counterpart; numpy's `out=`). `out` must have the shape and
+  /// dtype properties(call) gives, else ArgumentError naming both, before
+  /// anything is decoded. Plugins that decode straight into their result
+  /// array write into `out` directly (when `out` is 64-byte aligned); others
+  /// decode as read() does and the result is copied into `out` once
+  /// (docs/many-files.md lists which). On an error after decoding started,
+  /// `out` may be partly overwritten.
+  void read_into(ArrayView out, const ReadCall& call = {});
+  /// read_into(out, {.kwargs = kwargs}).
+  template <class = void>
+  void read_into(ArrayView out, std::initializer_list<Kwarg> kwargs) {
+    read_into(out, ReadCall{.kwargs = Kwargs(kwargs)});
+  }
   /// Plugin::properties; mirrors `plugin.properties(index=…, **kwargs)`.
   ImageProperties properties(const PropCall& call = {});
   /// properties({.kwargs = kwargs}).
@@ -124,6 +138,9 @@ class IMIO_EXPORT ImageFile {
   /// Takes ownership of an opened state (a raw pointer: no <memory> here).
   explicit ImageFile(State* state) noexcept;
   [[noreturn]] void throw_wrong_plugin(const char* wanted) const;
+  /// read_into once `out` is known to match; true when the plugin decoded
+  /// straight into it, false when the result was copied.
+  bool decode_into(ArrayView out, const ReadCall& call);
   void finish_on_destruction() noexcept;
   State& open_state(const char* operation) const;
   State& open_state(const char* operation, IoMode needed) const;

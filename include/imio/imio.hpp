@@ -41,6 +41,22 @@ namespace imio {
 ///         (unknown kwarg…), IndexError, DecodeError, LimitError
 IMIO_EXPORT NDArray imread(const ImageResource& resource, const ReadOptions& options = {});
 
+/// Reads as imread(resource, options) does, into the caller's memory (numpy's
+/// `out=`; no imageio counterpart). `out` is an NDArray or a view of one (a
+/// slot of a batch: `batch[i]`), C-contiguous, with exactly the shape and
+/// dtype improps(resource, options) gives.
+///
+/// Plugins that decode straight into their result array (PNG, JPEG, TIFF,
+/// npy and most others, see docs/many-files.md) write into `out` without
+/// allocating a result when `out` is 64-byte aligned (every NDArray is);
+/// the others decode as imread does and copy the result into `out` once.
+/// On an error after decoding started, `out` may be partly overwritten (as
+/// with OpenCV's and numpy's `out=`).
+///
+/// @throws ArgumentError naming both when `out`'s shape or dtype differs
+///         from improps' (`out` is then untouched), and what imread throws
+IMIO_EXPORT void imread_into(const ImageResource& resource, ArrayView out, const ReadOptions& options = {});
+
 /// Writes one ndimage (or a batch, as the plugin decides). Mirrors
 /// `imageio.v3.imwrite`. A path target is written atomically: a temporary
 /// sibling renamed on success; on failure the previous file is untouched.
@@ -89,6 +105,11 @@ IMIO_EXPORT ImageFile imopen(const ImageResource& resource, std::string_view io_
 template <class = void>
 NDArray imread(const ImageResource& resource, std::initializer_list<Kwarg> kwargs) {
   return imread(resource, ReadOptions{.kwargs = Kwargs(kwargs)});
+}
+/// imread_into(resource, out, {.kwargs = kwargs}).
+template <class = void>
+void imread_into(const ImageResource& resource, ArrayView out, std::initializer_list<Kwarg> kwargs) {
+  imread_into(resource, out, ReadOptions{.kwargs = Kwargs(kwargs)});
 }
 /// imwrite(resource, image, {.kwargs = kwargs}).
 template <class = void>

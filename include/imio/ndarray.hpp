@@ -264,6 +264,15 @@ class IMIO_EXPORT NDArray {
   template <class Deleter>
     requires std::invocable<Deleter&, void*>
   static NDArray adopt(void* data, Shape shape, DType dtype, Deleter deleter) {
+    if constexpr (std::is_empty_v<Deleter> && std::is_default_constructible_v<Deleter>) {
+      // A stateless deleter (a lambda without captures) needs no owner per
+      // array: one shared releaser, and no heap allocation per adopt().
+      struct Stateless final : detail::ArrayReleaser {
+        void release(void* p) noexcept override { Deleter{}(p); }
+      };
+      static Stateless releaser;
+      return adopt_with(data, std::move(shape), dtype, &releaser);
+    }
     struct Owner final : detail::ArrayReleaser {
       explicit Owner(Deleter&& d) : deleter(std::move(d)) {}
       void release(void* p) noexcept override {

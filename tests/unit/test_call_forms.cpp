@@ -169,6 +169,34 @@ TEST_CASE("every ImageFile method takes its call struct or the kwargs shorthand"
   out.close();
 }
 
+TEST_CASE("imread_into and ImageFile::read_into take the options, the kwargs shorthand and {}", "[call-forms]") {
+  register_recorder();
+  imio_test::TempDir dir;
+  const auto path = dir / "a.kwrec";
+  imio_test::write_file(path, imio_test::to_bytes("KWREC"));
+  NDArray out({1, 1}, imio::DType::uint8);
+  out.at<std::uint8_t>(0, 0) = 7;
+  imio::imread_into(path, out, {{"quality", 90}});
+  CHECK(seen()["read"] == q90);
+  CHECK(seen()["properties"] == q90);  // the shape check asks with the same kwargs
+  CHECK(out.at<std::uint8_t>(0, 0) == 0);  // what the plugin returned
+  imio::imread_into(path, out, {{"quality", 90}, {"optimize", true}});
+  CHECK(seen()["read"] == two);
+  imio::imread_into(path, out, {.index = 0, .kwargs = two});
+  CHECK(seen()["read"] == two);
+  imio::imread_into(path, out, {});
+  CHECK(seen()["read"].empty());
+  imio::imread_into(path, out);
+  CHECK(seen()["read"].empty());
+  auto in = imio::imopen(path, "r");
+  in.read_into(out, {{"quality", 90}});
+  CHECK(seen()["read"] == q90);
+  in.read_into(out, {.index = 0, .kwargs = two});
+  CHECK(seen()["read"] == two);
+  // A view converts too; a row of one pixel has shape (1), not (1, 1).
+  CHECK_THROWS_AS(in.read_into(out[0], {}), imio::ArgumentError);
+}
+
 TEST_CASE("Index takes an optional integer: empty means None", "[call-forms]") {
   CHECK(imio::Index(std::optional<int>{}).is_none());
   CHECK(imio::Index(std::optional<long>{3}) == imio::Index(3));

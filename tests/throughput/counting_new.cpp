@@ -1,0 +1,39 @@
+#include "counting_new.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace {
+
+std::atomic<std::size_t> g_threshold{0};  // 0: not counting
+std::atomic<std::size_t> g_count{0};
+
+void* aligned(std::size_t n, std::align_val_t al) {
+  const auto a = static_cast<std::size_t>(al);
+  if (const std::size_t t = g_threshold.load(std::memory_order_relaxed); t != 0 && n >= t) g_count.fetch_add(1);
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  void* p = std::aligned_alloc(a, n == 0 ? a : (n + a - 1) / a * a);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* operator new(std::size_t n, std::align_val_t al) { return aligned(n, al); }
+void* operator new[](std::size_t n, std::align_val_t al) { return aligned(n, al); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace imio_test {
+
+LargeAllocations::LargeAllocations(std::size_t min_bytes) {
+  g_count = 0;
+  g_threshold = min_bytes == 0 ? 1 : min_bytes;
+}
+LargeAllocations::~LargeAllocations() { g_threshold = 0; }
+std::size_t LargeAllocations::count() const { return g_count.load(); }
+
+}  // namespace imio_test
