@@ -3,6 +3,7 @@
 // cancelling, progress and stacking behave as documented.
 #include <imio/imio.hpp>
 #include <imio/many.hpp>
+#include <imio/registry.hpp>
 
 #include <atomic>
 #include <cstring>
@@ -27,17 +28,28 @@ NDArray image(imio::Shape shape, int seed) {
   return a;
 }
 
-// `n` files alternating PNG, JPEG and TIFF, each its own pixels, all of
-// `shape` unless listed in `other_shape`.
+// The still formats this build writes with a native plugin, in turn: PNG
+// (the test needs libpng), JPEG and TIFF when their plugins are built (a
+// build without libjpeg sends .jpg to FFmpeg, which writes it as a
+// one-frame video).
+std::vector<const char*> still_extensions() {
+  std::vector<const char*> ext{".png"};
+  if (imio::has_plugin("libjpeg")) ext.push_back(".jpg");
+  if (imio::has_plugin("libtiff")) ext.push_back(".tif");
+  return ext;
+}
+
+// `n` files alternating the still formats above, each its own pixels, all
+// of `shape` unless listed in `other_shape`.
 struct Files {
   imio_test::TempDir dir;
   std::vector<ImageResource> resources;
   std::vector<std::filesystem::path> paths;
 
   explicit Files(std::size_t n, imio::Shape shape = {48, 40, 3}, std::vector<std::size_t> other_shape = {}) {
-    const char* ext[] = {".png", ".jpg", ".tif"};
+    const std::vector<const char*> ext = still_extensions();
     for (std::size_t i = 0; i < n; ++i) {
-      const auto path = dir / ("img" + std::to_string(i) + ext[i % 3]);
+      const auto path = dir / ("img" + std::to_string(i) + ext[i % ext.size()]);
       const bool other = std::find(other_shape.begin(), other_shape.end(), i) != other_shape.end();
       imio::imwrite(path, image(other ? imio::Shape{shape[0] + 2, shape[1], shape[2]} : shape, static_cast<int>(i)));
       paths.push_back(path);
@@ -216,7 +228,7 @@ TEST_CASE("stack=true with an item of another shape is an ArgumentError naming t
       imio::imread_many(files.resources, {.threads = threads, .stack = true});
     });
     CHECK(imio_test::contains(m, "item 23"));
-    CHECK(imio_test::contains(m, "img23.tif"));
+    CHECK(imio_test::contains(m, "img23."));
     CHECK(imio_test::contains(m, "(50, 40, 3)"));
     CHECK(imio_test::contains(m, "(48, 40, 3)"));
   }
