@@ -4,6 +4,7 @@
 #include "tiff_writer.hpp"
 
 #include <imio/json.hpp>
+#include <imio/metadata_write.hpp>
 
 #include <algorithm>
 #include <array>
@@ -178,6 +179,7 @@ struct WriteArgs {
   std::optional<Value::List> colormap;
   std::vector<std::uint16_t> extrasamples;
   bool extrasamples_given = false;
+  std::optional<Bytes> xmp, iptc, icc_profile;  // tags 700, 33723, 34675 of the first page
 };
 
 WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
@@ -230,6 +232,9 @@ WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
     a.extrasamples_given = true;
     for (const Value& v : *e) a.extrasamples.push_back(v.get<std::uint16_t>());
   }
+  a.xmp = take_xmp_kwarg(kw);
+  a.iptc = take_iptc_kwarg(kw);
+  a.icc_profile = take_icc_kwarg(kw);
   kw.finish();
   return a;
 }
@@ -496,6 +501,29 @@ class TiffWriter final : public Plugin {
       if (!description.empty()) TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
       if (!a.software.empty()) TIFFSetField(t, TIFFTAG_SOFTWARE, a.software.c_str());
       if (!a.datetime.empty()) TIFFSetField(t, TIFFTAG_DATETIME, a.datetime.c_str());
+      set_metadata_blocks(a);
+    }
+  }
+
+  // XMP (XMP Part 3 §1.1.5: tag 700, BYTE), IPTC (tag 33723, as
+  // Photoshop and exiftool write it) and the ICC profile (tag 34675).
+  void set_metadata_blocks(const WriteArgs& a) {
+    TIFF* t = tif_;
+    if (a.xmp) TIFFSetField(t, TIFFTAG_XMLPACKET, static_cast<std::uint32_t>(a.xmp->size()), a.xmp->data());
+    if (a.icc_profile) {
+      TIFFSetField(t, TIFFTAG_ICCPROFILE, static_cast<std::uint32_t>(a.icc_profile->size()), a.icc_profile->data());
+    }
+    if (a.iptc) {
+      // libtiff declares 33723 as LONGs (counted in 4-byte units) or as
+      // bytes, by version: the IIM block is padded with NULs to whole LONGs.
+      const TIFFField* f = TIFFFieldWithTag(t, TIFFTAG_RICHTIFFIPTC);
+      if (f != nullptr && TIFFFieldDataType(f) == TIFF_LONG) {
+        std::vector<std::uint32_t> words((a.iptc->size() + 3) / 4, 0);
+        std::memcpy(words.data(), a.iptc->data(), a.iptc->size());
+        TIFFSetField(t, TIFFTAG_RICHTIFFIPTC, static_cast<std::uint32_t>(words.size()), words.data());
+      } else {
+        TIFFSetField(t, TIFFTAG_RICHTIFFIPTC, static_cast<std::uint32_t>(a.iptc->size()), a.iptc->data());
+      }
     }
   }
 

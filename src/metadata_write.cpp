@@ -1,0 +1,195 @@
+// The writers' metadata kwargs (one reading for every plugin), the
+// orientation rule, and copy_metadata.
+#include <imio/error.hpp>
+#include <imio/exif.hpp>
+#include <imio/metadata_write.hpp>
+#include <imio/registry.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "exif_block.hpp"
+
+namespace imio {
+namespace {
+
+constexpr char kExifPrefix[] = {'E', 'x', 'i', 'f', 0, 0};
+
+bool has_exif_prefix(std::span<const std::byte> b) { return b.size() >= 6 && std::memcmp(b.data(), kExifPrefix, 6) == 0; }
+
+Bytes to_bytes(std::string_view s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return Bytes(p, p + s.size());
+}
+
+// bytes, or a str's bytes; none for None, absent or empty.
+std::optional<Bytes> bytes_or_text(KwargReader& kw, std::string_view key, const Value* v) {
+  if (v == nullptr || v->is_none()) return std::nullopt;
+  Bytes b;
+  if (v->is<Bytes>()) b = v->ref<Bytes>();
+  else if (v->is<std::string>()) b = to_bytes(v->ref<std::string>());
+  else kw.fail(key, fmt::format("expects bytes or str, got {}", v->type_name()));
+  if (b.empty()) return std::nullopt;
+  return b;
+}
+
+// IFD0's Orientation entry as one SHORT: where its value is in `exif`.
+std::optional<std::size_t> orientation_value_at(std::span<const std::byte> exif) {
+  const std::size_t base = has_exif_prefix(exif) ? 6 : 0;
+  const auto block = exif_detail::tiff_block(exif);
+  if (!block) return std::nullopt;
+  const std::uint64_t ifd = block->uint(4, 4);
+  if (!block->has(ifd, 2)) return std::nullopt;
+  const std::uint64_t count = block->uint(static_cast<std::size_t>(ifd), 2);
+  if (!block->has(ifd + 2, 12 * count)) return std::nullopt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const auto e = static_cast<std::size_t>(ifd + 2 + 12 * i);
+    if (block->uint(e, 2) != 0x0112) continue;
+    if (block->uint(e + 2, 2) != exif_detail::kShort || block->uint(e + 4, 4) != 1) return std::nullopt;
+    return base + e + 8;
+  }
+  return std::nullopt;
+}
+
+const PluginInfo* find_plugin(const std::vector<PluginInfo>& all, std::string_view name) {
+  for (const PluginInfo& p : all) {
+    if (p.name == name) return &p;
+  }
+  for (const PluginInfo& p : all) {
+    if (std::find(p.aliases.begin(), p.aliases.end(), name) != p.aliases.end()) return &p;
+  }
+  return nullptr;
+}
+
+bool writes_kwarg(const PluginInfo& p, std::string_view key) {
+  return std::any_of(p.methods.begin(), p.methods.end(),
+                     [&](const MethodSpec& m) { return m.method == "write" && m.find(key) != nullptr; });
+}
+
+}  // namespace
+
+Bytes set_exif_orientation(std::span<const std::byte> exif, int orientation) {
+  if (orientation < 1 || orientation > 8) {
+    throw ArgumentError(fmt::format("orientation {} is not an EXIF orientation (1…8)", orientation));
+  }
+  if (exif.empty()) return write_exif_tags(Metadata{{"IFD0", Dict{{"Orientation", orientation}}}});
+  Bytes out(exif.begin(), exif.end());
+  if (const auto at = orientation_value_at(exif)) {
+    const bool little = std::to_integer<char>(out[has_exif_prefix(exif) ? 6 : 0]) == 'I';
+    out[*at + (little ? 0 : 1)] = static_cast<std::byte>(orientation);
+    out[*at + (little ? 1 : 0)] = std::byte{0};
+    return out;
+  }
+  Metadata tags = read_exif_tags(exif);
+  Dict ifd0 = tags.get<Dict>("IFD0");
+  ifd0.set("Orientation", orientation);
+  tags.set("IFD0", std::move(ifd0));
+  const auto block = exif_detail::tiff_block(exif);
+  Bytes rebuilt = write_exif_tags(tags, block->little_endian() ? std::endian::little : std::endian::big);
+  if (has_exif_prefix(exif)) rebuilt.insert(rebuilt.begin(), exif.begin(), exif.begin() + 6);
+  return rebuilt;
+}
+
+std::optional<Bytes> take_exif_kwarg(KwargReader& kw, std::string_view key) {
+  const Value* v = kw.find(key);
+  if (v != nullptr && v->is<Dict>()) {
+    try {
+      return write_exif_tags(v->ref<Dict>());
+    } catch (const ArgumentError& e) {
+      kw.fail(key, e.reason());
+    }
+  }
+  if (v != nullptr && !v->is_none() && !v->is<Bytes>() && !v->is<std::string>()) {
+    kw.fail(key, fmt::format("expects bytes (an EXIF block) or a dict (read_exif_tags's form), got {}", v->type_name()));
+  }
+  std::optional<Bytes> b = bytes_or_text(kw, key, v);
+  if (!b) return b;
+  if (has_exif_prefix(*b)) b->erase(b->begin(), b->begin() + 6);
+  if (!exif_detail::tiff_block(*b)) {
+    kw.fail(key, fmt::format("is not an EXIF block: {} bytes without a TIFF header (\"II*\\0\" or \"MM\\0*\", TIFF 6.0 §2)",
+                             b->size()));
+  }
+  return b;
+}
+
+std::optional<Bytes> take_xmp_kwarg(KwargReader& kw, std::string_view key) {
+  return bytes_or_text(kw, key, kw.find(key));
+}
+
+std::optional<Bytes> take_iptc_kwarg(KwargReader& kw, std::string_view key) {
+  const Value* v = kw.find(key);
+  if (v != nullptr && v->is<Dict>()) {
+    try {
+      Bytes b = write_iptc_tags(v->ref<Dict>());
+      if (b.empty()) return std::nullopt;
+      return b;
+    } catch (const ArgumentError& e) {
+      kw.fail(key, e.reason());
+    }
+  }
+  if (v != nullptr && !v->is_none() && !v->is<Bytes>()) {
+    kw.fail(key, fmt::format("expects bytes (an IPTC IIM block) or a dict (read_iptc_tags's form), got {}", v->type_name()));
+  }
+  return bytes_or_text(kw, key, v);
+}
+
+std::optional<Bytes> take_icc_kwarg(KwargReader& kw, std::string_view key) {
+  return bytes_or_text(kw, key, kw.find(key));
+}
+
+std::optional<int> reconcile_orientation(std::optional<Bytes>& exif, std::optional<int> orientation, bool make_exif) {
+  if (orientation) {
+    if (exif) exif = set_exif_orientation(*exif, *orientation);
+    else if (make_exif && *orientation != 1) exif = set_exif_orientation({}, *orientation);
+    return orientation;
+  }
+  if (!exif) return std::nullopt;
+  const int o = exif_orientation(*exif);
+  if (o < 1 || o > 8) return std::nullopt;
+  return o;
+}
+
+MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugin, const CopyMetadataOptions& options) {
+  const std::vector<PluginInfo> all = plugins();
+  const PluginInfo* target = find_plugin(all, target_plugin);
+  if (target == nullptr) {
+    throw NoPluginError(fmt::format("copy_metadata: no plugin named '{}'", target_plugin), {});
+  }
+  MetadataCopy out;
+  const auto carry = [&](const char* key, Bytes block) {
+    if (writes_kwarg(*target, key)) {
+      out.kwargs.emplace_back(key, Value(std::move(block)));
+      out.carried.emplace_back(key);
+    } else {
+      out.not_carried.emplace_back(key, fmt::format("{}'s writer has no place for it", target->name));
+    }
+  };
+  const auto block_of = [](const Value* v) -> std::optional<Bytes> {
+    if (v == nullptr) return std::nullopt;
+    if (v->is<Bytes>() && !v->ref<Bytes>().empty()) return v->ref<Bytes>();
+    if (v->is<std::string>() && !v->ref<std::string>().empty()) return to_bytes(v->ref<std::string>());
+    return std::nullopt;
+  };
+  if (auto exif = block_of(source.lookup("exif")); exif && source.lookup("exif")->is<Bytes>()) {
+    if (has_exif_prefix(*exif)) exif->erase(exif->begin(), exif->begin() + 6);
+    const int o = exif_orientation(*exif);
+    if (options.orientation_applied && o > 1 && o <= 8) *exif = set_exif_orientation(*exif, 1);
+    carry("exif", std::move(*exif));
+  }
+  std::optional<Bytes> xmp = block_of(source.lookup("xmp"));
+  if (!xmp) xmp = block_of(source.lookup("XML:com.adobe.xmp"));  // a PNG's iTXt, as Pillow names it
+  if (xmp) carry("xmp", std::move(*xmp));
+  if (source.contains("xmp_extended")) {
+    out.not_carried.emplace_back("xmp_extended", "imio does not write extended XMP yet");
+  }
+  if (auto iptc = block_of(source.lookup("iptc")); iptc && source.lookup("iptc")->is<Bytes>()) carry("iptc", std::move(*iptc));
+  if (auto icc = block_of(source.lookup("icc_profile")); icc && source.lookup("icc_profile")->is<Bytes>()) {
+    carry("icc_profile", std::move(*icc));
+  }
+  return out;
+}
+
+}  // namespace imio
