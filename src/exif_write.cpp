@@ -132,6 +132,12 @@ class Encoder {
 
   Entry encode(std::uint16_t tag, std::optional<std::uint16_t> declared, const Value& v) {
     std::uint16_t type = declared ? *declared : inferred(v);
+    // bytes are kept as given, whatever the tag's type (a camera's text as
+    // UNDEFINED reads back as bytes and is written back so)
+    if (v.is<Bytes>()) type = type == kByte ? kByte : kUndefined;
+    // and a str is ASCII where the tag holds bytes (ExifVersion written as
+    // ASCII by a camera reads back as str)
+    if (v.is<std::string>() && (type == kByte || type == kUndefined)) type = kAscii;
     Entry e{tag, type, 0, {}};
     if (type == kAscii) {
       if (!v.is<std::string>()) fail(fmt::format("expects a str (ASCII), got {}", v.type_name()));
@@ -142,15 +148,16 @@ class Encoder {
       e.count = checked_count(e.data.size());
       return e;
     }
-    if (type == kUndefined || (type == kByte && v.is<Bytes>())) {
-      if (!v.is<Bytes>()) fail(fmt::format("expects bytes, got {}", v.type_name()));
+    if (v.is<Bytes>()) {
       e.data = v.ref<Bytes>();
       e.count = checked_count(e.data.size());
       return e;
     }
     const std::vector<Value> values = numbers(v);
     e.count = checked_count(values.size());
-    if (type == kShortOrLong) type = e.type = fits_short(values) ? kShort : kLong;
+    // SHORT tags take LONG values too (TIFF 6.0 allows either for sizes; a
+    // camera's LONG reads back as the same int)
+    if (type == kShortOrLong || type == kShort) type = e.type = fits_short(values) ? kShort : kLong;
     for (const Value& x : values) put_number(e.data, type, x);
     return e;
   }
@@ -213,7 +220,8 @@ class Encoder {
 
   void put_number(Bytes& out, std::uint16_t type, const Value& x) const {
     switch (type) {
-      case kByte: put(out, static_cast<std::uint64_t>(integer(x, 0, 0xFF, "BYTE")), 1); return;
+      case kByte:
+      case kUndefined: put(out, static_cast<std::uint64_t>(integer(x, 0, 0xFF, "BYTE")), 1); return;
       case kShort: put(out, static_cast<std::uint64_t>(integer(x, 0, 0xFFFF, "SHORT")), 2); return;
       case kLong: put(out, static_cast<std::uint64_t>(integer(x, 0, 0xFFFFFFFFLL, "LONG")), 4); return;
       case kSLong:
@@ -240,6 +248,7 @@ class Encoder {
     if (x < 0 && !is_signed) fail(fmt::format("{} is negative: a RATIONAL is unsigned (SRATIONAL tags take it)", x));
     const double limit = is_signed ? 2147483647.0 : 4294967295.0;
     const double a = std::fabs(x);
+    if (is_signed && x == -2147483648.0) return {0x80000000u, 1};  // INT32_MIN / 1
     if (a > limit) fail(fmt::format("{} is beyond the 32-bit numerator of a {}", x, type));
     double h1 = 1, h2 = 0, k1 = 0, k2 = 1;  // convergents h/k (TAOCP 4.5.3)
     double best_h = std::round(a), best_k = 1;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "text_bytes.hpp"
 
 namespace imio {
 namespace {
@@ -69,7 +70,57 @@ bool writes_kwarg(const PluginInfo& p, std::string_view key) {
                      [&](const MethodSpec& m) { return m.method == "write" && m.find(key) != nullptr; });
 }
 
+// The code unit width and byte order of an XMP packet: from its byte-order
+// mark, else from how '<' (every packet's first character) is stored.
+struct Encoding {
+  int width;  // 1, 2 or 4
+  bool big;
+};
+
+Encoding xmp_encoding(std::span<const std::byte> p) {
+  const auto at = [&](std::size_t i) { return i < p.size() ? std::to_integer<unsigned>(p[i]) : 0x100U; };
+  if (at(0) == 0 && at(1) == 0 && ((at(2) == 0xFE && at(3) == 0xFF) || (at(2) == 0 && at(3) == 0x3C))) return {4, true};
+  if (((at(0) == 0xFF && at(1) == 0xFE) || (at(0) == 0x3C && at(1) == 0)) && at(2) == 0 && at(3) == 0) return {4, false};
+  if ((at(0) == 0xFE && at(1) == 0xFF) || (at(0) == 0 && at(1) == 0x3C)) return {2, true};
+  if ((at(0) == 0xFF && at(1) == 0xFE) || (at(0) == 0x3C && at(1) == 0)) return {2, false};
+  return {1, false};
+}
+
 }  // namespace
+
+Bytes xmp_as_utf8(std::span<const std::byte> packet) {
+  const Encoding enc = xmp_encoding(packet);
+  if (enc.width == 1) return Bytes(packet.begin(), packet.end());
+  const auto fail = [&](const std::string& reason) {
+    throw ArgumentError(fmt::format("XMP packet ({} bytes, UTF-{}): {}", packet.size(), 8 * enc.width, reason));
+  };
+  if (packet.size() % static_cast<std::size_t>(enc.width) != 0) fail("cut inside a character");
+  const auto unit = [&](std::size_t i) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < enc.width; ++k) {
+      const auto byte = std::to_integer<std::uint32_t>(packet[i + static_cast<std::size_t>(enc.big ? k : enc.width - 1 - k)]);
+      v = (v << 8) | byte;
+    }
+    return v;
+  };
+  std::string out;
+  const auto w = static_cast<std::size_t>(enc.width);
+  for (std::size_t i = 0; i < packet.size(); i += w) {
+    std::uint32_t c = unit(i);
+    if (enc.width == 2 && c >= 0xD800 && c <= 0xDBFF) {  // a surrogate pair (RFC 2781 §2.2)
+      if (i + 2 >= packet.size()) fail("an unpaired surrogate at its end");
+      const std::uint32_t low = unit(i + 2);
+      if (low < 0xDC00 || low > 0xDFFF) fail(fmt::format("an unpaired surrogate at byte {}", i));
+      c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    } else if (c >= 0xD800 && c <= 0xDFFF) {
+      fail(fmt::format("an unpaired surrogate at byte {}", i));
+    }
+    if (c > 0x10FFFF) fail(fmt::format("code point 0x{:x} beyond U+10FFFF at byte {}", c, i));
+    text_detail::append_utf8(out, static_cast<char32_t>(c));
+  }
+  return to_bytes(out);
+}
 
 Bytes set_exif_orientation(std::span<const std::byte> exif, int orientation) {
   if (orientation < 1 || orientation > 8) {

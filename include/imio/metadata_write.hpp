@@ -95,6 +95,14 @@ IMIO_EXPORT std::optional<Bytes> take_exif_kwarg(KwargReader& kw, std::string_vi
 /// None, absent or empty → none.
 /// @throws ArgumentError from `kw` for another type.
 IMIO_EXPORT std::optional<Bytes> take_xmp_kwarg(KwargReader& kw, std::string_view key = "xmp");
+/// An XMP packet as UTF-8, for formats whose place holds UTF-8 text (PNG's
+/// iTXt): a UTF-16 or UTF-32 packet (XMP Part 1 §7.9 allows them; told by
+/// its byte-order mark or by how its first character '<' is stored) is
+/// transcoded, its byte-order mark becoming UTF-8's; a UTF-8 packet comes
+/// back as given.
+/// @throws ArgumentError when a UTF-16 or UTF-32 packet is cut or holds an
+///   unpaired surrogate or a code point beyond U+10FFFF.
+IMIO_EXPORT Bytes xmp_as_utf8(std::span<const std::byte> packet);
 /// A writer's `iptc` kwarg: bytes → the IIM block as given; a dict →
 /// write_iptc_tags; None, absent or empty → none.
 /// @throws ArgumentError from `kw` naming the dataset when the dict does not

@@ -115,11 +115,18 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
     }
   }
   if (auto xmp = take_xmp_kwarg(kw)) {
-    // XMP Part 3 §1.1.4: an iTXt chunk, keyword "XML:com.adobe.xmp", uncompressed.
+    // XMP Part 3 §1.1.4: an iTXt chunk, keyword "XML:com.adobe.xmp",
+    // uncompressed; iTXt holds UTF-8, so a UTF-16 packet is transcoded.
     constexpr std::string_view kXmpKey = "XML:com.adobe.xmp";
-    const std::string packet(reinterpret_cast<const char*>(xmp->data()), xmp->size());
+    Bytes utf8;
+    try {
+      utf8 = xmp_as_utf8(*xmp);
+    } catch (const ArgumentError& e) {
+      kw.fail("xmp", e.reason());
+    }
+    const std::string packet(reinterpret_cast<const char*>(utf8.data()), utf8.size());
     if (packet.find('\0') != std::string::npos) {
-      kw.fail("xmp", "holds a NUL byte: PNG's iTXt holds UTF-8 text (a UTF-16 or UTF-32 packet has no place in PNG)");
+      kw.fail("xmp", "holds a NUL byte: PNG's iTXt holds UTF-8 text");
     }
     for (const TextChunk& t : o.text) {
       if (t.key == kXmpKey) kw.fail("xmp", "is given twice: as `xmp` and as `text`'s \"XML:com.adobe.xmp\"");
