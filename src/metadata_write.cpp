@@ -215,7 +215,7 @@ MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugi
       out.kwargs.emplace_back(key, Value(std::move(block)));
       out.carried.emplace_back(key);
     } else {
-      out.not_carried.emplace_back(key, fmt::format("{}'s writer has no place for it", target->name));
+      out.not_carried.emplace_back(key, fmt::format("{}'s writer does not take it (no `{}` kwarg)", target->name, key));
     }
   };
   const auto block_of = [](const Value* v) -> std::optional<Bytes> {
