@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "md5.hpp"
 #include "text_bytes.hpp"
 
 namespace imio {
@@ -120,6 +121,45 @@ Bytes xmp_as_utf8(std::span<const std::byte> packet) {
     text_detail::append_utf8(out, static_cast<char32_t>(c));
   }
   return to_bytes(out);
+}
+
+std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet) {
+  static constexpr std::string_view kStandard("http://ns.adobe.com/xap/1.0/\0", 29);
+  static constexpr std::string_view kExtension("http://ns.adobe.com/xmp/extension/\0", 35);
+  constexpr std::size_t kSegment = 65533;  // a marker segment's payload
+  std::vector<Bytes> out;
+  const auto segment = [](std::string_view prefix, std::span<const std::byte> body) {
+    Bytes s = to_bytes(prefix);
+    s.insert(s.end(), body.begin(), body.end());
+    return s;
+  };
+  if (packet.size() <= kSegment - kStandard.size()) {
+    out.push_back(segment(kStandard, packet));
+    return out;
+  }
+  if (packet.size() > 0xFFFFFFFFULL) {
+    throw ArgumentError(fmt::format("XMP packet of {} bytes: extended XMP counts its length in 32 bits", packet.size()));
+  }
+  std::string guid;
+  for (const std::uint8_t byte : detail::md5(packet)) guid += fmt::format("{:02X}", byte);
+  const std::string standard =
+      "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>"
+      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+      "<rdf:Description rdf:about=\"\" xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" xmpNote:HasExtendedXMP=\"" +
+      guid + "\"/></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>";
+  out.push_back(segment(kStandard, to_bytes(standard)));
+  const std::size_t chunk = kSegment - kExtension.size() - 32 - 8;
+  for (std::size_t offset = 0; offset < packet.size(); offset += chunk) {
+    Bytes s = to_bytes(kExtension);
+    s.insert(s.end(), reinterpret_cast<const std::byte*>(guid.data()), reinterpret_cast<const std::byte*>(guid.data()) + 32);
+    for (const std::uint64_t v : {static_cast<std::uint64_t>(packet.size()), static_cast<std::uint64_t>(offset)}) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xFF));
+    }
+    const auto body = packet.subspan(offset, std::min(chunk, packet.size() - offset));
+    s.insert(s.end(), body.begin(), body.end());
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 Bytes set_exif_orientation(std::span<const std::byte> exif, int orientation) {
@@ -234,7 +274,7 @@ MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugi
   if (!xmp) xmp = block_of(source.lookup("XML:com.adobe.xmp"));  // a PNG's iTXt, as Pillow names it
   if (xmp) carry("xmp", std::move(*xmp));
   if (source.contains("xmp_extended")) {
-    out.not_carried.emplace_back("xmp_extended", "imio does not write extended XMP yet");
+    out.not_carried.emplace_back("xmp_extended", "the standard packet is carried; joining it with its extension is not done");
   }
   if (auto iptc = block_of(source.lookup("iptc")); iptc && source.lookup("iptc")->is<Bytes>()) carry("iptc", std::move(*iptc));
   if (auto icc = block_of(source.lookup("icc_profile")); icc && source.lookup("icc_profile")->is<Bytes>()) {

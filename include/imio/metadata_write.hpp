@@ -103,6 +103,18 @@ IMIO_EXPORT std::optional<Bytes> take_xmp_kwarg(KwargReader& kw, std::string_vie
 /// @throws ArgumentError when a UTF-16 or UTF-32 packet is cut or holds an
 ///   unpaired surrogate or a code point beyond U+10FFFF.
 IMIO_EXPORT Bytes xmp_as_utf8(std::span<const std::byte> packet);
+/// The JPEG APP1 segment payloads that hold an XMP packet (XMP Part 3
+/// §1.1.3): one standard segment ("http://ns.adobe.com/xap/1.0/\0", then
+/// the packet) when the packet fits its 65504 bytes. A larger packet is
+/// extended XMP (§1.1.3.1): the standard segment holds a small packet that
+/// names the extension (xmpNote:HasExtendedXMP, the MD5 digest of the
+/// packet as 32 uppercase hexadecimal digits), and extension segments
+/// ("http://ns.adobe.com/xmp/extension/\0", that GUID, the full length and
+/// the chunk's offset as big-endian 32-bit numbers, then up to 65458 bytes)
+/// carry the whole packet as given. Readers (exiftool, imio's `xmp` and
+/// `xmp_extended`) join the two.
+/// @throws ArgumentError when the packet is 4 GiB or more (the length field).
+IMIO_EXPORT std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet);
 /// A writer's `iptc` kwarg: bytes → the IIM block as given; a dict →
 /// write_iptc_tags; None, absent or empty → none.
 /// @throws ArgumentError from `kw` naming the dataset when the dict does not

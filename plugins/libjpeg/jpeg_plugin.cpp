@@ -208,7 +208,7 @@ struct WriteOptions {
   std::optional<std::pair<int, int>> dpi;
   Bytes icc_profile;
   Bytes exif;     // the APP1 segment's payload ("Exif\0\0" and the block)
-  Bytes xmp;      // the APP1 XMP segment's payload
+  std::vector<Bytes> xmp;  // the APP1 XMP segments' payloads
   Bytes iptc;     // the APP13 segment's payload
   Bytes comment;
   std::string mode;
@@ -216,7 +216,6 @@ struct WriteOptions {
 
 // The payload of one JPEG marker segment (its 16-bit length counts itself).
 constexpr std::size_t kSegment = 65533;
-constexpr char kXmpPrefix[] = "http://ns.adobe.com/xap/1.0/";   // with its NUL: 29 bytes
 constexpr char kPhotoshopPrefix[] = "Photoshop 3.0";             // with its NUL: 14 bytes
 
 // plugin.json: bytes or a string.
@@ -274,13 +273,12 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
     }
   }
   if (auto xmp = take_xmp_kwarg(kw)) {
-    // XMP Part 3 §1.1.3.1: the namespace URI and a NUL, then the packet.
-    o.xmp.assign(reinterpret_cast<const std::byte*>(kXmpPrefix), reinterpret_cast<const std::byte*>(kXmpPrefix) + sizeof kXmpPrefix);
-    o.xmp.insert(o.xmp.end(), xmp->begin(), xmp->end());
-    if (o.xmp.size() > kSegment) {
-      kw.fail("xmp", fmt::format("the XMP packet is {} bytes; a JPEG APP1 segment holds {} (imio does not split it "
-                                 "into extended XMP)",
-                                 xmp->size(), kSegment - sizeof kXmpPrefix));
+    // XMP Part 3 §1.1.3: one APP1 segment, or a standard one naming the
+    // extension and extension segments for a larger packet.
+    try {
+      o.xmp = xmp_jpeg_segments(*xmp);
+    } catch (const ArgumentError& e) {
+      kw.fail("xmp", e.reason());
     }
   }
   if (auto iptc = take_iptc_kwarg(kw)) {
@@ -421,7 +419,7 @@ class JpegWriter final : public Plugin {
     if (o.progressive) c.run([ci] { jpeg_simple_progression(ci); });
     c.run([ci] { jpeg_start_compress(ci, TRUE); });
     write_marker(c, JPEG_APP0 + 1, o.exif);
-    write_marker(c, JPEG_APP0 + 1, o.xmp);
+    for (const Bytes& segment : o.xmp) write_marker(c, JPEG_APP0 + 1, segment);
     write_icc(c, o.icc_profile);
     write_marker(c, JPEG_APP0 + 13, o.iptc);
     write_marker(c, JPEG_COM, o.comment);

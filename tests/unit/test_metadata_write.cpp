@@ -280,7 +280,6 @@ TEST_CASE("metadata kwargs that make no block are ArgumentErrors naming the key"
   refuses({{"exif", Dict{{"IFD0", Dict{{"Make", 3}}}}}}, "keyword 'exif': EXIF IFD0 tag 'Make': expects a str");
   refuses({{"exif", b("not a tiff block")}}, "keyword 'exif': is not an EXIF block");
   refuses({{"exif", Dict{{"IFD0", Dict{{"MakerNote", Bytes(70000)}}}}}}, "a JPEG APP1 segment holds 65527");
-  refuses({{"xmp", std::string(70000, 'x')}}, "keyword 'xmp': the XMP packet is 70000 bytes");
   refuses({{"xmp", 3}}, "keyword 'xmp'");
   refuses({{"iptc", Dict{{"Keyword", "x"}}}}, "keyword 'iptc': IPTC dataset 'Keyword': unknown name");
   refuses({{"iptc", Dict{{"Caption-Abstract", std::string(70000, 'c')}}}}, "a JPEG APP13 segment holds");
@@ -463,4 +462,51 @@ TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF a
     INFO(exiftool_warning(j[i]));
     CHECK(exiftool_warning(j[i]).empty());
   }
+}
+
+TEST_CASE("an XMP packet larger than a JPEG segment becomes extended XMP", "[write][plugins]") {
+  if (!have("libjpeg")) return;
+  // The GUID is the packet's MD5 (RFC 1321 test suite, A.5)
+  const auto guid = [](std::string_view packet) {
+    const auto segments = imio::xmp_jpeg_segments(b(packet));
+    const std::string standard = imio_test::to_string(segments.front());
+    const auto at = standard.find("HasExtendedXMP=\"");
+    return standard.substr(at + 16, 32);
+  };
+  CHECK(guid(std::string(70000, 'a')).size() == 32);
+  std::string big = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+                    "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:description>"
+                    "<rdf:Alt><rdf:li xml:lang=\"x-default\">";
+  for (int i = 0; i < 25000; ++i) big += "word" + std::to_string(i % 10) + " ";
+  big += "</rdf:li></rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta>";
+  REQUIRE(big.size() > 2 * 65458);
+  const auto segments = imio::xmp_jpeg_segments(b(big));
+  CHECK(segments.size() == 1 + (big.size() + 65457) / 65458);
+  for (const Bytes& s : segments) CHECK(s.size() <= 65533);
+  imio_test::TempDir tmp;
+  const fs::path p = tmp / "big.jpg";
+  imio::imwrite(p, small_image(), {.kwargs = {{"xmp", big}}});
+  const Dict m = imio::immeta(p);
+  CHECK(m.get<Bytes>("xmp_extended") == b(big));
+  CHECK(imio_test::contains(imio_test::to_string(m.get<Bytes>("xmp")), "HasExtendedXMP"));
+  if (!imio_test::exiftool_available()) return;
+  // exiftool joins the extension (and checks nothing is missing)
+  const Dict j = imio_test::exiftool_json({p}).front();
+  CHECK_FALSE(j.contains("ExifTool:Warning"));
+  const Value* description = j.lookup("XMP-dc:Description");
+  REQUIRE(description != nullptr);
+  CHECK(description->get<std::string>().size() > 100000);
+  CHECK(j.get<std::string>("XMP-xmpNote:HasExtendedXMP") == guid(big));
+}
+
+TEST_CASE("the extended XMP GUID is the MD5 of the packet", "[write]") {
+  // the digest Python's hashlib gives: hashlib.md5(b"a" * 70000).hexdigest().upper()
+  const auto segments = imio::xmp_jpeg_segments(b(std::string(70000, 'a')));
+  CHECK(imio_test::contains(imio_test::to_string(segments.front()), "HasExtendedXMP=\"0B21388E04A856F824A29C58D71C8D40\""));
+  // each extension segment: the GUID, the full length, its offset
+  const Bytes& second = segments.at(2);
+  CHECK(imio_test::to_string(std::span(second).subspan(35, 32)) == "0B21388E04A856F824A29C58D71C8D40");
+  CHECK(std::to_integer<int>(second[35 + 32 + 1]) == 0x01);  // 70000 = 0x00011170
+  CHECK(std::to_integer<int>(second[35 + 32 + 6]) == 0xFF);  // offset 65458 = 0x0000FFB2
+  CHECK(std::to_integer<int>(second[35 + 32 + 7]) == 0xB2);
 }
