@@ -390,7 +390,7 @@ void sort_entries(Ifd& ifd) {
 
 }  // namespace
 
-Bytes write_exif_tags(const Metadata& tags, std::endian byte_order) {
+Bytes write_exif_tags(const Metadata& tags, std::endian byte_order, std::uint64_t base) {
   const bool little = byte_order == std::endian::little;
   constexpr std::array<std::string_view, 5> kOrder{"IFD0", "ExifIFD", "InteropIFD", "GPS", "IFD1"};
   std::array<std::optional<Ifd>, 5> ifds;
@@ -419,7 +419,7 @@ Bytes write_exif_tags(const Metadata& tags, std::endian byte_order) {
     ifd1->entries.push_back(pointer(kThumbnailOffset, 0, little));
     ifd1->entries.push_back(pointer(kThumbnailLength, ifd1->thumbnail.size(), little));
   }
-  std::uint64_t at = 8;
+  std::uint64_t at = base + 8;
   for (auto& ifd : ifds) {
     if (!ifd) continue;
     sort_entries(*ifd);
@@ -443,7 +443,7 @@ Bytes write_exif_tags(const Metadata& tags, std::endian byte_order) {
   Writer w(little);
   w.raw(std::as_bytes(std::span(little ? "II" : "MM", 2)));
   w.put(42, 2);
-  w.put(8, 4);
+  w.put(base + 8, 4);
   for (auto& ifd : ifds) {
     if (!ifd) continue;
     w.ifd(*ifd, &ifd == &ifd0 && ifd1 ? ifd1->offset : 0);

@@ -52,7 +52,13 @@ namespace imio {
 ///   a negative or fractional value for SHORT, a float beyond 32 bits for a
 ///   RATIONAL), a str holds a NUL, or a list is empty; and when the block
 ///   would exceed 4 GiB.
-IMIO_EXPORT Bytes write_exif_tags(const Metadata& tags, std::endian byte_order = std::endian::little);
+///
+/// `base`: the offsets are written as if the block began at byte `base` of
+/// a file — for a TIFF file that appends the block and points its own
+/// IFD0 to the Exif and GPS IFDs in it (the block's header and IFD0 are
+/// then unused bytes). 0 for a standalone block.
+IMIO_EXPORT Bytes write_exif_tags(const Metadata& tags, std::endian byte_order = std::endian::little,
+                                  std::uint64_t base = 0);
 
 /// The EXIF block `exif` (TIFF-structured, with or without "Exif\0\0"; the
 /// prefix is kept as given) with IFD0's Orientation set to `orientation`
