@@ -271,8 +271,8 @@ TEST_CASE("extensions derive from the name, lower-cased; extension= needs a dot"
   CHECK_THROWS_AS(imio::imread(fx.dir / "X.FAKE", {.extension = "PNG"}), imio::ArgumentError);
 }
 
-// Files up to 1 MiB are read whole into a per-thread buffer that later files
-// reuse; larger ones are mapped. Neither may show another file's bytes.
+// Files up to 256 KiB are read whole into a per-thread buffer that later
+// files reuse; larger ones are mapped. Neither may show another file's bytes.
 TEST_CASE("small and large files read alike, however many are open at once", "[resources]") {
   Fixture fx;
   struct File {
@@ -285,8 +285,9 @@ TEST_CASE("small and large files read alike, however many are open at once", "[r
     write_file(path, fake::encode(frames, h, w));
     files.push_back({path, frames, h, w});
   };
-  add(1, 1024, 1023);  // just under 1 MiB: read into a buffer
-  add(1, 1024, 1024);  // just over (the 16-byte header): mapped
+  add(1, 512, 511);    // just under 256 KiB: read into a buffer
+  add(1, 512, 512);    // just over (the 16-byte header): mapped
+  add(1, 300, 400);    // under: the first buffer serves it
   add(1, 2, 3);        // tiny, after a large buffer was taken
   for (std::uint32_t i = 0; i < 7; ++i) add(i + 1, 5 + i, 7);  // more open at once than buffers are kept
   auto check = [](const File& f, const imio::NDArray& a) {
