@@ -2,10 +2,12 @@
 // orientation rule, and copy_metadata.
 #include <imio/error.hpp>
 #include <imio/exif.hpp>
+#include <imio/iptc.hpp>
 #include <imio/metadata_write.hpp>
 #include <imio/registry.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -85,6 +87,41 @@ Encoding xmp_encoding(std::span<const std::byte> p) {
   if ((at(0) == 0xFE && at(1) == 0xFF) || (at(0) == 0 && at(1) == 0x3C)) return {2, true};
   if ((at(0) == 0xFF && at(1) == 0xFE) || (at(0) == 0x3C && at(1) == 0)) return {2, false};
   return {1, false};
+}
+
+// The bytes of ImageMagick's "Raw profile type NAME" PNG text ("\nNAME\n",
+// the length, then hex digits); a Photoshop resource block in it gives its
+// IPTC resource. None when the text is not such a profile.
+std::optional<Bytes> raw_profile(const Value* text) {
+  if (text == nullptr || !text->is<std::string>()) return std::nullopt;
+  const std::string& s = text->ref<std::string>();
+  std::size_t pos = s.find('\n', 1);  // after "\nNAME"
+  if (pos == std::string::npos) return std::nullopt;
+  std::size_t length = 0;
+  const char* p = s.c_str() + pos;
+  char* end = nullptr;
+  length = static_cast<std::size_t>(std::strtoull(p, &end, 10));
+  Bytes out;
+  int high = -1;
+  for (const char* c = end; *c != '\0' && out.size() < length; ++c) {
+    const int d = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : *c >= 'A' && *c <= 'F' ? *c - 'A' + 10 : -1;
+    if (d < 0) continue;  // newlines
+    if (high < 0) {
+      high = d;
+    } else {
+      out.push_back(static_cast<std::byte>(high * 16 + d));
+      high = -1;
+    }
+  }
+  if (out.size() != length || out.empty()) return std::nullopt;
+  if (out.size() >= 4 && std::memcmp(out.data(), "8BIM", 4) == 0) {
+    try {
+      return photoshop_resource(out, 0x0404);
+    } catch (const DecodeError&) {
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -276,7 +313,10 @@ MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugi
   if (source.contains("xmp_extended")) {
     out.not_carried.emplace_back("xmp_extended", "the standard packet is carried; joining it with its extension is not done");
   }
-  if (auto iptc = block_of(source.lookup("iptc")); iptc && source.lookup("iptc")->is<Bytes>()) carry("iptc", std::move(*iptc));
+  std::optional<Bytes> iptc;
+  if (const Value* v = source.lookup("iptc"); v != nullptr && v->is<Bytes>() && !v->ref<Bytes>().empty()) iptc = v->ref<Bytes>();
+  if (!iptc) iptc = raw_profile(source.lookup("Raw profile type iptc"));  // a PNG's, ImageMagick's convention
+  if (iptc) carry("iptc", std::move(*iptc));
   if (auto icc = block_of(source.lookup("icc_profile")); icc && source.lookup("icc_profile")->is<Bytes>()) {
     carry("icc_profile", std::move(*icc));
   }

@@ -133,6 +133,22 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
     }
     o.text.push_back(TextChunk{std::string(kXmpKey), packet, true});
   }
+  if (auto iptc = take_iptc_kwarg(kw)) {
+    // PNG defines no chunk for IPTC; ImageMagick's "Raw profile type iptc"
+    // text (a newline, the profile name, the length in 8 columns, then the
+    // bytes in hex, 36 a line) is the convention exiftool reads and writes.
+    constexpr std::string_view kIptcKey = "Raw profile type iptc";
+    std::string text = fmt::format("\niptc\n{:8d}", iptc->size());
+    for (std::size_t i = 0; i < iptc->size(); ++i) {
+      if (i % 36 == 0) text += '\n';
+      text += fmt::format("{:02x}", std::to_integer<unsigned>((*iptc)[i]));
+    }
+    text += '\n';
+    for (const TextChunk& t : o.text) {
+      if (t.key == kIptcKey) kw.fail("iptc", "is given twice: as `iptc` and as `text`'s \"Raw profile type iptc\"");
+    }
+    o.text.push_back(TextChunk{std::string(kIptcKey), std::move(text), false});
+  }
   if (const auto bits = kw.take<std::int64_t>("bits")) {  // plugin.json: 1…8
     // Pillow's Image.quantize takes L, RGB and RGBA ("image has wrong mode" otherwise).
     if (first.dtype != DType::uint8 || first.channels == 2) {

@@ -255,7 +255,7 @@ TEST_CASE("the writers take exif as a dict, xmp, iptc and icc_profile", "[write]
     const char* ext;
     bool iptc, exif;
   };
-  for (const Case& c : {Case{"libjpeg", ".jpg", true, true}, Case{"libpng", ".png", false, true},
+  for (const Case& c : {Case{"libjpeg", ".jpg", true, true}, Case{"libpng", ".png", true, true},
                         Case{"libtiff", ".tif", true, true}, Case{"libwebp", ".webp", false, true}}) {
     if (!have(c.plugin)) continue;
     CAPTURE(c.plugin);
@@ -284,9 +284,9 @@ TEST_CASE("metadata kwargs that make no block are ArgumentErrors naming the key"
   refuses({{"iptc", Dict{{"Keyword", "x"}}}}, "keyword 'iptc': IPTC dataset 'Keyword': unknown name");
   refuses({{"iptc", Dict{{"Caption-Abstract", std::string(70000, 'c')}}}}, "a JPEG APP13 segment holds");
   refuses({{"orientation", 9}}, "orientation");
-  if (have("libpng")) {
+  if (have("libwebp")) {  // no place for IPTC in WebP: not a kwarg of its writer
     const std::string m = imio_test::message_of<imio::ArgumentError>([&] {
-      imio::imwrite("<bytes>", small_image(), {.extension = ".png", .kwargs = {{"iptc", b("\x1c\x02\x05\x00\x01x")}}});
+      imio::imwrite("<bytes>", small_image(), {.extension = ".webp", .kwargs = {{"iptc", b("\x1c\x02\x05\x00\x01x")}}});
     });
     CHECK_THAT(m, Catch::Matchers::Contains("iptc"));
   }
@@ -424,7 +424,7 @@ TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF a
     bool iptc, exif;
   };
   std::vector<fs::path> files{source};
-  for (const Case& c : {Case{"libjpeg", ".jpg", true, true}, Case{"libpng", ".png", false, true},
+  for (const Case& c : {Case{"libjpeg", ".jpg", true, true}, Case{"libpng", ".png", true, true},
                         Case{"libtiff", ".tif", true, true}, Case{"libwebp", ".webp", false, true}}) {
     if (!have(c.plugin)) continue;
     imio::Kwargs kw{{"xmp", meta.at("xmp")}, {"icc_profile", meta.at("icc_profile")}};
@@ -443,7 +443,7 @@ TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF a
     CAPTURE(files[i].filename().string());
     CHECK(differences(xmp, groups_of(j[i], {"XMP*"})).empty());
     CHECK(differences(icc, groups_of(j[i], {"ICC*"})).empty());
-    if (files[i].extension() == ".jpg" || files[i].extension() == ".tif") {
+    if (files[i].extension() != ".webp") {
       CHECK(differences(iptc_j, groups_of(j[i], {"IPTC"})).empty());
     }
     {
