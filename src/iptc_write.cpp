@@ -78,7 +78,9 @@ Bytes dataset_data(std::string_view key, std::optional<Kind> kind, const Value& 
 
 Bytes write_iptc_tags(const Metadata& datasets) {
   std::vector<Dataset> out;
-  for (const auto& [key, value] : datasets) {
+  for (const auto& item : datasets) {
+    const std::string& key = item.first;  // not a structured binding: lambdas below capture it (clang 14)
+    const Value& value = item.second;
     std::optional<Kind> kind;
     unsigned record = 0, number = 0;
     const auto it = std::find_if(std::begin(kNames), std::end(kNames), [&](const DatasetName& d) { return key == d.name; });

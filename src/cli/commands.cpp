@@ -135,7 +135,9 @@ std::optional<Dict> write_with_metadata(ImageFile& reader, const NDArray& image,
   // the caller's own --write-kw win over what is carried
   std::vector<std::string> carried;
   Kwargs kwargs = options.kwargs;
-  for (auto& [key, value] : copy.kwargs) {
+  for (auto& item : copy.kwargs) {
+    const std::string& key = item.first;  // not a structured binding: the lambda captures it (clang 14)
+    Value& value = item.second;
     const bool given = std::any_of(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == key; });
     if (given) {
       not_carried.set(key, "replaced by --write-kw");
