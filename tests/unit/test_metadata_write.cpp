@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 #include <vector>
@@ -267,6 +269,32 @@ TEST_CASE("the writers take exif as a dict, xmp, iptc and icc_profile", "[write]
     const Dict m = imio::immeta(p);
     if (c.exif && m.contains("exif")) CHECK(imio::read_exif_tags(m.get<Bytes>("exif")) == tags);
     if (c.iptc && m.contains("iptc")) CHECK(imio::read_iptc_tags(m.get<Bytes>("iptc")) == iptc);
+  }
+}
+
+TEST_CASE("HEIF and JPEG XL writers take exif as a dict through the same helper", "[write][plugins]") {
+  const Dict tags = camera_tags();
+  for (const auto& format : {std::pair{"libheif", ".heic"}, std::pair{"libjxl", ".jxl"}}) {
+    const char* plugin = format.first;
+    const char* ext = format.second;  // not structured bindings: a lambda captures it (clang 14)
+    if (!have(plugin)) continue;
+    CAPTURE(plugin);
+    std::optional<Bytes> encoded;
+    try {
+      encoded = imio::imwrite("<bytes>", small_image(), {.extension = ext, .kwargs = {{"exif", tags}, {"xmp", "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>"}}});
+    } catch (const imio::EncodeError& e) {
+      WARN("skipped: " << e.what());  // a libheif without an HEVC encoder
+      continue;
+    }
+    const Dict m = imio::immeta(imio::ImageResource(*encoded), {.extension = ext, .exclude_applied = false});
+    REQUIRE(m.contains("exif"));
+    CHECK(imio::read_exif_tags(m.get<Bytes>("exif")) == tags);
+    // the EXIF's Orientation (6) is the format's own too (one orientation rule)
+    CHECK(m.get<std::int64_t>("Orientation") == 6);
+    CHECK_THAT(imio_test::message_of<imio::ArgumentError>([&] {
+                 imio::imwrite("<bytes>", small_image(), {.extension = ext, .kwargs = {{"exif", Dict{{"IFD0", Dict{{"Make", 1}}}}}}});
+               }),
+               Catch::Matchers::Contains("keyword 'exif': EXIF IFD0 tag 'Make'"));
   }
 }
 
