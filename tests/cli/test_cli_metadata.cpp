@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catch.hpp"
+#include "command_line.hpp"
 #include "exiftool_oracle.hpp"
 #include "run_program.hpp"
 #include "test_paths.hpp"
@@ -242,4 +244,15 @@ TEST_CASE("imio convert reports what the target cannot hold, and writes the imag
   check_ok(own);
   CHECK(report(own).get<Dict>("not_carried").get<std::string>("xmp") == "replaced by --write-kw");
   CHECK(imio::immeta(tmp / "own.jpg").get<Bytes>("xmp") == imio_test::to_bytes("<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>"));
+}
+
+TEST_CASE("--strip-metadata is a flag of convert only", "[metadata]") {
+  const auto parse = [](std::vector<std::string_view> args) { return imio::cli::parse_command_line(args); };
+  CHECK_FALSE(parse({"convert", "a.jpg", "b.png"}).strip_metadata);
+  CHECK(parse({"convert", "a.jpg", "b.png", "--strip-metadata"}).strip_metadata);
+  CHECK(parse({"convert", "--strip-metadata", "a.jpg", "b.png"}).positionals.size() == 2);
+  CHECK_FALSE(parse({"convert", "a.jpg", "b.png", "--strip-metadata=false"}).strip_metadata);
+  CHECK_THROWS_AS(parse({"props", "a.jpg", "--strip-metadata"}), imio::cli::UsageError);
+  CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata=maybe"}), imio::cli::UsageError);
+  CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata", "--strip-metadata"}), imio::cli::UsageError);
 }
