@@ -302,6 +302,7 @@ Ifd encode_ifd(std::string_view name, const Dict& tags, bool little) {
   const std::span<const TagName> names = gps ? std::span<const TagName>(kGpsNames) : std::span<const TagName>(kExifNames);
   const std::span<const TagType> types = gps ? std::span<const TagType>(kGpsTypes) : std::span<const TagType>(kTypes);
   Ifd ifd{name, {}, {}};
+  std::vector<bool> seen(0x10000, false);
   for (const auto& [key, value] : tags) {
     Encoder enc(little, name, key);
     if (name == "IFD1" && key == "ThumbnailImage") {
@@ -316,8 +317,8 @@ Ifd encode_ifd(std::string_view name, const Dict& tags, bool little) {
       enc.fail("an IFD pointer is structure: give the IFD's tags under its name (ExifIFD, GPS, InteropIFD)");
     }
     if (name == "IFD1" && (*tag == kThumbnailOffset || *tag == kThumbnailLength)) continue;  // structure
-    const bool duplicate = std::any_of(ifd.entries.begin(), ifd.entries.end(), [&](const Entry& e) { return e.tag == *tag; });
-    if (duplicate) enc.fail(fmt::format("tag 0x{:04x} is given twice (under two names)", *tag));
+    if (seen[*tag]) enc.fail(fmt::format("tag 0x{:04x} is given twice (under two names)", *tag));
+    seen[*tag] = true;
     ifd.entries.push_back(enc.encode(*tag, known_type(types, *tag), value));
   }
   return ifd;
@@ -429,6 +430,11 @@ Bytes write_exif_tags(const Metadata& tags, std::endian byte_order, std::uint64_
   }
   const std::uint64_t thumbnail_at = at;
   if (ifd1) at += ifd1->thumbnail.size();
+  for (const auto& ifd : ifds) {
+    if (ifd && ifd->entries.size() > 0xFFFF) {
+      throw ArgumentError(fmt::format("EXIF {}: {} entries (an IFD counts them in 16 bits)", ifd->name, ifd->entries.size()));
+    }
+  }
   if (at > 0xFFFFFFFFULL) throw ArgumentError(fmt::format("EXIF: the block would be {} bytes (TIFF offsets stop at 4 GiB)", at));
   const auto set_pointer = [&](Ifd& in, std::uint16_t tag, std::uint64_t target) {
     for (Entry& e : in.entries) {

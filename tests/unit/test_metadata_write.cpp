@@ -191,6 +191,7 @@ TEST_CASE("bad EXIF dicts are ArgumentErrors naming the IFD and the tag", "[exif
   refuses(Dict{{"IFD0", Dict{{"0x8769", 26}}}}, "an IFD pointer is structure");
   refuses(Dict{{"GPS", Dict{{"Make", "x"}}}}, "EXIF GPS tag 'Make': unknown GPS tag name");
   refuses(Dict{{"IFD0", Dict{{"0xabcd", Value(Dict{})}}}}, "expects numbers, got dict");
+  refuses(Dict{{"IFD0", Dict{{"ImageWidth", 1}, {"0x0100", 2}}}}, "tag 0x0100 is given twice");
 }
 
 TEST_CASE("read_iptc_tags(write_iptc_tags(x)) == x", "[iptc][write]") {
