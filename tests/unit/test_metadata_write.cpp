@@ -437,7 +437,7 @@ TEST_CASE("exiftool reads the EXIF imio writes as it reads the corpus JPEG it ca
   CHECK(compared > 500);
 }
 
-TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF and WebP", "[write][oracle]") {
+TEST_CASE("exiftool reads the EXIF, XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF, WebP, HEIF, AVIF and JPEG XL", "[write][oracle]") {
   REQUIRE_EXIFTOOL();
   IMIO_CORPUS_OR_SKIP(source, "jpeg/exiftool/ExifTool.jpg");
   if (!have("libjpeg")) return;
@@ -450,17 +450,27 @@ TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF a
   struct Case {
     const char* plugin;
     const char* ext;
-    bool iptc, exif;
+    bool iptc, icc;
   };
   std::vector<fs::path> files{source};
+  // (libjxl and libheif take only ICC profiles they can parse: this one's
+  // ICC is checked in the other formats)
   for (const Case& c : {Case{"libjpeg", ".jpg", true, true}, Case{"libpng", ".png", true, true},
-                        Case{"libtiff", ".tif", true, true}, Case{"libwebp", ".webp", false, true}}) {
+                        Case{"libtiff", ".tif", true, true}, Case{"libwebp", ".webp", false, true},
+                        Case{"libheif", ".heic", false, false}, Case{"libheif", ".avif", false, false},
+                        Case{"libjxl", ".jxl", false, false}}) {
     if (!have(c.plugin)) continue;
-    imio::Kwargs kw{{"xmp", meta.at("xmp")}, {"icc_profile", meta.at("icc_profile")}};
+    imio::Kwargs kw{{"xmp", meta.at("xmp")}, {"exif", imio::read_exif_tags(meta.get<Bytes>("exif"))}};
+    if (c.icc) kw.emplace_back("icc_profile", meta.at("icc_profile"));
     if (c.iptc) kw.emplace_back("iptc", iptc);  // the parsed form, rebuilt
-    if (c.exif) kw.emplace_back("exif", imio::read_exif_tags(meta.get<Bytes>("exif")));
-    files.push_back(tmp / (std::string("out") + c.ext));
-    imio::imwrite(files.back(), small_image(), {.kwargs = kw});
+    const fs::path out = tmp / (std::string("out") + c.ext);
+    try {
+      imio::imwrite(out, small_image(), {.kwargs = kw});
+    } catch (const imio::EncodeError& e) {
+      WARN("skipped " << c.ext << ": " << e.what());  // a libheif without that encoder
+      continue;
+    }
+    files.push_back(out);
   }
   const std::vector<Dict> j = imio_test::exiftool_json(files);
   const Dict xmp = groups_of(j[0], {"XMP*"}), icc = groups_of(j[0], {"ICC*"}), iptc_j = groups_of(j[0], {"IPTC"});
@@ -471,8 +481,9 @@ TEST_CASE("exiftool reads the XMP, IPTC and ICC imio writes in JPEG, PNG, TIFF a
   for (std::size_t i = 1; i < files.size(); ++i) {
     CAPTURE(files[i].filename().string());
     CHECK(differences(xmp, groups_of(j[i], {"XMP*"})).empty());
-    CHECK(differences(icc, groups_of(j[i], {"ICC*"})).empty());
-    if (files[i].extension() != ".webp") {
+    const std::string ext = files[i].extension().string();
+    if (ext != ".heic" && ext != ".avif" && ext != ".jxl") CHECK(differences(icc, groups_of(j[i], {"ICC*"})).empty());
+    if (ext == ".jpg" || ext == ".png" || ext == ".tif") {
       CHECK(differences(iptc_j, groups_of(j[i], {"IPTC"})).empty());
     }
     {
