@@ -202,6 +202,24 @@ void Decompressor::start() {
   if (!guarded(err_, [c] { jpeg_start_decompress(c); })) fail();
 }
 
+void Decompressor::crop_columns(unsigned* xoffset, unsigned* width) {
+  jpeg_decompress_struct* c = &cinfo_;
+  JDIMENSION x = *xoffset, w = *width;
+  JDIMENSION* px = &x;
+  JDIMENSION* pw = &w;
+  if (!guarded(err_, [c, px, pw] { jpeg_crop_scanline(c, px, pw); })) fail();
+  *xoffset = x;
+  *width = w;
+}
+
+void Decompressor::skip_rows(unsigned n) {
+  jpeg_decompress_struct* c = &cinfo_;
+  JDIMENSION skipped = 0;
+  JDIMENSION* s = &skipped;
+  if (!guarded(err_, [c, n, s] { *s = jpeg_skip_scanlines(c, n); })) fail();
+  if (skipped != n) throw DecodeError("libjpeg skipped fewer rows than asked (suspended on complete data)");
+}
+
 unsigned Decompressor::read_rows(unsigned char** rows, unsigned n) {
   jpeg_decompress_struct* c = &cinfo_;
   JDIMENSION got = 0;

@@ -66,6 +66,13 @@ class Decompressor {
   /// Sets the output colour space and DCT scale and computes output_width/height.
   void configure(J_COLOR_SPACE out, unsigned scale_denom);
   void start();
+  /// Decodes only the columns [*xoffset, *xoffset + *width) of the output
+  /// (jpeg_crop_scanline, after start()): libjpeg moves *xoffset left to an
+  /// iMCU boundary and widens *width to match; output_width becomes *width.
+  void crop_columns(unsigned* xoffset, unsigned* width);
+  /// Skips `n` output rows without colour conversion or upsampling
+  /// (jpeg_skip_scanlines; whole iMCU rows are entropy-decoded only).
+  void skip_rows(unsigned n);
   /// Reads up to `n` rows into `rows` from output_scanline on; returns rows read.
   unsigned read_rows(unsigned char** rows, unsigned n);
   /// Reads all remaining rows (one setjmp for the whole image).

@@ -37,10 +37,17 @@ struct PageArg {
   std::size_t value = 0;
 };
 
+// `crop`: Pillow's box [left, top, right, bottom] (right and bottom
+// exclusive), as the libjpeg plugin's `crop` and openjpeg's `area`.
+struct Box {
+  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+};
+
 struct ReadArgs {
   Index index;
   PageArg page;
   unsigned threads = 0;
+  std::optional<Box> crop;
 };
 
 Shape prepend(std::size_t n, const Shape& s) {
@@ -62,7 +69,8 @@ class TiffReader final : public plugin::LibTiff {
     const ReadArgs args = parse_args(index, kwargs, "read");
     if (pages_.empty()) return read_pageless(args);
     Selection sel = select(args, /*for_read=*/true);
-    return decode(sel, args.threads);
+    const std::optional<Window> window = apply_crop(args.crop, sel);
+    return decode(sel, args.threads, window);
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
@@ -118,7 +126,8 @@ class TiffReader final : public plugin::LibTiff {
       const NDArray empty = read_pageless(args);  // what read returns (D11)
       return {.shape = empty.shape(), .dtype = empty.dtype()};
     }
-    const Selection sel = select(args, /*for_read=*/false);
+    Selection sel = select(args, /*for_read=*/false);
+    apply_crop(args.crop, sel);
     check_complete(sel.pages);  // a truncated file: the error read gives, found without decoding
     ImageProperties props{.shape = sel.shape, .dtype = sel.dtype, .n_images = sel.n_images, .is_batch = sel.batch};
     if (!sel.pages.empty()) props.spacing = page_resolution(st_, *sel.pages.front());
@@ -176,8 +185,48 @@ class TiffReader final : public plugin::LibTiff {
       args.index = Index(k);
     }
     args.threads = kw.take<unsigned>("maxworkers", 0u);
+    if (const auto list = kw.take<Value::List>("crop")) {
+      if (list->size() != 4) kw.fail("crop", fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
+      std::uint64_t v[4];
+      for (std::size_t i = 0; i < 4; ++i) {
+        const Value& e = (*list)[i];
+        if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
+          kw.fail("crop", fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
+        }
+        v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
+      }
+      args.crop = Box{v[0], v[1], v[2], v[3]};
+    }
     kw.finish();
     return args;
+  }
+
+  // The window `crop` asks of every selected page, and the shape of the
+  // selection with each page's height and width replaced by the window's.
+  // Every page must contain the box; the series' shape must end with the
+  // pages' (it does for generic, ImageJ and shaped series of whole pages).
+  static std::optional<Window> apply_crop(const std::optional<Box>& crop, Selection& sel) {
+    if (!crop || sel.pages.empty()) return std::nullopt;
+    const Box& c = *crop;
+    for (const Page* p : sel.pages) {
+      if (c.left >= c.right || c.top >= c.bottom || c.right > p->width || c.bottom > p->height) {
+        throw ArgumentError(fmt::format("crop=[{}, {}, {}, {}] is not a region of the {} x {} page ([left, top, right, "
+                                        "bottom], right and bottom exclusive)",
+                                        c.left, c.top, c.right, c.bottom, p->width, p->height));
+      }
+    }
+    const Window w{static_cast<std::uint32_t>(c.left), static_cast<std::uint32_t>(c.top),
+                   static_cast<std::uint32_t>(c.right), static_cast<std::uint32_t>(c.bottom)};
+    const Page& first = *sel.pages.front();
+    const Shape& page_shape = first.shape;
+    if (sel.shape.size() < page_shape.size() ||
+        !std::equal(page_shape.begin(), page_shape.end(), sel.shape.end() - static_cast<std::ptrdiff_t>(page_shape.size()))) {
+      throw ArgumentError(fmt::format("crop needs a series whose last axes are its pages' ({}); this one is ({})",
+                                      fmt::join(page_shape, ", "), fmt::join(sel.shape, ", ")));
+    }
+    const Shape cropped = window_shape(first, w);
+    std::copy(cropped.begin(), cropped.end(), sel.shape.end() - static_cast<std::ptrdiff_t>(cropped.size()));
+    return w;
   }
 
   const Series& series_at(const Index& index) const {
@@ -254,14 +303,14 @@ class TiffReader final : public plugin::LibTiff {
     return sel;
   }
 
-  NDArray decode(const Selection& sel, unsigned threads) {
-    const std::uint64_t bytes = check_read(request_, sel.pages);
+  NDArray decode(const Selection& sel, unsigned threads, const std::optional<Window>& window = std::nullopt) {
+    const std::uint64_t bytes = check_read(request_, sel.pages, window);
     const auto want = checked_product(std::span<const std::size_t>(sel.shape));
     if (!want || *want * itemsize(sel.dtype) != bytes) {
       throw DecodeError(fmt::format("the pages do not fill the series shape ({})", fmt::join(sel.shape, ", ")));
     }
     NDArray out = request_.allocate(sel.shape, sel.dtype);
-    decode_pages(request_, st_, sel.pages, out.bytes(), threads);
+    decode_pages(request_, st_, sel.pages, out.bytes(), threads, window);
     return out;
   }
 

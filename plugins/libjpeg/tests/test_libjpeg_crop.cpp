@@ -1,0 +1,296 @@
+// The libjpeg plugin's `crop` (a region through jpeg_crop_scanline and
+// jpeg_skip_scanlines): every cropped read equals the same box of the whole
+// decode — imio's own and Pillow's Image.crop — for unaligned boxes, gray,
+// 4:2:0 / 4:2:2 / 4:4:4, progressive data, `scale`, `mode` and `rotate`;
+// improps and imread_into agree; bad boxes are ArgumentErrors.
+#include <imio/imio.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "python_oracle.hpp"
+#include "test_paths.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using imio::Bytes;
+using imio::DType;
+using imio::NDArray;
+using imio::Shape;
+using imio::Value;
+using imio_test::contains;
+using imio_test::message_of;
+
+struct Box {
+  std::size_t left, top, right, bottom;
+};
+
+Value box_value(const Box& b) {
+  return Value{static_cast<std::int64_t>(b.left), static_cast<std::int64_t>(b.top), static_cast<std::int64_t>(b.right),
+               static_cast<std::int64_t>(b.bottom)};
+}
+
+imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
+
+// The box of a (H, W[, C]) uint8 array, copied.
+NDArray cut(const NDArray& a, const Box& b) {
+  const Shape& s = a.shape();
+  const std::size_t pixel = s.size() == 3 ? s[2] : 1;
+  Shape shape{b.bottom - b.top, b.right - b.left};
+  if (s.size() == 3) shape.push_back(s[2]);
+  NDArray out(shape, DType::uint8);
+  const std::size_t n = (b.right - b.left) * pixel;
+  for (std::size_t y = b.top; y < b.bottom; ++y) {
+    std::memcpy(out.bytes() + (y - b.top) * n, a.bytes() + (y * s[1] + b.left) * pixel, n);
+  }
+  return out;
+}
+
+bool same_pixels(const NDArray& a, const NDArray& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
+}
+
+// Textured content (a gradient with noise), so that chroma upsampling at a
+// box's edges matters.
+NDArray texture(std::size_t h, std::size_t w, std::size_t c, unsigned seed) {
+  Shape shape{h, w};
+  if (c > 1) shape.push_back(c);
+  NDArray a(shape, DType::uint8);
+  std::mt19937 rng(seed);
+  auto* p = a.data<std::uint8_t>();
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < w; ++x)
+      for (std::size_t k = 0; k < c; ++k)
+        p[(y * w + x) * c + k] = static_cast<std::uint8_t>((x * 150 / w + y * 90 / h + k * 40 + rng() % 24) & 0xFF);
+  return a;
+}
+
+struct Sample {
+  std::string name;
+  Bytes data;
+};
+
+// 203 × 117: no side is a multiple of an iMCU (8 or 16).
+std::vector<Sample> samples() {
+  std::vector<Sample> out;
+  const NDArray rgb = texture(117, 203, 3, 1);
+  for (const char* sub : {"4:4:4", "4:2:2", "4:2:0"}) {
+    out.push_back({std::string("RGB ") + sub, imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"subsampling", sub}, {"quality", 90}}}).value()});
+  }
+  out.push_back({"RGB 4:2:0 progressive",
+                 imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"progressive", true}}}).value()});
+  out.push_back({"RGB 4:4:4 progressive",
+                 imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"progressive", true}, {"subsampling", "4:4:4"}}}).value()});
+  out.push_back({"gray", imio::imwrite("<bytes>", texture(117, 203, 1, 2), {.extension = ".jpg"}).value()});
+  out.push_back({"gray progressive",
+                 imio::imwrite("<bytes>", texture(117, 203, 1, 3), {.extension = ".jpg", .kwargs = {{"progressive", true}}}).value()});
+  return out;
+}
+
+// Boxes that start and end on and off iMCU boundaries, at the edges, one
+// pixel, whole rows and columns, and random ones.
+std::vector<Box> boxes(std::size_t w, std::size_t h, unsigned seed, int random_count) {
+  std::vector<Box> out{{0, 0, w, h},       {0, 0, 1, 1},         {w - 1, h - 1, w, h}, {16, 16, 32, 32},
+                       {15, 15, 33, 33},   {17, 9, 18, 10},      {0, 5, w, 6},         {7, 0, 8, h},
+                       {1, 1, w - 1, h - 1}, {w / 2, h / 2, w, h}, {0, h - 3, 5, h}};
+  std::mt19937 rng(seed);
+  for (int i = 0; i < random_count; ++i) {
+    const std::size_t x0 = rng() % w, y0 = rng() % h;
+    const std::size_t x1 = x0 + 1 + rng() % (w - x0), y1 = y0 + 1 + rng() % (h - y0);
+    out.push_back({x0, y0, x1, y1});
+  }
+  return out;
+}
+
+std::string text(const Box& b) {
+  return "[" + std::to_string(b.left) + ", " + std::to_string(b.top) + ", " + std::to_string(b.right) + ", " +
+         std::to_string(b.bottom) + "]";
+}
+
+// "Exif\0\0" + a little-endian TIFF block whose IFD0 holds only Orientation.
+Bytes exif_orientation(int orientation) {
+  const unsigned char b[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,  // header, IFD0 at 8
+                             1, 0,                                                     // one entry
+                             0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<unsigned char>(orientation), 0, 0, 0,
+                             0, 0, 0, 0};                                              // no next IFD
+  Bytes out(sizeof b);
+  std::memcpy(out.data(), b, sizeof b);
+  return out;
+}
+
+fs::path corpus(const std::string& sub) {
+  const fs::path root = imio_test::corpus_dir();
+  return root.empty() ? fs::path() : root / sub;
+}
+
+}  // namespace
+
+TEST_CASE("libjpeg: a crop equals the same box of the whole decode, and improps gives its shape", "[libjpeg][crop]") {
+  for (const Sample& s : samples()) {
+    for (const char* mode : {"", "L", "RGB", "RGBA"}) {
+      imio::Kwargs base;
+      if (*mode != '\0') base.emplace_back("mode", mode);
+      const NDArray whole = imio::imread(s.data, jpeg(base));
+      const std::size_t h = whole.shape()[0], w = whole.shape()[1];
+      for (const Box& b : boxes(w, h, 7, 25)) {
+        INFO(s.name << " mode " << mode << " crop " << text(b));
+        imio::Kwargs kw = base;
+        kw.emplace_back("crop", box_value(b));
+        const NDArray got = imio::imread(s.data, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(whole, b)));
+        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: crop with scale returns the scaled image's pixels that cover the box", "[libjpeg][crop]") {
+  for (const Sample& s : samples()) {
+    const NDArray full = imio::imread(s.data, jpeg());
+    const std::size_t h = full.shape()[0], w = full.shape()[1];
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{0.5, 2}, {0.25, 4}, {"1/8", 8}}) {
+      const NDArray whole = imio::imread(s.data, jpeg({{"scale", scale}}));
+      for (const Box& b : boxes(w, h, 11, 15)) {
+        INFO(s.name << " scale 1/" << n << " crop " << text(b));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        const imio::Kwargs kw{{"scale", scale}, {"crop", box_value(b)}};
+        const NDArray got = imio::imread(s.data, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(whole, covering)));
+        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: with rotate, the box is in the upright image's pixels", "[libjpeg][crop]") {
+  const NDArray rgb = texture(117, 203, 3, 4);
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const Bytes file =
+        imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"exif", exif_orientation(orientation)}}}).value();
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{1, 1}, {0.25, 4}}) {
+      const NDArray upright_full = imio::imread(file, jpeg({{"rotate", true}}));
+      const NDArray upright = imio::imread(file, jpeg({{"rotate", true}, {"scale", scale}}));
+      const std::size_t h = upright_full.shape()[0], w = upright_full.shape()[1];
+      for (const Box& b : boxes(w, h, 13, 10)) {
+        INFO("orientation " << orientation << " scale 1/" << n << " crop " << text(b));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        const imio::Kwargs kw{{"rotate", true}, {"scale", scale}, {"crop", box_value(b)}};
+        const NDArray got = imio::imread(file, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(upright, covering)));
+        CHECK(imio::improps(file, jpeg(kw)).shape == got.shape());
+      }
+      // Without rotate the box is in the stored image's pixels.
+      const NDArray stored = imio::imread(file, jpeg());
+      const Box b{3, 5, 40, 17};
+      CHECK(same_pixels(imio::imread(file, jpeg({{"crop", box_value(b)}})), cut(stored, b)));
+    }
+  }
+}
+
+TEST_CASE("libjpeg: crop of the EXIF orientation examples with rotate", "[libjpeg][crop][corpus]") {
+  const fs::path dir = corpus("jpeg/exif-orientation-examples");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  const Box b{301, 117, 901, 530};
+  for (int k = 1; k <= 8; ++k) {
+    const fs::path p = dir / ("Portrait_" + std::to_string(k) + ".jpg");
+    INFO(p.string());
+    const NDArray upright = imio::imread(p, jpeg({{"rotate", true}}));
+    CHECK(same_pixels(imio::imread(p, jpeg({{"rotate", true}, {"crop", box_value(b)}})), cut(upright, b)));
+  }
+}
+
+TEST_CASE("libjpeg: a crop equals Pillow's Image.crop of the same box", "[libjpeg][crop][pillow]") {
+  if (!imio_test::python_has("PIL.Image")) {
+    WARN("Pillow not available: Pillow comparison skipped");
+    return;
+  }
+  imio_test::TempDir dir;
+  const std::vector<Box> list = boxes(203, 117, 5, 6);
+  const std::vector<Sample> all = samples();
+  std::string script = "import sys\nfrom PIL import Image\nd = sys.argv[1]\nboxes = [";
+  for (const Box& b : list) script += "(" + std::to_string(b.left) + "," + std::to_string(b.top) + "," + std::to_string(b.right) + "," + std::to_string(b.bottom) + "),";
+  script += "]\nfor n in range(" + std::to_string(all.size()) + "):\n    im = Image.open('%s/s%d.jpg' % (d, n))\n    im.load()\n"
+            "    for i, b in enumerate(boxes):\n        open('%s/s%d.%d' % (d, n, i), 'wb').write(im.crop(b).tobytes())\n";
+  for (std::size_t i = 0; i < all.size(); ++i) imio_test::write_file(dir / ("s" + std::to_string(i) + ".jpg"), all[i].data);
+  std::string log;
+  INFO(log);
+  REQUIRE(imio_test::run_python(dir, script, log) == 0);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      INFO(all[i].name << " crop " << text(list[k]));
+      const NDArray got = imio::imread(all[i].data, jpeg({{"crop", box_value(list[k])}}));
+      const Bytes want = imio_test::read_file(dir / ("s" + std::to_string(i) + "." + std::to_string(k)));
+      REQUIRE(got.nbytes() == want.size());
+      CHECK(std::memcmp(got.bytes(), want.data(), want.size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("libjpeg: imread_into takes the cropped shape", "[libjpeg][crop]") {
+  const Bytes file = imio::imwrite("<bytes>", texture(117, 203, 3, 6), {.extension = ".jpg"}).value();
+  const Box b{33, 20, 150, 101};
+  const imio::Kwargs kw{{"crop", box_value(b)}};
+  const imio::ImageProperties props = imio::improps(file, jpeg(kw));
+  REQUIRE(props.shape == Shape{81, 117, 3});
+  NDArray out(props.shape, props.dtype);
+  const std::byte* before = out.bytes();
+  imio::imread_into(file, out, jpeg(kw));
+  CHECK(out.bytes() == before);
+  CHECK(same_pixels(out, cut(imio::imread(file, jpeg()), b)));
+  NDArray wrong(Shape{117, 203, 3}, DType::uint8);
+  CHECK_THROWS_AS(imio::imread_into(file, wrong, jpeg(kw)), imio::ArgumentError);
+}
+
+TEST_CASE("libjpeg: a box outside the image, empty, negative or not four integers is an ArgumentError", "[libjpeg][crop]") {
+  imio_test::TempDir dir;
+  const fs::path path = dir / "region-check.jpg";
+  imio::imwrite(path, texture(117, 203, 3, 8));
+  const std::vector<Value> bad{Value{0, 0, 204, 10},  Value{0, 0, 10, 118}, Value{10, 10, 10, 20}, Value{10, 20, 20, 20},
+                               Value{30, 0, 20, 10},  Value{-1, 0, 10, 10}, Value{0, 0, 10},      Value{0, 0, 10, 10, 1},
+                               Value{0, 0, 1.5, 10},  Value{"0", 0, 10, 10}, Value{true, 0, 10, 10}, Value("0,0,10,10"),
+                               Value(12)};
+  for (const Value& v : bad) {
+    INFO("crop=" << v.repr());
+    for (const char* method : {"read", "properties"}) {
+      INFO(method);
+      const std::string message = message_of<imio::ArgumentError>([&] {
+        if (std::string(method) == "read") {
+          imio::imread(path, jpeg({{"crop", v}}));
+        } else {
+          imio::improps(path, jpeg({{"crop", v}}));
+        }
+      });
+      CHECK(contains(message, "libjpeg"));
+      CHECK(contains(message, "region-check.jpg"));
+      CHECK(contains(message, "crop"));
+    }
+  }
+  // With rotate the bounds are the upright image's: 117 wide, 203 high for Orientation 6.
+  const Bytes turned =
+      imio::imwrite("<bytes>", texture(117, 203, 3, 9), {.extension = ".jpg", .kwargs = {{"exif", exif_orientation(6)}}}).value();
+  CHECK(imio::imread(turned, jpeg({{"rotate", true}, {"crop", Value{0, 0, 117, 203}}})).shape() == Shape{203, 117, 3});
+  CHECK_THROWS_AS(imio::imread(turned, jpeg({{"rotate", true}, {"crop", Value{0, 0, 203, 117}}})), imio::ArgumentError);
+  // None is the whole image.
+  CHECK(imio::imread(turned, jpeg({{"crop", Value()}})).shape() == Shape{117, 203, 3});
+}
+
+TEST_CASE("libjpeg: a strict cropped read of a truncated file is a DecodeError, as improps", "[libjpeg][crop]") {
+  const Bytes whole = imio::imwrite("<bytes>", texture(256, 256, 3, 10), {.extension = ".jpg"}).value();
+  const Bytes cut_file(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(whole.size() * 3 / 4));
+  const imio::Kwargs top{{"crop", Value{0, 0, 64, 16}}};
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut_file, jpeg(top)); }), "EOI"));
+  CHECK_THROWS_AS(imio::improps(cut_file, jpeg(top)), imio::DecodeError);
+  // strict=false: the rows above the cut decode.
+  const NDArray a = imio::imread(cut_file, jpeg({{"crop", Value{0, 0, 64, 16}}, {"strict", false}}));
+  CHECK(same_pixels(a, cut(imio::imread(whole, jpeg()), {0, 0, 64, 16})));
+}
