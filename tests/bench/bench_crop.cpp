@@ -1,0 +1,119 @@
+// bench_crop: only the pixels you need (issue #26 item 3): a region of 1/16
+// of a 12.6-megapixel image (a quarter of each side) read with `crop`
+// against the whole image.
+//
+//   JPEG (4096×3072 from the real photo meadow_cube.jpg, q90 4:2:0, baseline
+//   and progressive): crop at the top-left corner, the centre and the
+//   bottom-right corner (libjpeg-turbo entropy-decodes every row above the
+//   region, so the position matters), and crop with scale=1/4.
+//   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
+//   uncompressed striped): crop at the centre.
+//
+// Methods take turns (turns_best_ms), one thread for TIFF (maxworkers=1) so
+// that the ratio is the work saved, not the threads. speed-up = whole / crop.
+//   Usage: bench_crop [runs]
+#include <imio/imio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench_timing.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using imio::NDArray;
+using imio::Value;
+using imio_bench::Method;
+using imio_bench::wall;
+
+volatile std::size_t g_sink = 0;
+
+// 4096 × 3072: the first four 2048² faces of meadow_cube (two rows of two),
+// the last row cut to 1024 lines.
+NDArray photo_12mp(const fs::path& meadow_path) {
+  const NDArray meadow = imio::imread(meadow_path);
+  const std::size_t face = meadow.shape()[1];  // 2048
+  const std::size_t w = 2 * face, h = face + face / 2;
+  NDArray out({h, w, 3}, imio::DType::uint8);
+  for (std::size_t y = 0; y < h; ++y) {
+    for (std::size_t half = 0; half < 2; ++half) {
+      const std::size_t f = (y / face) * 2 + half;  // faces 0, 1 then 2, 3
+      const std::size_t src_row = f * face + y % face;
+      std::memcpy(out.bytes() + (y * w + half * face) * 3, meadow.bytes() + src_row * face * 3, face * 3);
+    }
+  }
+  return out;
+}
+
+struct Case {
+  std::string name;
+  imio::Kwargs kwargs;
+};
+
+void run(const char* title, const imio::Bytes& file, const std::vector<Case>& cases, int runs) {
+  std::vector<Method> methods;
+  for (const Case& c : cases) {
+    methods.push_back({c.name.c_str(), wall([&file, &c] {
+                         const NDArray a = imio::imread(file, {.kwargs = c.kwargs});
+                         g_sink = g_sink + a.nbytes();
+                       })});
+  }
+  const std::vector<double> ms = imio_bench::turns_best_ms(runs, methods);
+  std::printf("\n%s (%.1f MB)\n%-34s %10s %10s\n", title, static_cast<double>(file.size()) / 1e6, "method", "ms",
+              "speed-up");
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    std::printf("%-34s %10.2f %9.2fx\n", methods[i].name, ms[i], ms[0] / ms[i]);
+  }
+}
+
+Value box(std::size_t left, std::size_t top, std::size_t w, std::size_t h) {
+  return Value{static_cast<std::int64_t>(left), static_cast<std::int64_t>(top), static_cast<std::int64_t>(left + w),
+               static_cast<std::int64_t>(top + h)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 7;
+  const fs::path meadow = fs::path(IMIO_BENCH_CORPUS) / "standard" / "meadow_cube.jpg";
+  if (!fs::exists(meadow)) {
+    std::printf("bench_crop: %s not found\n", meadow.c_str());
+    return 1;
+  }
+  const NDArray img = photo_12mp(meadow);
+  const std::size_t h = img.shape()[0], w = img.shape()[1];
+  const std::size_t bw = w / 4, bh = h / 4;  // 1/16 of the area
+  std::printf("bench_crop: %zux%zu (%.1f MP), region %zux%zu (1/16), best of %d runs, methods taking turns\n", w, h,
+              static_cast<double>(w * h) / 1e6, bw, bh, runs);
+
+  const imio::Bytes baseline = imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}}}).value();
+  const imio::Bytes progressive =
+      imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"progressive", true}}}).value();
+  const std::vector<Case> jpeg_cases{
+      {"whole image", {}},
+      {"crop top-left", {{"crop", box(0, 0, bw, bh)}}},
+      {"crop centre", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}}},
+      {"crop bottom-right", {{"crop", box(w - bw, h - bh, bw, bh)}}},
+      {"whole image scale=1/4", {{"scale", "1/4"}}},
+      {"crop centre scale=1/4", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}, {"scale", "1/4"}}},
+  };
+  run("JPEG baseline q90 4:2:0", baseline, jpeg_cases, runs);
+  run("JPEG progressive q90 4:2:0", progressive, jpeg_cases, runs);
+
+  const Value centre = box((w - bw) / 2, (h - bh) / 2, bw, bh);
+  const std::vector<Case> tiff_cases{{"whole image", {{"maxworkers", 1}}},
+                                     {"crop centre", {{"crop", centre}, {"maxworkers", 1}}}};
+  run("TIFF deflate, tiles 256x256", imio::imwrite("<bytes>", img, {.extension = ".tif", .kwargs = {{"compression", "zlib"}, {"tile", Value{256, 256}}}}).value(),
+      tiff_cases, runs);
+  run("TIFF deflate, strips of 16 rows", imio::imwrite("<bytes>", img, {.extension = ".tif", .kwargs = {{"compression", "zlib"}, {"rowsperstrip", 16}}}).value(),
+      tiff_cases, runs);
+  run("TIFF uncompressed, strips of 16 rows", imio::imwrite("<bytes>", img, {.extension = ".tif", .kwargs = {{"rowsperstrip", 16}}}).value(),
+      tiff_cases, runs);
+  return 0;
+}
