@@ -8,6 +8,9 @@
 //   region, so the position matters), and crop with scale=1/4.
 //   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
 //   uncompressed striped): crop at the centre.
+//   TIFF pyramid (the same pixels, deflate tiles of 256×256, two SubIFD
+//   levels of 1/2 and 1/4, written by tifffile when the system Python has
+//   it): `level` 1 and 2 against level 0, the whole page.
 //
 // Methods take turns (turns_best_ms), one thread for TIFF (maxworkers=1) so
 // that the ratio is the work saved, not the threads. speed-up = whole / crop.
@@ -19,8 +22,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "bench_timing.hpp"
 
@@ -77,6 +84,50 @@ Value box(std::size_t left, std::size_t top, std::size_t w, std::size_t h) {
                static_cast<std::int64_t>(top + h)};
 }
 
+imio::Bytes slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  imio::Bytes out(text.size());
+  std::memcpy(out.data(), text.data(), text.size());
+  return out;
+}
+
+// tifffile writes the pyramid (imio's writer has no SubIFDs).
+void bench_pyramid(const NDArray& img, int runs) {
+  const std::string python = IMIO_BENCH_PYTHON;
+  if (python.empty()) return;
+  const fs::path dir = fs::temp_directory_path() / ("imio-bench-crop-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  imio::imwrite(dir / "img.npy", img);
+  const std::string script =
+      "import sys, numpy, tifffile\nd = sys.argv[1]\na = numpy.load(d + '/img.npy')\n"
+      "with tifffile.TiffWriter(d + '/pyramid.tif') as t:\n"
+      "    kw = dict(tile=(256, 256), compression='zlib', photometric='rgb')\n"
+      "    t.write(a, subifds=2, **kw)\n    t.write(a[::2, ::2], subfiletype=1, **kw)\n"
+      "    t.write(a[::4, ::4], subfiletype=1, **kw)\n";
+  {
+    std::FILE* f = std::fopen((dir / "write.py").c_str(), "w");
+    if (f == nullptr) return;
+    std::fputs(script.c_str(), f);
+    std::fclose(f);
+  }
+  const std::string cmd = "\"" + python + "\" \"" + (dir / "write.py").string() + "\" \"" + dir.string() + "\" >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    std::printf("\nTIFF pyramid: tifffile cannot write it here, skipped\n");
+    fs::remove_all(dir);
+    return;
+  }
+  const imio::Bytes file = slurp(dir / "pyramid.tif");
+  fs::remove_all(dir);
+  const std::size_t h = img.shape()[0], w = img.shape()[1];
+  run("TIFF pyramid (deflate tiles 256x256, SubIFD levels 1/2, 1/4)", file,
+      {{"level 0 (whole page)", {{"maxworkers", 1}}},
+       {"level 1 (1/4 of the pixels)", {{"level", 1}, {"maxworkers", 1}}},
+       {"level 2 (1/16 of the pixels)", {{"level", 2}, {"maxworkers", 1}}},
+       {"level 0 crop centre 1/16", {{"crop", box((w - w / 4) / 2, (h - h / 4) / 2, w / 4, h / 4)}, {"maxworkers", 1}}}},
+      runs);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +164,7 @@ int main(int argc, char** argv) {
       tiff_cases, runs);
   run("TIFF deflate, strips of 16 rows", imio::imwrite("<bytes>", img, {.extension = ".tif", .kwargs = {{"compression", "zlib"}, {"rowsperstrip", 16}}}).value(),
       tiff_cases, runs);
+  bench_pyramid(img, runs);
   run("TIFF uncompressed, strips of 16 rows", imio::imwrite("<bytes>", img, {.extension = ".tif", .kwargs = {{"rowsperstrip", 16}}}).value(),
       tiff_cases, runs);
   return 0;
