@@ -20,6 +20,7 @@
 #include "jpeg_convert.hpp"
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
+#include "jpeg_restart.hpp"
 
 namespace imio {
 namespace libjpeg {
@@ -221,7 +222,6 @@ class JpegReader final : public Plugin {
     // The whole image is checked, not the scaled or cropped one: libjpeg's
     // buffers for progressive data are full size whatever is returned.
     request_.check_pixels(header_.width, header_.height);
-    const Box region = stored_region(o);
     // A cropped read stops after the region's last row: a file cut or
     // damaged below it would pass unseen, so a strict read looks for its
     // end as improps does (D11), without decoding.
@@ -229,9 +229,27 @@ class JpegReader final : public Plugin {
       throw DecodeError("the JPEG data end before the EOI marker (the file is truncated or damaged)");
     }
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
-    Decompressor d = open();
-    d.set_strict(o.strict);
-    d.read_header(/*repeat=*/true);
+    std::optional<Decompressor> dd;
+    dd.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
+    dd->set_strict(o.strict);
+    dd->read_header(/*repeat=*/true);
+    Box region = stored_region(o);
+    // A box well below the top of a file with restart markers: start the
+    // decoder at the last suitable marker above it (jpeg_restart.hpp), so
+    // that the rows above are not entropy-decoded either.
+    std::optional<RestartEntry> entry;
+    if (o.crop && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    if (entry) {
+      const auto* head = entry->head.data();
+      dd.emplace(std::span<const unsigned char>(head, entry->head.size()),
+                 std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
+                 request_.limits().max_bytes);
+      dd->set_strict(o.strict);
+      dd->read_header(/*repeat=*/true);
+      region.top -= entry->rows / o.scale;
+      region.bottom -= entry->rows / o.scale;
+    }
+    Decompressor& d = *dd;
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
     const std::size_t full_width = info.output_width;
@@ -251,6 +269,16 @@ class JpegReader final : public Plugin {
     const int orientation = effective_orientation(o);
     if (orientation >= 2 && orientation <= 8) return apply_orientation(std::move(out), orientation);
     return out;
+  }
+
+  // The restart entry for full-size row `top`, from the RST markers of the
+  // file's scan (found once per reader, on the first cropped read).
+  std::optional<RestartEntry> restart_entry_above(const jpeg_decompress_struct& info, std::uint64_t top) {
+    if (info.restart_interval == 0 || info.progressive_mode) return std::nullopt;
+    const auto* begin = reinterpret_cast<const unsigned char*>(data_.data());
+    const auto scan_start = static_cast<std::size_t>(info.src->next_input_byte - begin);  // after SOS
+    if (!restarts_) restarts_ = restart_offsets(data_, scan_start);
+    return restart_entry(info, data_, scan_start, *restarts_, top);
   }
 
   static void read_whole(Decompressor& d, const DecodePlan& plan, unsigned char* base, std::size_t width,
@@ -323,6 +351,7 @@ class JpegReader final : public Plugin {
   std::span<const std::byte> data_;
   HeaderInfo header_;
   int orientation_ = 0;
+  std::optional<std::vector<std::size_t>> restarts_;  // restart_offsets of the scan, when needed
 };
 
 // ---------------------------------------------------------------- writing
@@ -337,6 +366,8 @@ struct WriteOptions {
   Bytes exif;
   Bytes comment;
   std::string mode;
+  int restart_blocks = 0;  // Pillow ≥ 10.2's restart_marker_blocks: MCUs per restart interval
+  int restart_rows = 0;    // restart_marker_rows: MCU rows per restart interval
 };
 
 // plugin.json: bytes or a string.
@@ -354,6 +385,8 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
   o.quality = kw.get<int>("quality");  // plugin.json: 0…100
   o.optimize = kw.get<bool>("optimize");
   o.progressive = kw.get<bool>("progressive");
+  o.restart_blocks = kw.get<int>("restart_marker_blocks");  // plugin.json: 0…65535
+  o.restart_rows = kw.get<int>("restart_marker_rows");
   if (const Value* v = kw.find("subsampling"); v != nullptr && !v->is_none()) {
     if (v->is<std::string>()) {
       const std::string s = v->get<std::string>();
@@ -506,6 +539,8 @@ class JpegWriter final : public Plugin {
       ci->Y_density = static_cast<UINT16>(o.dpi->second);
     }
     ci->optimize_coding = o.optimize ? TRUE : FALSE;
+    ci->restart_interval = static_cast<unsigned>(o.restart_blocks);
+    ci->restart_in_rows = o.restart_rows;
     if (channels == 3 && o.subsampling >= 0) {
       static constexpr int kFactors[3][2] = {{1, 1}, {2, 1}, {2, 2}};
       ci->comp_info[0].h_samp_factor = kFactors[o.subsampling][0];

@@ -3,9 +3,11 @@
 // against the whole image.
 //
 //   JPEG (4096×3072 from the real photo meadow_cube.jpg, q90 4:2:0, baseline
-//   and progressive): crop at the top-left corner, the centre and the
-//   bottom-right corner (libjpeg-turbo entropy-decodes every row above the
-//   region, so the position matters), and crop with scale=1/4.
+//   and progressive, and baseline with a restart marker every MCU row): crop
+//   at the top-left corner, the centre and the bottom-right corner
+//   (libjpeg-turbo entropy-decodes every row above the region unless the
+//   decoder can start at a restart marker, so the position matters), and
+//   crop with scale=1/4.
 //   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
 //   uncompressed striped): crop at the centre.
 //   TIFF pyramid (the same pixels, deflate tiles of 256×256, two SubIFD
@@ -156,6 +158,9 @@ int main(int argc, char** argv) {
   };
   run("JPEG baseline q90 4:2:0", baseline, jpeg_cases, runs);
   run("JPEG progressive q90 4:2:0", progressive, jpeg_cases, runs);
+  const imio::Bytes restarts =
+      imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"restart_marker_rows", 1}}}).value();
+  run("JPEG baseline q90 4:2:0, a restart marker every MCU row", restarts, jpeg_cases, runs);
 
   const Value centre = box((w - bw) / 2, (h - bh) / 2, bw, bh);
   const std::vector<Case> tiff_cases{{"whole image", {{"maxworkers", 1}}},

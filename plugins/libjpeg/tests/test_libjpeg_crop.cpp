@@ -294,3 +294,65 @@ TEST_CASE("libjpeg: a strict cropped read of a truncated file is a DecodeError, 
   const NDArray a = imio::imread(cut_file, jpeg({{"crop", Value{0, 0, 64, 16}}, {"strict", false}}));
   CHECK(same_pixels(a, cut(imio::imread(whole, jpeg()), {0, 0, 64, 16})));
 }
+
+TEST_CASE("libjpeg: a crop of a file with restart markers equals the whole decode", "[libjpeg][crop]") {
+  // 517 rows: far enough down for the decoder to start at a restart marker.
+  const NDArray rgb = texture(517, 203, 3, 12);
+  const NDArray gray = texture(517, 203, 1, 13);
+  struct Case {
+    const char* name;
+    const NDArray* image;
+    imio::Kwargs kwargs;
+  };
+  const std::vector<Case> cases{
+      {"4:2:0, a marker every MCU row", &rgb, {{"restart_marker_rows", 1}}},
+      {"4:2:0, every 3 MCU rows", &rgb, {{"restart_marker_rows", 3}}},
+      {"4:2:0, every 7 MCUs", &rgb, {{"restart_marker_blocks", 7}}},
+      {"4:4:4, every MCU row", &rgb, {{"restart_marker_rows", 1}, {"subsampling", "4:4:4"}}},
+      {"4:2:2, every 2 MCU rows", &rgb, {{"restart_marker_rows", 2}, {"subsampling", "4:2:2"}}},
+      {"gray, every 26 MCUs", &gray, {{"restart_marker_blocks", 26}}},
+      {"gray, every MCU", &gray, {{"restart_marker_blocks", 1}}},
+  };
+  for (const Case& c : cases) {
+    const Bytes file = imio::imwrite("<bytes>", *c.image, {.extension = ".jpg", .kwargs = c.kwargs}).value();
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{1, 1}, {0.5, 2}, {0.25, 4}, {0.125, 8}}) {
+      for (const char* mode : {"", "L"}) {
+        imio::Kwargs base{{"scale", scale}};
+        if (*mode != '\0') base.emplace_back("mode", mode);
+        const NDArray whole = imio::imread(file, jpeg(base));
+        std::vector<Box> list = boxes(203, 517, 17, 12);
+        for (const Box& b : std::vector<Box>{{0, 300, 203, 517}, {50, 511, 51, 512}, {0, 256, 16, 272}, {33, 130, 170, 131}}) {
+          list.push_back(b);
+        }
+        for (const Box& b : list) {
+          INFO(c.name << " scale 1/" << n << " mode " << mode << " crop " << text(b));
+          const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+          imio::Kwargs kw = base;
+          kw.emplace_back("crop", box_value(b));
+          REQUIRE(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, covering)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: with restart markers, damaged data well above the box are never decoded", "[libjpeg][crop]") {
+  const NDArray rgb = texture(517, 203, 3, 14);
+  const Bytes good = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"restart_marker_rows", 1}}}).value();
+  // The third restart interval (MCU rows 2, image rows 32…47 at 4:2:0) lies
+  // between the second and third RST markers; fill it with ones (no valid
+  // Huffman code is all ones, T.81 §C).
+  std::vector<std::size_t> after_rst;
+  for (std::size_t i = 0; i + 1 < good.size(); ++i) {
+    const auto m = std::to_integer<unsigned>(good[i + 1]);
+    if (good[i] == std::byte{0xFF} && m >= 0xD0 && m <= 0xD7) after_rst.push_back(i + 2);
+  }
+  REQUIRE(after_rst.size() == 32);  // 33 MCU rows of 16
+  Bytes bad = good;
+  for (std::size_t i = after_rst[1]; i + 2 < after_rst[2]; ++i) bad[i] = std::byte{0xFE};
+  CHECK_THROWS_AS(imio::imread(bad, jpeg()), imio::DecodeError);
+  const Box below{10, 300, 190, 400};  // the decoder starts at MCU row 16 (rows 256…)
+  CHECK(same_pixels(imio::imread(bad, jpeg({{"crop", box_value(below)}})), cut(imio::imread(good, jpeg()), below)));
+  // A box whose rows need the damaged interval still sees the damage.
+  CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", Value{10, 40, 190, 60}}})), imio::DecodeError);
+}
