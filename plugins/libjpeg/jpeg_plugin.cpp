@@ -312,13 +312,23 @@ class JpegReader final : public Plugin {
   // their outermost pixels may differ from a full decode; the columns asked
   // are one pixel wider on each side than the region, so that those pixels
   // are never returned (except at the image's own edges, where they are right).
+  // Files whose MCU holds more than four luma blocks (4:1:0, 2×4 sampling)
+  // decoded with scale 1/2 or 1/4 came out different inside the cropped
+  // columns too (libjpeg-turbo 2.1.5, libjpeg-turbo's seed images): they
+  // decode whole rows, and only the box is kept.
   static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, unsigned char* base,
                           std::size_t row_bytes) {
     const auto full_width = static_cast<unsigned>(d.info().output_width);
     const auto left = static_cast<unsigned>(region.left), right = static_cast<unsigned>(region.right);
     unsigned xoffset = left > 0 ? left - 1 : 0;
     unsigned cropped = std::min(full_width, right + 1) - xoffset;
-    if (xoffset > 0 || cropped < full_width) d.crop_columns(&xoffset, &cropped);
+    const bool columns = d.info().max_h_samp_factor * d.info().max_v_samp_factor <= 4;
+    if (!columns) {
+      xoffset = 0;
+      cropped = full_width;
+    } else if (xoffset > 0 || cropped < full_width) {
+      d.crop_columns(&xoffset, &cropped);
+    }
     if (region.top > 0) d.skip_rows(static_cast<unsigned>(region.top));
     const std::size_t width = right - left;
     const std::size_t skip = left - xoffset;  // columns libjpeg decodes left of the region

@@ -356,3 +356,46 @@ TEST_CASE("libjpeg: with restart markers, damaged data well above the box are ne
   // A box whose rows need the damaged interval still sees the damage.
   CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", Value{10, 40, 190, 60}}})), imio::DecodeError);
 }
+
+TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode", "[libjpeg][crop][corpus]") {
+  // Real files and libjpeg-turbo's seeds: restart intervals of every size,
+  // arithmetic coding, 4:1:1, 4:4:0 and odd sampling factors, CMYK,
+  // progressive and multi-scan files.
+  const fs::path dir = corpus("jpeg");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  std::size_t compared = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const Bytes data = imio_test::read_file(e.path());
+    if (data.size() < 3 || data[0] != std::byte{0xFF} || data[1] != std::byte{0xD8} || data[2] != std::byte{0xFF}) continue;
+    NDArray whole;
+    try {
+      const imio::ImageProperties props = imio::improps(data, jpeg());
+      if (props.shape[0] * props.shape[1] > 30'000'000) continue;
+      whole = imio::imread(data, jpeg());
+    } catch (const imio::Error&) {
+      continue;  // 12-bit, lossless, damaged: test_libjpeg covers them
+    }
+    const std::size_t h = whole.shape()[0], w = whole.shape()[1];
+    const std::vector<Box> list{{w / 5, h * 3 / 5, std::max(w * 4 / 5, w / 5 + 1), std::max(h * 4 / 5, h * 3 / 5 + 1)},
+                                {1 % w, h / 2, w, h},
+                                {0, h - 1, w, h}};
+    for (const Box& b : list) {
+      if (b.left >= b.right || b.top >= b.bottom) continue;
+      INFO(e.path().string() << " crop " << text(b));
+      CHECK(same_pixels(imio::imread(data, jpeg({{"crop", box_value(b)}})), cut(whole, b)));
+      for (const std::size_t n : {2, 4, 8}) {
+        INFO("scale 1/" << n);
+        const Value scale = 1.0 / static_cast<double>(n);
+        const NDArray scaled = imio::imread(data, jpeg({{"scale", scale}}));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        CHECK(same_pixels(imio::imread(data, jpeg({{"crop", box_value(b)}, {"scale", scale}})), cut(scaled, covering)));
+      }
+    }
+    ++compared;
+  }
+  CHECK(compared > 50);
+}
