@@ -399,3 +399,38 @@ TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode"
   }
   CHECK(compared > 50);
 }
+
+TEST_CASE("libjpeg: crops of damaged files and fuzzing reproducers end in an imio error or pixels", "[libjpeg][crop][corpus]") {
+  // Damaged headers and entropy data through the cropped paths (the
+  // restart entry patches the frame height and walks the RST markers):
+  // strict and not, never a crash or a foreign exception.
+  const fs::path dir = corpus("corrupt");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  std::size_t tried = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const Bytes data = imio_test::read_file(e.path());
+    if (data.size() < 3 || data[0] != std::byte{0xFF} || data[1] != std::byte{0xD8} || data[2] != std::byte{0xFF}) continue;
+    INFO(e.path().string());
+    for (const bool strict : {true, false}) {
+      try {
+        const imio::ImageProperties props = imio::improps(data, jpeg({{"strict", false}}));
+        const std::size_t h = props.shape[0], w = props.shape[1];
+        if (h < 2 || w < 2 || h * w > 30'000'000) continue;
+        for (const Box& b : std::vector<Box>{{w / 4, h / 2, w / 2 + 1, h * 3 / 4 + 1}, {0, h - 1, w, h}}) {
+          try {
+            (void)imio::imread(data, jpeg({{"crop", box_value(b)}, {"strict", strict}, {"scale", 0.5}}));
+            (void)imio::imread(data, jpeg({{"crop", box_value(b)}, {"strict", strict}}));
+          } catch (const imio::Error&) {
+          }
+        }
+      } catch (const imio::Error&) {
+      }
+    }
+    ++tried;
+  }
+  CHECK(tried >= 30);
+}
