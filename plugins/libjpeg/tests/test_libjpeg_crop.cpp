@@ -249,6 +249,10 @@ TEST_CASE("libjpeg: imread_into takes the cropped shape", "[libjpeg][crop]") {
   CHECK(same_pixels(out, cut(imio::imread(file, jpeg()), b)));
   NDArray wrong(Shape{117, 203, 3}, DType::uint8);
   CHECK_THROWS_AS(imio::imread_into(file, wrong, jpeg(kw)), imio::ArgumentError);
+  // The batch form and imiter crop alike.
+  CHECK(imio::improps(file, {.index = imio::all, .plugin = "libjpeg", .kwargs = kw}).shape == Shape{1, 81, 117, 3});
+  CHECK(imio::imread(file, {.index = imio::all, .plugin = "libjpeg", .kwargs = kw}).shape() == Shape{1, 81, 117, 3});
+  for (const NDArray& frame : imio::imiter(file, {.plugin = "libjpeg", .kwargs = kw})) CHECK(same_pixels(frame, out));
 }
 
 TEST_CASE("libjpeg: a box outside the image, empty, negative or not four integers is an ArgumentError", "[libjpeg][crop]") {
