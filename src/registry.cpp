@@ -360,7 +360,8 @@ bool has_plugin(std::string_view name) { return detail::Registry::instance().fin
 
 std::vector<PluginInfo> plugins() {
   std::vector<PluginInfo> out;
-  for (const auto& s : detail::Registry::instance().snapshot()->all) {
+  const auto snapshot = detail::Registry::instance().snapshot();  // keeps the list alive while it is read
+  for (const auto& s : snapshot->all) {
     PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, s->backend, s->summary, s->extensions,
                     s->write_extensions, s->methods};
     for (const auto& e : s->extensions) info.extensions.push_back(e.extension);
