@@ -533,6 +533,12 @@ TEST_CASE("orientation is written as irot/imir; reads apply it unless apply_tran
     CHECK(imio::imread(dir / "o.png") == shown);
     const auto t = imio::immeta(p).at("transformations").get<Value::List>();
     CHECK(t.empty() == (o == 1));
+    // the normalised orientation irot/imir amount to (docs/metadata.md): what
+    // libheif's decoding applies to the stored image; hidden when applied (D17)
+    const imio::Metadata stored = imio::immeta(p, {.kwargs = {{"apply_transformations", false}}});
+    CHECK(stored.get<std::int64_t>("orientation") == o);
+    CHECK(imio::apply_orientation(imio::imread(p, {.kwargs = {{"apply_transformations", false}}}), o) == shown);
+    CHECK_FALSE(imio::immeta(p).contains("orientation"));
   }
 }
 
@@ -546,7 +552,11 @@ TEST_CASE("ICC, EXIF and XMP are written and read back, also by heif-convert; co
       "MM\0*\0\0\0\x08\0\x02\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\x01\x0f\0\x02\0\0\0\x05\0\0\0\x26\0\0\0\0imio\0", 43));
   Bytes app1 = to_bytes(std::string("Exif\0\0", 6));
   app1.insert(app1.end(), exif_bytes.begin(), exif_bytes.end());
-  const Bytes icc = to_bytes("an ICC profile, untouched");
+  // the smallest well-formed ICC profile (header: size, 'acsp'; no tags):
+  // immeta reads its description, and a malformed one is a DecodeError
+  Bytes icc(132);
+  icc[3] = std::byte{132};
+  std::memcpy(icc.data() + 36, "acsp", 4);
   const std::string xmp = "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
   for (const char* ext : {".heic", ".avif"}) {
     INFO(ext);

@@ -662,6 +662,9 @@ TEST_CASE("orientation is written to the image header; reads apply it unless rot
     CHECK_FALSE(imio::immeta(p).contains("Orientation"));
     CHECK(imio::immeta(p, {.exclude_applied = false}).get<std::int64_t>("Orientation") == o);
     CHECK(imio::immeta(p, {.kwargs = {{"rotate", false}}}).get<std::int64_t>("Orientation") == o);
+    // the normalised entry (docs/metadata.md): the header's, hidden with Orientation
+    CHECK_FALSE(imio::immeta(p).contains("orientation"));
+    CHECK(imio::immeta(p, {.kwargs = {{"rotate", false}}}).get<std::int64_t>("orientation") == o);
   }
 }
 
