@@ -32,9 +32,11 @@ struct ReadArgs {
 
 // The EXIF orientation (1…8) that the irot and imir properties amount to,
 // applied in their order (ISO/IEC 23008-12 §6.5.10: irot turns
-// anti-clockwise by quarter turns; §6.5.12: imir axis 0 mirrors about a
-// vertical axis, left-right, axis 1 about a horizontal one, top-bottom).
-// Each is a 2×2 integer matrix on (x right, y down); 1 without any.
+// anti-clockwise by quarter turns; §6.5.12 imir: axis 0 mirrors
+// top-bottom, axis 1 left-right, as libheif 1.15 writes and applies them
+// — the specification's "vertical axis" has been read both ways; the
+// tests check the result against libheif's decoding). Each is a 2×2
+// integer matrix on (x right, y down); 1 without any.
 int orientation_of(const std::vector<std::string>& transforms) {
   using M = std::array<int, 4>;  // row-major
   const auto times = [](const M& a, const M& b) {
@@ -45,9 +47,9 @@ int orientation_of(const std::vector<std::string>& transforms) {
     if (t.starts_with("irot ")) {
       for (int turns = std::stoi(t.substr(5)) / 90; turns > 0; --turns) m = times(M{0, 1, -1, 0}, m);
     } else if (t == "imir 0") {
-      m = times(M{-1, 0, 0, 1}, m);
-    } else if (t == "imir 1") {
       m = times(M{1, 0, 0, -1}, m);
+    } else if (t == "imir 1") {
+      m = times(M{-1, 0, 0, 1}, m);
     }
   }
   // EXIF 2.32 §4.6.4 A Orientation 1…8 as the same matrices.
