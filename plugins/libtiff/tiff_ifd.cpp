@@ -143,7 +143,8 @@ bool has_tiff_header(std::span<const std::byte> first) noexcept {
   return version == 42 || version == 43;
 }
 
-std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uint64_t offset) {
+std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uint64_t offset,
+                               std::uint64_t value_budget) {
   const std::uint64_t size = file_size(source);
   const int count_bytes = st.bigtiff ? 8 : 2;
   const std::size_t entry_bytes = st.bigtiff ? 20 : 12;
@@ -161,6 +162,7 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
   ifd.offset = offset;
   ifd.entry_count = n;
   ifd.entries.reserve(static_cast<std::size_t>(n));
+  std::uint64_t spent = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* p = raw.data() + i * entry_bytes;
     Entry e;
@@ -181,6 +183,11 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
         ifd.lost.push_back(e.tag);
         continue;
       }
+      if (*total > value_budget - std::min(spent, value_budget)) {
+        ifd.over_budget = true;
+        break;
+      }
+      spent += *total;
       if (!read_growing(source, at, *total, e.data)) {
         warn(kPlugin, fmt::format("tag {} of the IFD at {} runs past the end of the data; skipped", e.tag, offset));
         ifd.lost.push_back(e.tag);

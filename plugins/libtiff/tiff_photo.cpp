@@ -21,6 +21,9 @@ namespace {
 
 constexpr std::uint16_t kExifPointer = 34665, kGpsPointer = 34853, kInteropPointer = 0xA005;
 constexpr std::uint16_t kXmp = 700, kIptc = 33723, kIcc = 34675;
+/// As read_exif_tags: values laid out side by side add up to less than the
+/// file; four times it allows shared values and no more.
+constexpr std::uint64_t kValueBudget = 4;
 
 // One IFD of the rebuilt block: its entries and the pointers to the IFDs
 // that follow it in the block (tag, index in the list).
@@ -107,8 +110,10 @@ std::vector<const Entry*> plain_entries(const Ifd& ifd) {
 class ExifIfds {
  public:
   ExifIfds(ByteSource& source, const Structure& st, const Ifd& ifd0) : source_(source), st_(st) {
+    budget_ = st.file_size > UINT64_MAX / kValueBudget ? UINT64_MAX : kValueBudget * st.file_size;
     seen_.push_back(ifd0.offset);
     ifds_.push_back({plain_entries(ifd0), {}});
+    charge(ifds_.back(), "IFD0", ifd0.offset);
   }
 
   // Follows `tag` of IFD `parent` (an entry of `from`), when present.
@@ -119,14 +124,16 @@ class ExifIfds {
     if (std::find(seen_.begin(), seen_.end(), offset) != seen_.end()) {
       fail(name, offset, "it is an IFD already read (a pointer loop)");
     }
-    auto ifd = read_ifd_at(source_, Structure{st_.little, st_.bigtiff, {}, st_.file_size}, offset);
+    auto ifd = read_ifd_at(source_, Structure{st_.little, st_.bigtiff, {}, st_.file_size}, offset, budget_ - spent_);
     if (!ifd) fail(name, offset, "it lies past the end of the file or declares more than 65535 entries");
+    if (ifd->over_budget) fail(name, offset, over_budget_reason());
     if (!ifd->lost.empty()) {
       fail(name, offset, fmt::format("the value of tag 0x{:04x} lies past the end of the file", ifd->lost.front()));
     }
     seen_.push_back(offset);
     read_.push_back(std::make_unique<Ifd>(std::move(*ifd)));
     ifds_.push_back({plain_entries(*read_.back()), {}});
+    charge(ifds_.back(), name, offset);
     ifds_[parent].pointers.emplace_back(tag, ifds_.size() - 1);
   }
 
@@ -139,8 +146,21 @@ class ExifIfds {
     throw DecodeError(fmt::format("TIFF {} at offset {}: {}", name, offset, why));
   }
 
+  std::string over_budget_reason() const {
+    return fmt::format("the values of the EXIF IFDs add up to more than {} bytes, {} times the file (values read "
+                       "again and again)",
+                       budget_, kValueBudget);
+  }
+
+  // Adds an IFD's values to what the block will hold.
+  void charge(const BlockIfd& b, const char* name, std::uint64_t offset) {
+    for (const Entry* e : b.entries) spent_ += e->data.size();
+    if (spent_ > budget_) fail(name, offset, over_budget_reason());
+  }
+
   ByteSource& source_;
   const Structure& st_;
+  std::uint64_t budget_ = 0, spent_ = 0;
   std::vector<std::uint64_t> seen_;
   std::vector<std::unique_ptr<Ifd>> read_;
   std::vector<BlockIfd> ifds_;

@@ -194,6 +194,15 @@ TEST_CASE("hostile TIFF metadata makes immeta a DecodeError naming it; imread ke
     t.entry(34665, 4, 1, exif);
     check(t.finish(), "the value of tag 0x829a lies past the end of the file");
   }
+  SECTION("an Exif IFD whose 3000 entries all point at the same 100 kB (a 136 kB file)") {
+    TiffBuilder t;
+    const std::uint32_t blob = t.add(Bytes(100000));
+    std::vector<std::array<std::uint32_t, 4>> entries;
+    for (std::uint32_t i = 0; i < 3000; ++i) entries.push_back({0x9000 + i, 7, 100000, blob});
+    const std::uint32_t exif = t.add(TiffBuilder::ifd(entries, 0));
+    t.entry(34665, 4, 1, exif);
+    check(t.finish(), "the values of the EXIF IFDs add up to more than");
+  }
   SECTION("a GPS IFD past the end of the file") {
     TiffBuilder t;
     t.entry(34853, 4, 1, 0x7FFFFFF0u);
