@@ -135,6 +135,8 @@ TEST_CASE("XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracl
   CHECK(meta.at("exif_tags").ref<Dict>().at("ExifIFD").ref<Dict>().get<std::int64_t>("ISO") == 200);
   CHECK(meta.get<std::string>("Make") == "Maker");
   CHECK(meta.contains("exif"));
+  CHECK(meta.get<std::int64_t>("orientation") == 1);  // IFD0's Orientation (add_photo_metadata)
+  CHECK_FALSE(meta_of(v2).contains("orientation"));   // no EXIF: unknown
 }
 
 TEST_CASE("extended XMP is reassembled as exiftool wrote it, and refused when its sizes lie", "[metadata][oracle]") {

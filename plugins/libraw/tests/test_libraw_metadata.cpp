@@ -4,6 +4,7 @@
 #include <imio/imio.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -70,4 +71,23 @@ TEST_CASE("the corpus RAWs' orientation, XMP and ICC entries are what exiftool r
   CHECK(orientations >= 8);
   CHECK(xmps >= 1);  // exiftool's DNG.dng
   CHECK(mismatches.empty());
+}
+
+TEST_CASE("orientation is the EXIF Orientation LibRaw's flip came from, for all eight", "[metadata][oracle][corpus]") {
+  if (!imio_test::exiftool_available()) {
+    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
+    return;
+  }
+  IMIO_CORPUS_OR_SKIP(dng, "raw/exiftool/DNG.dng");
+  imio_test::TempDir dir;
+  for (int o = 1; o <= 8; ++o) {
+    INFO("orientation " << o);
+    const fs::path p = dir / ("o" + std::to_string(o) + ".dng");
+    fs::copy_file(dng, p);
+    REQUIRE(std::system(("exiftool -q -q -overwrite_original -IFD0:Orientation#=" + std::to_string(o) + " \"" +
+                         p.string() + "\"").c_str()) == 0);
+    const Dict m = imio::immeta(p, {.plugin = "libraw", .exclude_applied = false});
+    CHECK(m.get<std::int64_t>("orientation") == o);
+    CHECK(imio_test::to_string(m.get<imio::Bytes>("xmp")).find("<x:xmpmeta") != std::string::npos);
+  }
 }
