@@ -4,6 +4,7 @@
 #include <climits>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -35,6 +36,24 @@ std::string rebuild_hint(const Unbuilt& u) {
   return fmt::format("{} (CMake option {}, vcpkg feature imio[{}])", u.name, u.option, u.vcpkg_feature);
 }
 
+int priority_for(const PluginSpec& spec, std::string_view extension);
+std::vector<SpecPtr> ordered_by_priority(const std::vector<SpecPtr>& specs, std::string_view extension,
+                                         bool keep_undeclared);
+
+// The registered plugins, and for each declared extension the plugins that
+// serve it in the order they are tried: worked out once per registration,
+// not per call.
+struct Plugins {
+  std::vector<SpecPtr> all;
+  std::unordered_map<std::string, std::vector<SpecPtr>> by_extension;
+
+  const std::vector<SpecPtr>& serving(const std::string& extension) const {
+    static const std::vector<SpecPtr> none;
+    const auto it = by_extension.find(extension);
+    return it == by_extension.end() ? none : it->second;
+  }
+};
+
 class Registry {
  public:
   static Registry& instance() {
@@ -42,14 +61,17 @@ class Registry {
     return r;
   }
 
-  std::vector<SpecPtr> snapshot() const {
+  // The registered plugins as they are now. Registration is rare and calls
+  // are many: every add() publishes a new list, so a call takes a reference
+  // instead of copying the list (and counting up every plugin) each time.
+  std::shared_ptr<const Plugins> snapshot() const {
     std::shared_lock lock(mutex_);
     return specs_;
   }
 
   SpecPtr find(std::string_view name) const {
     std::shared_lock lock(mutex_);
-    for (const auto& s : specs_) {
+    for (const auto& s : specs_->all) {
       if (s->name == name) return s;
     }
     return nullptr;
@@ -61,7 +83,7 @@ class Registry {
     if (!spec.factory) throw ArgumentError(fmt::format("plugin '{}' has no factory", spec.name));
     check_declarations(spec);
     std::unique_lock lock(mutex_);
-    for (const auto& s : specs_) {
+    for (const auto& s : specs_->all) {
       if (s->name == spec.name) throw ArgumentError(fmt::format("a plugin named '{}' is already registered", spec.name));
       for (const auto& alias : spec.aliases) {
         if (alias == s->name) throw ArgumentError(fmt::format("alias '{}' is the name of a registered plugin", alias));
@@ -70,7 +92,16 @@ class Registry {
         throw ArgumentError(fmt::format("'{}' is already an alias of plugin '{}'", spec.name, s->name));
       }
     }
-    specs_.push_back(std::make_shared<const PluginSpec>(std::move(spec)));
+    auto specs = std::make_shared<Plugins>();
+    specs->all = specs_->all;
+    specs->all.push_back(std::make_shared<const PluginSpec>(std::move(spec)));
+    for (const auto& s : specs->all) {
+      for (const auto& e : s->extensions) {
+        auto& serving = specs->by_extension[e.extension];
+        if (serving.empty()) serving = ordered_by_priority(specs->all, e.extension, false);
+      }
+    }
+    specs_ = std::move(specs);
   }
 
  private:
@@ -96,7 +127,7 @@ class Registry {
   }
 
   mutable std::shared_mutex mutex_;
-  std::vector<SpecPtr> specs_;
+  std::shared_ptr<const Plugins> specs_ = std::make_shared<const Plugins>();
   std::vector<Unbuilt> unbuilt_;  // set by the constructor, then read-only
 };
 
@@ -107,11 +138,21 @@ int priority_for(const PluginSpec& spec, std::string_view extension) {
   return INT_MAX;
 }
 
-std::vector<SpecPtr> ordered_by_priority(std::vector<SpecPtr> specs, std::string_view extension) {
-  std::stable_sort(specs.begin(), specs.end(), [&](const SpecPtr& a, const SpecPtr& b) {
-    return priority_for(*a, extension) < priority_for(*b, extension);
-  });
-  return specs;
+// The plugins of `specs` that declare `extension` (all of them when
+// `keep_undeclared`), lowest priority number first, registration order
+// among equals. Each priority is looked up once.
+std::vector<SpecPtr> ordered_by_priority(const std::vector<SpecPtr>& specs, std::string_view extension,
+                                         bool keep_undeclared) {
+  std::vector<std::pair<int, const SpecPtr*>> ranked;
+  for (const SpecPtr& s : specs) {
+    const int priority = priority_for(*s, extension);
+    if (keep_undeclared || priority != INT_MAX) ranked.emplace_back(priority, &s);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<SpecPtr> out;
+  out.reserve(ranked.size());
+  for (const auto& r : ranked) out.push_back(*r.second);
+  return out;
 }
 
 // plugin= : a canonical name, or an alias (all plugins carrying it).
@@ -121,7 +162,7 @@ std::vector<SpecPtr> named_plugins(const std::vector<SpecPtr>& all, std::string_
     if (s->name == name) return {s};
     if (std::find(s->aliases.begin(), s->aliases.end(), name) != s->aliases.end()) out.push_back(s);
   }
-  if (!out.empty()) return ordered_by_priority(std::move(out), extension);
+  if (!out.empty()) return ordered_by_priority(out, extension, true);
 
   std::vector<std::string> missing;
   for (const Unbuilt& u : Registry::instance().unbuilt()) {
@@ -265,13 +306,20 @@ std::string compiled_out_hint(std::string_view extension) {
 
 OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args) {
   const char* operation = args.mode == IoMode::read ? "read" : "write";
-  auto impl = with_error_context("", operation, resource.describe(),
-                      [&] { return std::make_unique<CoreAccess::RequestImpl>(resource, args.mode, args.extension, args.limits); });
+  // The resource is described only when there is an error to name it in:
+  // describing a path costs as much as the rest of a small file's opening.
+  std::unique_ptr<CoreAccess::RequestImpl> impl;
+  try {
+    impl = std::make_unique<CoreAccess::RequestImpl>(resource, args.mode, args.extension, args.limits);
+  } catch (...) {
+    with_error_context("", operation, resource.describe(), [] { throw; });
+  }
   impl->requested_plugin = args.plugin;
   auto request = CoreAccess::request(std::move(impl));
   static const Kwargs no_kwargs;
   Selection sel{*request, args.mode, args.kwargs ? *args.kwargs : no_kwargs, {}, {}};
-  const auto all = Registry::instance().snapshot();
+  const auto snapshot = Registry::instance().snapshot();
+  const std::vector<SpecPtr>& all = snapshot->all;
   const std::string& ext = request->extension();
 
   auto accept = [&](std::unique_ptr<Plugin> plugin, const SpecPtr& spec) {
@@ -285,11 +333,7 @@ OpenedResource open_resource(const ImageResource& resource, const OpenArgs& args
       no_plugin(all, sel, ext, args.plugin);
     }
     if (!ext.empty()) {
-      std::vector<SpecPtr> serving;
-      for (const auto& s : all) {
-        if (priority_for(*s, ext) != INT_MAX) serving.push_back(s);
-      }
-      for (const auto& spec : ordered_by_priority(std::move(serving), ext)) {
+      for (const auto& spec : snapshot->serving(ext)) {
         if (auto p = sel.attempt(*spec, true)) return accept(std::move(p), spec);
       }
     }
@@ -316,7 +360,7 @@ bool has_plugin(std::string_view name) { return detail::Registry::instance().fin
 
 std::vector<PluginInfo> plugins() {
   std::vector<PluginInfo> out;
-  for (const auto& s : detail::Registry::instance().snapshot()) {
+  for (const auto& s : detail::Registry::instance().snapshot()->all) {
     PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, s->backend, s->summary, s->extensions,
                     s->write_extensions, s->methods};
     for (const auto& e : s->extensions) info.extensions.push_back(e.extension);

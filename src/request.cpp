@@ -76,7 +76,7 @@ Request::Impl::Impl(const ImageResource& resource_, IoMode mode_, std::string_vi
     : resource(resource_), mode(mode_), uri(detail::classify(resource_, mode_)), limits(effective_limits(limits_)) {
   // The extension comes from the name as given (imageio:chelsea.png → .png).
   extension = detail::request_extension(uri, explicit_extension);
-  description = resource.describe();
+  description = detail::describe(resource, uri);
   const bool reading = mode == IoMode::read;
   switch (uri.kind) {
     case UriKind::standard_image:

@@ -76,21 +76,8 @@ void ImageResource::release() noexcept {
 }
 
 std::string ImageResource::describe() const {
-  switch (kind_) {
-    case Kind::memory: return "<bytes>";
-    case Kind::istream:
-    case Kind::ostream:
-    case Kind::iostream: return "<stream>";
-    case Kind::path:
-    case Kind::text: break;
-  }
-  const detail::ClassifiedUri uri = detail::classify(*this, IoMode::read);
-  switch (uri.kind) {
-    case detail::UriKind::path: return uri.path.string();
-    case detail::UriKind::zip_member: return (uri.path / uri.member).string();
-    case detail::UriKind::standard_image: return "imageio:" + uri.text;
-    default: return kind_ == Kind::path ? path_ : text_;
-  }
+  if (kind_ != Kind::path && kind_ != Kind::text) return detail::describe(*this, {});
+  return detail::describe(*this, detail::classify(*this, IoMode::read));
 }
 
 namespace detail {
@@ -160,6 +147,24 @@ std::string suffix_of(std::string_view name) {
   const auto dot = name.rfind('.');
   if (dot == std::string_view::npos || dot == 0) return {};
   return to_lower(name.substr(dot));
+}
+
+std::string describe(const ImageResource& resource, const ClassifiedUri& uri) {
+  using Kind = ImageResource::Kind;
+  switch (resource.kind()) {
+    case Kind::memory: return "<bytes>";
+    case Kind::istream:
+    case Kind::ostream:
+    case Kind::iostream: return "<stream>";
+    case Kind::path:
+    case Kind::text: break;
+  }
+  switch (uri.kind) {
+    case UriKind::path: return uri.path.string();
+    case UriKind::zip_member: return (uri.path / uri.member).string();
+    case UriKind::standard_image: return "imageio:" + uri.text;
+    default: return resource.kind() == Kind::path ? resource.path() : resource.text();
+  }
 }
 
 ClassifiedUri classify(const ImageResource& resource, IoMode mode) {

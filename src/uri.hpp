@@ -37,6 +37,10 @@ struct ClassifiedUri {
 /// checks beyond what the zip rule needs).
 ClassifiedUri classify(const ImageResource& resource, IoMode mode);
 
+/// What ImageResource::describe() says, from `resource` classified as `uri`
+/// (for callers that have classified it already).
+std::string describe(const ImageResource& resource, const ClassifiedUri& uri);
+
 /// The extension a request uses: `explicit_extension` (must start with '.',
 /// else ArgumentError; lower-cased, DECISIONS D2) or the lower-cased last
 /// suffix of the file name or URL path; empty when there is none.

@@ -187,6 +187,10 @@ void into_vs_allocate(const fs::path& dir, const char* ext, imio::Kwargs write_k
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::size_t files = argc > 2 ? static_cast<std::size_t>(std::atoll(argv[2])) : 500;
+  if (argc > 3 || runs < 1 || files < 1) {
+    std::fprintf(stderr, "usage: bench_many [runs >= 1, default 5] [files >= 1, default 500]\n");
+    return 2;
+  }
   std::printf("bench_many: best of %d runs, methods taking turns; %u hardware threads\n", runs,
               std::thread::hardware_concurrency());
 #ifndef IMIO_BENCH_OPENCV

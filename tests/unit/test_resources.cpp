@@ -270,3 +270,38 @@ TEST_CASE("extensions derive from the name, lower-cased; extension= needs a dot"
   CHECK(imio::imread(fx.dir / "t2.fake.part", {.extension = ".fake"}) == img);
   CHECK_THROWS_AS(imio::imread(fx.dir / "X.FAKE", {.extension = "PNG"}), imio::ArgumentError);
 }
+
+// Files up to 256 KiB are read whole into a per-thread buffer that later
+// files reuse; larger ones are mapped. Neither may show another file's bytes.
+TEST_CASE("small and large files read alike, however many are open at once", "[resources]") {
+  Fixture fx;
+  struct File {
+    std::filesystem::path path;
+    std::uint32_t frames, h, w;
+  };
+  std::vector<File> files;
+  auto add = [&](std::uint32_t frames, std::uint32_t h, std::uint32_t w) {
+    const auto path = fx.dir / ("f" + std::to_string(files.size()) + ".fake");
+    write_file(path, fake::encode(frames, h, w));
+    files.push_back({path, frames, h, w});
+  };
+  add(1, 512, 511);    // just under 256 KiB: read into a buffer
+  add(1, 512, 512);    // just over (the 16-byte header): mapped
+  add(1, 300, 400);    // under: the first buffer serves it
+  add(1, 2, 3);        // tiny, after a large buffer was taken
+  for (std::uint32_t i = 0; i < 7; ++i) add(i + 1, 5 + i, 7);  // more open at once than buffers are kept
+  auto check = [](const File& f, const imio::NDArray& a) {
+    REQUIRE(a.shape() == imio::Shape{f.frames, f.h, f.w});
+    const auto v = a.values<std::uint8_t>();
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      const std::size_t frame = k / (f.h * f.w), y = (k / f.w) % f.h, x = k % f.w;
+      if (v[k] != fake::pixel(frame, y, x, f.w)) FAIL("pixel " << k << " of " << f.path);
+    }
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const File& f : files) check(f, imio::imread(f.path, {.index = imio::all, .plugin = "fake"}));
+  }
+  std::vector<imio::ImageFile> open;
+  for (const File& f : files) open.push_back(imio::imopen(f.path, "r", {.plugin = "fake"}));
+  for (std::size_t i = files.size(); i-- > 0;) check(files[i], open[i].read({.index = imio::all}));
+}

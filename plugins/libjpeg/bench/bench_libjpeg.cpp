@@ -157,6 +157,55 @@ void bench_decode(const fs::path& p, int runs) {
   row("imio::imread scale=1/4", best_ms(runs, [&] { g_sink = imio::imread(p, quarter).data<unsigned char>()[0]; }), direct);
 }
 
+// Per-call cost from a path (issue #26 item 5): 500 small files, each read
+// from its path and decoded, against the loop a C program would write
+// (read the file, decode it). Methods take turns.
+void bench_small_files(const fs::path& dir, const imio::NDArray& source, int runs) {
+  constexpr std::size_t kFiles = 500, kSide = 64;
+  std::vector<fs::path> paths;
+  for (std::size_t i = 0; i < kFiles; ++i) {
+    imio::NDArray tile(imio::Shape{kSide, kSide, 3}, imio::DType::uint8);
+    const std::size_t x0 = (i * 97) % (source.shape()[1] - kSide), y0 = (i * 61) % (source.shape()[0] - kSide);
+    for (std::size_t y = 0; y < kSide; ++y) {
+      std::memcpy(tile.bytes() + y * kSide * 3, source.bytes() + ((y0 + y) * source.shape()[1] + x0) * 3, kSide * 3);
+    }
+    paths.push_back(dir / ("small" + std::to_string(i) + ".jpg"));
+    imio::imwrite(paths.back(), tile, {.kwargs = {{"quality", 90}}});
+  }
+  std::vector<unsigned char> out;
+  std::vector<imio_bench::Method> methods{
+      {"libjpeg: fread + decode", imio_bench::wall([&] {
+         for (const fs::path& p : paths) libjpeg_decode(p, out);
+       })},
+      {"imio::imread", imio_bench::wall([&] {
+         for (const fs::path& p : paths) g_sink = imio::imread(p).data<unsigned char>()[0];
+       })},
+#ifdef IMIO_BENCH_TURBOJPEG
+      {"fread + tjDecompress2", imio_bench::wall([&] {
+         tjhandle h = tjInitDecompress();
+         for (const fs::path& p : paths) {
+           const std::vector<unsigned char> data = slurp(p);
+           int w = 0, hh = 0, ss = 0, cs = 0;
+           tjDecompressHeader3(h, data.data(), data.size(), &w, &hh, &ss, &cs);
+           out.resize(static_cast<std::size_t>(w) * static_cast<std::size_t>(hh) * 3);
+           tjDecompress2(h, data.data(), data.size(), out.data(), w, 0, hh, TJPF_RGB, TJFLAG_ACCURATEDCT);
+           g_sink = out[0];
+         }
+         tjDestroy(h);
+       })},
+#endif
+#ifdef IMIO_BENCH_OPENCV
+      {"cv::imread", imio_bench::wall([&] {
+         for (const fs::path& p : paths) g_sink = cv::imread(p.string(), cv::IMREAD_COLOR).data[0];
+       })},
+#endif
+  };
+  const std::vector<double> t = imio_bench::turns_best_ms(runs, methods);
+  std::printf("\n%zu files of %zux%zu RGB q90 from paths (%ju bytes the first)\n", kFiles, kSide, kSide,
+              static_cast<std::uintmax_t>(fs::file_size(paths[0])));
+  for (std::size_t i = 0; i < methods.size(); ++i) row(methods[i].name, t[i], t[0]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +233,7 @@ int main(int argc, char** argv) {
 
   std::printf("bench_libjpeg: best of %d runs; ratio = time / libjpeg direct\n", runs);
   for (const fs::path& p : {standard / "meadow_cube.jpg", standard / "rommel.jpg", photo_path}) bench_decode(p, runs);
+  bench_small_files(tmp, meadow, runs);
 
   std::printf("\nwrite q90, 4:2:0, %zux%zu RGB to memory\n", w, h);
   const unsigned char* px = reinterpret_cast<const unsigned char*>(photo.bytes());
