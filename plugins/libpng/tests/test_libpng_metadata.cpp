@@ -70,6 +70,13 @@ text = "\nexif\n%8d\n" % len(block) + "\n".join(hexed[i:i + 72] for i in range(0
 raw = PngImagePlugin.PngInfo()
 raw.add_text("Raw profile type exif", text)
 img.save(os.path.join(d, "raw_exif.png"), pnginfo=raw)
+def profile(name, data):
+    h = data.hex()
+    return "\n%s\n%8d\n" % (name, len(data)) + "\n".join(h[i:i + 72] for i in range(0, len(h), 72)) + "\n"
+more = PngImagePlugin.PngInfo()
+more.add_text("Raw profile type xmp", profile("xmp", xmp.encode()), zip=True)
+more.add_text("Raw profile type icc", profile("icc", srgb), zip=True)
+img.save(os.path.join(d, "raw_xmp_icc.png"), pnginfo=more)
 )PY";
 
 // PNG chunks by hand, for the hostile cases (no Python needed).
@@ -140,8 +147,9 @@ TEST_CASE("a PNG's eXIf, XMP, IPTC and ICC entries are what exiftool reads", "[m
   const std::string write = "exiftool -q -q -overwrite_original -IPTC:Keywords+=alpha -IPTC:Keywords+=beta "
                             "-IPTC:City=Zurich -IPTC:By-line='Ann Example' \"" + tagged.string() + "\"";
   REQUIRE(std::system(write.c_str()) == 0);
-  const auto oracle = imio_test::exiftool_json({tagged, raw}, "-all:all -XMP -IPTC -ICC_Profile");
-  REQUIRE(oracle.size() == 2);
+  const fs::path more = dir / "raw_xmp_icc.png";
+  const auto oracle = imio_test::exiftool_json({tagged, raw, more}, "-all:all -XMP -IPTC -ICC_Profile");
+  REQUIRE(oracle.size() == 3);
   const Dict meta = meta_of(tagged);
   const Dict raw_meta = meta_of(raw);
   imio_test::OracleTally tally;
@@ -150,13 +158,16 @@ TEST_CASE("a PNG's eXIf, XMP, IPTC and ICC entries are what exiftool reads", "[m
   imio_test::compare_exif_tags("raw_exif.png", raw_meta.at("exif_tags").ref<Dict>(), oracle[1], tally, excluded);
   const int exif_compared = tally.compared;
   imio_test::compare_photo_entries("tagged.png", meta, oracle[0], tally);
+  const Dict more_meta = meta_of(more);
+  imio_test::compare_photo_entries("raw_xmp_icc.png", more_meta, oracle[2], tally);
   for (const auto& m : tally.mismatches) UNSCOPED_INFO(m);
   CHECK(tally.mismatches.empty());
   // IFD0 4 tags + ResolutionUnit-free Pillow block: Make, Model, Orientation,
   // Software; ExifIFD 4; GPS 5; InteropIFD 1 — in each of the two files
   CHECK(exif_compared == 2 * 14);
-  // xmp, iptc, icc_profile, icc_description; Keywords, City, By-line, ApplicationRecordVersion
-  CHECK(tally.compared - exif_compared == 4 + 4);
+  // xmp, iptc, icc_profile, icc_description; Keywords, City, By-line,
+  // ApplicationRecordVersion; xmp, icc_profile, icc_description from raw profile texts
+  CHECK(tally.compared - exif_compared == 4 + 4 + 3);
   CHECK(tally.exiftool_only == 0);
   std::printf("PNG EXIF/XMP/IPTC/ICC vs exiftool: %d compared, %d equal, %zu mismatches\n", tally.compared, tally.equal,
               tally.mismatches.size());
@@ -168,6 +179,8 @@ TEST_CASE("a PNG's eXIf, XMP, IPTC and ICC entries are what exiftool reads", "[m
   CHECK(imio_test::contains(imio_test::to_string(meta.get<Bytes>("xmp")), "<dc:format>image/png</dc:format>"));
   CHECK(raw_meta.get<Bytes>("exif").size() > 100);  // the raw profile's block, beside Pillow's text key
   CHECK(raw_meta.contains("Raw profile type exif"));
+  CHECK(more_meta.get<std::string>("icc_description") == "sRGB built-in");
+  CHECK(imio_test::contains(imio_test::to_string(more_meta.get<Bytes>("xmp")), "<dc:format>image/png</dc:format>"));
   // Pillow's keys stay
   CHECK(meta.get<std::string>("Make") == "Maker");
   CHECK(meta.contains("XML:com.adobe.xmp"));
