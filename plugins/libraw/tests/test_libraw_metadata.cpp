@@ -91,3 +91,16 @@ TEST_CASE("orientation is the EXIF Orientation LibRaw's flip came from, for all 
     CHECK(imio_test::to_string(m.get<imio::Bytes>("xmp")).find("<x:xmpmeta") != std::string::npos);
   }
 }
+
+TEST_CASE("a preview LibRaw cannot unpack leaves the handle as it was: metadata, then reads", "[metadata][corpus]") {
+  IMIO_CORPUS_OR_SKIP(dng, "raw/exiftool/DNG.dng");  // exiftool's test image: preview and pixel data stripped
+  const std::string fresh = imio_test::message_of<imio::DecodeError>([&] { (void)imio::imread(dng, {.plugin = "libraw"}); });
+  auto file = imio::imopen(dng, "r", {.plugin = "libraw"});
+  const Dict m = file.metadata();
+  CHECK(m.get<std::string>("make") == "Canon");
+  CHECK(m.get<std::int64_t>("width") > 0);
+  // LibRaw 0.20 clears all its data after the failed unpack_thumb: the
+  // session identifies the file again, so the read fails as on a fresh handle
+  CHECK(imio_test::message_of<imio::DecodeError>([&] { (void)file.read(); }) == fresh);
+  CHECK(file.metadata() == m);
+}
