@@ -23,6 +23,7 @@
 #include "test_paths.hpp"
 #include "stderr_capture.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -804,47 +805,22 @@ TEST_CASE("a damaged HEVC sequence parameter set is refused before libde265 prin
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  // IMIO_HEIF_FUZZ_ROUNDS=N runs N mutations per seed (default 120).
-  const char* env = std::getenv("IMIO_HEIF_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 120;
   const Bytes seeds[] = {small_heic(true), *imio::imwrite("<bytes>", photo(32, 48, 4, 52), {.extension = ".avif"}),
                          twelve_bit_heic()};
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 4242;
-  std::size_t decoded = 0, refused = 0;
-  double slowest = 0;
-  for (const Bytes& seed : seeds) {
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 12 + (x >> 8) % (b.size() - 12);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(12 + (x >> 4) % (b.size() - 12));
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
+  // ArgumentError: collections of different shapes after a flipped size.
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError, imio::ArgumentError>(
+      seeds, imio_test::damage_rounds("IMIO_HEIF_FUZZ_ROUNDS", 120), 12, 4242, [](const Bytes& b) {
         const NDArray a = imio::imread(b, {.index = imio::all, .extension = ".heic"});
         CHECK(a.size() > 0);
         CHECK(imio::improps(b, {.index = imio::all, .extension = ".heic"}).shape == a.shape());
         (void)imio::immeta(b, {.extension = ".heic"});
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        ++refused;
-      } catch (const imio::LimitError&) {
-        ++refused;
-      } catch (const imio::ArgumentError&) {
-        ++refused;  // collections of different shapes after a flipped size
-      }
-      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-  }
-  INFO(decoded << " decoded, " << refused << " refused; slowest call " << slowest << " s");
+      });
+  INFO(run.summary());
   const std::string printed = err.text();
   INFO(printed.substr(0, 600));
   CHECK(printed.empty());
-  CHECK(refused > 0);
-  CHECK(slowest < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  CHECK(run.slowest < imio_test::time_bound(1.0));
 }

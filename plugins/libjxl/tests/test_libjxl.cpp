@@ -24,6 +24,7 @@
 #include "test_paths.hpp"
 #include "stderr_capture.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -976,9 +977,6 @@ TEST_CASE("hostile headers: absurd dimensions, frame and layer counts beyond the
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  // IMIO_JXL_FUZZ_ROUNDS=N runs N mutations per seed (default 150).
-  const char* env = std::getenv("IMIO_JXL_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 150;
   std::vector<NDArray> frames;
   for (unsigned k = 0; k < 3; ++k) frames.push_back(photo(24, 32, 3, 120 + k));
   const Bytes seeds[] = {
@@ -990,42 +988,20 @@ TEST_CASE("random damage never crashes, hangs or prints") {
   };
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 2022;
-  std::size_t decoded = 0, refused = 0;
-  double slowest = 0;
-  for (const Bytes& seed : seeds) {
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 2 + (x >> 8) % (b.size() - 2);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(2 + (x >> 4) % (b.size() - 2));
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
+  // NoPluginError: the signature itself flipped.
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError, imio::NoPluginError>(
+      seeds, imio_test::damage_rounds("IMIO_JXL_FUZZ_ROUNDS", 150), 2, 2022, [](const Bytes& b) {
         const NDArray a = imio::imread(b, {.index = imio::all, .extension = ".jxl"});
         CHECK(a.size() > 0);
         CHECK(imio::improps(b, {.index = imio::all, .extension = ".jxl"}).shape == a.shape());
         (void)imio::immeta(b, {.extension = ".jxl"});
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        ++refused;
-      } catch (const imio::LimitError&) {
-        ++refused;
-      } catch (const imio::NoPluginError&) {
-        ++refused;  // the signature itself flipped
-      }
-      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-  }
-  INFO(decoded << " decoded, " << refused << " refused; slowest call " << slowest << " s");
+      });
+  INFO(run.summary());
   const std::string printed = err.text();
   INFO(printed.substr(0, 600));
   CHECK(printed.empty());
-  CHECK(refused > 0);
-  CHECK(slowest < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  CHECK(run.slowest < imio_test::time_bound(1.0));
 }
 
 TEST_CASE("libjxl's messages are muted, nobody else's") {

@@ -26,6 +26,7 @@
 #include "test_paths.hpp"
 #include "stderr_capture.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -913,36 +914,12 @@ TEST_CASE("hostile containers: chunk sizes, frames outside the canvas, zero size
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  // IMIO_WEBP_FUZZ_ROUNDS=N runs N mutations per seed (default 150), e.g.
-  // for a longer run under the sanitizers.
-  const char* env = std::getenv("IMIO_WEBP_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 150;
   const Bytes seeds[] = {small_animation(), *imio::imwrite("<bytes>", photo(20, 30, 4, 5), {.extension = ".webp"}),
                          *imio::imwrite("<bytes>", photo(20, 30, 3, 6), {.extension = ".webp", .kwargs = {{"lossless", true}}})};
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 12345;
-  std::size_t decoded = 0, refused = 0;
-  // Damage found late costs the frames before it; a flipped canvas size can
-  // also make a valid file with a canvas of many megapixels (decoded within
-  // the Limits, in time proportional to it). The refusals must be prompt.
-  double slowest_refusal = 0;
-  for (const Bytes& seed : seeds) {
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 12 + (x >> 8) % (b.size() - 12);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(12 + (x >> 4) % (b.size() - 12));  // and cut
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto refusal = [&] {
-        ++refused;
-        slowest_refusal = std::max(slowest_refusal, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      };
-      try {
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError>(
+      seeds, imio_test::damage_rounds("IMIO_WEBP_FUZZ_ROUNDS", 150), 12, 12345, [](const Bytes& b) {
         const NDArray a = imio::imread(b, {.index = imio::all, .extension = ".webp"});
         CHECK(a.size() > 0);
         CHECK(imio::improps(b, {.index = imio::all, .extension = ".webp"}).shape == a.shape());
@@ -950,18 +927,14 @@ TEST_CASE("random damage never crashes, hangs or prints") {
         std::size_t n = 0;
         for (const NDArray& f : imio::imiter(b, {.extension = ".webp"})) n += f.size() > 0 ? 1 : 0;
         CHECK(n == a.shape()[0]);
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        refusal();
-      } catch (const imio::LimitError&) {
-        refusal();
-      }
-    }
-  }
-  INFO(decoded << " decoded, " << refused << " refused; slowest refusal " << slowest_refusal << " s");
+      });
+  INFO(run.summary());
   CHECK(err.text().empty());
-  CHECK(refused > 0);
-  CHECK(slowest_refusal < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  // Damage found late costs the frames before it; a flipped canvas size can
+  // also make a valid file with a canvas of many megapixels (decoded within
+  // the Limits, in time proportional to it). The refusals must be prompt.
+  CHECK(run.slowest_refusal < imio_test::time_bound(1.0));
 }
 
 TEST_CASE("WebP files in the corpus's corrupt and fuzz-seed folders raise imio errors") {

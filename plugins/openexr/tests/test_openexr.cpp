@@ -30,6 +30,7 @@
 #include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -926,8 +927,6 @@ TEST_CASE("hostile headers: huge data windows, tiles, chunk counts and channel l
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  const char* env = std::getenv("IMIO_EXR_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 150;
   const Bytes seeds[] = {encoded(float_image(24, 30, 4, DType::float16, 1), {{"compression", "piz"}}),
                          encoded(float_image(20, 17, 3, DType::float32, 2), {{"compression", "dwaa"}, {"tile_size", 8}}),
                          encoded(float_image(20, 17, 3, DType::float16, 2), {{"compression", "b44"}}),
@@ -936,42 +935,16 @@ TEST_CASE("random damage never crashes, hangs or prints") {
                                         {.extension = ".exr", .kwargs = {{"compression", "pxr24"}}})};
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 4242;
-  std::size_t decoded = 0, refusals = 0;
-  double slowest = 0;
-  std::string slowest_case;
-  for (std::size_t s = 0; s < std::size(seeds); ++s) {
-    const Bytes& seed = seeds[s];
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 8 + (x >> 8) % (b.size() - 8);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(8 + (x >> 4) % (b.size() - 8));
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError>(
+      seeds, imio_test::damage_rounds("IMIO_EXR_FUZZ_ROUNDS", 150), 8, 4242, [](const Bytes& b) {
         for (const NDArray& part : imio::imiter(b, {.extension = ".exr"})) CHECK(part.size() > 0);
         (void)imio::immeta(b, {.extension = ".exr"});
         (void)imio::improps(b, {.extension = ".exr"});
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        ++refusals;
-      } catch (const imio::LimitError&) {
-        ++refusals;
-      }
-      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (took > slowest) {
-        slowest = took;
-        slowest_case = "seed " + std::to_string(s) + " round " + std::to_string(round);
-        if (std::getenv("IMIO_EXR_FUZZ_SAVE") != nullptr) write_file(std::getenv("IMIO_EXR_FUZZ_SAVE"), b);
-      }
-    }
-  }
-  INFO(decoded << " decoded, " << refusals << " refused; slowest " << slowest << " s (" << slowest_case << ")");
+      });
+  // IMIO_EXR_FUZZ_SAVE=path keeps the slowest damaged file for a profiler.
+  if (const char* save = std::getenv("IMIO_EXR_FUZZ_SAVE")) write_file(save, run.slowest_bytes);
+  INFO(run.summary());
   CHECK(err.text().empty());
-  CHECK(refusals > 0);
-  CHECK(slowest < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  CHECK(run.slowest < imio_test::time_bound(1.0));
 }

@@ -24,6 +24,7 @@
 #include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -945,49 +946,24 @@ TEST_CASE("truncated files raise DecodeError at every length, promptly and silen
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  // IMIO_OPENJPEG_FUZZ_ROUNDS=N runs N mutations per seed (default 150).
-  const char* env = std::getenv("IMIO_OPENJPEG_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 150;
   const Bytes seeds[] = {small_j2k(48, 64, 3, ".jp2"), small_j2k(48, 64, 4, ".j2k", {{"tile_size", Value{16, 16}}, {"quality_layers", Value{30, 5}}}),
                          *imio::imwrite("<bytes>", photo(40, 40, 1, 91, 12), {.extension = ".jp2", .kwargs = {{"bit_depth", 12}, {"irreversible", true}}})};
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 4242;
-  std::size_t decoded = 0, refused = 0;
-  double slowest = 0;
-  for (const Bytes& seed : seeds) {
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 12 + (x >> 8) % (b.size() - 12);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(12 + (x >> 4) % (b.size() - 12));
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
+  // InitializationError: the signature itself damaged.
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError, imio::InitializationError>(
+      seeds, imio_test::damage_rounds("IMIO_OPENJPEG_FUZZ_ROUNDS", 150), 12, 4242, [](const Bytes& b) {
         const NDArray a = imio::imread(b, {.extension = ".jp2"});
         CHECK(a.size() > 0);
         CHECK(imio::improps(b, {.extension = ".jp2"}).shape == a.shape());
         (void)imio::immeta(b, {.extension = ".jp2"});
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        ++refused;
-      } catch (const imio::LimitError&) {
-        ++refused;
-      } catch (const imio::InitializationError&) {
-        ++refused;  // the signature itself damaged
-      }
-      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-  }
-  INFO(decoded << " decoded, " << refused << " refused; slowest call " << slowest << " s");
+      });
+  INFO(run.summary());
   const std::string printed = err.text();
   INFO(printed.substr(0, 600));
   CHECK(printed.empty());
-  CHECK(refused > 0);
-  CHECK(slowest < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  CHECK(run.slowest < imio_test::time_bound(1.0));
 }
 
 TEST_CASE("OpenJPEG's warnings are routed to imio's warnings, never printed") {

@@ -21,6 +21,7 @@
 #include "stderr_capture.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "random_damage.hpp"
 
 namespace {
 
@@ -352,43 +353,20 @@ TEST_CASE("truncated and damaged files raise DecodeError promptly and silently")
 }
 
 TEST_CASE("random damage never crashes, hangs or prints") {
-  const char* env = std::getenv("IMIO_HDR_FUZZ_ROUNDS");
-  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 300;
   const Bytes seeds[] = {*imio::imwrite("<bytes>", radiance_image(12, 40, 1), {.extension = ".hdr"}),
                          *imio::imwrite("<bytes>", radiance_image(7, 5, 2), {.extension = ".hdr"}),
                          *imio::imwrite("<bytes>", radiance_image(9, 20, 3), {.extension = ".hdr", .kwargs = {{"rle", false}}})};
   imio_test::TempDir dir;
   StderrCapture err(dir / "stderr.txt");
-  std::uint32_t x = 99;
-  std::size_t decoded = 0, refusals = 0;
-  double slowest = 0;
-  for (const Bytes& seed : seeds) {
-    for (int round = 0; round < rounds; ++round) {
-      Bytes b = seed;
-      for (int flips = 0; flips < 1 + round % 4; ++flips) {
-        x = x * 1664525u + 1013904223u;
-        const std::size_t at = 3 + (x >> 8) % (b.size() - 3);
-        x = x * 1664525u + 1013904223u;
-        b[at] = static_cast<std::byte>(x >> 24);
-      }
-      if (round % 5 == 4) b.resize(3 + (x >> 4) % (b.size() - 3));
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
+  const auto run = imio_test::random_damage<imio::DecodeError, imio::LimitError>(
+      seeds, imio_test::damage_rounds("IMIO_HDR_FUZZ_ROUNDS", 300), 3, 99, [](const Bytes& b) {
         const NDArray a = imio::imread(b, {.extension = ".hdr"});
         CHECK(imio::improps(b, {.extension = ".hdr"}).shape == a.shape());
         (void)imio::immeta(b, {.extension = ".hdr"});
-        ++decoded;
-      } catch (const imio::DecodeError&) {
-        ++refusals;
-      } catch (const imio::LimitError&) {
-        ++refusals;
-      }
-      slowest = std::max(slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-  }
-  INFO(decoded << " decoded, " << refusals << " refused; slowest " << slowest << " s");
+      });
+  INFO(run.summary());
   CHECK(err.text().empty());
-  CHECK(refusals > 0);
-  CHECK(decoded > 0);
-  CHECK(slowest < imio_test::time_bound(1.0));
+  CHECK(run.refused > 0);
+  CHECK(run.decoded > 0);
+  CHECK(run.slowest < imio_test::time_bound(1.0));
 }
