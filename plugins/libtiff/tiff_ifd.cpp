@@ -229,7 +229,17 @@ Structure parse_structure(ByteSource& source, const Limits& limits) {
     if (st.ifds.size() >= limits.max_frames) {
       throw LimitError(fmt::format("the file has more than {} pages (Limits::max_frames)", limits.max_frames));
     }
-    auto ifd = read_ifd_at(source, st, next);
+    // A page's values lie side by side in the file: entries that point at
+    // the same bytes again and again (a hostile file) stop at four times it.
+    auto ifd = read_ifd_at(source, st, next, size > UINT64_MAX / 4 ? UINT64_MAX : 4 * size);
+    if (ifd && ifd->over_budget) {
+      const std::string why = fmt::format("the values of the IFD at offset {} add up to more than four times the "
+                                          "file (its entries point at the same bytes again and again)",
+                                          next);
+      if (st.ifds.empty()) throw DecodeError("the file is damaged: " + why);
+      warn(kPlugin, why + "; it and later pages are ignored");
+      break;
+    }
     if (!ifd && st.ifds.empty()) {
       // The header promises a page the file does not hold: it was cut inside
       // its header or first IFD, or the offset is damaged. tifffile reads

@@ -225,6 +225,22 @@ TEST_CASE("hostile TIFF metadata makes immeta a DecodeError naming it; imread ke
   }
 }
 
+TEST_CASE("an IFD0 whose entries all point at the same bytes is refused promptly, not read 3000 times", "[metadata]") {
+  imio_test::TempDir dir;
+  TiffBuilder t;
+  const std::uint32_t blob = t.add(Bytes(100000));
+  for (std::uint32_t i = 0; i < 3000; ++i) t.entry(static_cast<std::uint16_t>(0x9000 + i), 7, 100000, blob);
+  const fs::path p = dir / "shared.tif";
+  imio_test::write_file(p, t.finish());
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& message : {imio_test::message_of<imio::DecodeError>([&] { (void)imio::imread(p); }),
+                              imio_test::message_of<imio::DecodeError>([&] { (void)imio::improps(p); }),
+                              imio_test::message_of<imio::DecodeError>([&] { (void)meta_of(p); })}) {
+    CHECK_THAT(message, Catch::Matchers::Contains("add up to more than four times the file"));
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::duration<double>(imio_test::time_bound(1)));
+}
+
 TEST_CASE("a plain TIFF has exif_tags for IFD0 only and none of the other entries", "[metadata]") {
   imio_test::TempDir dir;
   TiffBuilder t;
