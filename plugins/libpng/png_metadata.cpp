@@ -14,6 +14,7 @@ namespace imio::png {
 namespace {
 
 constexpr std::string_view kRawProfile = "Raw profile type ";
+constexpr std::string_view kXmpNamespace("http://ns.adobe.com/xap/1.0/\0", 29);
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -94,13 +95,19 @@ void add_photo_entries(Metadata& m, const Chunks& chunks) {
   for (const auto& [key, value] : m) {
     if (key.rfind(kRawProfile, 0) != 0 || !value.is<std::string>()) continue;
     const std::string type = lower(std::string_view(key).substr(kRawProfile.size()));
-    const char* entry = type == "exif" || type == "app1" ? "exif"
+    const bool app1 = type == "app1";  // ImageMagick's name for a JPEG APP1 payload: EXIF or XMP
+    const char* entry = type == "exif" || app1             ? "exif"
                         : type == "iptc"                 ? "iptc"
                         : type == "xmp"                  ? "xmp"
                         : type == "icc" || type == "icm" ? "icc_profile"
                                                          : nullptr;
-    if (entry == nullptr || m.contains(entry) || found.contains(entry)) continue;
+    if (entry == nullptr || (!app1 && (m.contains(entry) || found.contains(entry)))) continue;
     Bytes profile = raw_profile(key, value.ref<std::string>());
+    if (app1 && starts_with(profile, kXmpNamespace)) {
+      entry = "xmp";
+      profile.erase(profile.begin(), profile.begin() + static_cast<std::ptrdiff_t>(kXmpNamespace.size()));
+    }
+    if (m.contains(entry) || found.contains(entry)) continue;
     if (std::string_view(entry) == "iptc") {
       if (auto iim = iim_of(std::move(profile))) found.set(entry, std::move(*iim));
     } else {
