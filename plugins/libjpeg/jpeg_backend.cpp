@@ -145,23 +145,80 @@ std::string describe_failure(const ErrorState& s) {
 // ---------------------------------------------------------------- decompressor
 
 Decompressor::Decompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory) {
+  create(max_memory);
+  jpeg_decompress_struct* c = &cinfo_;
+  const unsigned long n = static_cast<unsigned long>(size);
+  if (!guarded(err_, [c, data, n] { jpeg_mem_src(c, data, n); })) fail();
+}
+
+Decompressor::Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail,
+                           std::uint64_t max_memory) {
+  create(max_memory);
+  pieces_.mgr.init_source = init_source;
+  pieces_.mgr.fill_input_buffer = fill_input_buffer;
+  pieces_.mgr.skip_input_data = skip_input_data;
+  pieces_.mgr.resync_to_restart = jpeg_resync_to_restart;
+  pieces_.mgr.term_source = term_source;
+  pieces_.head = head;
+  pieces_.tail = tail;
+  cinfo_.src = &pieces_.mgr;
+}
+
+void Decompressor::create(std::uint64_t max_memory) {
   cinfo_.err = install_error_manager(err_);
   progress_.progress_monitor = progress_monitor;
   jpeg_decompress_struct* c = &cinfo_;
-  const unsigned long n = static_cast<unsigned long>(size);
   const long limit = static_cast<long>(std::min<std::uint64_t>(max_memory, static_cast<std::uint64_t>(LONG_MAX)));
   jpeg_progress_mgr* p = &progress_;
   bool* created = &created_;
-  if (!guarded(err_, [c, data, n, limit, p, created] {
+  if (!guarded(err_, [c, limit, p, created] {
         jpeg_create_decompress(c);
         *created = true;
         c->mem->max_memory_to_use = limit;
         c->progress = p;
-        jpeg_mem_src(c, data, n);
       })) {
     fail();
   }
 }
+
+void Decompressor::init_source(j_decompress_ptr cinfo) noexcept {
+  auto* s = reinterpret_cast<TwoPieces*>(cinfo->src);
+  s->mgr.next_input_byte = s->head.data();
+  s->mgr.bytes_in_buffer = s->head.size();
+  s->tail_given = false;
+}
+
+// The tail after the head; then, as jpeg_mem_src does at the end of its
+// buffer, a warning (premature end of file) and a fake EOI marker.
+boolean Decompressor::fill_input_buffer(j_decompress_ptr cinfo) noexcept {
+  static const JOCTET kEoi[2] = {0xFF, JPEG_EOI};
+  auto* s = reinterpret_cast<TwoPieces*>(cinfo->src);
+  if (!s->tail_given && !s->tail.empty()) {
+    s->tail_given = true;
+    s->mgr.next_input_byte = s->tail.data();
+    s->mgr.bytes_in_buffer = s->tail.size();
+    return TRUE;
+  }
+  s->tail_given = true;
+  WARNMS(cinfo, JWRN_JPEG_EOF);
+  s->mgr.next_input_byte = kEoi;
+  s->mgr.bytes_in_buffer = 2;
+  return TRUE;
+}
+
+void Decompressor::skip_input_data(j_decompress_ptr cinfo, long n) noexcept {
+  if (n <= 0) return;
+  jpeg_source_mgr* src = cinfo->src;
+  auto left = static_cast<std::size_t>(n);
+  while (left > src->bytes_in_buffer) {
+    left -= src->bytes_in_buffer;
+    (*src->fill_input_buffer)(cinfo);
+  }
+  src->next_input_byte += left;
+  src->bytes_in_buffer -= left;
+}
+
+void Decompressor::term_source(j_decompress_ptr) noexcept {}
 
 Decompressor::~Decompressor() {
   if (created_) jpeg_destroy_decompress(&cinfo_);
@@ -200,6 +257,24 @@ void Decompressor::configure(J_COLOR_SPACE out, unsigned scale_denom) {
 void Decompressor::start() {
   jpeg_decompress_struct* c = &cinfo_;
   if (!guarded(err_, [c] { jpeg_start_decompress(c); })) fail();
+}
+
+void Decompressor::crop_columns(unsigned* xoffset, unsigned* width) {
+  jpeg_decompress_struct* c = &cinfo_;
+  JDIMENSION x = *xoffset, w = *width;
+  JDIMENSION* px = &x;
+  JDIMENSION* pw = &w;
+  if (!guarded(err_, [c, px, pw] { jpeg_crop_scanline(c, px, pw); })) fail();
+  *xoffset = x;
+  *width = w;
+}
+
+void Decompressor::skip_rows(unsigned n) {
+  jpeg_decompress_struct* c = &cinfo_;
+  JDIMENSION skipped = 0;
+  JDIMENSION* s = &skipped;
+  if (!guarded(err_, [c, n, s] { *s = jpeg_skip_scanlines(c, n); })) fail();
+  if (skipped != n) throw DecodeError("libjpeg skipped fewer rows than asked (suspended on complete data)");
 }
 
 unsigned Decompressor::read_rows(unsigned char** rows, unsigned n) {

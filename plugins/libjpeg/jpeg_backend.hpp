@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>  // jpeglib.h needs FILE and size_t first
 #include <exception>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -52,6 +53,10 @@ std::string describe_failure(const ErrorState& state);
 class Decompressor {
  public:
   Decompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory);
+  /// A decompressor over a stream in two pieces that outlive it: `head`
+  /// (markers up to the scan's data) then `tail` (entropy-coded data to the
+  /// end), served one after the other without joining them.
+  Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail, std::uint64_t max_memory);
   ~Decompressor();
   Decompressor(const Decompressor&) = delete;
   Decompressor& operator=(const Decompressor&) = delete;
@@ -66,6 +71,13 @@ class Decompressor {
   /// Sets the output colour space and DCT scale and computes output_width/height.
   void configure(J_COLOR_SPACE out, unsigned scale_denom);
   void start();
+  /// Decodes only the columns [*xoffset, *xoffset + *width) of the output
+  /// (jpeg_crop_scanline, after start()): libjpeg moves *xoffset left to an
+  /// iMCU boundary and widens *width to match; output_width becomes *width.
+  void crop_columns(unsigned* xoffset, unsigned* width);
+  /// Skips `n` output rows without colour conversion or upsampling
+  /// (jpeg_skip_scanlines; whole iMCU rows are entropy-decoded only).
+  void skip_rows(unsigned n);
   /// Reads up to `n` rows into `rows` from output_scanline on; returns rows read.
   unsigned read_rows(unsigned char** rows, unsigned n);
   /// Reads all remaining rows (one setjmp for the whole image).
@@ -76,9 +88,23 @@ class Decompressor {
   [[noreturn]] void fail() const;
 
  private:
+  void create(std::uint64_t max_memory);
+
+  // The two-piece source (jpeg_source_mgr first: libjpeg sees only that).
+  struct TwoPieces {
+    jpeg_source_mgr mgr;
+    std::span<const unsigned char> head, tail;
+    bool tail_given;
+  };
+  static void init_source(j_decompress_ptr cinfo) noexcept;
+  static boolean fill_input_buffer(j_decompress_ptr cinfo) noexcept;
+  static void skip_input_data(j_decompress_ptr cinfo, long n) noexcept;
+  static void term_source(j_decompress_ptr cinfo) noexcept;
+
   jpeg_decompress_struct cinfo_{};
   ErrorState err_{};
   jpeg_progress_mgr progress_{};
+  TwoPieces pieces_{};
   bool created_ = false;
 };
 

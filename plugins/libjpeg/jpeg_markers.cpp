@@ -216,7 +216,11 @@ bool ends_before_eoi(std::span<const std::byte> file) {
       return m == 0xD9 || m == 0xDA || m == 0xDB || m == 0xDC || m == 0xDD || m == 0xC4 || m == 0xCC || m == 0xFE ||
              (m >= 0xE0 && m <= 0xEF);
     };
-    while (pos + 1 < n && !(at(pos) == 0xFF && ends_scan(at(pos + 1)))) ++pos;
+    while (pos + 1 < n && !(at(pos) == 0xFF && ends_scan(at(pos + 1)))) {
+      // Most bytes are data: jump to the next 0xFF (memchr is vectorised).
+      const void* ff = std::memchr(file.data() + pos + 1, 0xFF, n - pos - 1);
+      pos = ff == nullptr ? n : static_cast<std::size_t>(static_cast<const std::byte*>(ff) - file.data());
+    }
   }
   return true;
 }

@@ -20,6 +20,7 @@
 #include "jpeg_convert.hpp"
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
+#include "jpeg_restart.hpp"
 
 namespace imio {
 namespace libjpeg {
@@ -55,11 +56,33 @@ unsigned scale_denominator(KwargReader& kw) {
   kw.fail("scale", "libjpeg scales by 1, 1/2, 1/4 or 1/8 only");
 }
 
+// `crop`: Pillow's box [left, top, right, bottom] (Image.crop, and imio's
+// openjpeg `area`), right and bottom exclusive.
+struct Box {
+  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+};
+
+std::optional<Box> take_box(KwargReader& kw, std::string_view key) {
+  const auto list = kw.take<Value::List>(key);
+  if (!list) return std::nullopt;
+  if (list->size() != 4) kw.fail(key, fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
+  std::uint64_t v[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    const Value& e = (*list)[i];
+    if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
+      kw.fail(key, fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
+    }
+    v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
+  }
+  return Box{v[0], v[1], v[2], v[3]};
+}
+
 struct ReadOptions {
   std::string mode;  // empty: the file's own mode
   bool rotate = false;
   unsigned scale = 1;
   bool strict = true;  // corrupt-data warnings are errors (see jpeg_backend.cpp)
+  std::optional<Box> crop;  // in the upright full-size image's pixels
 };
 
 ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
@@ -73,6 +96,7 @@ ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   kw.find("writeable_output");
   o.scale = scale_denominator(kw);
   o.strict = kw.get<bool>("strict");
+  o.crop = take_box(kw, "crop");
   kw.finish();
   return o;
 }
@@ -144,53 +168,195 @@ class JpegReader final : public Plugin {
 
   int effective_orientation(const ReadOptions& o) const { return o.rotate ? orientation_ : 0; }
 
+  // The stored image's pixels that `o` returns, in libjpeg's output (scaled)
+  // coordinates, before the orientation is applied.
+  //
+  // `crop` is given in the full-size image as this call would return it
+  // without crop (upright when rotate applies an Orientation), so that it
+  // means the same box whatever the scale. With scale 1/n the result is the
+  // smallest region of the scaled image that covers the box:
+  // [⌊left/n⌋, ⌈right/n⌉) × [⌊top/n⌋, ⌈bottom/n⌉). That region is computed
+  // on the upright scaled image and then mapped to the stored one, so the
+  // result always equals the same crop of imread(scale, rotate).
+  Box stored_region(const ReadOptions& o) const {
+    const std::uint64_t w = scaled(header_.width, o.scale), h = scaled(header_.height, o.scale);
+    if (!o.crop) return {0, 0, w, h};
+    const int orientation = effective_orientation(o);
+    const bool swap = orientation >= 5 && orientation <= 8;
+    const std::uint64_t full_w = swap ? header_.height : header_.width;
+    const std::uint64_t full_h = swap ? header_.width : header_.height;
+    const Box& c = *o.crop;
+    if (c.left >= c.right || c.top >= c.bottom || c.right > full_w || c.bottom > full_h) {
+      throw ArgumentError(fmt::format("crop=[{}, {}, {}, {}] is not a region of the {} x {} image ([left, top, right, "
+                                      "bottom], right and bottom exclusive, in pixels of the full-size{} image)",
+                                      c.left, c.top, c.right, c.bottom, full_w, full_h,
+                                      orientation >= 2 && orientation <= 8 ? ", rotated" : ""));
+    }
+    const std::uint64_t n = o.scale;
+    const Box up{c.left / n, c.top / n, (c.right + n - 1) / n, (c.bottom + n - 1) / n};
+    // Where the upright pixel (i, j) of the scaled image lies in the stored
+    // one of h × w (the inverse of apply_orientation, EXIF 2.32 §4.6.4 table 3).
+    const auto source = [&](std::uint64_t i, std::uint64_t j) -> std::pair<std::uint64_t, std::uint64_t> {
+      switch (orientation) {
+        case 2: return {i, w - 1 - j};
+        case 3: return {h - 1 - i, w - 1 - j};
+        case 4: return {h - 1 - i, j};
+        case 5: return {j, i};
+        case 6: return {h - 1 - j, i};
+        case 7: return {h - 1 - j, w - 1 - i};
+        case 8: return {j, w - 1 - i};
+        default: return {i, j};
+      }
+    };
+    const auto [y0, x0] = source(up.top, up.left);
+    const auto [y1, x1] = source(up.bottom - 1, up.right - 1);
+    return {std::min(x0, x1), std::min(y0, y1), std::max(x0, x1) + 1, std::max(y0, y1) + 1};
+  }
+
   Shape result_shape(const ReadOptions& o) const {
     const int channels = channels_of(target_mode(o));
-    Shape shape{scaled(header_.height, o.scale), scaled(header_.width, o.scale)};
+    const Box r = stored_region(o);
+    Shape shape{r.bottom - r.top, r.right - r.left};
     if (channels > 1) shape.push_back(static_cast<std::size_t>(channels));
     return oriented_shape(shape, effective_orientation(o));
   }
 
   NDArray decode(const ReadOptions& o) {
-    // The whole image is checked, not the scaled one: libjpeg's buffers for
-    // progressive data are full size whatever the scale.
+    // The whole image is checked, not the scaled or cropped one: libjpeg's
+    // buffers for progressive data are full size whatever is returned.
     request_.check_pixels(header_.width, header_.height);
+    // A cropped read stops after the region's last row: a file cut or
+    // damaged below it would pass unseen, so a strict read looks for its
+    // end as improps does (D11), without decoding.
+    if (o.crop && o.strict && ends_before_eoi(data_)) {
+      throw DecodeError("the JPEG data end before the EOI marker (the file is truncated or damaged)");
+    }
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
-    Decompressor d = open();
-    d.set_strict(o.strict);
-    d.read_header(/*repeat=*/true);
+    std::optional<Decompressor> dd;
+    dd.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
+    dd->set_strict(o.strict);
+    dd->read_header(/*repeat=*/true);
+    Box region = stored_region(o);
+    // A box well below the top of a file with restart markers: start the
+    // decoder at the last suitable marker above it (jpeg_restart.hpp), so
+    // that the rows above are not entropy-decoded either.
+    std::optional<RestartEntry> entry;
+    if (o.crop && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    if (entry) {
+      const auto* head = entry->head.data();
+      dd.emplace(std::span<const unsigned char>(head, entry->head.size()),
+                 std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
+                 request_.limits().max_bytes);
+      dd->set_strict(o.strict);
+      dd->read_header(/*repeat=*/true);
+      region.top -= entry->rows / o.scale;
+      region.bottom -= entry->rows / o.scale;
+    }
+    Decompressor& d = *dd;
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
-    const std::size_t width = info.output_width;
-    const std::size_t height = info.output_height;
+    const std::size_t full_width = info.output_width;
+    const std::size_t width = region.right - region.left;
+    const std::size_t height = region.bottom - region.top;
     Shape shape{height, width};
     if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
     NDArray out = request_.allocate(shape, DType::uint8);
     const std::size_t row_bytes = width * static_cast<std::size_t>(plan.channels);
     d.start();
     auto* base = reinterpret_cast<unsigned char*>(out.bytes());
+    if (width == full_width && height == info.output_height) {
+      read_whole(d, plan, base, width, height, row_bytes);
+    } else {
+      read_region(d, plan, region, base, row_bytes);
+    }
+    const int orientation = effective_orientation(o);
+    if (orientation >= 2 && orientation <= 8) return apply_orientation(std::move(out), orientation);
+    return out;
+  }
+
+  // The restart entry for full-size row `top`, from the RST markers of the
+  // file's scan (found once per reader, on the first cropped read).
+  std::optional<RestartEntry> restart_entry_above(const jpeg_decompress_struct& info, std::uint64_t top) {
+    if (info.restart_interval == 0 || info.progressive_mode) return std::nullopt;
+    const auto* begin = reinterpret_cast<const unsigned char*>(data_.data());
+    const auto scan_start = static_cast<std::size_t>(info.src->next_input_byte - begin);  // after SOS
+    if (!restarts_) restarts_ = restart_offsets(data_, scan_start);
+    return restart_entry(info, data_, scan_start, *restarts_, top);
+  }
+
+  static void read_whole(Decompressor& d, const DecodePlan& plan, unsigned char* base, std::size_t width,
+                         std::size_t height, std::size_t row_bytes) {
     if (plan.convert == nullptr) {
       // Straight into the result, all rows in one libjpeg loop.
       std::vector<unsigned char*> rows(height);
       for (std::size_t y = 0; y < height; ++y) rows[y] = base + y * row_bytes;
       d.read_all_rows(rows.data());
-    } else {
-      constexpr unsigned kRows = 16;
-      const std::size_t in_bytes = width * static_cast<std::size_t>(plan.decoded_channels);
-      std::vector<unsigned char> scratch(in_bytes * kRows);
-      unsigned char* ptrs[kRows];
-      for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
-      std::size_t y = 0;
-      while (y < height) {
-        const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
-        const unsigned got = d.read_rows(ptrs, want);
-        for (unsigned i = 0; i < got; ++i) plan.convert(ptrs[i], base + (y + i) * row_bytes, width);
-        y += got;
-      }
+      return;
     }
-    const int orientation = effective_orientation(o);
-    if (orientation >= 2 && orientation <= 8) return apply_orientation(std::move(out), orientation);
-    return out;
+    constexpr unsigned kRows = 16;
+    const std::size_t in_bytes = width * static_cast<std::size_t>(plan.decoded_channels);
+    std::vector<unsigned char> scratch(in_bytes * kRows);
+    unsigned char* ptrs[kRows];
+    for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
+    std::size_t y = 0;
+    while (y < height) {
+      const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
+      const unsigned got = d.read_rows(ptrs, want);
+      for (unsigned i = 0; i < got; ++i) plan.convert(ptrs[i], base + (y + i) * row_bytes, width);
+      y += got;
+    }
+  }
+
+  // Only the region: libjpeg decodes the columns of the iMCUs it touches
+  // (jpeg_crop_scanline) and entropy-decodes the rows above it without the
+  // inverse DCT (jpeg_skip_scanlines); rows below it are not decoded.
+  // libjpeg.txt ("Partial image decompression"): fancy 4:2:0 and 4:2:2
+  // upsampling treats the cropped columns' outer edges as the image's, so
+  // their outermost pixels may differ from a full decode; the columns asked
+  // are one pixel wider on each side than the region, so that those pixels
+  // are never returned (except at the image's own edges, where they are right).
+  // Files whose MCU holds more than four luma blocks (4:1:0, 2×4 sampling)
+  // decoded with scale 1/2 or 1/4 came out different inside the cropped
+  // columns too (libjpeg-turbo 2.1.5, libjpeg-turbo's seed images): they
+  // decode whole rows, and only the box is kept.
+  static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, unsigned char* base,
+                          std::size_t row_bytes) {
+    const auto full_width = static_cast<unsigned>(d.info().output_width);
+    const auto left = static_cast<unsigned>(region.left), right = static_cast<unsigned>(region.right);
+    unsigned xoffset = left > 0 ? left - 1 : 0;
+    unsigned cropped = std::min(full_width, right + 1) - xoffset;
+    const bool columns = d.info().max_h_samp_factor * d.info().max_v_samp_factor <= 4;
+    if (!columns) {
+      xoffset = 0;
+      cropped = full_width;
+    } else if (xoffset > 0 || cropped < full_width) {
+      d.crop_columns(&xoffset, &cropped);
+    }
+    if (region.top > 0) d.skip_rows(static_cast<unsigned>(region.top));
+    const std::size_t width = right - left;
+    const std::size_t skip = left - xoffset;  // columns libjpeg decodes left of the region
+    constexpr unsigned kRows = 16;
+    const std::size_t pixel = static_cast<std::size_t>(plan.decoded_channels);
+    const std::size_t in_bytes = static_cast<std::size_t>(cropped) * pixel;
+    std::vector<unsigned char> scratch(in_bytes * kRows);
+    unsigned char* ptrs[kRows];
+    for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
+    const std::size_t height = region.bottom - region.top;
+    std::size_t y = 0;
+    while (y < height) {
+      const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
+      const unsigned got = d.read_rows(ptrs, want);
+      for (unsigned i = 0; i < got; ++i) {
+        const unsigned char* in = ptrs[i] + skip * pixel;
+        unsigned char* row = base + (y + i) * row_bytes;
+        if (plan.convert == nullptr) {
+          std::memcpy(row, in, row_bytes);
+        } else {
+          plan.convert(in, row, width);
+        }
+      }
+      y += got;
+    }
   }
 
   Request& request_;
@@ -198,6 +364,7 @@ class JpegReader final : public Plugin {
   std::span<const std::byte> data_;
   HeaderInfo header_;
   int orientation_ = 0;
+  std::optional<std::vector<std::size_t>> restarts_;  // restart_offsets of the scan, when needed
 };
 
 // ---------------------------------------------------------------- writing
@@ -212,6 +379,8 @@ struct WriteOptions {
   Bytes exif;
   Bytes comment;
   std::string mode;
+  int restart_blocks = 0;  // Pillow ≥ 10.2's restart_marker_blocks: MCUs per restart interval
+  int restart_rows = 0;    // restart_marker_rows: MCU rows per restart interval
 };
 
 // plugin.json: bytes or a string.
@@ -229,6 +398,8 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
   o.quality = kw.get<int>("quality");  // plugin.json: 0…100
   o.optimize = kw.get<bool>("optimize");
   o.progressive = kw.get<bool>("progressive");
+  o.restart_blocks = kw.get<int>("restart_marker_blocks");  // plugin.json: 0…65535
+  o.restart_rows = kw.get<int>("restart_marker_rows");
   if (const Value* v = kw.find("subsampling"); v != nullptr && !v->is_none()) {
     if (v->is<std::string>()) {
       const std::string s = v->get<std::string>();
@@ -381,6 +552,8 @@ class JpegWriter final : public Plugin {
       ci->Y_density = static_cast<UINT16>(o.dpi->second);
     }
     ci->optimize_coding = o.optimize ? TRUE : FALSE;
+    ci->restart_interval = static_cast<unsigned>(o.restart_blocks);
+    ci->restart_in_rows = o.restart_rows;
     if (channels == 3 && o.subsampling >= 0) {
       static constexpr int kFactors[3][2] = {{1, 1}, {2, 1}, {2, 2}};
       ci->comp_info[0].h_samp_factor = kFactors[o.subsampling][0];

@@ -174,20 +174,33 @@ Block block_of(const Page& p, std::size_t i) {
 
 std::uint32_t plane_samples(const Page& p) { return p.planar == 2 ? 1 : p.spp; }
 
-// Byte offset in the page of pixel (plane, y, x).
-std::size_t dest_offset(const Page& p, std::uint32_t plane, std::uint32_t y, std::uint32_t x) {
+// Byte offset in the output of pixel (plane, y, x) of the page, which holds
+// window `w` of it.
+std::size_t dest_offset(const Page& p, const Window& w, std::uint32_t plane, std::uint32_t y, std::uint32_t x) {
   const std::size_t item = itemsize(p.dtype);
-  if (p.planar == 2) return ((std::size_t{plane} * p.height + y) * p.width + x) * item;
-  return (std::size_t{y} * p.width + x) * p.spp * item;
+  if (p.planar == 2) return ((std::size_t{plane} * w.height() + (y - w.y0)) * w.width() + (x - w.x0)) * item;
+  return (std::size_t{y - w.y0} * w.width() + (x - w.x0)) * p.spp * item;
+}
+
+// The part of block `b` inside window `w` (empty when rows or cols is 0).
+struct Clip {
+  std::uint32_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;
+  bool empty() const noexcept { return y0 >= y1 || x0 >= x1; }
+};
+
+Clip clip(const Block& b, const Window& w) {
+  return {std::max(b.y0, w.y0), std::min(b.y0 + b.rows, w.y1), std::max(b.x0, w.x0), std::min(b.x0 + b.cols, w.x1)};
 }
 
 std::size_t src_row_bytes(const Page& p, std::uint32_t cols) {
   return static_cast<std::size_t>(div_up(std::uint64_t{cols} * plane_samples(p) * p.bps, 8));
 }
 
-// Unpacks `n` samples of `bps` bits (MSB first) into elements of `item` bytes.
-void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned bps, std::size_t item) {
-  std::uint64_t bit = 0;
+// Unpacks `n` samples of `bps` bits (MSB first), from sample `first` of
+// `src` on, into elements of `item` bytes.
+void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned bps, std::size_t item,
+                 std::size_t first = 0) {
+  std::uint64_t bit = std::uint64_t{first} * bps;
   for (std::size_t k = 0; k < n; ++k, bit += bps) {
     std::uint64_t v = 0;
     for (unsigned b = 0; b < bps; ++b) {
@@ -213,20 +226,23 @@ void widen_bytes(const std::byte* src, std::byte* dst, std::size_t n, unsigned b
   }
 }
 
-// Copies the visible rows of a decoded block into the page.
-void place_block(const Page& p, const Block& b, const std::byte* src, std::byte* page_out) {
+// Copies the part of a decoded block inside window `w` into the output.
+void place_block(const Page& p, const Block& b, const std::byte* src, std::byte* page_out, const Window& w) {
+  const Clip c = clip(b, w);
+  if (c.empty()) return;
   const std::size_t row_bytes = src_row_bytes(p, b.src_cols);
-  const std::size_t n = std::size_t{b.cols} * plane_samples(p);
+  const std::size_t n = std::size_t{c.x1 - c.x0} * plane_samples(p);
+  const std::size_t first = std::size_t{c.x0 - b.x0} * plane_samples(p);  // samples left of the window
   const std::size_t item = itemsize(p.dtype);
-  for (std::uint32_t r = 0; r < b.rows; ++r) {
-    std::byte* dst = page_out + dest_offset(p, b.plane, b.y0 + r, b.x0);
-    const std::byte* row = src + r * row_bytes;
+  for (std::uint32_t y = c.y0; y < c.y1; ++y) {
+    std::byte* dst = page_out + dest_offset(p, w, b.plane, y, c.x0);
+    const std::byte* row = src + std::size_t{y - b.y0} * row_bytes;
     if (p.bps == 8 * item) {
-      std::memcpy(dst, row, n * item);
+      std::memcpy(dst, row + first * item, n * item);
     } else if (p.bps % 8 == 0) {
-      widen_bytes(row, dst, n, p.bps / 8u, item);
+      widen_bytes(row + first * (p.bps / 8u), dst, n, p.bps / 8u, item);
     } else {
-      unpack_bits(row, dst, n, p.bps, item);
+      unpack_bits(row, dst, n, p.bps, item, first);
     }
   }
 }
@@ -235,10 +251,12 @@ void place_block(const Page& p, const Block& b, const std::byte* src, std::byte*
 // and byte count 0; tifffile reads such a block as zeros, and so does imio.
 bool sparse(const Page& p, std::size_t i) { return p.offsets[i] == 0 || p.counts[i] == 0; }
 
-// Zeroes the visible part of block `b` in the page.
-void zero_block(const Page& p, const Block& b, std::byte* page_out) {
-  const std::size_t n = std::size_t{b.cols} * plane_samples(p) * itemsize(p.dtype);
-  for (std::uint32_t r = 0; r < b.rows; ++r) std::memset(page_out + dest_offset(p, b.plane, b.y0 + r, b.x0), 0, n);
+// Zeroes the part of block `b` inside window `w`.
+void zero_block(const Page& p, const Block& b, std::byte* page_out, const Window& w) {
+  const Clip c = clip(b, w);
+  if (c.empty()) return;
+  const std::size_t n = std::size_t{c.x1 - c.x0} * plane_samples(p) * itemsize(p.dtype);
+  for (std::uint32_t y = c.y0; y < c.y1; ++y) std::memset(page_out + dest_offset(p, w, b.plane, y, c.x0), 0, n);
 }
 
 // ---------------------------------------------------------------- uncompressed
@@ -267,28 +285,43 @@ void reverse_bits(std::byte* data, std::size_t n) {
 }
 
 // Uncompressed strips are the page's bytes in order: they are read where
-// they lie, adjacent runs (also across pages) merged into one read.
-void read_raw(ByteSource& source, bool little, std::span<const Page* const> pages, std::span<std::byte* const> outs) {
+// they lie, adjacent runs (also across pages) merged into one read. Of a
+// window, only its rows are read, and of a narrower window each row's part.
+void read_raw(ByteSource& source, bool little, std::span<const Page* const> pages, std::span<std::byte* const> outs,
+              const std::optional<Window>& window) {
   struct Run {
     std::uint64_t file;
     std::byte* dst;
     std::size_t len;
   };
   std::vector<Run> runs;
+  const auto add = [&runs](std::uint64_t file, std::byte* dst, std::size_t len) {
+    if (!runs.empty() && runs.back().file + runs.back().len == file && runs.back().dst + runs.back().len == dst) {
+      runs.back().len += len;
+    } else {
+      runs.push_back({file, dst, len});
+    }
+  };
   for (std::size_t k = 0; k < pages.size(); ++k) {
     const Page& p = *pages[k];
-    for (std::size_t s = 0; s < p.offsets.size(); ++s) {
+    const Window w = window.value_or(whole_page(p));
+    const std::size_t row_bytes = src_row_bytes(p, p.width);
+    const std::size_t pixel = plane_samples(p) * itemsize(p.dtype);
+    for (const std::size_t s : blocks_touched(p, w)) {
       const Block b = block_of(p, s);
       if (sparse(p, s)) {
-        zero_block(p, b, outs[k]);
+        zero_block(p, b, outs[k], w);
         continue;
       }
-      const std::size_t len = b.rows * src_row_bytes(p, b.cols);
-      std::byte* dst = outs[k] + dest_offset(p, b.plane, b.y0, 0);
-      if (!runs.empty() && runs.back().file + runs.back().len == p.offsets[s] && runs.back().dst + runs.back().len == dst) {
-        runs.back().len += len;
-      } else {
-        runs.push_back({p.offsets[s], dst, len});
+      const Clip c = clip(b, w);
+      if (c.x0 == 0 && c.x1 == p.width) {
+        add(p.offsets[s] + std::uint64_t{c.y0 - b.y0} * row_bytes, outs[k] + dest_offset(p, w, b.plane, c.y0, 0),
+            (c.y1 - c.y0) * row_bytes);
+        continue;
+      }
+      for (std::uint32_t y = c.y0; y < c.y1; ++y) {
+        add(p.offsets[s] + std::uint64_t{y - b.y0} * row_bytes + std::uint64_t{c.x0} * pixel,
+            outs[k] + dest_offset(p, w, b.plane, y, c.x0), (c.x1 - c.x0) * pixel);
       }
     }
   }
@@ -301,30 +334,37 @@ void read_raw(ByteSource& source, bool little, std::span<const Page* const> page
     }
   }
   for (std::size_t k = 0; k < pages.size(); ++k) {
+    const std::size_t n = window ? window_nbytes(*pages[k], *window) : pages[k]->nbytes();
     // Bit order first: it is a property of the stored bytes, before byte order.
-    if (pages[k]->fill_order == 2) reverse_bits(outs[k], pages[k]->nbytes());
+    if (pages[k]->fill_order == 2) reverse_bits(outs[k], n);
     const std::size_t item = itemsize(pages[k]->dtype);
-    if (!little && item > 1) byteswap(outs[k], pages[k]->nbytes(), item);
+    if (!little && item > 1) byteswap(outs[k], n, item);
   }
 }
 
 // ---------------------------------------------------------------- through libtiff
 
+// Blocks [begin, end) of `blocks` (the strips or tiles of the page the
+// window touches) of one page.
 struct Unit {
   const Page* page;
   std::uint64_t ifd_offset;
   std::byte* out;
+  Window window;
+  const std::vector<std::size_t>* blocks;
   std::size_t begin, end;
 };
 
 void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
   const Page& p = *u.page;
+  const Window& w = u.window;
   ErrorScope scope(h.error());
   TIFF* tif = nullptr;
-  for (std::size_t i = u.begin; i < u.end; ++i) {
+  for (std::size_t k = u.begin; k < u.end; ++k) {
+    const std::size_t i = (*u.blocks)[k];
     const Block b = block_of(p, i);
     if (sparse(p, i)) {
-      zero_block(p, b, u.out);
+      zero_block(p, b, u.out, w);
       continue;
     }
     if (tif == nullptr) {
@@ -333,9 +373,10 @@ void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
     }
     const std::size_t want = std::size_t{b.src_rows} * src_row_bytes(p, b.src_cols);
     const auto strile = static_cast<std::uint32_t>(i);
-    if (!p.tiled && p.bps == 8 * itemsize(p.dtype)) {
-      // Whole-width rows: decode straight into the page.
-      std::byte* dst = u.out + dest_offset(p, b.plane, b.y0, 0);
+    if (!p.tiled && p.bps == 8 * itemsize(p.dtype) && w.x0 == 0 && w.x1 == p.width && w.y0 <= b.y0 &&
+        b.y0 + b.rows <= w.y1) {
+      // Whole-width rows, all in the window: decode straight into the output.
+      std::byte* dst = u.out + dest_offset(p, w, b.plane, b.y0, 0);
       const tmsize_t got = TIFFReadEncodedStrip(tif, strile, dst, static_cast<tmsize_t>(want));
       if (got < 0) h.fail(fmt::format("cannot decode strip {}", i));
       if (static_cast<std::size_t>(got) < want) {
@@ -348,25 +389,29 @@ void decode_unit(Handle& h, const Unit& u, std::vector<std::byte>& scratch) {
     const tmsize_t got = p.tiled ? TIFFReadEncodedTile(tif, strile, scratch.data(), static_cast<tmsize_t>(want))
                                  : TIFFReadEncodedStrip(tif, strile, scratch.data(), static_cast<tmsize_t>(want));
     if (got < 0) h.fail(fmt::format("cannot decode {} {}", p.tiled ? "tile" : "strip", i));
-    place_block(p, b, scratch.data(), u.out);
+    place_block(p, b, scratch.data(), u.out, w);
   }
 }
 
 // An old-style JPEG YCbCr page through libtiff's RGBA interface, which
 // upsamples and converts with the page's YCbCrCoefficients and
 // ReferenceBlackWhite (TIFF 6.0 §21) as Pillow's libtiff decoder does.
-void decode_rgba_page(Handle& h, const Page& p, std::uint64_t ifd_offset, std::byte* out) {
+// The whole page is decoded; a window keeps its part.
+void decode_rgba_page(Handle& h, const Page& p, std::uint64_t ifd_offset, std::byte* out, const Window& w) {
   ErrorScope scope(h.error());
   h.select(p, ifd_offset);
   std::vector<std::uint32_t> raster(std::size_t{p.width} * p.height);
   if (TIFFReadRGBAImageOriented(h.tif(), p.width, p.height, raster.data(), ORIENTATION_TOPLEFT, 1) != 1) {
     h.fail("cannot decode the old-style JPEG page");
   }
-  for (std::size_t i = 0; i < raster.size(); ++i) {
-    const std::uint32_t v = raster[i];
-    out[3 * i] = static_cast<std::byte>(TIFFGetR(v));
-    out[3 * i + 1] = static_cast<std::byte>(TIFFGetG(v));
-    out[3 * i + 2] = static_cast<std::byte>(TIFFGetB(v));
+  std::size_t o = 0;
+  for (std::uint32_t y = w.y0; y < w.y1; ++y) {
+    for (std::uint32_t x = w.x0; x < w.x1; ++x, o += 3) {
+      const std::uint32_t v = raster[std::size_t{y} * p.width + x];
+      out[o] = static_cast<std::byte>(TIFFGetR(v));
+      out[o + 1] = static_cast<std::byte>(TIFFGetG(v));
+      out[o + 2] = static_cast<std::byte>(TIFFGetB(v));
+    }
   }
 }
 
@@ -379,7 +424,7 @@ void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned thr
 
   std::uint64_t encoded = 0;
   for (const Unit& u : units) {
-    for (std::size_t i = u.begin; i < u.end; ++i) encoded += u.page->counts[i];
+    for (std::size_t k = u.begin; k < u.end; ++k) encoded += u.page->counts[(*u.blocks)[k]];
   }
   // Threads pay off only for real work; small files decode on the caller's thread.
   unsigned n = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
@@ -397,7 +442,7 @@ void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned thr
       for (std::size_t k = next++; k < units.size() && !stop; k = next++) {
         const Unit& u = units[k];
         if (u.page->ojpeg_rgb) {
-          decode_rgba_page(h, *u.page, u.ifd_offset, u.out);
+          decode_rgba_page(h, *u.page, u.ifd_offset, u.out, u.window);
         } else {
           decode_unit(h, u, scratch);
         }
@@ -416,6 +461,28 @@ void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned thr
 }
 
 }  // namespace
+
+Window whole_page(const Page& page) noexcept { return {0, 0, page.width, page.height}; }
+
+std::size_t window_nbytes(const Page& page, const Window& window) noexcept {
+  return std::size_t{window.width()} * window.height() * page.spp * itemsize(page.dtype);
+}
+
+Shape window_shape(const Page& page, const Window& window) {
+  Shape shape = page.shape;
+  const std::size_t y_axis = page.planar == 2 && page.spp > 1 ? 1 : 0;  // (S,H,W) or (H,W[,S])
+  shape[y_axis] = window.height();
+  shape[y_axis + 1] = window.width();
+  return shape;
+}
+
+std::vector<std::size_t> blocks_touched(const Page& page, const Window& window) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < page.offsets.size(); ++i) {
+    if (!clip(block_of(page, i), window).empty()) out.push_back(i);
+  }
+  return out;
+}
 
 bool codec_available(std::uint16_t compression) { return TIFFIsCODECConfigured(compression) != 0; }
 
@@ -466,11 +533,12 @@ void check_complete(std::span<const Page* const> pages) {
   }
 }
 
-std::uint64_t check_read(const Request& request, std::span<const Page* const> pages) {
+std::uint64_t check_read(const Request& request, std::span<const Page* const> pages, const std::optional<Window>& window) {
   std::uint64_t pixels = 0, bytes = 0;
   for (const Page* p : pages) {
-    pixels += std::uint64_t{p->width} * p->height;
-    bytes += p->nbytes();
+    const Window w = window.value_or(whole_page(*p));
+    pixels += std::uint64_t{w.width()} * w.height();
+    bytes += window_nbytes(*p, w);
   }
   request.check_frames(pages.size());
   request.check_pixels(pixels, 1, pages.empty() ? 1 : pages.front()->spp);
@@ -479,32 +547,44 @@ std::uint64_t check_read(const Request& request, std::span<const Page* const> pa
 }
 
 void decode_pages(Request& request, const Structure& st, std::span<const Page* const> pages, std::byte* out,
-                  unsigned threads) {
+                  unsigned threads, const std::optional<Window>& window) {
   check_decodable(pages);
+  for (const Page* p : pages) {
+    if (window && (window->x1 > p->width || window->y1 > p->height || window->width() == 0 || window->height() == 0)) {
+      throw ArgumentError(fmt::format("the region is not inside a {} x {} page", p->width, p->height));
+    }
+  }
   std::vector<const Page*> raw_pages;
   std::vector<std::byte*> raw_outs;
   std::vector<Unit> units;
   const unsigned want_threads = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
   std::size_t libtiff_pages = 0;
   for (const Page* p : pages) libtiff_pages += raw_readable(*p) ? 0 : 1;
+  std::vector<std::vector<std::size_t>> touched;  // per libtiff page; Units point into it
+  touched.reserve(libtiff_pages);
   std::byte* dst = out;
   for (const Page* pp : pages) {
     const Page& p = *pp;
+    const Window w = window.value_or(whole_page(p));
     if (raw_readable(p)) {
       raw_pages.push_back(&p);
       raw_outs.push_back(dst);
     } else {
       const std::uint64_t ifd_offset = st.ifds[p.ifd].offset;
-      const std::size_t n = p.offsets.size();
+      touched.push_back(blocks_touched(p, w));
+      const std::vector<std::size_t>& blocks = touched.back();
+      const std::size_t n = blocks.size();
       // Few pages: split each page's strips/tiles so every thread has work
       // (an RGBA-decoded page is one unit: libtiff converts it whole).
       const std::size_t parts =
-          libtiff_pages >= want_threads || p.ojpeg_rgb ? 1 : std::min<std::size_t>(want_threads, n);
-      for (std::size_t k = 0; k < parts; ++k) units.push_back({&p, ifd_offset, dst, n * k / parts, n * (k + 1) / parts});
+          libtiff_pages >= want_threads || p.ojpeg_rgb ? 1 : std::clamp<std::size_t>(n, 1, want_threads);
+      for (std::size_t k = 0; k < parts; ++k) {
+        units.push_back({&p, ifd_offset, dst, w, &blocks, n * k / parts, n * (k + 1) / parts});
+      }
     }
-    dst += p.nbytes();
+    dst += window_nbytes(p, w);
   }
-  if (!raw_pages.empty()) read_raw(request.source(), st.little, raw_pages, raw_outs);
+  if (!raw_pages.empty()) read_raw(request.source(), st.little, raw_pages, raw_outs, window);
   if (!units.empty()) decode_with_libtiff(request, std::move(units), threads);
 }
 

@@ -30,6 +30,7 @@ struct Page {
   std::uint16_t spp = 1, bps = 1, sample_format = 1, compression = 1, photometric = 1, planar = 1, predictor = 1,
                 fill_order = 1;
   bool tiled = false;
+  bool subifd = false;  ///< a SubIFD read for `level`: `ifd` indexes the reader's SubIFD structure
   std::uint32_t tile_width = 0, tile_height = 0, rows_per_strip = 0;
   std::vector<std::uint64_t> offsets, counts;  ///< strips or tiles
   bool jpeg_rgb = false;                       ///< JPEG-compressed YCbCr decoded to RGB

@@ -7,6 +7,8 @@
 #include <imio/checked_math.hpp>
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -25,7 +27,7 @@ constexpr std::string_view kPlugin = "libtiff";
 
 // What a read returns: these pages, one after the other, as `shape`.
 struct Selection {
-  std::vector<const Page*> pages;
+  std::vector<const Page*> pages;  // of the file's structure, or of its SubIFDs' (`level`)
   Shape shape;
   DType dtype = DType::uint8;
   bool batch = false;
@@ -38,10 +40,18 @@ struct PageArg {
   std::size_t value = 0;
 };
 
+// `crop`: Pillow's box [left, top, right, bottom] (right and bottom
+// exclusive), as the libjpeg plugin's `crop` and openjpeg's `area`.
+struct Box {
+  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+};
+
 struct ReadArgs {
   Index index;
   PageArg page;
   unsigned threads = 0;
+  std::optional<Box> crop;
+  std::size_t level = 0;  // tifffile's pyramid level: 0 the pages, k their k-th SubIFD
 };
 
 Shape prepend(std::size_t n, const Shape& s) {
@@ -62,8 +72,9 @@ class TiffReader final : public plugin::LibTiff {
   NDArray read(const Index& index, const Kwargs& kwargs) override {
     const ReadArgs args = parse_args(index, kwargs, "read");
     if (pages_.empty()) return read_pageless(args);
-    Selection sel = select(args, /*for_read=*/true);
-    return decode(sel, args.threads);
+    Selection sel = select_level(select(args, /*for_read=*/true), args.level);
+    const std::optional<Window> window = apply_crop(args.crop, sel);
+    return decode(sel, args.threads, window);
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
@@ -119,7 +130,8 @@ class TiffReader final : public plugin::LibTiff {
       const NDArray empty = read_pageless(args);  // what read returns (D11)
       return {.shape = empty.shape(), .dtype = empty.dtype()};
     }
-    const Selection sel = select(args, /*for_read=*/false);
+    Selection sel = select_level(select(args, /*for_read=*/false), args.level);
+    apply_crop(args.crop, sel);
     check_complete(sel.pages);  // a truncated file: the error read gives, found without decoding
     ImageProperties props{.shape = sel.shape, .dtype = sel.dtype, .n_images = sel.n_images, .is_batch = sel.batch};
     if (!sel.pages.empty()) props.spacing = page_resolution(st_, *sel.pages.front());
@@ -185,8 +197,49 @@ class TiffReader final : public plugin::LibTiff {
       args.index = Index(k);
     }
     args.threads = kw.take<unsigned>("maxworkers", 0u);
+    args.level = kw.take<std::size_t>("level", 0);
+    if (const auto list = kw.take<Value::List>("crop")) {
+      if (list->size() != 4) kw.fail("crop", fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
+      std::uint64_t v[4];
+      for (std::size_t i = 0; i < 4; ++i) {
+        const Value& e = (*list)[i];
+        if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
+          kw.fail("crop", fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
+        }
+        v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
+      }
+      args.crop = Box{v[0], v[1], v[2], v[3]};
+    }
     kw.finish();
     return args;
+  }
+
+  // The window `crop` asks of every selected page, and the shape of the
+  // selection with each page's height and width replaced by the window's.
+  // Every page must contain the box; the series' shape must end with the
+  // pages' (it does for generic, ImageJ and shaped series of whole pages).
+  static std::optional<Window> apply_crop(const std::optional<Box>& crop, Selection& sel) {
+    if (!crop || sel.pages.empty()) return std::nullopt;
+    const Box& c = *crop;
+    for (const Page* p : sel.pages) {
+      if (c.left >= c.right || c.top >= c.bottom || c.right > p->width || c.bottom > p->height) {
+        throw ArgumentError(fmt::format("crop=[{}, {}, {}, {}] is not a region of the {} x {} page ([left, top, right, "
+                                        "bottom], right and bottom exclusive)",
+                                        c.left, c.top, c.right, c.bottom, p->width, p->height));
+      }
+    }
+    const Window w{static_cast<std::uint32_t>(c.left), static_cast<std::uint32_t>(c.top),
+                   static_cast<std::uint32_t>(c.right), static_cast<std::uint32_t>(c.bottom)};
+    const Page& first = *sel.pages.front();
+    const Shape& page_shape = first.shape;
+    if (sel.shape.size() < page_shape.size() ||
+        !std::equal(page_shape.begin(), page_shape.end(), sel.shape.end() - static_cast<std::ptrdiff_t>(page_shape.size()))) {
+      throw ArgumentError(fmt::format("crop needs a series whose last axes are its pages' ({}); this one is ({})",
+                                      fmt::join(page_shape, ", "), fmt::join(sel.shape, ", ")));
+    }
+    const Shape cropped = window_shape(first, w);
+    std::copy(cropped.begin(), cropped.end(), sel.shape.end() - static_cast<std::ptrdiff_t>(cropped.size()));
+    return w;
   }
 
   const Series& series_at(const Index& index) const {
@@ -263,14 +316,77 @@ class TiffReader final : public plugin::LibTiff {
     return sel;
   }
 
-  NDArray decode(const Selection& sel, unsigned threads) {
-    const std::uint64_t bytes = check_read(request_, sel.pages);
+  // Pyramid level k ≥ 1 (tifffile's `level` for SubIFD pyramids, as tifffile
+  // writes them with `subifds=` and OME-TIFF stores them): each page's k-th
+  // SubIFD (TIFF Technical Note 1), all of one shape and dtype, in the place
+  // of the page in the series' shape.
+  Selection select_level(Selection sel, std::size_t level) {
+    if (level == 0 || sel.pages.empty()) return sel;
+    const Shape page_shape = sel.pages.front()->shape;
+    std::vector<const Page*> pages;
+    pages.reserve(sel.pages.size());
+    for (const Page* p : sel.pages) pages.push_back(&sub_page(*p, level));
+    const Page& first = *pages.front();
+    for (const Page* p : pages) {
+      if (p->shape != first.shape || p->dtype != first.dtype) {
+        throw DecodeError(fmt::format("level {} has pages of different shapes or dtypes (({}) {} and ({}) {})", level,
+                                      fmt::join(first.shape, ", "), name(first.dtype), fmt::join(p->shape, ", "),
+                                      name(p->dtype)));
+      }
+    }
+    if (sel.shape.size() < page_shape.size() ||
+        !std::equal(page_shape.begin(), page_shape.end(), sel.shape.end() - static_cast<std::ptrdiff_t>(page_shape.size()))) {
+      throw ArgumentError(fmt::format("level needs a series whose last axes are its pages' ({}); this one is ({})",
+                                      fmt::join(page_shape, ", "), fmt::join(sel.shape, ", ")));
+    }
+    Shape shape(sel.shape.begin(), sel.shape.end() - static_cast<std::ptrdiff_t>(page_shape.size()));
+    shape.insert(shape.end(), first.shape.begin(), first.shape.end());
+    sel.shape = std::move(shape);
+    sel.dtype = first.dtype;
+    sel.pages = std::move(pages);
+    return sel;
+  }
+
+  // The `level`-th SubIFD of `page` as a page, read on first use.
+  const Page& sub_page(const Page& page, std::size_t level) {
+    if (page.subifd) throw ArgumentError("level applies to the pages of the file's main IFD chain");
+    const Entry* subifds = st_.ifds[page.ifd].find(kSubIfds);
+    const std::size_t levels = 1 + (subifds == nullptr ? 0 : subifds->size());
+    if (level >= levels) {
+      throw IndexError(fmt::format("level {} is out of range: page {} has {} level{} (itself and {} SubIFD{})", level,
+                                   page.ifd, levels, levels == 1 ? "" : "s", levels - 1, levels == 2 ? "" : "s"));
+    }
+    const auto key = std::make_pair(page.ifd, level);
+    if (const auto it = sub_index_.find(key); it != sub_index_.end()) return sub_pages_[it->second];
+    const std::uint64_t offset = subifds->u(level - 1);
+    if (sub_st_.ifds.empty()) {
+      sub_st_.little = st_.little;
+      sub_st_.bigtiff = st_.bigtiff;
+      sub_st_.file_size = st_.file_size;
+    }
+    std::optional<Ifd> ifd = offset < 8 ? std::nullopt : read_ifd_at(request_.source(), st_, offset);
+    if (!ifd) throw DecodeError(fmt::format("cannot read SubIFD {} of page {} at offset {}", level - 1, page.ifd, offset));
+    request_.check_frames(sub_st_.ifds.size() + 1);
+    sub_st_.ifds.push_back(std::move(*ifd));
+    sub_pages_.push_back(make_page(sub_st_, sub_st_.ifds.size() - 1));
+    sub_pages_.back().subifd = true;
+    sub_index_.emplace(key, sub_pages_.size() - 1);
+    return sub_pages_.back();
+  }
+
+  // The structure holding the selection's pages: the file's, or its SubIFDs'.
+  const Structure& structure_of(const Selection& sel) const {
+    return !sel.pages.empty() && sel.pages.front()->subifd ? sub_st_ : st_;
+  }
+
+  NDArray decode(const Selection& sel, unsigned threads, const std::optional<Window>& window = std::nullopt) {
+    const std::uint64_t bytes = check_read(request_, sel.pages, window);
     const auto want = checked_product(std::span<const std::size_t>(sel.shape));
     if (!want || *want * itemsize(sel.dtype) != bytes) {
       throw DecodeError(fmt::format("the pages do not fill the series shape ({})", fmt::join(sel.shape, ", ")));
     }
     NDArray out = request_.allocate(sel.shape, sel.dtype);
-    decode_pages(request_, st_, sel.pages, out.bytes(), threads);
+    decode_pages(request_, structure_of(sel), sel.pages, out.bytes(), threads, window);
     return out;
   }
 
@@ -278,6 +394,11 @@ class TiffReader final : public plugin::LibTiff {
   Structure st_;
   std::vector<Page> pages_;
   std::vector<Series> series_;
+  // SubIFDs read for `level`: their structure, their pages (a deque: the
+  // selections point at them) and where (page, level) is in it.
+  Structure sub_st_;
+  std::deque<Page> sub_pages_;
+  std::map<std::pair<std::size_t, std::size_t>, std::size_t> sub_index_;
 };
 
 }  // namespace

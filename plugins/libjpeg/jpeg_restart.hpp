@@ -1,0 +1,43 @@
+// Entering a baseline scan in the middle, at a restart marker (ITU T.81
+// §B.2.5 DRI, §F.1.2.3: after RSTn the DC predictions start again from 0,
+// and the coded data are byte-aligned), so that a `crop` below the top of
+// the image does not entropy-decode every row above it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "jpeg_backend.hpp"
+
+namespace imio::libjpeg {
+
+/// The offsets in `file` just after each RSTn marker of the scan whose
+/// entropy-coded data start at `scan_start`, in order; the walk ends at the
+/// first other marker (T.81 §B.1.1.5: stuffed zeros and fill bytes are data).
+std::vector<std::size_t> restart_offsets(std::span<const std::byte> file, std::size_t scan_start);
+
+/// A stream that starts at a restart marker: the file's markers up to the
+/// scan's data with the frame height reduced by `rows`, then the coded data
+/// of the restart interval that begins on MCU row `rows / MCU height`.
+struct RestartEntry {
+  std::vector<unsigned char> head;
+  std::span<const std::byte> tail;
+  std::uint32_t rows = 0;  ///< full-size image rows left out above the entry
+};
+
+/// The entry closest above full-size row `top` that leaves at least two
+/// iMCU rows before it (fancy upsampling looks one row group up; libjpeg
+/// skips the rest exactly), or nullopt when the file cannot be entered there:
+/// no restart interval, a progressive or non-interleaved multi-scan file,
+/// no interval starting on an MCU row early enough whose RST number is 0 (a
+/// stream must meet RST0 first), or a frame height given by DNL. `info` is
+/// the header of `file` as jpeg_read_header left it; `restarts` its
+/// restart_offsets.
+std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, std::span<const std::byte> file,
+                                          std::size_t scan_start, const std::vector<std::size_t>& restarts,
+                                          std::uint64_t top);
+
+}  // namespace imio::libjpeg

@@ -1,0 +1,440 @@
+// The libjpeg plugin's `crop` (a region through jpeg_crop_scanline and
+// jpeg_skip_scanlines): every cropped read equals the same box of the whole
+// decode — imio's own and Pillow's Image.crop — for unaligned boxes, gray,
+// 4:2:0 / 4:2:2 / 4:4:4, progressive data, `scale`, `mode` and `rotate`;
+// improps and imread_into agree; bad boxes are ArgumentErrors.
+#include <imio/imio.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "python_oracle.hpp"
+#include "test_paths.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using imio::Bytes;
+using imio::DType;
+using imio::NDArray;
+using imio::Shape;
+using imio::Value;
+using imio_test::contains;
+using imio_test::message_of;
+
+struct Box {
+  std::size_t left, top, right, bottom;
+};
+
+Value box_value(const Box& b) {
+  return Value{static_cast<std::int64_t>(b.left), static_cast<std::int64_t>(b.top), static_cast<std::int64_t>(b.right),
+               static_cast<std::int64_t>(b.bottom)};
+}
+
+imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
+
+// The box of a (H, W[, C]) uint8 array, copied.
+NDArray cut(const NDArray& a, const Box& b) {
+  const Shape& s = a.shape();
+  const std::size_t pixel = s.size() == 3 ? s[2] : 1;
+  Shape shape{b.bottom - b.top, b.right - b.left};
+  if (s.size() == 3) shape.push_back(s[2]);
+  NDArray out(shape, DType::uint8);
+  const std::size_t n = (b.right - b.left) * pixel;
+  for (std::size_t y = b.top; y < b.bottom; ++y) {
+    std::memcpy(out.bytes() + (y - b.top) * n, a.bytes() + (y * s[1] + b.left) * pixel, n);
+  }
+  return out;
+}
+
+bool same_pixels(const NDArray& a, const NDArray& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
+}
+
+// Textured content (a gradient with noise), so that chroma upsampling at a
+// box's edges matters.
+NDArray texture(std::size_t h, std::size_t w, std::size_t c, unsigned seed) {
+  Shape shape{h, w};
+  if (c > 1) shape.push_back(c);
+  NDArray a(shape, DType::uint8);
+  std::mt19937 rng(seed);
+  auto* p = a.data<std::uint8_t>();
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < w; ++x)
+      for (std::size_t k = 0; k < c; ++k)
+        p[(y * w + x) * c + k] = static_cast<std::uint8_t>((x * 150 / w + y * 90 / h + k * 40 + rng() % 24) & 0xFF);
+  return a;
+}
+
+struct Sample {
+  std::string name;
+  Bytes data;
+};
+
+// 203 × 117: no side is a multiple of an iMCU (8 or 16).
+std::vector<Sample> samples() {
+  std::vector<Sample> out;
+  const NDArray rgb = texture(117, 203, 3, 1);
+  for (const char* sub : {"4:4:4", "4:2:2", "4:2:0"}) {
+    out.push_back({std::string("RGB ") + sub, imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"subsampling", sub}, {"quality", 90}}}).value()});
+  }
+  out.push_back({"RGB 4:2:0 progressive",
+                 imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"progressive", true}}}).value()});
+  out.push_back({"RGB 4:4:4 progressive",
+                 imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"progressive", true}, {"subsampling", "4:4:4"}}}).value()});
+  out.push_back({"gray", imio::imwrite("<bytes>", texture(117, 203, 1, 2), {.extension = ".jpg"}).value()});
+  out.push_back({"gray progressive",
+                 imio::imwrite("<bytes>", texture(117, 203, 1, 3), {.extension = ".jpg", .kwargs = {{"progressive", true}}}).value()});
+  return out;
+}
+
+// Boxes that start and end on and off iMCU boundaries, at the edges, one
+// pixel, whole rows and columns, and random ones.
+std::vector<Box> boxes(std::size_t w, std::size_t h, unsigned seed, int random_count) {
+  std::vector<Box> out{{0, 0, w, h},       {0, 0, 1, 1},         {w - 1, h - 1, w, h}, {16, 16, 32, 32},
+                       {15, 15, 33, 33},   {17, 9, 18, 10},      {0, 5, w, 6},         {7, 0, 8, h},
+                       {1, 1, w - 1, h - 1}, {w / 2, h / 2, w, h}, {0, h - 3, 5, h}};
+  std::mt19937 rng(seed);
+  for (int i = 0; i < random_count; ++i) {
+    const std::size_t x0 = rng() % w, y0 = rng() % h;
+    const std::size_t x1 = x0 + 1 + rng() % (w - x0), y1 = y0 + 1 + rng() % (h - y0);
+    out.push_back({x0, y0, x1, y1});
+  }
+  return out;
+}
+
+std::string text(const Box& b) {
+  return "[" + std::to_string(b.left) + ", " + std::to_string(b.top) + ", " + std::to_string(b.right) + ", " +
+         std::to_string(b.bottom) + "]";
+}
+
+// "Exif\0\0" + a little-endian TIFF block whose IFD0 holds only Orientation.
+Bytes exif_orientation(int orientation) {
+  const unsigned char b[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,  // header, IFD0 at 8
+                             1, 0,                                                     // one entry
+                             0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<unsigned char>(orientation), 0, 0, 0,
+                             0, 0, 0, 0};                                              // no next IFD
+  Bytes out(sizeof b);
+  std::memcpy(out.data(), b, sizeof b);
+  return out;
+}
+
+fs::path corpus(const std::string& sub) {
+  const fs::path root = imio_test::corpus_dir();
+  return root.empty() ? fs::path() : root / sub;
+}
+
+}  // namespace
+
+TEST_CASE("libjpeg: a crop equals the same box of the whole decode, and improps gives its shape", "[libjpeg][crop]") {
+  for (const Sample& s : samples()) {
+    for (const char* mode : {"", "L", "RGB", "RGBA"}) {
+      imio::Kwargs base;
+      if (*mode != '\0') base.emplace_back("mode", mode);
+      const NDArray whole = imio::imread(s.data, jpeg(base));
+      const std::size_t h = whole.shape()[0], w = whole.shape()[1];
+      for (const Box& b : boxes(w, h, 7, 25)) {
+        INFO(s.name << " mode " << mode << " crop " << text(b));
+        imio::Kwargs kw = base;
+        kw.emplace_back("crop", box_value(b));
+        const NDArray got = imio::imread(s.data, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(whole, b)));
+        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: crop with scale returns the scaled image's pixels that cover the box", "[libjpeg][crop]") {
+  for (const Sample& s : samples()) {
+    const NDArray full = imio::imread(s.data, jpeg());
+    const std::size_t h = full.shape()[0], w = full.shape()[1];
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{0.5, 2}, {0.25, 4}, {"1/8", 8}}) {
+      const NDArray whole = imio::imread(s.data, jpeg({{"scale", scale}}));
+      for (const Box& b : boxes(w, h, 11, 15)) {
+        INFO(s.name << " scale 1/" << n << " crop " << text(b));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        const imio::Kwargs kw{{"scale", scale}, {"crop", box_value(b)}};
+        const NDArray got = imio::imread(s.data, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(whole, covering)));
+        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: with rotate, the box is in the upright image's pixels", "[libjpeg][crop]") {
+  const NDArray rgb = texture(117, 203, 3, 4);
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const Bytes file =
+        imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"exif", exif_orientation(orientation)}}}).value();
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{1, 1}, {0.25, 4}}) {
+      const NDArray upright_full = imio::imread(file, jpeg({{"rotate", true}}));
+      const NDArray upright = imio::imread(file, jpeg({{"rotate", true}, {"scale", scale}}));
+      const std::size_t h = upright_full.shape()[0], w = upright_full.shape()[1];
+      for (const Box& b : boxes(w, h, 13, 10)) {
+        INFO("orientation " << orientation << " scale 1/" << n << " crop " << text(b));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        const imio::Kwargs kw{{"rotate", true}, {"scale", scale}, {"crop", box_value(b)}};
+        const NDArray got = imio::imread(file, jpeg(kw));
+        REQUIRE(same_pixels(got, cut(upright, covering)));
+        CHECK(imio::improps(file, jpeg(kw)).shape == got.shape());
+      }
+      // Without rotate the box is in the stored image's pixels.
+      const NDArray stored = imio::imread(file, jpeg());
+      const Box b{3, 5, 40, 17};
+      CHECK(same_pixels(imio::imread(file, jpeg({{"crop", box_value(b)}})), cut(stored, b)));
+    }
+  }
+}
+
+TEST_CASE("libjpeg: crop of the EXIF orientation examples with rotate", "[libjpeg][crop][corpus]") {
+  const fs::path dir = corpus("jpeg/exif-orientation-examples");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  const Box b{301, 117, 901, 530};
+  for (int k = 1; k <= 8; ++k) {
+    const fs::path p = dir / ("Portrait_" + std::to_string(k) + ".jpg");
+    INFO(p.string());
+    const NDArray upright = imio::imread(p, jpeg({{"rotate", true}}));
+    CHECK(same_pixels(imio::imread(p, jpeg({{"rotate", true}, {"crop", box_value(b)}})), cut(upright, b)));
+  }
+}
+
+TEST_CASE("libjpeg: a crop equals Pillow's Image.crop of the same box", "[libjpeg][crop][pillow]") {
+  if (!imio_test::python_has("PIL.Image")) {
+    WARN("Pillow not available: Pillow comparison skipped");
+    return;
+  }
+  imio_test::TempDir dir;
+  const std::vector<Box> list = boxes(203, 117, 5, 6);
+  const std::vector<Sample> all = samples();
+  std::string script = "import sys\nfrom PIL import Image\nd = sys.argv[1]\nboxes = [";
+  for (const Box& b : list) script += "(" + std::to_string(b.left) + "," + std::to_string(b.top) + "," + std::to_string(b.right) + "," + std::to_string(b.bottom) + "),";
+  script += "]\nfor n in range(" + std::to_string(all.size()) + "):\n    im = Image.open('%s/s%d.jpg' % (d, n))\n    im.load()\n"
+            "    for i, b in enumerate(boxes):\n        open('%s/s%d.%d' % (d, n, i), 'wb').write(im.crop(b).tobytes())\n";
+  for (std::size_t i = 0; i < all.size(); ++i) imio_test::write_file(dir / ("s" + std::to_string(i) + ".jpg"), all[i].data);
+  std::string log;
+  INFO(log);
+  REQUIRE(imio_test::run_python(dir, script, log) == 0);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      INFO(all[i].name << " crop " << text(list[k]));
+      const NDArray got = imio::imread(all[i].data, jpeg({{"crop", box_value(list[k])}}));
+      const Bytes want = imio_test::read_file(dir / ("s" + std::to_string(i) + "." + std::to_string(k)));
+      REQUIRE(got.nbytes() == want.size());
+      CHECK(std::memcmp(got.bytes(), want.data(), want.size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("libjpeg: imread_into takes the cropped shape", "[libjpeg][crop]") {
+  const Bytes file = imio::imwrite("<bytes>", texture(117, 203, 3, 6), {.extension = ".jpg"}).value();
+  const Box b{33, 20, 150, 101};
+  const imio::Kwargs kw{{"crop", box_value(b)}};
+  const imio::ImageProperties props = imio::improps(file, jpeg(kw));
+  REQUIRE(props.shape == Shape{81, 117, 3});
+  NDArray out(props.shape, props.dtype);
+  const std::byte* before = out.bytes();
+  imio::imread_into(file, out, jpeg(kw));
+  CHECK(out.bytes() == before);
+  CHECK(same_pixels(out, cut(imio::imread(file, jpeg()), b)));
+  NDArray wrong(Shape{117, 203, 3}, DType::uint8);
+  CHECK_THROWS_AS(imio::imread_into(file, wrong, jpeg(kw)), imio::ArgumentError);
+  // The batch form and imiter crop alike.
+  CHECK(imio::improps(file, {.index = imio::all, .plugin = "libjpeg", .kwargs = kw}).shape == Shape{1, 81, 117, 3});
+  CHECK(imio::imread(file, {.index = imio::all, .plugin = "libjpeg", .kwargs = kw}).shape() == Shape{1, 81, 117, 3});
+  for (const NDArray& frame : imio::imiter(file, {.plugin = "libjpeg", .kwargs = kw})) CHECK(same_pixels(frame, out));
+}
+
+TEST_CASE("libjpeg: a box outside the image, empty, negative or not four integers is an ArgumentError", "[libjpeg][crop]") {
+  imio_test::TempDir dir;
+  const fs::path path = dir / "region-check.jpg";
+  imio::imwrite(path, texture(117, 203, 3, 8));
+  const std::vector<Value> bad{Value{0, 0, 204, 10},  Value{0, 0, 10, 118}, Value{10, 10, 10, 20}, Value{10, 20, 20, 20},
+                               Value{30, 0, 20, 10},  Value{-1, 0, 10, 10}, Value{0, 0, 10},      Value{0, 0, 10, 10, 1},
+                               Value{0, 0, 1.5, 10},  Value{"0", 0, 10, 10}, Value{true, 0, 10, 10}, Value("0,0,10,10"),
+                               Value(12)};
+  for (const Value& v : bad) {
+    INFO("crop=" << v.repr());
+    for (const char* method : {"read", "properties"}) {
+      INFO(method);
+      const std::string message = message_of<imio::ArgumentError>([&] {
+        if (std::string(method) == "read") {
+          imio::imread(path, jpeg({{"crop", v}}));
+        } else {
+          imio::improps(path, jpeg({{"crop", v}}));
+        }
+      });
+      CHECK(contains(message, "libjpeg"));
+      CHECK(contains(message, "region-check.jpg"));
+      CHECK(contains(message, "crop"));
+    }
+  }
+  // With rotate the bounds are the upright image's: 117 wide, 203 high for Orientation 6.
+  const Bytes turned =
+      imio::imwrite("<bytes>", texture(117, 203, 3, 9), {.extension = ".jpg", .kwargs = {{"exif", exif_orientation(6)}}}).value();
+  CHECK(imio::imread(turned, jpeg({{"rotate", true}, {"crop", Value{0, 0, 117, 203}}})).shape() == Shape{203, 117, 3});
+  CHECK_THROWS_AS(imio::imread(turned, jpeg({{"rotate", true}, {"crop", Value{0, 0, 203, 117}}})), imio::ArgumentError);
+  // None is the whole image.
+  CHECK(imio::imread(turned, jpeg({{"crop", Value()}})).shape() == Shape{117, 203, 3});
+}
+
+TEST_CASE("libjpeg: a strict cropped read of a truncated file is a DecodeError, as improps", "[libjpeg][crop]") {
+  const Bytes whole = imio::imwrite("<bytes>", texture(256, 256, 3, 10), {.extension = ".jpg"}).value();
+  const Bytes cut_file(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(whole.size() * 3 / 4));
+  const imio::Kwargs top{{"crop", Value{0, 0, 64, 16}}};
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut_file, jpeg(top)); }), "EOI"));
+  CHECK_THROWS_AS(imio::improps(cut_file, jpeg(top)), imio::DecodeError);
+  // strict=false: the rows above the cut decode.
+  const NDArray a = imio::imread(cut_file, jpeg({{"crop", Value{0, 0, 64, 16}}, {"strict", false}}));
+  CHECK(same_pixels(a, cut(imio::imread(whole, jpeg()), {0, 0, 64, 16})));
+}
+
+TEST_CASE("libjpeg: a crop of a file with restart markers equals the whole decode", "[libjpeg][crop]") {
+  // 517 rows: far enough down for the decoder to start at a restart marker.
+  const NDArray rgb = texture(517, 203, 3, 12);
+  const NDArray gray = texture(517, 203, 1, 13);
+  struct Case {
+    const char* name;
+    const NDArray* image;
+    imio::Kwargs kwargs;
+  };
+  const std::vector<Case> cases{
+      {"4:2:0, a marker every MCU row", &rgb, {{"restart_marker_rows", 1}}},
+      {"4:2:0, every 3 MCU rows", &rgb, {{"restart_marker_rows", 3}}},
+      {"4:2:0, every 7 MCUs", &rgb, {{"restart_marker_blocks", 7}}},
+      {"4:4:4, every MCU row", &rgb, {{"restart_marker_rows", 1}, {"subsampling", "4:4:4"}}},
+      {"4:2:2, every 2 MCU rows", &rgb, {{"restart_marker_rows", 2}, {"subsampling", "4:2:2"}}},
+      {"gray, every 26 MCUs", &gray, {{"restart_marker_blocks", 26}}},
+      {"gray, every MCU", &gray, {{"restart_marker_blocks", 1}}},
+  };
+  for (const Case& c : cases) {
+    const Bytes file = imio::imwrite("<bytes>", *c.image, {.extension = ".jpg", .kwargs = c.kwargs}).value();
+    for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{1, 1}, {0.5, 2}, {0.25, 4}, {0.125, 8}}) {
+      for (const char* mode : {"", "L"}) {
+        imio::Kwargs base{{"scale", scale}};
+        if (*mode != '\0') base.emplace_back("mode", mode);
+        const NDArray whole = imio::imread(file, jpeg(base));
+        std::vector<Box> list = boxes(203, 517, 17, 12);
+        for (const Box& b : std::vector<Box>{{0, 300, 203, 517}, {50, 511, 51, 512}, {0, 256, 16, 272}, {33, 130, 170, 131}}) {
+          list.push_back(b);
+        }
+        for (const Box& b : list) {
+          INFO(c.name << " scale 1/" << n << " mode " << mode << " crop " << text(b));
+          const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+          imio::Kwargs kw = base;
+          kw.emplace_back("crop", box_value(b));
+          REQUIRE(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, covering)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: with restart markers, damaged data well above the box are never decoded", "[libjpeg][crop]") {
+  const NDArray rgb = texture(517, 203, 3, 14);
+  const Bytes good = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"restart_marker_rows", 1}}}).value();
+  // The third restart interval (MCU rows 2, image rows 32…47 at 4:2:0) lies
+  // between the second and third RST markers; fill it with ones (no valid
+  // Huffman code is all ones, T.81 §C).
+  std::vector<std::size_t> after_rst;
+  for (std::size_t i = 0; i + 1 < good.size(); ++i) {
+    const auto m = std::to_integer<unsigned>(good[i + 1]);
+    if (good[i] == std::byte{0xFF} && m >= 0xD0 && m <= 0xD7) after_rst.push_back(i + 2);
+  }
+  REQUIRE(after_rst.size() == 32);  // 33 MCU rows of 16
+  Bytes bad = good;
+  for (std::size_t i = after_rst[1]; i + 2 < after_rst[2]; ++i) bad[i] = std::byte{0xFE};
+  CHECK_THROWS_AS(imio::imread(bad, jpeg()), imio::DecodeError);
+  const Box below{10, 300, 190, 400};  // the decoder starts at MCU row 16 (rows 256…)
+  CHECK(same_pixels(imio::imread(bad, jpeg({{"crop", box_value(below)}})), cut(imio::imread(good, jpeg()), below)));
+  // A box whose rows need the damaged interval still sees the damage.
+  CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", Value{10, 40, 190, 60}}})), imio::DecodeError);
+}
+
+TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode", "[libjpeg][crop][corpus]") {
+  // Real files and libjpeg-turbo's seeds: restart intervals of every size,
+  // arithmetic coding, 4:1:1, 4:4:0 and odd sampling factors, CMYK,
+  // progressive and multi-scan files.
+  const fs::path dir = corpus("jpeg");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  std::size_t compared = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const Bytes data = imio_test::read_file(e.path());
+    if (data.size() < 3 || data[0] != std::byte{0xFF} || data[1] != std::byte{0xD8} || data[2] != std::byte{0xFF}) continue;
+    NDArray whole;
+    try {
+      const imio::ImageProperties props = imio::improps(data, jpeg());
+      if (props.shape[0] * props.shape[1] > 30'000'000) continue;
+      whole = imio::imread(data, jpeg());
+    } catch (const imio::Error&) {
+      continue;  // 12-bit, lossless, damaged: test_libjpeg covers them
+    }
+    const std::size_t h = whole.shape()[0], w = whole.shape()[1];
+    const std::vector<Box> list{{w / 5, h * 3 / 5, std::max(w * 4 / 5, w / 5 + 1), std::max(h * 4 / 5, h * 3 / 5 + 1)},
+                                {1 % w, h / 2, w, h},
+                                {0, h - 1, w, h}};
+    for (const Box& b : list) {
+      if (b.left >= b.right || b.top >= b.bottom) continue;
+      INFO(e.path().string() << " crop " << text(b));
+      CHECK(same_pixels(imio::imread(data, jpeg({{"crop", box_value(b)}})), cut(whole, b)));
+      for (const std::size_t n : {2, 4, 8}) {
+        INFO("scale 1/" << n);
+        const Value scale = 1.0 / static_cast<double>(n);
+        const NDArray scaled = imio::imread(data, jpeg({{"scale", scale}}));
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        CHECK(same_pixels(imio::imread(data, jpeg({{"crop", box_value(b)}, {"scale", scale}})), cut(scaled, covering)));
+      }
+    }
+    ++compared;
+  }
+  CHECK(compared > 50);
+}
+
+TEST_CASE("libjpeg: crops of damaged files and fuzzing reproducers end in an imio error or pixels", "[libjpeg][crop][corpus]") {
+  // Damaged headers and entropy data through the cropped paths (the
+  // restart entry patches the frame height and walks the RST markers):
+  // strict and not, never a crash or a foreign exception.
+  const fs::path dir = corpus("corrupt");
+  if (dir.empty() || !fs::exists(dir)) {
+    WARN("corpus folder absent: test skipped");
+    return;
+  }
+  std::size_t tried = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const Bytes data = imio_test::read_file(e.path());
+    if (data.size() < 3 || data[0] != std::byte{0xFF} || data[1] != std::byte{0xD8} || data[2] != std::byte{0xFF}) continue;
+    INFO(e.path().string());
+    for (const bool strict : {true, false}) {
+      try {
+        const imio::ImageProperties props = imio::improps(data, jpeg({{"strict", false}}));
+        const std::size_t h = props.shape[0], w = props.shape[1];
+        if (h < 2 || w < 2 || h * w > 30'000'000) continue;
+        for (const Box& b : std::vector<Box>{{w / 4, h / 2, w / 2 + 1, h * 3 / 4 + 1}, {0, h - 1, w, h}}) {
+          try {
+            (void)imio::imread(data, jpeg({{"crop", box_value(b)}, {"strict", strict}, {"scale", 0.5}}));
+            (void)imio::imread(data, jpeg({{"crop", box_value(b)}, {"strict", strict}}));
+          } catch (const imio::Error&) {
+          }
+        }
+      } catch (const imio::Error&) {
+      }
+    }
+    ++tried;
+  }
+  CHECK(tried >= 30);
+}
