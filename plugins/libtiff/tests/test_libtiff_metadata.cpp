@@ -157,6 +157,10 @@ TEST_CASE("a TIFF's EXIF, GPS, XMP, IPTC and ICC entries are what exiftool reads
   CHECK(file_level.at("exif_tags") == page.at("exif_tags"));
   CHECK(file_level.get<std::int64_t>("orientation") == 6);
   CHECK(file_level.contains("is_shaped"));
+  // Pillow's semantics (plugin="pillow") describe the page, with the same entries
+  const Dict pillow = imio::immeta(tagged, {.plugin = "pillow"});
+  CHECK(pillow.at("exif_tags") == page.at("exif_tags"));
+  CHECK(pillow.get<std::string>("icc_description") == "sRGB built-in");
 }
 
 TEST_CASE("hostile TIFF metadata makes immeta a DecodeError naming it; imread keeps the pixels", "[metadata]") {
