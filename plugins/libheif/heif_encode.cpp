@@ -6,6 +6,7 @@
 
 #include <imio/byte_source.hpp>
 #include <imio/error.hpp>
+#include <imio/metadata_write.hpp>
 
 #include <libheif/heif.h>
 
@@ -49,11 +50,6 @@ std::string describe(const NDArray& a) {
   return fmt::format("({}{}) {}", dims, a.ndim() == 1 ? "," : "", name(a.dtype()));
 }
 
-Bytes to_bytes(std::string_view s) {
-  Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
-  return b;
-}
 
 EncodeOptions read_options(const Kwargs& kwargs, const Request& request, std::size_t images) {
   KwargReader kw(kwargs, kPlugin, "write");
@@ -65,12 +61,12 @@ EncodeOptions read_options(const Kwargs& kwargs, const Request& request, std::si
   o.chroma = kw.take<std::string>("chroma");
   o.bit_depth = kw.take<int>("bit_depth");
   o.primary_index = kw.take<int>("primary_index");
-  o.orientation = kw.take<int>("orientation");
-  o.icc_profile = kw.take<Bytes>("icc_profile");
-  o.exif = kw.take<Bytes>("exif");
-  if (const Value* x = kw.find("xmp"); x != nullptr && !x->is_none()) {
-    o.xmp = x->is<std::string>() ? to_bytes(x->ref<std::string>()) : x->get<Bytes>();
-  }
+  o.icc_profile = take_icc_kwarg(kw);
+  o.exif = take_exif_kwarg(kw);
+  // One orientation (<imio/metadata_write.hpp>): the kwarg, written into the
+  // EXIF too, else the EXIF's; irot/imir store it.
+  o.orientation = reconcile_orientation(o.exif, kw.take<int>("orientation"), false);
+  o.xmp = take_xmp_kwarg(kw);
   kw.find("is_batch");
   if (o.lossless && o.chroma && *o.chroma != "444") {
     kw.fail("chroma", fmt::format("'{}' cannot be lossless: lossless coding needs chroma '444' (the default with lossless=true)", *o.chroma));
@@ -78,7 +74,6 @@ EncodeOptions read_options(const Kwargs& kwargs, const Request& request, std::si
   if (o.primary_index && static_cast<std::size_t>(*o.primary_index) >= images) {
     kw.fail("primary_index", fmt::format("is {} but {} image(s) are written", *o.primary_index, images));
   }
-  if (o.exif && o.exif->size() >= 6 && std::memcmp(o.exif->data(), "Exif\0\0", 6) == 0) o.exif->erase(o.exif->begin(), o.exif->begin() + 6);
   return o;
 }
 

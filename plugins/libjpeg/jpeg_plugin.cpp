@@ -2,6 +2,7 @@
 // like imageio's pillow plugin for JPEG (spec §5.1; DECISIONS D8–D10, D17,
 // D18). One file holds one image (spec §4.2: index none or 0; imio::all
 // gives a batch of one).
+#include <imio/metadata_write.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
@@ -376,12 +377,18 @@ struct WriteOptions {
   int subsampling = -1;  // -1: libjpeg's default (4:2:0), as Pillow
   std::optional<std::pair<int, int>> dpi;
   Bytes icc_profile;
-  Bytes exif;
+  Bytes exif;     // the APP1 segment's payload ("Exif\0\0" and the block)
+  std::vector<Bytes> xmp;  // the APP1 XMP segments' payloads
+  Bytes iptc;     // the APP13 segment's payload
   Bytes comment;
   std::string mode;
   int restart_blocks = 0;  // Pillow ≥ 10.2's restart_marker_blocks: MCUs per restart interval
   int restart_rows = 0;    // restart_marker_rows: MCU rows per restart interval
 };
+
+// The payload of one JPEG marker segment (its 16-bit length counts itself).
+constexpr std::size_t kSegment = 65533;
+constexpr char kPhotoshopPrefix[] = "Photoshop 3.0";             // with its NUL: 14 bytes
 
 // plugin.json: bytes or a string.
 Bytes bytes_value(const Value& v) {
@@ -424,15 +431,40 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
     }
     o.dpi = std::pair{static_cast<int>(xy[0]), static_cast<int>(xy[1])};
   }
-  if (const Value* v = kw.find("icc_profile"); v != nullptr && !v->is_none()) o.icc_profile = bytes_value(*v);
-  if (const Value* v = kw.find("exif"); v != nullptr && !v->is_none()) {
-    o.exif = bytes_value(*v);
-    // A bare TIFF-structured block gets the APP1 identifier Pillow's Exif.tobytes() adds.
+  if (auto icc = take_icc_kwarg(kw)) o.icc_profile = std::move(*icc);
+  // One rule for the orientation (<imio/metadata_write.hpp>): the kwarg wins
+  // and is written into the EXIF's IFD0; else the EXIF's own stays.
+  std::optional<Bytes> exif = take_exif_kwarg(kw);
+  reconcile_orientation(exif, kw.take<int>("orientation"));
+  if (exif) {
+    // The APP1 identifier (EXIF 2.32 §4.7.2) before the TIFF-structured block.
     static constexpr char kPrefix[] = "Exif\0\0";
-    if (!o.exif.empty() && (o.exif.size() < 6 || std::memcmp(o.exif.data(), kPrefix, 6) != 0)) {
-      o.exif.insert(o.exif.begin(), reinterpret_cast<const std::byte*>(kPrefix), reinterpret_cast<const std::byte*>(kPrefix) + 6);
+    o.exif.assign(reinterpret_cast<const std::byte*>(kPrefix), reinterpret_cast<const std::byte*>(kPrefix) + 6);
+    o.exif.insert(o.exif.end(), exif->begin(), exif->end());
+    if (o.exif.size() > kSegment) {
+      kw.fail("exif", fmt::format("the EXIF block is {} bytes; a JPEG APP1 segment holds {} with its 6-byte prefix",
+                                  exif->size(), kSegment - 6));
     }
-    if (o.exif.size() > 65533) kw.fail("exif", fmt::format("EXIF data is too long ({} bytes; a JPEG segment holds 65533)", o.exif.size()));
+  }
+  if (auto xmp = take_xmp_kwarg(kw)) {
+    // XMP Part 3 §1.1.3: one APP1 segment, or a standard one naming the
+    // extension and extension segments for a larger packet.
+    try {
+      o.xmp = xmp_jpeg_segments(*xmp);
+    } catch (const ArgumentError& e) {
+      kw.fail("xmp", e.reason());
+    }
+  }
+  if (auto iptc = take_iptc_kwarg(kw)) {
+    // APP13: "Photoshop 3.0\0", then image resources; IPTC IIM is resource 0x0404.
+    const Bytes resource = photoshop_resource_block(0x0404, *iptc);
+    o.iptc.assign(reinterpret_cast<const std::byte*>(kPhotoshopPrefix),
+                  reinterpret_cast<const std::byte*>(kPhotoshopPrefix) + sizeof kPhotoshopPrefix);
+    o.iptc.insert(o.iptc.end(), resource.begin(), resource.end());
+    if (o.iptc.size() > kSegment) {
+      kw.fail("iptc", fmt::format("the IPTC block is {} bytes; a JPEG APP13 segment holds {}", iptc->size(),
+                                  kSegment - sizeof kPhotoshopPrefix - 12));
+    }
   }
   if (const Value* v = kw.find("comment"); v != nullptr && !v->is_none()) {
     o.comment = bytes_value(*v);
@@ -563,7 +595,9 @@ class JpegWriter final : public Plugin {
     if (o.progressive) c.run([ci] { jpeg_simple_progression(ci); });
     c.run([ci] { jpeg_start_compress(ci, TRUE); });
     write_marker(c, JPEG_APP0 + 1, o.exif);
+    for (const Bytes& segment : o.xmp) write_marker(c, JPEG_APP0 + 1, segment);
     write_icc(c, o.icc_profile);
+    write_marker(c, JPEG_APP0 + 13, o.iptc);
     write_marker(c, JPEG_COM, o.comment);
 
     const auto* base = reinterpret_cast<const unsigned char*>(l.image->bytes());

@@ -6,6 +6,7 @@
 
 #include <imio/byte_source.hpp>
 #include <imio/error.hpp>
+#include <imio/metadata_write.hpp>
 #include <imio/write_batch.hpp>
 
 #include <jxl/encode.h>
@@ -36,11 +37,6 @@ std::string describe(const NDArray& a) {
   return fmt::format("({}{}) {}", dims, a.ndim() == 1 ? "," : "", name(a.dtype()));
 }
 
-Bytes to_bytes(std::string_view s) {
-  Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
-  return b;
-}
 
 // What the write kwargs ask for (plugin.json's `write` method).
 struct Options {
@@ -72,16 +68,15 @@ Options read_options(const Kwargs& kwargs) {
   o.effort = kw.get<int>("effort");
   if (const Value* d = kw.find("duration"); d != nullptr && !d->is_none()) o.duration = *d;
   o.loop = static_cast<std::uint32_t>(kw.get<std::int64_t>("loop"));
-  o.orientation = kw.get<int>("orientation");
-  o.icc_profile = kw.take<Bytes>("icc_profile");
-  o.exif = kw.take<Bytes>("exif");
-  if (const Value* x = kw.find("xmp"); x != nullptr && !x->is_none()) {
-    o.xmp = x->is<std::string>() ? to_bytes(x->ref<std::string>()) : x->get<Bytes>();
-  }
+  o.icc_profile = take_icc_kwarg(kw);
+  o.exif = take_exif_kwarg(kw);
+  // One orientation (<imio/metadata_write.hpp>): the kwarg, written into the
+  // EXIF too, else the EXIF's; the codestream header stores it.
+  o.orientation = reconcile_orientation(o.exif, kw.take<int>("orientation"), false).value_or(1);
+  o.xmp = take_xmp_kwarg(kw);
   kw.find("is_batch");
   o.from_jpeg = kw.get<bool>("from_jpeg");
   o.threads = static_cast<unsigned>(kw.get<int>("thread_count"));
-  if (o.exif && o.exif->size() >= 6 && std::memcmp(o.exif->data(), "Exif\0\0", 6) == 0) o.exif->erase(o.exif->begin(), o.exif->begin() + 6);
   if (o.from_jpeg) {
     // A recompressed JPEG keeps the JPEG's own coding and metadata: what a
     // bit-exact reconstruction needs.

@@ -179,6 +179,9 @@ bool write_header(png_structp png, png_infop info, const CJob* c) {
   png_write_info_before_PLTE(png, info);
   if (c->iccp_n > 0) png_write_chunk(png, reinterpret_cast<png_const_bytep>("iCCP"), reinterpret_cast<png_const_bytep>(c->iccp), c->iccp_n);
   png_write_info(png, info);
+  // libpng 1.6 writes eXIf in png_write_info and again in png_write_end
+  // (it never marks it written): once, before IDAT, is the place.
+  if (j.exif) png_free_data(png, info, PNG_FREE_EXIF, -1);
   if (j.bit_depth < 8) png_set_packing(png);
   if (j.bit_depth == 16 && std::endian::native == std::endian::little) png_set_swap(png);
   return true;

@@ -2,6 +2,7 @@
 // byte reaches the sink; frames are then encoded one at a time.
 #include "png_writer.hpp"
 
+#include <imio/metadata_write.hpp>
 #include <imio/write_batch.hpp>
 
 #include <algorithm>
@@ -99,12 +100,12 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
     }
     o.phys = std::pair{ppm[0], ppm[1]};
   }
-  o.icc = kw.take<Bytes>("icc_profile");
-  if (auto exif = kw.take<Bytes>("exif")) {
-    // Pillow strips the JPEG APP1 prefix before writing eXIf.
-    if (exif->size() >= 6 && std::memcmp(exif->data(), "Exif\0\0", 6) == 0) exif->erase(exif->begin(), exif->begin() + 6);
-    o.exif = std::move(*exif);
-  }
+  o.icc = take_icc_kwarg(kw);
+  // EXIF (bytes, or the parsed form built into a block) without the JPEG
+  // APP1 prefix, as Pillow writes eXIf; an `orientation` kwarg is written
+  // into it (<imio/metadata_write.hpp>'s rule).
+  o.exif = take_exif_kwarg(kw);
+  reconcile_orientation(o.exif, kw.take<int>("orientation"));
   if (auto text = kw.take<Dict>("text")) {
     for (const auto& [key, value] : *text) {
       const auto* s = value.is<std::string>() ? &value.ref<std::string>() : nullptr;
@@ -112,6 +113,41 @@ Options read_options(KwargReader& kw, std::size_t frames, bool complete, const F
       if (key.empty() || key.size() > 79) kw.fail("text", fmt::format("keyword '{}' must have 1…79 characters", key));
       o.text.push_back(TextChunk{key, *s, !is_latin1(*s)});
     }
+  }
+  if (auto xmp = take_xmp_kwarg(kw)) {
+    // XMP Part 3 §1.1.4: an iTXt chunk, keyword "XML:com.adobe.xmp",
+    // uncompressed; iTXt holds UTF-8, so a UTF-16 packet is transcoded.
+    constexpr std::string_view kXmpKey = "XML:com.adobe.xmp";
+    Bytes utf8;
+    try {
+      utf8 = xmp_as_utf8(*xmp);
+    } catch (const ArgumentError& e) {
+      kw.fail("xmp", e.reason());
+    }
+    const std::string packet(reinterpret_cast<const char*>(utf8.data()), utf8.size());
+    if (packet.find('\0') != std::string::npos) {
+      kw.fail("xmp", "holds a NUL byte: PNG's iTXt holds UTF-8 text");
+    }
+    for (const TextChunk& t : o.text) {
+      if (t.key == kXmpKey) kw.fail("xmp", "is given twice: as `xmp` and as `text`'s \"XML:com.adobe.xmp\"");
+    }
+    o.text.push_back(TextChunk{std::string(kXmpKey), packet, true});
+  }
+  if (auto iptc = take_iptc_kwarg(kw)) {
+    // PNG defines no chunk for IPTC; ImageMagick's "Raw profile type iptc"
+    // text (a newline, the profile name, the length in 8 columns, then the
+    // bytes in hex, 36 a line) is the convention exiftool reads and writes.
+    constexpr std::string_view kIptcKey = "Raw profile type iptc";
+    std::string text = fmt::format("\niptc\n{:8d}", iptc->size());
+    for (std::size_t i = 0; i < iptc->size(); ++i) {
+      if (i % 36 == 0) text += '\n';
+      text += fmt::format("{:02x}", std::to_integer<unsigned>((*iptc)[i]));
+    }
+    text += '\n';
+    for (const TextChunk& t : o.text) {
+      if (t.key == kIptcKey) kw.fail("iptc", "is given twice: as `iptc` and as `text`'s \"Raw profile type iptc\"");
+    }
+    o.text.push_back(TextChunk{std::string(kIptcKey), std::move(text), false});
   }
   if (const auto bits = kw.take<std::int64_t>("bits")) {  // plugin.json: 1…8
     // Pillow's Image.quantize takes L, RGB and RGBA ("image has wrong mode" otherwise).

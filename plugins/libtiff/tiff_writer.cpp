@@ -3,7 +3,9 @@
 // at close() (the core then renames it over the target, atomically).
 #include "tiff_writer.hpp"
 
+#include <imio/exif.hpp>
 #include <imio/json.hpp>
+#include <imio/metadata_write.hpp>
 
 #include <algorithm>
 #include <array>
@@ -178,6 +180,9 @@ struct WriteArgs {
   std::optional<Value::List> colormap;
   std::vector<std::uint16_t> extrasamples;
   bool extrasamples_given = false;
+  std::optional<Bytes> xmp, iptc, icc_profile;  // tags 700, 33723, 34675 of the first page
+  std::optional<Dict> exif;                      // read_exif_tags's form: its IFDs go with the first page
+  std::optional<int> orientation;                // tag 274 of the first page
 };
 
 WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
@@ -229,6 +234,19 @@ WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
   if (auto e = kw.take<Value::List>("extrasamples")) {
     a.extrasamples_given = true;
     for (const Value& v : *e) a.extrasamples.push_back(v.get<std::uint16_t>());
+  }
+  a.xmp = take_xmp_kwarg(kw);
+  a.iptc = take_iptc_kwarg(kw);
+  a.icc_profile = take_icc_kwarg(kw);
+  std::optional<Bytes> exif = take_exif_kwarg(kw);
+  // One orientation (<imio/metadata_write.hpp>): the kwarg, else the EXIF's.
+  a.orientation = reconcile_orientation(exif, kw.take<int>("orientation"), false);
+  if (exif) {
+    try {
+      a.exif = read_exif_tags(*exif);
+    } catch (const DecodeError& e) {
+      kw.fail("exif", e.reason());
+    }
   }
   kw.finish();
   return a;
@@ -377,6 +395,7 @@ class TiffWriter final : public Plugin {
       TIFFCleanup(tif_);
       tif_ = nullptr;
     }
+    if (exif_ifds_) append_exif_ifds();
     request_.sink().write(file_.data.data(), file_.data.size());
   }
 
@@ -496,6 +515,108 @@ class TiffWriter final : public Plugin {
       if (!description.empty()) TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
       if (!a.software.empty()) TIFFSetField(t, TIFFTAG_SOFTWARE, a.software.c_str());
       if (!a.datetime.empty()) TIFFSetField(t, TIFFTAG_DATETIME, a.datetime.c_str());
+      set_metadata_blocks(a);
+      if (series_written_ == 0) set_exif(a);
+    }
+  }
+
+  // EXIF in TIFF (EXIF 2.32 §4.6.2): IFD0's text tags and Orientation are the
+  // page's own tags; the Exif, GPS and interoperability IFDs are appended to
+  // the finished file at close() (write_exif_tags at that offset), and the
+  // page's ExifIFD (34665) and GPSInfo (34853) tags, written as 0 here, are
+  // pointed to them.
+  void set_exif(const WriteArgs& a) {
+    TIFF* t = tif_;
+    if (a.orientation) TIFFSetField(t, TIFFTAG_ORIENTATION, static_cast<std::uint16_t>(*a.orientation));
+    if (!a.exif) return;
+    if (const Value* ifd0 = a.exif->lookup("IFD0")) {
+      static constexpr std::pair<const char*, std::uint32_t> kText[] = {
+          {"Make", TIFFTAG_MAKE}, {"Model", TIFFTAG_MODEL}, {"Artist", TIFFTAG_ARTIST}, {"Copyright", TIFFTAG_COPYRIGHT},
+          {"HostComputer", TIFFTAG_HOSTCOMPUTER}, {"DocumentName", TIFFTAG_DOCUMENTNAME}, {"PageName", TIFFTAG_PAGENAME}};
+      for (const auto& [name, tag] : kText) {
+        const Value* v = ifd0->ref<Dict>().lookup(name);
+        if (v != nullptr && v->is<std::string>()) TIFFSetField(t, tag, v->ref<std::string>().c_str());
+      }
+    }
+    Dict sub;
+    for (const char* ifd : {"ExifIFD", "GPS", "InteropIFD"}) {
+      if (const Value* v = a.exif->lookup(ifd)) sub.set(ifd, *v);
+    }
+    if (sub.empty()) return;
+    if (TIFFIsBigTIFF(t)) throw ArgumentError("libtiff.write(): keyword 'exif': imio writes the Exif IFDs of classic TIFF only, not of BigTIFF");
+    exif_ifds_ = std::move(sub);
+    if (exif_ifds_->contains("ExifIFD") || exif_ifds_->contains("InteropIFD")) TIFFSetField(t, TIFFTAG_EXIFIFD, std::uint64_t{0});
+    if (exif_ifds_->contains("GPS")) TIFFSetField(t, TIFFTAG_GPSIFD, std::uint64_t{0});
+  }
+
+  // Appends the Exif/GPS IFDs to the finished file and points the first
+  // page's 34665 and 34853 to them.
+  void append_exif_ifds() {
+    Bytes& f = file_.data;
+    if (f.size() & 1) f.push_back(std::byte{0});
+    const bool little = std::to_integer<char>(f[0]) == 'I';
+    const auto order = little ? std::endian::little : std::endian::big;
+    const std::uint64_t base = f.size();
+    Dict tags = *exif_ifds_;
+    tags.set("IFD0", Dict{});
+    const Bytes block = write_exif_tags(tags, order, base);
+    const auto read = [&](const Bytes& b, std::uint64_t at, int n) {
+      std::uint64_t v = 0;
+      for (int i = 0; i < n; ++i) {
+        const auto byte = std::to_integer<std::uint64_t>(b[static_cast<std::size_t>(at) + static_cast<std::size_t>(little ? i : n - 1 - i)]);
+        v |= byte << (8 * i);
+      }
+      return v;
+    };
+    // the block's IFD0 holds the absolute offsets of its Exif and GPS IFDs
+    std::uint64_t exif_at = 0, gps_at = 0;
+    const std::uint64_t ifd0 = read(block, 4, 4) - base;
+    for (std::uint64_t i = 0, n = read(block, ifd0, 2); i < n; ++i) {
+      const std::uint64_t e = ifd0 + 2 + 12 * i;
+      const std::uint64_t tag = read(block, e, 2), value = read(block, e + 8, 4);
+      if (tag == 0x8769) exif_at = value;
+      if (tag == 0x8825) gps_at = value;
+    }
+    f.insert(f.end(), block.begin(), block.end());
+    if (f.size() > 0xFFFFFFFFULL) throw ArgumentError("libtiff.write(): keyword 'exif': the file would pass 4 GiB");
+    // the first page's entries, patched in place (classic TIFF: 12-byte entries)
+    const std::uint64_t page = read(f, 4, 4);
+    const auto write4 = [&](std::uint64_t at, std::uint64_t v) {
+      for (int i = 0; i < 4; ++i) {
+        f[static_cast<std::size_t>(at) + static_cast<std::size_t>(little ? i : 3 - i)] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+      }
+    };
+    for (std::uint64_t i = 0, n = read(f, page, 2); i < n; ++i) {
+      const std::uint64_t e = page + 2 + 12 * i;
+      const std::uint64_t tag = read(f, e, 2);
+      if (tag != TIFFTAG_EXIFIFD && tag != TIFFTAG_GPSIFD) continue;
+      // one LONG offset, as EXIF 2.32 §4.6.3 defines both pointers
+      f[static_cast<std::size_t>(e + (little ? 2 : 3))] = static_cast<std::byte>(TIFF_LONG);
+      f[static_cast<std::size_t>(e + (little ? 3 : 2))] = std::byte{0};
+      write4(e + 4, 1);
+      write4(e + 8, tag == TIFFTAG_EXIFIFD ? exif_at : gps_at);
+    }
+  }
+
+  // XMP (XMP Part 3 §1.1.5: tag 700, BYTE), IPTC (tag 33723, as
+  // Photoshop and exiftool write it) and the ICC profile (tag 34675).
+  void set_metadata_blocks(const WriteArgs& a) {
+    TIFF* t = tif_;
+    if (a.xmp) TIFFSetField(t, TIFFTAG_XMLPACKET, static_cast<std::uint32_t>(a.xmp->size()), a.xmp->data());
+    if (a.icc_profile) {
+      TIFFSetField(t, TIFFTAG_ICCPROFILE, static_cast<std::uint32_t>(a.icc_profile->size()), a.icc_profile->data());
+    }
+    if (a.iptc) {
+      // libtiff declares 33723 as LONGs (counted in 4-byte units) or as
+      // bytes, by version: the IIM block is padded with NULs to whole LONGs.
+      const TIFFField* f = TIFFFieldWithTag(t, TIFFTAG_RICHTIFFIPTC);
+      if (f != nullptr && TIFFFieldDataType(f) == TIFF_LONG) {
+        std::vector<std::uint32_t> words((a.iptc->size() + 3) / 4, 0);
+        std::memcpy(words.data(), a.iptc->data(), a.iptc->size());
+        TIFFSetField(t, TIFFTAG_RICHTIFFIPTC, static_cast<std::uint32_t>(words.size()), words.data());
+      } else {
+        TIFFSetField(t, TIFFTAG_RICHTIFFIPTC, static_cast<std::uint32_t>(a.iptc->size()), a.iptc->data());
+      }
     }
   }
 
@@ -641,6 +762,7 @@ class TiffWriter final : public Plugin {
   MemoryFile file_;
   TIFF* tif_ = nullptr;
   std::size_t series_written_ = 0;
+  std::optional<Dict> exif_ifds_;  // the Exif/GPS/interoperability IFDs close() appends
   bool reverse_strips_ = false;
 };
 

@@ -2,6 +2,7 @@
 // byte reaches the sink; the file is encoded in memory and written at close.
 #include "webp_writer.hpp"
 
+#include <imio/metadata_write.hpp>
 #include <imio/write_batch.hpp>
 
 #include <algorithm>
@@ -86,20 +87,12 @@ EncodeOptions read_options(KwargReader& kw, std::size_t frames, bool complete) {
   // inconsistent pairs itself (kmin < kmax, kmin ≥ kmax / 2 + 1).
   o.kmin = kw.take<int>("kmin").value_or(o.lossless ? 9 : 3);
   o.kmax = kw.take<int>("kmax").value_or(o.lossless ? 17 : 5);
-  o.icc = kw.take<Bytes>("icc_profile");
-  if (auto exif = kw.take<Bytes>("exif")) {
-    // The EXIF chunk holds the TIFF structure; Pillow strips a JPEG APP1 prefix.
-    if (exif->size() >= 6 && std::memcmp(exif->data(), "Exif\0\0", 6) == 0) exif->erase(exif->begin(), exif->begin() + 6);
-    o.exif = std::move(*exif);
-  }
-  if (const Value* xmp = kw.find("xmp"); xmp != nullptr && !xmp->is_none()) {
-    if (xmp->is<std::string>()) {
-      const std::string& s = xmp->ref<std::string>();
-      o.xmp = Bytes(reinterpret_cast<const std::byte*>(s.data()), reinterpret_cast<const std::byte*>(s.data()) + s.size());
-    } else {
-      o.xmp = xmp->get<Bytes>();
-    }
-  }
+  o.icc = take_icc_kwarg(kw);
+  // The EXIF chunk holds the TIFF structure (Pillow strips a JPEG APP1
+  // prefix; take_exif_kwarg too); `orientation` is written into it.
+  o.exif = take_exif_kwarg(kw);
+  reconcile_orientation(o.exif, kw.take<int>("orientation"));
+  o.xmp = take_xmp_kwarg(kw);
   return o;
 }
 

@@ -48,6 +48,9 @@ constexpr std::string_view usage_text =
     "  --write-extension .E the format (convert: also for OUT \"-\"; iter: the frames' extension,\n"
     "                       default .npy)\n"
     "  --write-kw K=V       a kwarg of the writer; repeatable, VALUE as for --kw\n"
+    "  --strip-metadata     convert: do not carry EXIF, XMP, IPTC and ICC to OUT (by default they\n"
+    "                       are carried where OUT's format holds them, and convert prints\n"
+    "                       {\"metadata\": {\"carried\": [...], \"not_carried\": {...}}} for a file OUT)\n"
     "\n"
     "Long conversions draw a progress line on stderr when it is a terminal.\n"
     "URI is a path, imageio:NAME, an http(s) URL or archive.zip/member; \"-\" reads stdin.\n"
@@ -59,7 +62,7 @@ constexpr unsigned reading = bit(Command::props) | bit(Command::meta) | bit(Comm
 
 enum class Opt {
   index, plugin, extension, kw, exclude_applied, write_plugin, write_extension, write_kw, max_pixels, max_frames,
-  max_bytes
+  max_bytes, strip_metadata
 };
 
 struct OptionSpec {
@@ -71,7 +74,7 @@ struct OptionSpec {
 
 constexpr unsigned writing = bit(Command::convert) | bit(Command::iter);
 
-constexpr std::array<OptionSpec, 11> option_specs{{
+constexpr std::array<OptionSpec, 12> option_specs{{
     {"--index", Opt::index, reading & ~bit(Command::iter), false},
     {"--plugin", Opt::plugin, reading, false},
     {"--extension", Opt::extension, reading, false},
@@ -83,6 +86,7 @@ constexpr std::array<OptionSpec, 11> option_specs{{
     {"--max-pixels", Opt::max_pixels, reading, false},
     {"--max-frames", Opt::max_frames, reading, false},
     {"--max-bytes", Opt::max_bytes, reading, false},
+    {"--strip-metadata", Opt::strip_metadata, bit(Command::convert), false},
 }};
 
 struct CommandSpec {
@@ -170,6 +174,7 @@ void apply(Invocation& inv, Opt opt, std::string_view option, std::string_view v
     case Opt::max_pixels: inv.limits.max_pixels = parse_limit(option, value); break;
     case Opt::max_frames: inv.limits.max_frames = parse_limit(option, value); break;
     case Opt::max_bytes: inv.limits.max_bytes = parse_limit(option, value); break;
+    case Opt::strip_metadata: inv.strip_metadata = parse_bool(option, value); break;
   }
 }
 
@@ -229,6 +234,8 @@ Invocation parse_command_line(std::span<const std::string_view> args) {
     std::string_view value;
     if (eq != std::string_view::npos) {
       value = arg.substr(eq + 1);
+    } else if (spec.opt == Opt::strip_metadata) {
+      value = "true";  // a flag: --strip-metadata alone, or =true / =false
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {

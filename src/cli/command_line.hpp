@@ -35,6 +35,8 @@ struct Invocation {
   std::string write_plugin{};
   std::string write_extension{};
   Kwargs write_kwargs{};
+  /// convert: drop the source's EXIF, XMP, IPTC and ICC (--strip-metadata).
+  bool strip_metadata = false;
 };
 
 /// A bad command line: exit status 2, the message and a hint to --help on stderr.

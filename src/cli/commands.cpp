@@ -1,8 +1,10 @@
 #include "commands.hpp"
 
 #include <imio/imio.hpp>
+#include <imio/metadata_write.hpp>
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -66,6 +68,109 @@ void write_stdout(std::ostream& out, const std::optional<Bytes>& encoded) {
   if (encoded) out.write(reinterpret_cast<const char*>(encoded->data()), static_cast<std::streamsize>(encoded->size()));
 }
 
+// The source's metadata blocks and whether its read turned the pixels
+// upright (the plugin then hides Orientation from exclude_applied=true,
+// D17). Metadata that cannot be read is reported, never fatal: the pixels
+// are converted anyway.
+struct SourceMetadata {
+  Metadata entries;
+  bool orientation_applied = false;
+  std::optional<std::string> error;
+};
+
+SourceMetadata source_metadata(ImageFile& reader, const Invocation& inv) {
+  SourceMetadata s;
+  try {
+    try {
+      s.entries = reader.metadata({.index = inv.index, .exclude_applied = false, .kwargs = inv.kwargs});
+    } catch (const ArgumentError&) {
+      // a read kwarg the plugin's metadata does not take: the pixels are as stored
+      s.entries = reader.metadata({.index = inv.index, .exclude_applied = false});
+      return s;
+    }
+    if (s.entries.contains("Orientation") && s.entries.contains("exif")) {
+      const Metadata shown = reader.metadata({.index = inv.index, .exclude_applied = true, .kwargs = inv.kwargs});
+      s.orientation_applied = !shown.contains("Orientation");
+    }
+  } catch (const Error& e) {
+    s.entries = Metadata();
+    s.error = e.what();
+  }
+  return s;
+}
+
+// The key a writer's ArgumentError names ("keyword 'xmp': …"), if it is one
+// of `carried`.
+std::optional<std::string> refused_key(const ArgumentError& e, const std::vector<std::string>& carried) {
+  const std::string message = e.what();
+  for (const std::string& key : carried) {
+    if (message.find("keyword '" + key + "'") != std::string::npos) return key;
+  }
+  return std::nullopt;
+}
+
+// Writes `image` to `out` with the source's metadata carried (unless
+// --strip-metadata). A block the writer refuses (an EXIF block too large
+// for a JPEG segment, …) is dropped and reported; the image is written
+// once, whole (each attempt is a new atomic write). Returns the report, or
+// none when the source holds no metadata block.
+std::optional<Dict> write_with_metadata(ImageFile& reader, const NDArray& image, const Invocation& inv,
+                                        const std::string& out, std::optional<Bytes>* encoded) {
+  const WriteOptions options = write_options(inv);
+  const auto open_writer = [&] {
+    return imopen(out, "w", {.plugin = options.plugin, .extension = options.extension, .limits = inv.limits});
+  };
+  if (inv.strip_metadata) {
+    ImageFile writer = open_writer();
+    writer.write(image, {.kwargs = options.kwargs});
+    *encoded = writer.close();
+    return std::nullopt;
+  }
+  const SourceMetadata source = source_metadata(reader, inv);
+  std::optional<ImageFile> first = open_writer();
+  MetadataCopy copy = copy_metadata(source.entries, first->plugin_name(), {.orientation_applied = source.orientation_applied});
+  Dict not_carried;
+  for (auto& [key, reason] : copy.not_carried) not_carried.set(key, reason);
+  if (source.error) not_carried.set("metadata", "could not be read: " + *source.error);
+  // the caller's own --write-kw win over what is carried
+  std::vector<std::string> carried;
+  Kwargs kwargs = options.kwargs;
+  for (auto& item : copy.kwargs) {
+    const std::string& key = item.first;  // not a structured binding: the lambda captures it (clang 14)
+    Value& value = item.second;
+    const bool given = std::any_of(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == key; });
+    if (given) {
+      not_carried.set(key, "replaced by --write-kw");
+      continue;
+    }
+    carried.push_back(key);
+    kwargs.emplace_back(key, std::move(value));
+  }
+  // A writer whose write throws dies while the exception unwinds: its
+  // output is discarded, not committed (ImageFile's destructor).
+  const auto attempt = [&] {
+    ImageFile writer = first ? std::move(*first) : open_writer();
+    first.reset();
+    writer.write(image, {.kwargs = kwargs});
+    return writer.close();
+  };
+  for (;;) {
+    try {
+      *encoded = attempt();
+      break;
+    } catch (const ArgumentError& e) {
+      const auto key = refused_key(e, carried);
+      if (!key) throw;
+      not_carried.set(*key, fmt::format("the writer refused it: {}", e.reason()));
+      carried.erase(std::find(carried.begin(), carried.end(), *key));
+      kwargs.erase(std::find_if(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == *key; }));
+    }
+  }
+  if (carried.empty() && not_carried.empty()) return std::nullopt;
+  Value::List carried_list(carried.begin(), carried.end());
+  return Dict{{"metadata", Dict{{"carried", Value(std::move(carried_list))}, {"not_carried", Value(std::move(not_carried))}}}};
+}
+
 }  // namespace
 
 void run_props(const Invocation& inv, Streams io) {
@@ -85,14 +190,18 @@ void run_meta(const Invocation& inv, Streams io) {
 void run_convert(const Invocation& inv, Streams io) {
   const std::string& out = inv.positionals.at(1);
   const WriteOptions options = write_options(inv);
+  ImageFile reader = imopen(input(inv, io), "r", {.plugin = inv.plugin, .extension = inv.extension, .limits = inv.limits});
   if (out == "-") {
     // stdout is written only once the encoding has succeeded: a failed
     // write leaves nothing half-written there. ("<bytes>" writers finish in
-    // their write call, so the image is written whole.)
-    write_stdout(io.out, imwrite("<bytes>", imread(input(inv, io), read_options(inv)), options));
+    // their write call, so the image is written whole.) The metadata is
+    // carried, unreported: stdout holds the image.
+    const NDArray image = reader.read({.index = inv.index, .kwargs = inv.kwargs});
+    std::optional<Bytes> encoded;
+    write_with_metadata(reader, image, inv, "<bytes>", &encoded);
+    write_stdout(io.out, encoded);
     return;
   }
-  ImageFile reader = imopen(input(inv, io), "r", {.plugin = inv.plugin, .extension = inv.extension, .limits = inv.limits});
   // improps tells whether imread would give a batch of frames (D11).
   std::optional<ImageProperties> props;
   if (inv.index.is_none() && !has_list_kwarg(inv.write_kwargs)) {
@@ -105,7 +214,8 @@ void run_convert(const Invocation& inv, Streams io) {
   if (!props || !props->is_batch) {
     // One image (or an explicit index): imread then imwrite, as ever.
     const NDArray image = reader.read({.index = inv.index, .kwargs = inv.kwargs});
-    imwrite(out, image, options);
+    std::optional<Bytes> encoded;
+    if (const auto report = write_with_metadata(reader, image, inv, out, &encoded)) io.out << to_json(*report) << '\n';
     return;
   }
   // The frames of a video or animation: read and written one at a time, so

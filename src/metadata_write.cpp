@@ -1,0 +1,326 @@
+// The writers' metadata kwargs (one reading for every plugin), the
+// orientation rule, and copy_metadata.
+#include <imio/error.hpp>
+#include <imio/exif.hpp>
+#include <imio/iptc.hpp>
+#include <imio/metadata_write.hpp>
+#include <imio/registry.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "exif_block.hpp"
+#include "md5.hpp"
+#include "text_bytes.hpp"
+
+namespace imio {
+namespace {
+
+constexpr char kExifPrefix[] = {'E', 'x', 'i', 'f', 0, 0};
+
+bool has_exif_prefix(std::span<const std::byte> b) { return b.size() >= 6 && std::memcmp(b.data(), kExifPrefix, 6) == 0; }
+
+Bytes to_bytes(std::string_view s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return Bytes(p, p + s.size());
+}
+
+// bytes, or a str's bytes; none for None, absent or empty.
+std::optional<Bytes> bytes_or_text(KwargReader& kw, std::string_view key, const Value* v) {
+  if (v == nullptr || v->is_none()) return std::nullopt;
+  Bytes b;
+  if (v->is<Bytes>()) b = v->ref<Bytes>();
+  else if (v->is<std::string>()) b = to_bytes(v->ref<std::string>());
+  else kw.fail(key, fmt::format("expects bytes or str, got {}", v->type_name()));
+  if (b.empty()) return std::nullopt;
+  return b;
+}
+
+// IFD0's Orientation entry as one SHORT: where its value is in `exif`.
+std::optional<std::size_t> orientation_value_at(std::span<const std::byte> exif) {
+  const std::size_t base = has_exif_prefix(exif) ? 6 : 0;
+  const auto block = exif_detail::tiff_block(exif);
+  if (!block) return std::nullopt;
+  const std::uint64_t ifd = block->uint(4, 4);
+  if (!block->has(ifd, 2)) return std::nullopt;
+  const std::uint64_t count = block->uint(static_cast<std::size_t>(ifd), 2);
+  if (!block->has(ifd + 2, 12 * count)) return std::nullopt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const auto e = static_cast<std::size_t>(ifd + 2 + 12 * i);
+    if (block->uint(e, 2) != 0x0112) continue;
+    if (block->uint(e + 2, 2) != exif_detail::kShort || block->uint(e + 4, 4) != 1) return std::nullopt;
+    return base + e + 8;
+  }
+  return std::nullopt;
+}
+
+const PluginInfo* find_plugin(const std::vector<PluginInfo>& all, std::string_view name) {
+  for (const PluginInfo& p : all) {
+    if (p.name == name) return &p;
+  }
+  for (const PluginInfo& p : all) {
+    if (std::find(p.aliases.begin(), p.aliases.end(), name) != p.aliases.end()) return &p;
+  }
+  return nullptr;
+}
+
+bool writes_kwarg(const PluginInfo& p, std::string_view key) {
+  return std::any_of(p.methods.begin(), p.methods.end(),
+                     [&](const MethodSpec& m) { return m.method == "write" && m.find(key) != nullptr; });
+}
+
+// The code unit width and byte order of an XMP packet: from its byte-order
+// mark, else from how '<' (every packet's first character) is stored.
+struct Encoding {
+  int width;  // 1, 2 or 4
+  bool big;
+};
+
+Encoding xmp_encoding(std::span<const std::byte> p) {
+  const auto at = [&](std::size_t i) { return i < p.size() ? std::to_integer<unsigned>(p[i]) : 0x100U; };
+  if (at(0) == 0 && at(1) == 0 && ((at(2) == 0xFE && at(3) == 0xFF) || (at(2) == 0 && at(3) == 0x3C))) return {4, true};
+  if (((at(0) == 0xFF && at(1) == 0xFE) || (at(0) == 0x3C && at(1) == 0)) && at(2) == 0 && at(3) == 0) return {4, false};
+  if ((at(0) == 0xFE && at(1) == 0xFF) || (at(0) == 0 && at(1) == 0x3C)) return {2, true};
+  if ((at(0) == 0xFF && at(1) == 0xFE) || (at(0) == 0x3C && at(1) == 0)) return {2, false};
+  return {1, false};
+}
+
+// The bytes of ImageMagick's "Raw profile type NAME" PNG text ("\nNAME\n",
+// the length, then hex digits); a Photoshop resource block in it gives its
+// IPTC resource. None when the text is not such a profile.
+std::optional<Bytes> raw_profile(const Value* text) {
+  if (text == nullptr || !text->is<std::string>()) return std::nullopt;
+  const std::string& s = text->ref<std::string>();
+  std::size_t pos = s.find('\n', 1);  // after "\nNAME"
+  if (pos == std::string::npos) return std::nullopt;
+  std::size_t length = 0;
+  const char* p = s.c_str() + pos;
+  char* end = nullptr;
+  length = static_cast<std::size_t>(std::strtoull(p, &end, 10));
+  Bytes out;
+  int high = -1;
+  for (const char* c = end; *c != '\0' && out.size() < length; ++c) {
+    const int d = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : *c >= 'A' && *c <= 'F' ? *c - 'A' + 10 : -1;
+    if (d < 0) continue;  // newlines
+    if (high < 0) {
+      high = d;
+    } else {
+      out.push_back(static_cast<std::byte>(high * 16 + d));
+      high = -1;
+    }
+  }
+  if (out.size() != length || out.empty()) return std::nullopt;
+  if (out.size() >= 4 && std::memcmp(out.data(), "8BIM", 4) == 0) {
+    try {
+      return photoshop_resource(out, 0x0404);
+    } catch (const DecodeError&) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Bytes xmp_as_utf8(std::span<const std::byte> packet) {
+  const Encoding enc = xmp_encoding(packet);
+  if (enc.width == 1) return Bytes(packet.begin(), packet.end());
+  const auto fail = [&](const std::string& reason) {
+    throw ArgumentError(fmt::format("XMP packet ({} bytes, UTF-{}): {}", packet.size(), 8 * enc.width, reason));
+  };
+  if (packet.size() % static_cast<std::size_t>(enc.width) != 0) fail("cut inside a character");
+  const auto unit = [&](std::size_t i) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < enc.width; ++k) {
+      const auto byte = std::to_integer<std::uint32_t>(packet[i + static_cast<std::size_t>(enc.big ? k : enc.width - 1 - k)]);
+      v = (v << 8) | byte;
+    }
+    return v;
+  };
+  std::string out;
+  const auto w = static_cast<std::size_t>(enc.width);
+  for (std::size_t i = 0; i < packet.size(); i += w) {
+    std::uint32_t c = unit(i);
+    if (enc.width == 2 && c >= 0xD800 && c <= 0xDBFF) {  // a surrogate pair (RFC 2781 §2.2)
+      if (i + 2 >= packet.size()) fail("an unpaired surrogate at its end");
+      const std::uint32_t low = unit(i + 2);
+      if (low < 0xDC00 || low > 0xDFFF) fail(fmt::format("an unpaired surrogate at byte {}", i));
+      c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    } else if (c >= 0xD800 && c <= 0xDFFF) {
+      fail(fmt::format("an unpaired surrogate at byte {}", i));
+    }
+    if (c > 0x10FFFF) fail(fmt::format("code point 0x{:x} beyond U+10FFFF at byte {}", c, i));
+    text_detail::append_utf8(out, static_cast<char32_t>(c));
+  }
+  return to_bytes(out);
+}
+
+std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet) {
+  static constexpr std::string_view kStandard("http://ns.adobe.com/xap/1.0/\0", 29);
+  static constexpr std::string_view kExtension("http://ns.adobe.com/xmp/extension/\0", 35);
+  constexpr std::size_t kSegment = 65533;  // a marker segment's payload
+  std::vector<Bytes> out;
+  const auto segment = [](std::string_view prefix, std::span<const std::byte> body) {
+    Bytes s = to_bytes(prefix);
+    s.insert(s.end(), body.begin(), body.end());
+    return s;
+  };
+  if (packet.size() <= kSegment - kStandard.size()) {
+    out.push_back(segment(kStandard, packet));
+    return out;
+  }
+  if (packet.size() > 0xFFFFFFFFULL) {
+    throw ArgumentError(fmt::format("XMP packet of {} bytes: extended XMP counts its length in 32 bits", packet.size()));
+  }
+  std::string guid;
+  for (const std::uint8_t byte : detail::md5(packet)) guid += fmt::format("{:02X}", byte);
+  const std::string standard =
+      "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>"
+      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+      "<rdf:Description rdf:about=\"\" xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" xmpNote:HasExtendedXMP=\"" +
+      guid + "\"/></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>";
+  out.push_back(segment(kStandard, to_bytes(standard)));
+  const std::size_t chunk = kSegment - kExtension.size() - 32 - 8;
+  for (std::size_t offset = 0; offset < packet.size(); offset += chunk) {
+    Bytes s = to_bytes(kExtension);
+    s.insert(s.end(), reinterpret_cast<const std::byte*>(guid.data()), reinterpret_cast<const std::byte*>(guid.data()) + 32);
+    for (const std::uint64_t v : {static_cast<std::uint64_t>(packet.size()), static_cast<std::uint64_t>(offset)}) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xFF));
+    }
+    const auto body = packet.subspan(offset, std::min(chunk, packet.size() - offset));
+    s.insert(s.end(), body.begin(), body.end());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Bytes set_exif_orientation(std::span<const std::byte> exif, int orientation) {
+  if (orientation < 1 || orientation > 8) {
+    throw ArgumentError(fmt::format("orientation {} is not an EXIF orientation (1…8)", orientation));
+  }
+  if (exif.empty()) return write_exif_tags(Metadata{{"IFD0", Dict{{"Orientation", orientation}}}});
+  Bytes out(exif.begin(), exif.end());
+  if (const auto at = orientation_value_at(exif)) {
+    const bool little = std::to_integer<char>(out[has_exif_prefix(exif) ? 6 : 0]) == 'I';
+    out[*at + (little ? 0 : 1)] = static_cast<std::byte>(orientation);
+    out[*at + (little ? 1 : 0)] = std::byte{0};
+    return out;
+  }
+  Metadata tags = read_exif_tags(exif);
+  Dict ifd0 = tags.get<Dict>("IFD0");
+  ifd0.set("Orientation", orientation);
+  tags.set("IFD0", std::move(ifd0));
+  const auto block = exif_detail::tiff_block(exif);
+  Bytes rebuilt = write_exif_tags(tags, block->little_endian() ? std::endian::little : std::endian::big);
+  if (has_exif_prefix(exif)) rebuilt.insert(rebuilt.begin(), exif.begin(), exif.begin() + 6);
+  return rebuilt;
+}
+
+std::optional<Bytes> take_exif_kwarg(KwargReader& kw, std::string_view key) {
+  const Value* v = kw.find(key);
+  if (v != nullptr && v->is<Dict>()) {
+    try {
+      return write_exif_tags(v->ref<Dict>());
+    } catch (const ArgumentError& e) {
+      kw.fail(key, e.reason());
+    }
+  }
+  if (v != nullptr && !v->is_none() && !v->is<Bytes>() && !v->is<std::string>()) {
+    kw.fail(key, fmt::format("expects bytes (an EXIF block) or a dict (read_exif_tags's form), got {}", v->type_name()));
+  }
+  std::optional<Bytes> b = bytes_or_text(kw, key, v);
+  if (!b) return b;
+  if (has_exif_prefix(*b)) b->erase(b->begin(), b->begin() + 6);
+  if (!exif_detail::tiff_block(*b)) {
+    kw.fail(key, fmt::format("is not an EXIF block: {} bytes without a TIFF header (\"II*\\0\" or \"MM\\0*\", TIFF 6.0 §2)",
+                             b->size()));
+  }
+  return b;
+}
+
+std::optional<Bytes> take_xmp_kwarg(KwargReader& kw, std::string_view key) {
+  return bytes_or_text(kw, key, kw.find(key));
+}
+
+std::optional<Bytes> take_iptc_kwarg(KwargReader& kw, std::string_view key) {
+  const Value* v = kw.find(key);
+  if (v != nullptr && v->is<Dict>()) {
+    try {
+      Bytes b = write_iptc_tags(v->ref<Dict>());
+      if (b.empty()) return std::nullopt;
+      return b;
+    } catch (const ArgumentError& e) {
+      kw.fail(key, e.reason());
+    }
+  }
+  if (v != nullptr && !v->is_none() && !v->is<Bytes>()) {
+    kw.fail(key, fmt::format("expects bytes (an IPTC IIM block) or a dict (read_iptc_tags's form), got {}", v->type_name()));
+  }
+  return bytes_or_text(kw, key, v);
+}
+
+std::optional<Bytes> take_icc_kwarg(KwargReader& kw, std::string_view key) {
+  return bytes_or_text(kw, key, kw.find(key));
+}
+
+std::optional<int> reconcile_orientation(std::optional<Bytes>& exif, std::optional<int> orientation, bool make_exif) {
+  if (orientation) {
+    if (exif) exif = set_exif_orientation(*exif, *orientation);
+    else if (make_exif && *orientation != 1) exif = set_exif_orientation({}, *orientation);
+    return orientation;
+  }
+  if (!exif) return std::nullopt;
+  const int o = exif_orientation(*exif);
+  if (o < 1 || o > 8) return std::nullopt;
+  return o;
+}
+
+MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugin, const CopyMetadataOptions& options) {
+  const std::vector<PluginInfo> all = plugins();
+  const PluginInfo* target = find_plugin(all, target_plugin);
+  if (target == nullptr) {
+    throw NoPluginError(fmt::format("copy_metadata: no plugin named '{}'", target_plugin), {});
+  }
+  MetadataCopy out;
+  const auto carry = [&](const char* key, Bytes block) {
+    if (writes_kwarg(*target, key)) {
+      out.kwargs.emplace_back(key, Value(std::move(block)));
+      out.carried.emplace_back(key);
+    } else {
+      out.not_carried.emplace_back(key, fmt::format("{}'s writer does not take it (no `{}` kwarg)", target->name, key));
+    }
+  };
+  const auto block_of = [](const Value* v) -> std::optional<Bytes> {
+    if (v == nullptr) return std::nullopt;
+    if (v->is<Bytes>() && !v->ref<Bytes>().empty()) return v->ref<Bytes>();
+    if (v->is<std::string>() && !v->ref<std::string>().empty()) return to_bytes(v->ref<std::string>());
+    return std::nullopt;
+  };
+  if (auto exif = block_of(source.lookup("exif")); exif && source.lookup("exif")->is<Bytes>()) {
+    if (has_exif_prefix(*exif)) exif->erase(exif->begin(), exif->begin() + 6);
+    const int o = exif_orientation(*exif);
+    if (options.orientation_applied && o > 1 && o <= 8) *exif = set_exif_orientation(*exif, 1);
+    carry("exif", std::move(*exif));
+  }
+  std::optional<Bytes> xmp = block_of(source.lookup("xmp"));
+  if (!xmp) xmp = block_of(source.lookup("XML:com.adobe.xmp"));  // a PNG's iTXt, as Pillow names it
+  if (xmp) carry("xmp", std::move(*xmp));
+  if (source.contains("xmp_extended")) {
+    out.not_carried.emplace_back("xmp_extended", "the standard packet is carried; joining it with its extension is not done");
+  }
+  std::optional<Bytes> iptc;
+  if (const Value* v = source.lookup("iptc"); v != nullptr && v->is<Bytes>() && !v->ref<Bytes>().empty()) iptc = v->ref<Bytes>();
+  if (!iptc) iptc = raw_profile(source.lookup("Raw profile type iptc"));  // a PNG's, ImageMagick's convention
+  if (iptc) carry("iptc", std::move(*iptc));
+  if (auto icc = block_of(source.lookup("icc_profile")); icc && source.lookup("icc_profile")->is<Bytes>()) {
+    carry("icc_profile", std::move(*icc));
+  }
+  return out;
+}
+
+}  // namespace imio
