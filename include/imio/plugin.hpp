@@ -11,6 +11,7 @@
 //   <imio/exif.hpp>           read_exif, read_exif_tags, exif_orientation, apply_orientation
 //   <imio/iptc.hpp>           read_iptc_tags, photoshop_resource
 //   <imio/icc.hpp>            icc_profile_description
+//   <imio/photo_metadata.hpp> add_photo_metadata: exif_tags, iptc_tags, icc_description, orientation
 //   <imio/warnings.hpp>       warn, set_warning_handler
 //   <imio/checked_math.hpp>   overflow-checked sizes
 //   <imio/error_context.hpp>  with_error_context, for plugin extras
@@ -35,6 +36,7 @@
 #include <imio/metadata.hpp>
 #include <imio/ndarray.hpp>
 #include <imio/options.hpp>
+#include <imio/photo_metadata.hpp>
 #include <imio/plugin_spec.hpp>
 #include <imio/properties.hpp>
 #include <imio/registry.hpp>

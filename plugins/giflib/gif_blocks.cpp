@@ -80,7 +80,7 @@ ColorTable BlockWalker::read_table(int bits, const char* what) {
   return t;
 }
 
-bool BlockWalker::skip_sub_blocks(Bytes* collect) {
+bool BlockWalker::skip_sub_blocks(Bytes* collect, bool with_lengths) {
   std::uint8_t data[255];
   for (;;) {
     const int n = byte();
@@ -88,6 +88,7 @@ bool BlockWalker::skip_sub_blocks(Bytes* collect) {
     if (n == 0) return true;
     const std::size_t got = read(data, static_cast<std::size_t>(n));
     if (collect) {
+      if (with_lengths) collect->push_back(static_cast<std::byte>(n));
       const auto* p = reinterpret_cast<const std::byte*>(data);
       collect->insert(collect->end(), p, p + got);
     }
@@ -137,6 +138,15 @@ std::optional<FrameInfo> BlockWalker::next() {
         } else {
           f.comment = std::move(text);
         }
+        if (!complete) {
+          done_ = true;
+          return std::nullopt;
+        }
+        continue;
+      } else if (label == 0xFF && n == 11 && std::memcmp(first, "XMP DataXMP", 11) == 0) {
+        Bytes raw;
+        complete = skip_sub_blocks(&raw, /*with_lengths=*/true);
+        if (!f.xmp) f.xmp = std::move(raw);
         if (!complete) {
           done_ = true;
           return std::nullopt;

@@ -49,6 +49,10 @@ struct FrameInfo {
   std::optional<std::uint8_t> transparency;
   std::optional<Bytes> comment;  // several comment extensions joined with '\n' (as Pillow)
   std::optional<int> loop;       // NETSCAPE2.0 / ANIMEXTS1.0 sub-block 1
+  /// The first "XMP DataXMP" application extension's data, sub-block length
+  /// bytes included: XMP Part 3 §1.1.2 stores the packet unsplit, so the
+  /// lengths are its own bytes, and ends it with a 258-byte magic trailer.
+  std::optional<Bytes> xmp;
 };
 
 /// Walks a GIF from the first byte of the source. Where a frame ends early it
@@ -69,7 +73,7 @@ class BlockWalker {
  private:
   int byte();  // -1 at the end
   std::size_t read(std::uint8_t* dst, std::size_t n);
-  bool skip_sub_blocks(Bytes* collect);  // false when the data end inside
+  bool skip_sub_blocks(Bytes* collect, bool with_lengths = false);  // false when the data end inside
   ColorTable read_table(int bits, const char* what);
 
   ByteSource& source_;

@@ -45,6 +45,18 @@ Shape frame_shape(const Screen& s, Layout layout) {
   throw IndexError(fmt::format("index {} is out of range: the GIF holds {} frame{}", k, n, n == 1 ? "" : "s"));
 }
 
+// The XMP packet of an "XMP DataXMP" extension: its data without the magic
+// trailer (0x01, then 0xFF down to 0x00; XMP Part 3 §1.1.2). Without the
+// trailer the data are kept whole, as exiftool does.
+Bytes xmp_packet(const Bytes& raw) {
+  constexpr std::size_t kTrailer = 257;  // the 258th byte is the block terminator
+  if (raw.size() < kTrailer) return raw;
+  const std::size_t start = raw.size() - kTrailer;
+  bool trailer = raw[start] == std::byte{0x01};
+  for (std::size_t i = 1; i < kTrailer && trailer; ++i) trailer = raw[start + i] == static_cast<std::byte>(256 - i);
+  return trailer ? Bytes(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(start)) : raw;
+}
+
 class GifReader final : public Plugin {
  public:
   explicit GifReader(Request& request) : request_(request) {}
@@ -129,6 +141,7 @@ class GifReader final : public Plugin {
     if (frame0->loop) meta.set("loop", static_cast<std::int64_t>(*frame0->loop));
     if (frame.has_gce) meta.set("duration", static_cast<std::int64_t>(frame.delay_cs) * 10);
     if (!comment.empty()) meta.set("comment", std::move(comment));
+    if (frame0->xmp) meta.set("xmp", xmp_packet(*frame0->xmp));  // beyond imageio: docs/metadata.md
     // Pillow forgets frame 0's transparency when the canvas turns RGB(A) at frame 1.
     if (frame0->transparency && (k == 0 || gray)) meta.set("transparency", static_cast<std::int64_t>(*frame0->transparency));
     std::string mode = gray ? "L" : "P";
@@ -139,6 +152,7 @@ class GifReader final : public Plugin {
       const ColorTable& table = frame0->local ? *frame0->local : *screen.global;
       meta.set("palette", table.distinct_colors());
     }
+    add_photo_metadata(meta);
     return meta;
   }
 

@@ -7,6 +7,10 @@
 #include <imio/exif.hpp>
 #include <imio/single_image.hpp>
 
+#include <array>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "heif_boxes.hpp"
@@ -25,6 +29,37 @@ struct ReadArgs {
   Depth depth = Depth::native;
   bool transform = true;
 };
+
+// The EXIF orientation (1…8) that the irot and imir properties amount to,
+// applied in their order (ISO/IEC 23008-12 §6.5.10: irot turns
+// anti-clockwise by quarter turns; §6.5.12 imir: axis 0 mirrors
+// top-bottom, axis 1 left-right, as libheif 1.15 writes and applies them
+// — the specification's "vertical axis" has been read both ways; the
+// tests check the result against libheif's decoding). Each is a 2×2
+// integer matrix on (x right, y down); 1 without any.
+int orientation_of(const std::vector<std::string>& transforms) {
+  using M = std::array<int, 4>;  // row-major
+  const auto times = [](const M& a, const M& b) {
+    return M{a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2], a[2] * b[1] + a[3] * b[3]};
+  };
+  M m{1, 0, 0, 1};
+  for (const std::string& t : transforms) {
+    if (t.starts_with("irot ")) {
+      for (int turns = std::stoi(t.substr(5)) / 90; turns > 0; --turns) m = times(M{0, 1, -1, 0}, m);
+    } else if (t == "imir 0") {
+      m = times(M{1, 0, 0, -1}, m);
+    } else if (t == "imir 1") {
+      m = times(M{-1, 0, 0, 1}, m);
+    }
+  }
+  // EXIF 2.32 §4.6.4 A Orientation 1…8 as the same matrices.
+  constexpr M kOrientations[] = {{1, 0, 0, 1},  {-1, 0, 0, 1},  {-1, 0, 0, -1}, {1, 0, 0, -1},
+                                 {0, 1, 1, 0},  {0, -1, 1, 0},  {0, -1, -1, 0}, {0, 1, -1, 0}};
+  for (int k = 0; k < 8; ++k) {
+    if (kOrientations[k] == m) return k + 1;
+  }
+  return 1;  // unreachable: the matrices form the group of the eight orientations
+}
 
 ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
@@ -126,7 +161,13 @@ class HeifReader final : public Plugin {
     // 23008-12 §6.5.10–12); an EXIF Orientation beside them describes the
     // same turn and must not be applied on top: hidden when the read it
     // describes applies the transformations (D17).
-    if (exclude_applied && a.transform) m.erase("Orientation");
+    // Beyond imageio (docs/metadata.md): `orientation` is the one irot and
+    // imir give, an EXIF Orientation beside them being ignored.
+    add_photo_metadata(m, orientation_of(transformations_of(boxes_, info.id)));
+    if (exclude_applied && a.transform) {
+      m.erase("Orientation");
+      m.erase("orientation");
+    }
     return m;
   }
 

@@ -85,21 +85,14 @@ std::optional<Bytes> extended_xmp(std::span<const std::byte> packet, const std::
 }  // namespace
 
 void add_metadata_entries(Metadata& meta, const HeaderInfo& header) {
-  if (!header.exif.empty()) meta.set("exif_tags", read_exif_tags(header.exif));
   if (!header.xmp.empty()) {
     meta.set("xmp", Bytes(header.xmp.begin(), header.xmp.end()));
     if (auto extension = extended_xmp(header.xmp, header.xmp_extension)) meta.set("xmp_extended", std::move(*extension));
   }
   if (!header.photoshop.empty()) {
-    if (auto iim = photoshop_resource(header.photoshop, 0x0404)) {  // IPTC-NAA record
-      Metadata tags = read_iptc_tags(*iim);
-      meta.set("iptc", std::move(*iim));
-      meta.set("iptc_tags", std::move(tags));
-    }
+    if (auto iim = photoshop_resource(header.photoshop, 0x0404)) meta.set("iptc", std::move(*iim));  // IPTC-NAA record
   }
-  if (const Value* icc = meta.lookup("icc_profile"); icc != nullptr && icc->is<Bytes>()) {
-    meta.set("icc_description", icc_profile_description(icc->ref<Bytes>()));
-  }
+  add_photo_metadata(meta);  // exif_tags, iptc_tags, icc_description, orientation
 }
 
 }  // namespace imio::libjpeg

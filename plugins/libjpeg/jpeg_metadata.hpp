@@ -9,8 +9,9 @@
 
 namespace imio::libjpeg {
 
-/// Adds `exif_tags`, `xmp`, `xmp_extended`, `iptc`, `iptc_tags` and
-/// `icc_description` to `meta` for those the header holds. DecodeError
+/// Adds `xmp`, `xmp_extended` and `iptc` to `meta` for those the header
+/// holds, then add_photo_metadata's `exif_tags`, `iptc_tags`,
+/// `icc_description` and `orientation`. DecodeError
 /// naming the block (EXIF, extended XMP, Photoshop resources, IPTC, ICC
 /// profile) when one is malformed.
 void add_metadata_entries(Metadata& meta, const HeaderInfo& header);

@@ -153,7 +153,10 @@ class JpegReader final : public Plugin {
     }
     add_metadata_entries(meta, header_);  // beyond imageio: docs/metadata.md
     // D17: Orientation describes the pixels unless this call's rotate applied it.
-    if (exclude_applied && o.rotate) meta.erase("Orientation");
+    if (exclude_applied && o.rotate) {
+      meta.erase("Orientation");
+      meta.erase("orientation");
+    }
     return meta;
   }
 

@@ -197,7 +197,11 @@ class JxlReader final : public Plugin {
     // counts (an EXIF Orientation beside it is to be ignored). D17: hidden
     // when the read it describes applies it.
     m.set("Orientation", std::int64_t{i.orientation});
-    if (exclude_applied && a.rotate) m.erase("Orientation");
+    add_photo_metadata(m, i.orientation);  // beyond imageio: docs/metadata.md
+    if (exclude_applied && a.rotate) {
+      m.erase("Orientation");
+      m.erase("orientation");
+    }
     return m;
   }
 

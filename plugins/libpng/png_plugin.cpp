@@ -14,6 +14,7 @@
 #include "png_apng.hpp"
 #include "png_chunks.hpp"
 #include "png_codec.hpp"
+#include "png_metadata.hpp"
 #include "png_pixels.hpp"
 #include "png_writer.hpp"
 
@@ -126,8 +127,12 @@ class PngReader final : public Plugin {
     if (chunks_.exif) {
       for (const auto& [key, value] : read_exif(*chunks_.exif)) m.set(key, value);
     }
+    add_photo_entries(m, chunks_);  // beyond imageio: docs/metadata.md
     // D17: Orientation is hidden only when the read it describes applies it.
-    if (exclude_applied && a.rotate) m.erase("Orientation");
+    if (exclude_applied && a.rotate) {
+      m.erase("Orientation");
+      m.erase("orientation");
+    }
     return m;
   }
 

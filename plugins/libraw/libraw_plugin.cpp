@@ -63,11 +63,14 @@ class RawReader final : public Plugin {
   Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "metadata").finish();
     (void)wants_batch(index);
-    // LibRaw names the thumbnail's format only once it has unpacked it.
+    // LibRaw names the thumbnail's format only once it has unpacked it; a
+    // failed unpack_thumb recycles LibRaw's data (0.20: every field zero),
+    // so the header is described before.
+    Metadata header = describe(session_->processor(), exclude_applied);
     try {
       (void)session_->thumbnail();
     } catch (const Error&) {
-      // No thumbnail, or an unreadable one: the keys say what is known.
+      return header;  // no thumbnail, or an unreadable one: the keys say what is known
     }
     return describe(session_->processor(), exclude_applied);
   }

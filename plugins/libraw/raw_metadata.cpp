@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <imio/plugin.hpp>
+
 namespace imio::libraw {
 namespace {
 
@@ -76,6 +78,14 @@ std::string thumbnail_format(int format) {
   }
 }
 
+// LibRaw's flip (dcraw's: bit 0 mirrors left-right, bit 1 top-bottom,
+// bit 2 transposes) back to the EXIF orientation it came from (LibRaw
+// reads tag 274 through the table "50132467").
+int orientation_of_flip(int flip) {
+  constexpr int kOrientation[8] = {1, 2, 4, 3, 5, 8, 6, 7};
+  return flip >= 0 && flip < 8 ? kOrientation[flip] : 0;
+}
+
 }  // namespace
 
 Metadata describe(const LibRaw& p, bool exclude_applied) {
@@ -108,7 +118,20 @@ Metadata describe(const LibRaw& p, bool exclude_applied) {
     m.set("thumbnail_width", d.thumbnail.twidth);
     m.set("thumbnail_height", d.thumbnail.theight);
   }
-  if (exclude_applied) return m;
+  // The blocks LibRaw keeps (beyond rawpy, docs/metadata.md): the XMP
+  // packet (TIFF tag 700 of TIFF-based raws) and the embedded ICC profile.
+  if (d.idata.xmpdata != nullptr && d.idata.xmplen > 0) {
+    const auto* x = reinterpret_cast<const std::byte*>(d.idata.xmpdata);
+    m.set("xmp", Bytes(x, x + d.idata.xmplen));
+  }
+  if (d.color.profile != nullptr && d.color.profile_length > 0) {
+    const auto* icc = static_cast<const std::byte*>(d.color.profile);
+    m.set("icc_profile", Bytes(icc, icc + d.color.profile_length));
+  }
+  if (exclude_applied) {
+    add_photo_metadata(m);  // development applies the orientation: none given
+    return m;
+  }
 
   // What development applies: rawpy's remaining keys, then LibRaw's.
   Value::List black;
@@ -138,6 +161,7 @@ Metadata describe(const LibRaw& p, bool exclude_applied) {
   m.set("raw_pattern", raw_pattern(p));
   m.set("top_margin", sizes.top_margin);
   m.set("left_margin", sizes.left_margin);
+  add_photo_metadata(m, orientation_of_flip(sizes.flip));
   return m;
 }
 

@@ -176,6 +176,20 @@ struct RawSession::Impl {
 
   Impl(std::span<const std::byte> d, const Limits& l) : data(d), limits(l), stream(d) {}
 
+  // Identification again, after LibRaw 0.20 recycled everything (a failed
+  // unpack_thumb does): the handle stays usable for reads and metadata.
+  void reidentify() {
+    unpacked = false;
+    stream.calls = 0;
+    stream.exhausted = false;
+    stream.budget = kIdentifyCalls + kIdentifyCallsPerByte * data.size();
+    processor->recycle();
+    stream.seek(0, SEEK_SET);  // identification reads from where the stream is
+    (void)processor->open_datastream(&stream);  // it succeeded once on the same data
+    stream.budget = 0;
+    log.clear();
+  }
+
   // LibRaw's steps after open must not have reported anything either.
   void check(std::string_view step, int rc) {
     if (rc != LIBRAW_SUCCESS) fail(step, rc, log);
@@ -350,7 +364,12 @@ Thumbnail RawSession::thumbnail() {
                                   length, offset, size));
   }
   const int rc = m.processor->unpack_thumb();
-  if (rc == LIBRAW_NO_THUMBNAIL) throw DecodeError("the file has no embedded thumbnail");
+  if (rc != LIBRAW_SUCCESS) {
+    const ErrorLog log = m.log;
+    m.reidentify();
+    if (rc == LIBRAW_NO_THUMBNAIL) throw DecodeError("the file has no embedded thumbnail");
+    fail("unpack the thumbnail", rc, log);
+  }
   m.check("unpack the thumbnail", rc);
   const libraw_thumbnail_t& t = m.processor->imgdata.thumbnail;
   Thumbnail out;

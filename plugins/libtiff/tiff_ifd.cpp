@@ -143,7 +143,8 @@ bool has_tiff_header(std::span<const std::byte> first) noexcept {
   return version == 42 || version == 43;
 }
 
-std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uint64_t offset) {
+std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uint64_t offset,
+                               std::uint64_t value_budget) {
   const std::uint64_t size = file_size(source);
   const int count_bytes = st.bigtiff ? 8 : 2;
   const std::size_t entry_bytes = st.bigtiff ? 20 : 12;
@@ -161,6 +162,7 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
   ifd.offset = offset;
   ifd.entry_count = n;
   ifd.entries.reserve(static_cast<std::size_t>(n));
+  std::uint64_t spent = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* p = raw.data() + i * entry_bytes;
     Entry e;
@@ -181,6 +183,11 @@ std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& st, std::uin
         ifd.lost.push_back(e.tag);
         continue;
       }
+      if (*total > value_budget - std::min(spent, value_budget)) {
+        ifd.over_budget = true;
+        break;
+      }
+      spent += *total;
       if (!read_growing(source, at, *total, e.data)) {
         warn(kPlugin, fmt::format("tag {} of the IFD at {} runs past the end of the data; skipped", e.tag, offset));
         ifd.lost.push_back(e.tag);
@@ -222,7 +229,17 @@ Structure parse_structure(ByteSource& source, const Limits& limits) {
     if (st.ifds.size() >= limits.max_frames) {
       throw LimitError(fmt::format("the file has more than {} pages (Limits::max_frames)", limits.max_frames));
     }
-    auto ifd = read_ifd_at(source, st, next);
+    // A page's values lie side by side in the file: entries that point at
+    // the same bytes again and again (a hostile file) stop at four times it.
+    auto ifd = read_ifd_at(source, st, next, size > UINT64_MAX / 4 ? UINT64_MAX : 4 * size);
+    if (ifd && ifd->over_budget) {
+      const std::string why = fmt::format("the values of the IFD at offset {} add up to more than four times the "
+                                          "file (its entries point at the same bytes again and again)",
+                                          next);
+      if (st.ifds.empty()) throw DecodeError("the file is damaged: " + why);
+      warn(kPlugin, why + "; it and later pages are ignored");
+      break;
+    }
     if (!ifd && st.ifds.empty()) {
       // The header promises a page the file does not hold: it was cut inside
       // its header or first IFD, or the offset is damaged. tifffile reads

@@ -51,6 +51,9 @@ struct Ifd {
   std::vector<Entry> entries;
   /// Tags dropped because their values lie past the end of the file.
   std::vector<std::uint16_t> lost;
+  /// The values added up to more than read_ifd_at's `value_budget`: the
+  /// entries after that point were not read.
+  bool over_budget = false;
   /// The first entry with this tag, or nullptr.
   const Entry* find(std::uint16_t tag) const noexcept;
   /// The n-th entry with this tag (0 = first), or nullptr.
@@ -80,7 +83,11 @@ bool has_tiff_header(std::span<const std::byte> first) noexcept;
 /// LimitError.
 Structure parse_structure(ByteSource& source, const Limits& limits);
 
-/// Reads one IFD at `offset` (for sub-IFDs such as EXIF); nullopt when it cannot be read.
-std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& s, std::uint64_t offset);
+/// Reads one IFD at `offset` (for sub-IFDs such as EXIF); nullopt when it
+/// cannot be read. Reading stops (`over_budget`) before the values would add
+/// up to more than `value_budget` bytes: entries may all point at the same
+/// bytes, so a small file could otherwise make it read gigabytes.
+std::optional<Ifd> read_ifd_at(ByteSource& source, const Structure& s, std::uint64_t offset,
+                               std::uint64_t value_budget = UINT64_MAX);
 
 }  // namespace imio::tiff

@@ -154,8 +154,11 @@ Value parse_datetime(const std::string& s) {
 // The EXIF IFD as a TIFF-structured block for the core EXIF reader: header,
 // the entries, then their out-of-line values.
 Metadata exif_of(ByteSource& source, const Structure& st, std::uint64_t offset) {
-  const auto ifd = read_ifd_at(source, Structure{st.little, st.bigtiff, {}}, offset);
-  if (!ifd) return {};
+  // Entries may all point at the same bytes: past four times the file the
+  // IFD is not read (tiff_photo.cpp's add_photo_entries then refuses it).
+  const std::uint64_t budget = st.file_size > UINT64_MAX / 4 ? UINT64_MAX : 4 * st.file_size;
+  const auto ifd = read_ifd_at(source, Structure{st.little, st.bigtiff, {}}, offset, budget);
+  if (!ifd || ifd->over_budget) return {};
   Bytes block;
   auto put = [&](std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) block.push_back(static_cast<std::byte>((v >> (8 * (st.little ? i : n - 1 - i))) & 0xFF));

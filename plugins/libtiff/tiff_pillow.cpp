@@ -17,6 +17,7 @@
 #include "tiff_ifd.hpp"
 #include "tiff_meta.hpp"
 #include "tiff_pages.hpp"
+#include "tiff_photo.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -302,7 +303,9 @@ class PillowTiffReader final : public Plugin {
   Metadata metadata(const Index& index, bool /*exclude_applied*/, const Kwargs& kwargs) override {
     KwargReader(kwargs, kPlugin, "metadata", "pillow").finish();
     const std::size_t k = index.is_integer() ? page_number(index) : 0;
-    return page_metadata(request_.source(), st_, pages_[k]);
+    Metadata m = page_metadata(request_.source(), st_, pages_[k]);
+    add_photo_entries(m, request_.source(), st_, st_.ifds[pages_[k].ifd]);  // docs/metadata.md
+    return m;
   }
 
  private:

@@ -18,6 +18,7 @@
 #include "tiff_ifd.hpp"
 #include "tiff_meta.hpp"
 #include "tiff_pages.hpp"
+#include "tiff_photo.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -142,7 +143,13 @@ class TiffReader final : public plugin::LibTiff {
     const PageArg page = take_page(kw);
     kw.finish();
     // Spec §5.3.5: no page and index none/all → the file level.
-    if (!page.given && !index.is_integer()) return file_metadata(st_, pages_, series_);
+    // Beyond tifffile (docs/metadata.md): the normalised photo entries of
+    // the page, or of the first IFD at the file level.
+    if (!page.given && !index.is_integer()) {
+      Metadata m = file_metadata(st_, pages_, series_);
+      if (!st_.ifds.empty()) add_photo_entries(m, request_.source(), st_, st_.ifds.front());
+      return m;
+    }
     const Page* p = nullptr;
     if (index.is_all()) {
       p = &file_page(page.all ? 0 : page.value);
@@ -150,7 +157,9 @@ class TiffReader final : public plugin::LibTiff {
       const Series& s = series_at(index);
       p = &series_page(s, page.given && !page.all ? page.value : 0);
     }
-    return page_metadata(request_.source(), st_, *p);
+    Metadata m = page_metadata(request_.source(), st_, *p);
+    add_photo_entries(m, request_.source(), st_, st_.ifds[p->ifd]);
+    return m;
   }
 
  private:

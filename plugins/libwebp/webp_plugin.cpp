@@ -141,8 +141,12 @@ class WebPReader final : public Plugin {
     if (c_.exif) {
       for (const auto& [key, value] : read_exif(*c_.exif)) m.set(key, value);
     }
+    add_photo_metadata(m);  // beyond imageio: docs/metadata.md
     // D17: Orientation is hidden only when the read it describes applies it.
-    if (exclude_applied && a.rotate) m.erase("Orientation");
+    if (exclude_applied && a.rotate) {
+      m.erase("Orientation");
+      m.erase("orientation");
+    }
     return m;
   }
 

@@ -19,6 +19,12 @@ constexpr std::array<std::uint8_t, 12> kJp2Signature = {0x00, 0x00, 0x00, 0x0c, 
 // The uuid of an XMP packet in a JP2 file (the XMP specification, part 3).
 constexpr std::array<std::uint8_t, 16> kXmpUuid = {0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8,
                                                    0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac};
+// The uuids of EXIF ("JpgTiffExif->JP2") and IPTC IIM blocks, as exiftool
+// and Adobe write them.
+constexpr std::array<std::uint8_t, 16> kExifUuid = {'J', 'p', 'g', 'T', 'i', 'f', 'f', 'E',
+                                                    'x', 'i', 'f', '-', '>', 'J', 'P', '2'};
+constexpr std::array<std::uint8_t, 16> kIptcUuid = {0x33, 0xc7, 0xa4, 0xd2, 0xb8, 0x1d, 0x47, 0x23,
+                                                    0xa0, 0xba, 0xf1, 0xa3, 0xe0, 0x97, 0xad, 0x38};
 
 // Codestream markers (Table A.2).
 constexpr std::uint16_t SOC = 0xff4f, SIZ = 0xff51, COD = 0xff52, COC = 0xff53, COM = 0xff64, SOT = 0xff90,
@@ -28,6 +34,14 @@ using Bytes = std::span<const std::byte>;
 
 std::uint8_t u8(Bytes b, std::size_t at) { return static_cast<std::uint8_t>(b[at]); }
 std::uint16_t be16(Bytes b, std::size_t at) { return static_cast<std::uint16_t>(u8(b, at) << 8 | u8(b, at + 1)); }
+
+// A uuid box holding XMP, EXIF or IPTC: its data into `boxes` (the last one wins).
+void uuid_box(Bytes body, Jp2Boxes& boxes) {
+  if (body.size() < 16) return;
+  const auto is = [&](const std::array<std::uint8_t, 16>& id) { return std::memcmp(body.data(), id.data(), 16) == 0; };
+  std::vector<std::byte>* into = is(kXmpUuid) ? &boxes.xmp : is(kExifUuid) ? &boxes.exif : is(kIptcUuid) ? &boxes.iptc : nullptr;
+  if (into != nullptr) into->assign(body.begin() + 16, body.end());
+}
 std::uint32_t be32(Bytes b, std::size_t at) { return std::uint32_t{be16(b, at)} << 16 | be16(b, at + 2); }
 std::uint64_t be64(Bytes b, std::size_t at) { return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4); }
 
@@ -185,8 +199,8 @@ void parse_jp2(Bytes file, Header& h) {
       have_jp2h = true;
     } else if (box.type == box_type("ftbl")) {
       fragmented = true;
-    } else if (box.type == box_type("uuid") && box.body.size() >= 16 && std::memcmp(box.body.data(), kXmpUuid.data(), 16) == 0) {
-      h.boxes.xmp.assign(box.body.begin() + 16, box.body.end());
+    } else if (box.type == box_type("uuid")) {
+      uuid_box(box.body, h.boxes);
     } else if (box.type == box_type("xml ")) {
       h.boxes.xml.emplace_back(reinterpret_cast<const char*>(box.body.data()), box.body.size());
     } else if (box.type == box_type("jp2c")) {
@@ -198,8 +212,8 @@ void parse_jp2(Bytes file, Header& h) {
       try {
         while (pos < file.size()) {
           const Box more = next_box(file, pos, "the file");
-          if (more.type == box_type("uuid") && more.body.size() >= 16 && std::memcmp(more.body.data(), kXmpUuid.data(), 16) == 0) {
-            h.boxes.xmp.assign(more.body.begin() + 16, more.body.end());
+          if (more.type == box_type("uuid")) {
+            uuid_box(more.body, h.boxes);
           } else if (more.type == box_type("xml ")) {
             h.boxes.xml.emplace_back(reinterpret_cast<const char*>(more.body.data()), more.body.size());
           }

@@ -91,6 +91,8 @@ struct Jp2Boxes {
   std::vector<ChannelDef> cdef;
   std::optional<std::pair<double, double>> capture_dpi, display_dpi;  ///< (x, y) from resc / resd
   std::vector<std::byte> xmp;   ///< the XMP uuid box
+  std::vector<std::byte> exif;  ///< the EXIF uuid box ("JpgTiffExif->JP2"): a TIFF-structured block
+  std::vector<std::byte> iptc;  ///< the IPTC uuid box: IIM datasets
   std::vector<std::string> xml; ///< xml boxes
 };
 

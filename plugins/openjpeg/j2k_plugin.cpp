@@ -135,6 +135,10 @@ class J2kReader final : public Plugin {
     if (!h_.boxes.icc.empty()) m.set("icc_profile", Bytes(h_.boxes.icc.begin(), h_.boxes.icc.end()));
     if (!h_.boxes.xmp.empty()) m.set("xmp", Bytes(h_.boxes.xmp.begin(), h_.boxes.xmp.end()));
     if (!h_.boxes.xml.empty()) m.set("xml", h_.boxes.xml.front());
+    // Beyond imageio (docs/metadata.md): EXIF and IPTC uuid boxes, parsed.
+    if (!h_.boxes.exif.empty()) m.set("exif", Bytes(h_.boxes.exif.begin(), h_.boxes.exif.end()));
+    if (!h_.boxes.iptc.empty()) m.set("iptc", Bytes(h_.boxes.iptc.begin(), h_.boxes.iptc.end()));
+    add_photo_metadata(m);
     (void)a;
     return m;
   }

@@ -6,6 +6,7 @@
 #include <imio/iptc.hpp>
 #include <imio/json.hpp>
 #include <imio/metadata_write.hpp>
+#include <imio/photo_metadata.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -51,5 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   imio_fuzz::attempt("photoshop_resource", [&] { (void)imio::photoshop_resource(bytes, 0x0404); });
   imio_fuzz::attempt("icc_profile_description", [&] { (void)imio::icc_profile_description(bytes); });
+  imio_fuzz::attempt("add_photo_metadata", [&] {
+    imio::Metadata m;
+    m.set("exif", imio::Bytes(bytes.begin(), bytes.end()));
+    imio::add_photo_metadata(m, static_cast<int>(size % 10));
+    if (const imio::Value* o = m.lookup("orientation"); o != nullptr && (o->get<std::int64_t>() < 1 || o->get<std::int64_t>() > 8)) {
+      std::abort();
+    }
+  });
   return 0;
 }

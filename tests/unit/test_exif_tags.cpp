@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "exiftool_compare.hpp"
 #include "exiftool_oracle.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
@@ -130,129 +131,6 @@ Bytes jpeg_exif(const Bytes& file) {
     pos += 2 + length;
   }
   return {};
-}
-
-double apex_aperture(double v) { return std::pow(2.0, v / 2); }
-
-// What exiftool shows for one of imio's values: exiftool applies value
-// conversions even with -n. Returns none for tags whose exiftool value is
-// not derived from the tag alone (file offsets), with the reason in `why`.
-std::optional<Value> exiftool_view(const std::string& group, const std::string& name, const Value& v,
-                                   std::string& why) {
-  const auto numbers = imio_test::imio_numbers(v);
-  if (name == "ThumbnailOffset" || name == "StripOffsets" || name == "PreviewImageStart" ||
-      name == "JpgFromRawStart" || name == "OtherImageStart") {
-    why = "exiftool adds the EXIF block's position in the file";
-    return std::nullopt;
-  }
-  if ((name == "ApertureValue" || name == "MaxApertureValue") && numbers && numbers->size() == 1) {
-    return apex_aperture(numbers->front());  // EXIF 2.32 §4.6.5 APEX: F = 2^(Av/2)
-  }
-  if (name == "ShutterSpeedValue" && numbers && numbers->size() == 1) {
-    return std::fabs(numbers->front()) < 100 ? std::pow(2.0, -numbers->front()) : 0.0;  // seconds = 2^-Tv
-  }
-  if (group == "GPS" && (name == "GPSLatitude" || name == "GPSLongitude" || name == "GPSDestLatitude" ||
-                         name == "GPSDestLongitude") && numbers && numbers->size() == 3) {
-    const double degrees = (*numbers)[0] + (*numbers)[1] / 60 + (*numbers)[2] / 3600;
-    if (std::isnan(degrees)) return std::string();  // 0/0 rationals: exiftool prints ""
-    return degrees;
-  }
-  if (group == "GPS" && name == "GPSTimeStamp" && numbers && std::isnan(numbers->front())) {
-    why = "GPSTimeStamp of 0/0 rationals (exiftool prints 00:00:00)";
-    return std::nullopt;
-  }
-  if (group == "GPS" && name == "GPSTimeStamp" && numbers && numbers->size() == 3) {
-    return Value(Value::List{(*numbers)[0], (*numbers)[1], (*numbers)[2]});  // compared as h m s below
-  }
-  if ((name == "UserComment" || name == "GPSProcessingMethod" || name == "GPSAreaInformation") &&
-      v.is<Bytes>() && v.ref<Bytes>().size() >= 8) {
-    // EXIF 2.32 §4.6.5 Table 9: an 8-byte character code, then the text
-    const std::string code = imio_test::to_string(std::span(v.ref<Bytes>()).first(8));
-    if (code.rfind("UNICODE", 0) == 0) {
-      why = "UCS-2 comment (exiftool decodes it)";
-      return std::nullopt;
-    }
-    std::string text = imio_test::to_string(std::span(v.ref<Bytes>()).subspan(8));
-    if (const auto nul = text.find('\0'); nul != std::string::npos) text.resize(nul);
-    return imio_test::trim_right(text, " ");
-  }
-  if (name == "CFAPattern" && v.is<Bytes>() && v.ref<Bytes>().size() >= 4 && numbers) {
-    // EXIF 2.32 §4.6.5: columns and rows (SHORTs; cameras write them in
-    // either order), then the colours; exiftool shows all as numbers
-    const auto& n = *numbers;
-    const bool big = n[0] == 0;
-    Value::List out{big ? n[0] * 256 + n[1] : n[1] * 256 + n[0], big ? n[2] * 256 + n[3] : n[3] * 256 + n[2]};
-    for (std::size_t i = 4; i < n.size(); ++i) out.push_back(n[i]);
-    return Value(std::move(out));
-  }
-  if ((name == "Make" || name == "Model" || name == "Software" || name == "Artist" || name == "Copyright") &&
-      v.is<std::string>()) {
-    return imio_test::trim_right(v.ref<std::string>(), " ");  // exiftool trims these five, imio keeps the text
-  }
-  if (name.rfind("XP", 0) == 0 && numbers) {  // Windows XP tags: UCS-2LE bytes
-    std::string out;
-    for (std::size_t i = 0; i + 1 < numbers->size(); i += 2) {
-      const auto c = static_cast<unsigned>((*numbers)[i]) | (static_cast<unsigned>((*numbers)[i + 1]) << 8);
-      if (c == 0) break;
-      if (c < 0x80) out += static_cast<char>(c);
-      else if (c < 0x800) out += {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
-      else out += {static_cast<char>(0xE0 | (c >> 12)), static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
-                   static_cast<char>(0x80 | (c & 0x3F))};
-    }
-    return out;
-  }
-  return v;
-}
-
-bool same_time(const Value& hms, const Value& theirs) {
-  if (!theirs.is<std::string>()) return false;
-  double h = 0, m = 0, s = 0;
-  if (std::sscanf(theirs.ref<std::string>().c_str(), "%lf:%lf:%lf", &h, &m, &s) != 3) return false;
-  const auto& l = hms.ref<Value::List>();
-  return imio_test::close(l[0].get<double>(), h) && imio_test::close(l[1].get<double>(), m) &&
-         std::fabs(l[2].get<double>() - s) < 0.01;
-}
-
-// Compares every tag read_exif_tags gives with exiftool's object for the
-// same file.
-void compare_with_exiftool(const std::string& file, const Dict& parsed, const Dict& exiftool,
-                           imio_test::OracleTally& tally, std::map<std::string, int>& excluded) {
-  for (const auto& [group, ifd] : parsed) {
-    for (const auto& [name, value] : ifd.ref<Dict>()) {
-      const Value* theirs = exiftool.lookup(group + ":" + name);
-      if (theirs == nullptr) {
-        ++tally.imio_only;
-        ++excluded["exiftool prints no " + group + ":" + name];
-        continue;
-      }
-      std::string why;
-      const auto mine = exiftool_view(group, name, value, why);
-      if (!mine) {
-        ++excluded[name + ": " + why];
-        continue;
-      }
-      ++tally.compared;
-      const bool same = name == "GPSTimeStamp" && mine->is<Value::List>() ? same_time(*mine, *theirs)
-                                                                          : imio_test::same_as_exiftool(*mine, *theirs);
-      if (same) {
-        ++tally.equal;
-      } else {
-        tally.mismatches.push_back(file + " " + group + ":" + name + ": imio " + imio::to_json(value).substr(0, 120) +
-                                   ", exiftool " + imio::to_json(*theirs).substr(0, 120));
-      }
-    }
-  }
-  // and the other way: what exiftool shows in those groups that imio lacks
-  for (const auto& [key, value] : exiftool) {
-    const auto colon = key.find(':');
-    const std::string group = key.substr(0, colon);
-    if (group != "IFD0" && group != "ExifIFD" && group != "GPS" && group != "InteropIFD" && group != "IFD1") continue;
-    const Value* ifd = parsed.lookup(group);
-    if (ifd == nullptr || !ifd->ref<Dict>().contains(key.substr(colon + 1))) {
-      ++tally.exiftool_only;
-      ++excluded["imio has no " + key];
-    }
-  }
 }
 
 #define REQUIRE_EXIFTOOL()                                                                              \
@@ -402,7 +280,7 @@ for order in "<>":
     REQUIRE(!exif.empty());
     const Dict parsed = imio::read_exif_tags(exif);
     CHECK(parsed.size() == 4);  // IFD0, ExifIFD, GPS, InteropIFD
-    compare_with_exiftool(files[i].filename().string(), parsed, oracle[i], tally, excluded);
+    imio_test::compare_exif_tags(files[i].filename().string(), parsed, oracle[i], tally, excluded);
   }
   for (const auto& m : tally.mismatches) UNSCOPED_INFO(m);
   CHECK(tally.mismatches.empty());
@@ -446,7 +324,7 @@ TEST_CASE("the corpus JPEGs' EXIF reads as exiftool reads it", "[exif][oracle][c
       refused.push_back(name + ": " + e.what());
       continue;
     }
-    compare_with_exiftool(name, parsed, oracle[i], tally, excluded);
+    imio_test::compare_exif_tags(name, parsed, oracle[i], tally, excluded);
   }
   for (const auto& m : tally.mismatches) UNSCOPED_INFO(m);
   for (const auto& r : refused) UNSCOPED_INFO("refused " << r);

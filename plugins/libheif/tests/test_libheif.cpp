@@ -534,6 +534,12 @@ TEST_CASE("orientation is written as irot/imir; reads apply it unless apply_tran
     CHECK(imio::imread(dir / "o.png") == shown);
     const auto t = imio::immeta(p).at("transformations").get<Value::List>();
     CHECK(t.empty() == (o == 1));
+    // the normalised orientation irot/imir amount to (docs/metadata.md): what
+    // libheif's decoding applies to the stored image; hidden when applied (D17)
+    const imio::Metadata stored = imio::immeta(p, {.kwargs = {{"apply_transformations", false}}});
+    CHECK(stored.get<std::int64_t>("orientation") == o);
+    CHECK(imio::apply_orientation(imio::imread(p, {.kwargs = {{"apply_transformations", false}}}), o) == shown);
+    CHECK_FALSE(imio::immeta(p).contains("orientation"));
   }
 }
 
@@ -547,7 +553,11 @@ TEST_CASE("ICC, EXIF and XMP are written and read back, also by heif-convert; co
       "MM\0*\0\0\0\x08\0\x02\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\x01\x0f\0\x02\0\0\0\x05\0\0\0\x26\0\0\0\0imio\0", 43));
   Bytes app1 = to_bytes(std::string("Exif\0\0", 6));
   app1.insert(app1.end(), exif_bytes.begin(), exif_bytes.end());
-  const Bytes icc = to_bytes("an ICC profile, untouched");
+  // the smallest well-formed ICC profile (header: size, 'acsp'; no tags):
+  // immeta reads its description, and a malformed one is a DecodeError
+  Bytes icc(132);
+  icc[3] = std::byte{132};
+  std::memcpy(icc.data() + 36, "acsp", 4);
   const std::string xmp = "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
   for (const char* ext : {".heic", ".avif"}) {
     INFO(ext);
@@ -558,6 +568,12 @@ TEST_CASE("ICC, EXIF and XMP are written and read back, also by heif-convert; co
     CHECK(m.get<Bytes>("exif") == exif_bytes);
     CHECK(to_string(m.get<Bytes>("xmp")) == xmp);
     CHECK(m.get<std::string>("Make") == "imio");
+    // the normalised entries (docs/metadata.md): every IFD of the Exif item;
+    // the orientation is irot/imir's, which the writer made from the EXIF
+    // Orientation (6: reconcile_orientation)
+    CHECK(m.at("exif_tags").ref<imio::Dict>().at("IFD0").ref<imio::Dict>().get<std::int64_t>("Orientation") == 6);
+    CHECK(m.get<std::string>("icc_description").empty());  // a profile without tags
+    CHECK(imio::immeta(p, {.kwargs = {{"apply_transformations", false}}}).get<std::int64_t>("orientation") == 6);
     // The EXIF Orientation (6) describes what irot/imir do in HEIF: hidden when the read applies them (D17)
     CHECK_FALSE(m.contains("Orientation"));
     CHECK(imio::immeta(p, {.exclude_applied = false}).get<std::int64_t>("Orientation") == 6);

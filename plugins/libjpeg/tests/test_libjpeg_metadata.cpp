@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "exiftool_compare.hpp"
 #include "exiftool_oracle.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
@@ -33,84 +34,6 @@ using imio::Value;
   }
 
 Dict meta_of(const fs::path& file) { return imio::immeta(file, {.plugin = "libjpeg"}); }
-
-// Whether imio's value is exiftool's, a JSON array matching a list.
-bool same(const Value& mine, const Value& theirs) {
-  if (theirs.is<Value::List>()) {
-    if (!mine.is<Value::List>()) return false;
-    const auto& a = mine.ref<Value::List>();
-    const auto& b = theirs.ref<Value::List>();
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!imio_test::same_as_exiftool(a[i], b[i])) return false;
-    }
-    return true;
-  }
-  return imio_test::same_as_exiftool(mine, theirs);
-}
-
-// exiftool's value conversion of IIM dates (CCYYMMDD → CCYY:MM:DD) and
-// times (HHMMSS±HHMM → HH:MM:SS±HH:MM), IIM 4.2 §1.5.3; imio keeps the text.
-Value exiftool_view(const std::string& name, const Value& v) {
-  if (!v.is<std::string>()) return v;
-  const std::string& t = v.ref<std::string>();
-  const bool date = name.find("Date") != std::string::npos, time = name.find("Time") != std::string::npos;
-  if (date && t.size() == 8) return t.substr(0, 4) + ":" + t.substr(4, 2) + ":" + t.substr(6, 2);
-  if (time && t.size() == 11) {
-    return t.substr(0, 2) + ":" + t.substr(2, 2) + ":" + t.substr(4, 2) + t.substr(6, 3) + ":" + t.substr(9, 2);
-  }
-  return v;
-}
-
-// A dataset repeated where exiftool's tag is not a list: exiftool shows one
-// value unless -a is given; every repeat must equal it.
-bool same_repeats(const Value& mine, const Value& theirs) {
-  if (!mine.is<Value::List>() || theirs.is<Value::List>()) return false;
-  for (const Value& v : mine.ref<Value::List>()) {
-    if (!imio_test::same_as_exiftool(v, theirs)) return false;
-  }
-  return true;
-}
-
-// Compares imio's iptc_tags, xmp, iptc and icc entries with exiftool's
-// object for the same file; every tag of exiftool's IPTC group must be in
-// iptc_tags and the other way round.
-void compare_entries(const std::string& file, const Dict& meta, const Dict& exiftool, imio_test::OracleTally& tally) {
-  const auto check = [&](const std::string& what, const Value& mine, const Value& theirs) {
-    ++tally.compared;
-    if (same(mine, theirs) || same_repeats(mine, theirs)) {
-      ++tally.equal;
-    } else {
-      tally.mismatches.push_back(file + " " + what + ": imio " + imio::to_json(mine).substr(0, 160) + ", exiftool " +
-                                 imio::to_json(theirs).substr(0, 160));
-    }
-  };
-  const auto pair = [&](const std::string& key, const std::string& exiftool_key) {
-    const Value* mine = meta.lookup(key);
-    const Value* theirs = exiftool.lookup(exiftool_key);
-    if (mine != nullptr && theirs != nullptr) check(key, *mine, *theirs);
-    else if (mine != nullptr) ++tally.imio_only;
-    else if (theirs != nullptr) ++tally.exiftool_only, tally.mismatches.push_back(file + " only exiftool has " + exiftool_key);
-  };
-  pair("xmp", "XMP:XMP");
-  pair("iptc", "IPTC:IPTC");
-  pair("icc_profile", "ICC_Profile:ICC_Profile");
-  pair("icc_description", "ICC_Profile:ProfileDescription");
-  const Value* tags = meta.lookup("iptc_tags");
-  if (tags != nullptr) {
-    for (const auto& [name, value] : tags->ref<Dict>()) {
-      if (const Value* theirs = exiftool.lookup("IPTC:" + name)) check("iptc_tags " + name, exiftool_view(name, value), *theirs);
-      else ++tally.imio_only;
-    }
-  }
-  for (const auto& [key, value] : exiftool) {
-    if (key.rfind("IPTC:", 0) != 0 || key == "IPTC:IPTC") continue;
-    if (tags == nullptr || !tags->ref<Dict>().contains(key.substr(5))) {
-      ++tally.exiftool_only;
-      tally.mismatches.push_back(file + " only exiftool has " + key);
-    }
-  }
-}
 
 // The byte offset of each APP1 extended-XMP payload (after its 35-byte
 // namespace) in a JPEG file.
@@ -190,8 +113,8 @@ TEST_CASE("XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracl
   REQUIRE(oracle.size() == 2);
   imio_test::OracleTally tally;
   const Dict meta = meta_of(tagged);
-  compare_entries("tagged.jpg", meta, oracle[0], tally);
-  compare_entries("icc_v2.jpg", meta_of(v2), oracle[1], tally);
+  imio_test::compare_photo_entries("tagged.jpg", meta, oracle[0], tally);
+  imio_test::compare_photo_entries("icc_v2.jpg", meta_of(v2), oracle[1], tally);
   for (const auto& m : tally.mismatches) UNSCOPED_INFO(m);
   CHECK(tally.mismatches.empty());
   // xmp, iptc, icc_profile, icc_description in tagged.jpg, plus its 10 IPTC
@@ -212,6 +135,8 @@ TEST_CASE("XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracl
   CHECK(meta.at("exif_tags").ref<Dict>().at("ExifIFD").ref<Dict>().get<std::int64_t>("ISO") == 200);
   CHECK(meta.get<std::string>("Make") == "Maker");
   CHECK(meta.contains("exif"));
+  CHECK(meta.get<std::int64_t>("orientation") == 1);  // IFD0's Orientation (add_photo_metadata)
+  CHECK_FALSE(meta_of(v2).contains("orientation"));   // no EXIF: unknown
 }
 
 TEST_CASE("extended XMP is reassembled as exiftool wrote it, and refused when its sizes lie", "[metadata][oracle]") {
@@ -345,7 +270,7 @@ TEST_CASE("the corpus JPEGs' XMP, IPTC and ICC entries are what exiftool reads",
   REQUIRE(oracle.size() == files.size());
   imio_test::OracleTally tally;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    compare_entries(fs::relative(files[i], root).string(), metas[i], oracle[i], tally);
+    imio_test::compare_photo_entries(fs::relative(files[i], root).string(), metas[i], oracle[i], tally);
   }
   // extended XMP: the MD5 of imio's reassembled packet is the GUID exiftool
   // reads from HasExtendedXMP (XMP Part 3 §1.1.3.1)

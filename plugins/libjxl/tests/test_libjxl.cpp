@@ -663,6 +663,9 @@ TEST_CASE("orientation is written to the image header; reads apply it unless rot
     CHECK_FALSE(imio::immeta(p).contains("Orientation"));
     CHECK(imio::immeta(p, {.exclude_applied = false}).get<std::int64_t>("Orientation") == o);
     CHECK(imio::immeta(p, {.kwargs = {{"rotate", false}}}).get<std::int64_t>("Orientation") == o);
+    // the normalised entry (docs/metadata.md): the header's, hidden with Orientation
+    CHECK_FALSE(imio::immeta(p).contains("orientation"));
+    CHECK(imio::immeta(p, {.kwargs = {{"rotate", false}}}).get<std::int64_t>("orientation") == o);
   }
 }
 
@@ -694,6 +697,12 @@ TEST_CASE("ICC, EXIF and XMP are written as the codestream's profile and the Exi
   CHECK(m.get<Bytes>("exif") == exif_bytes);
   CHECK(to_string(m.get<Bytes>("xmp")) == xmp);
   CHECK(m.get<std::string>("Make") == "imio");  // the EXIF tags, parsed by imio's reader
+  // the normalised entries (docs/metadata.md): every IFD, the profile's
+  // description; the orientation is the codestream's, which the writer set
+  // from the EXIF Orientation (6: reconcile_orientation)
+  CHECK(m.at("exif_tags").ref<imio::Dict>().at("IFD0").ref<imio::Dict>().get<std::string>("Make") == "imio");
+  CHECK_FALSE(m.get<std::string>("icc_description").empty());
+  CHECK(imio::immeta(p, {.kwargs = {{"rotate", false}}}).get<std::int64_t>("orientation") == 6);
   CHECK(m.get<bool>("container"));
   const auto boxes = m.at("boxes").get<Value::List>();
   CHECK(std::find(boxes.begin(), boxes.end(), Value("Exif")) != boxes.end());

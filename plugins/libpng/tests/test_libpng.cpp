@@ -383,7 +383,11 @@ TEST_CASE("a batch is written as an APNG that Pillow plays back") {
 
 TEST_CASE("writer options reach the file") {
   const NDArray a = make({5, 6, 3}, DType::uint8, 3);
-  const Bytes icc = to_bytes("not really an ICC profile");
+  // the smallest well-formed ICC profile (header: size, 'acsp'; no tags):
+  // immeta reads its description, and a malformed one is a DecodeError
+  Bytes icc(132);
+  icc[3] = std::byte{132};
+  std::memcpy(icc.data() + 36, "acsp", 4);
   imio::Dict text{{"Title", "imio"}, {"Autor", "Zoë"}};
   const auto bytes = imio::imwrite("<bytes>", a,
                                    {.extension = ".png",

@@ -720,7 +720,7 @@ TEST_CASE("ICC profile and resolution: written to the JP2 boxes, read back by im
   icc[3] = std::byte{0};
   icc[2] = std::byte{1};  // size 256, big-endian
   std::memcpy(icc.data() + 36, "acsp", 4);
-  for (std::size_t i = 128; i < 256; ++i) icc[i] = static_cast<std::byte>(i * 7);
+  for (std::size_t i = 132; i < 256; ++i) icc[i] = static_cast<std::byte>(i * 7);  // no tags (128…131 zero): well-formed
   const NDArray src = photo(40, 50, 3, 70);
   const fs::path p = dir / "meta.jp2";
   imio::imwrite(p, src, {.kwargs = {{"icc_profile", icc}, {"dpi", Value{300, 150.5}}, {"comment", "imio test"}}});
