@@ -322,25 +322,25 @@ TEST_CASE("metadata kwargs that make no block are ArgumentErrors naming the key"
 }
 
 TEST_CASE("an orientation kwarg is written into the EXIF, one rule for every writer", "[write][plugins]") {
-  for (const char* ext : {".jpg", ".png", ".webp"}) {
+  // each extension with the plugin whose writer takes the kwarg: without it another plugin (FFmpeg)
+  // may serve the extension and rightly refuse an orientation
+  const std::pair<const char*, const char*> writers[] = {{".jpg", "libjpeg"}, {".png", "libpng"}, {".webp", "libwebp"}};
+  for (const auto& [ext, plugin] : writers) {
+    if (!have(plugin)) continue;
     CAPTURE(ext);
     const auto encoded = [&](const imio::Kwargs& kw) {
       return imio::imwrite("<bytes>", small_image(), {.extension = ext, .kwargs = kw});
     };
-    try {
-      // alone: a block holding only it
-      Dict m = imio::immeta(imio::ImageResource(*encoded({{"orientation", 6}})), {.extension = ext});
-      REQUIRE(m.contains("exif"));
-      CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 6);
-      // with an EXIF block saying otherwise: the kwarg wins
-      m = imio::immeta(imio::ImageResource(*encoded({{"orientation", 3}, {"exif", camera_tags()}})), {.extension = ext});
-      CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 3);
-      // without the kwarg, the EXIF's own stays
-      m = imio::immeta(imio::ImageResource(*encoded({{"exif", camera_tags()}})), {.extension = ext});
-      CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 6);
-    } catch (const imio::NoPluginError&) {
-      // the format is not built
-    }
+    // alone: a block holding only it
+    Dict m = imio::immeta(imio::ImageResource(*encoded({{"orientation", 6}})), {.extension = ext});
+    REQUIRE(m.contains("exif"));
+    CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 6);
+    // with an EXIF block saying otherwise: the kwarg wins
+    m = imio::immeta(imio::ImageResource(*encoded({{"orientation", 3}, {"exif", camera_tags()}})), {.extension = ext});
+    CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 3);
+    // without the kwarg, the EXIF's own stays
+    m = imio::immeta(imio::ImageResource(*encoded({{"exif", camera_tags()}})), {.extension = ext});
+    CHECK(imio::exif_orientation(m.get<Bytes>("exif")) == 6);
   }
 }
 
@@ -598,5 +598,5 @@ TEST_CASE("every EXIF block of the corpus that reads is rebuilt from its parsed 
     }
   }
   std::printf("EXIF blocks of the corpus rebuilt from their parsed form: %zu\n", parsed);
-  CHECK(parsed >= 60);
+  if (have("libjpeg")) CHECK(parsed >= 60);  // the corpus's EXIF lives mostly in JPEGs
 }
