@@ -178,7 +178,13 @@ def pyav_frames(path):
     import av
     try:
         with av.open(path) as c:
-            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+            # One decoding thread: PyAV's default slice threading gives VP8 frames that differ
+            # from run to run under load (measured on fixture.webm: 2 distinct results in 15,
+            # up to 8 levels apart); the single-threaded decode is the reproducible reference.
+            stream = c.streams.video[0]
+            stream.thread_type = "NONE"
+            stream.thread_count = 1
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(stream)]
     except Exception as e:  # noqa: BLE001
         raise Unreadable(f"PyAV: {type(e).__name__}: {e}") from None
     if not frames:
