@@ -27,12 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define REQUIRE_EXIFTOOL()                                                                        \
-  if (!imio_test::exiftool_available()) {                                                         \
-    WARN("skipped: exiftool is not installed (Debian: apt-get install libimage-exiftool-perl)"); \
-    return;                                                                                       \
-  }
-
 Bytes b(std::string_view s) { return imio_test::to_bytes(s); }
 
 // A minimal ICC profile (ICC.1:2010 §7.2): the 128-byte header and an empty tag table.
