@@ -256,3 +256,70 @@ TEST_CASE("--strip-metadata is a flag of convert only", "[metadata]") {
   CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata=maybe"}), imio::cli::UsageError);
   CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata", "--strip-metadata"}), imio::cli::UsageError);
 }
+
+TEST_CASE("imio convert in.jpg out.jpg carries extended XMP byte for byte", "[metadata]") {
+  if (!have({"libjpeg"})) return;
+  TempDir tmp;
+  // 100 000 bytes of XMP: imio writes a standard packet naming the extension
+  std::string big = kXmp;
+  big.insert(big.find("</rdf:RDF>"), "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" dc:source=\"" +
+                                          std::string(100000, 'x') + "\"/>");
+  const fs::path in = tmp / "in.jpg", out = tmp / "out.jpg", png = tmp / "out.png";
+  imio::imwrite(in, photo(16, 16), {.kwargs = {{"xmp", big}}});
+  const Dict a = imio::immeta(in);
+  REQUIRE(a.contains("xmp_extended"));
+  const ProgramResult r = run_imio({"convert", in.string(), out.string()});
+  check_ok(r);
+  CHECK(carried(report(r)) == std::vector<std::string>{"xmp", "xmp_extended"});
+  const Dict c = imio::immeta(out);
+  CHECK(c.get<Bytes>("xmp") == a.get<Bytes>("xmp"));
+  CHECK(c.get<Bytes>("xmp_extended") == a.get<Bytes>("xmp_extended"));
+  CHECK(c.get<Bytes>("xmp_extended") == imio_test::to_bytes(big));
+  if (have({"libpng"})) {
+    // PNG's iTXt has no place for an extension: the standard packet goes, the extension is reported
+    const ProgramResult p = run_imio({"convert", in.string(), png.string()});
+    check_ok(p);
+    const Dict rep = report(p);
+    CHECK(carried(rep) == std::vector<std::string>{"xmp"});
+    CHECK(contains(rep.get<Dict>("not_carried").get<std::string>("xmp_extended"), "no `xmp_extended` kwarg"));
+  }
+}
+
+TEST_CASE("imio convert carries a corpus JPEG's extended XMP as exiftool reads it", "[metadata][corpus]") {
+  if (!have({"libjpeg"}) || !imio_test::exiftool_available()) return;
+  IMIO_CORPUS_OR_SKIP(in, "jpeg/exiftool/ExtendedXMP.jpg");
+  const Dict a = imio::immeta(in);
+  if (!a.contains("xmp_extended")) {
+    WARN("skipped: " << in << " holds no extended XMP that imio reassembles");
+    return;
+  }
+  TempDir tmp;
+  const fs::path out = tmp / "out.jpg";
+  const ProgramResult r = run_imio({"convert", in.string(), out.string()});
+  check_ok(r);
+  const Dict c = imio::immeta(out);
+  CHECK(c.get<Bytes>("xmp") == a.get<Bytes>("xmp"));
+  CHECK(c.get<Bytes>("xmp_extended") == a.get<Bytes>("xmp_extended"));
+  const std::vector<Dict> j = imio_test::exiftool_json({in, out});
+  const Dict first = metadata_groups(j[0]), last = metadata_groups(j[1]);
+  std::size_t xmp = 0;
+  for (const auto& [key, value] : first) xmp += key.rfind("XMP", 0) == 0;
+  CHECK(xmp > 0);
+  CHECK(first == last);
+  CHECK_FALSE(j[1].contains("ExifTool:Warning"));
+}
+
+TEST_CASE("the JPEG writer's xmp_extended needs a standard packet that names it", "[metadata]") {
+  if (!have({"libjpeg"})) return;
+  const auto fails = [](const imio::Kwargs& kw, const std::string& part) {
+    try {
+      imio::imwrite("<bytes>", photo(8, 8), {.extension = ".jpg", .kwargs = kw});
+      FAIL("no ArgumentError");
+    } catch (const imio::ArgumentError& e) {
+      CHECK(contains(e.what(), "xmp_extended"));
+      CHECK(contains(e.what(), part));
+    }
+  };
+  fails({{"xmp_extended", kXmp}}, "needs `xmp`");
+  fails({{"xmp", kXmp}, {"xmp_extended", kXmp}}, "names no extension");
+}
