@@ -323,3 +323,51 @@ TEST_CASE("the JPEG writer's xmp_extended needs a standard packet that names it"
   fails({{"xmp_extended", kXmp}}, "needs `xmp`");
   fails({{"xmp", kXmp}, {"xmp_extended", kXmp}}, "names no extension");
 }
+
+TEST_CASE("imio convert of an animation carries the file's metadata where the target holds it, and reports the rest", "[metadata]") {
+  if (!have({"libpng"})) return;
+  TempDir tmp;
+  imio::NDArray frames(imio::Shape{3, 8, 8, 3}, imio::DType::uint8);
+  auto* p = reinterpret_cast<std::uint8_t*>(frames.bytes());
+  for (std::size_t i = 0; i < frames.nbytes(); ++i) p[i] = static_cast<std::uint8_t>(i * 3);
+  const Dict exif{{"IFD0", Dict{{"Make", "imio"}}}, {"ExifIFD", Dict{{"ISO", 100}}}};
+  const fs::path in = tmp / "anim.png";
+  imio::imwrite(in, frames, {.kwargs = {{"exif", exif}, {"xmp", kXmp}, {"icc_profile", icc_profile()}}});
+  REQUIRE(imio::improps(in).is_batch);
+  const Dict source = imio::immeta(in);
+  {
+    // APNG → APNG: the stack, written at once, with the blocks byte for byte
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.png").string()});
+    check_ok(r);
+    CHECK(carried(report(r)) == std::vector<std::string>{"exif", "xmp", "icc_profile"});
+    CHECK(imio::imread(tmp / "out.png") == frames);
+    const Dict m = imio::immeta(tmp / "out.png");
+    for (const char* key : {"exif", "xmp", "icc_profile"}) {
+      CAPTURE(key);
+      CHECK(m.at(key) == source.at(key));
+    }
+  }
+  if (have({"libtiff"})) {
+    // → a multi-page TIFF: the EXIF's tags on the first page
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.tif").string()});
+    check_ok(r);
+    CHECK(carried(report(r)) == std::vector<std::string>{"exif", "xmp", "icc_profile"});
+    const Dict m = imio::immeta(tmp / "out.tif", {.plugin = "libtiff"});
+    const Dict& tags = m.at("exif_tags").ref<Dict>();
+    CHECK(tags.at("IFD0").ref<Dict>().get<std::string>("Make") == "imio");
+    CHECK(tags.at("ExifIFD").ref<Dict>().get<std::int64_t>("ISO") == 100);
+    CHECK(m.get<Bytes>("xmp") == imio_test::to_bytes(kXmp));
+  }
+  if (have({"giflib"})) {
+    // → GIF, frame by frame: nothing GIF's writer takes, all reported, every frame written
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.gif").string()});
+    check_ok(r);
+    const Dict rep = report(r);
+    CHECK(carried(rep).empty());
+    for (const char* key : {"exif", "xmp", "icc_profile"}) {
+      CAPTURE(key);
+      CHECK(contains(rep.get<Dict>("not_carried").get<std::string>(key), "giflib's writer does not take it"));
+    }
+    CHECK(imio::improps(tmp / "out.gif").n_images == std::optional<std::size_t>(3));
+  }
+}
