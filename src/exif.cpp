@@ -6,6 +6,7 @@
 #include <imio/plugin.hpp>
 
 #include "exif_block.hpp"
+#include "exif_tag_names.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,11 +18,6 @@ namespace imio {
 namespace {
 
 using namespace exif_detail;
-
-struct TagName {
-  std::uint16_t tag;
-  const char* name;
-};
 
 constexpr TagName kTagNames[] = {
 #include "exif_tags.inc"

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "exif_tag_names.hpp"
 #include "text_bytes.hpp"
 
 namespace imio {
@@ -34,22 +35,6 @@ constexpr std::uint64_t kMaxEntries = 1024;
 /// Values are laid out side by side in a sound block, so their sizes add up
 /// to less than the block; four times it allows shared values and no more.
 constexpr std::uint64_t kValueBudget = 4;
-
-struct TagName {
-  std::uint16_t tag;
-  const char* name;
-};
-
-constexpr TagName kExifNames[] = {
-#include "exif_tag_names.inc"
-};
-constexpr TagName kGpsNames[] = {
-#include "exif_gps_tag_names.inc"
-};
-
-// The pointer tags that link the IFDs (EXIF 2.32 §4.6.3): structure, not
-// entries of the result.
-constexpr std::uint16_t kExifPointer = 0x8769, kGpsPointer = 0x8825, kInteropPointer = 0xA005;
 
 std::string tag_key(std::span<const TagName> names, std::uint16_t tag) {
   const auto it = std::lower_bound(names.begin(), names.end(), tag,

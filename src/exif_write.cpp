@@ -19,25 +19,13 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "exif_tag_names.hpp"
 
 namespace imio {
 namespace {
 
 using namespace exif_detail;
 
-struct TagName {
-  std::uint16_t tag;
-  const char* name;
-};
-
-constexpr TagName kExifNames[] = {
-#include "exif_tag_names.inc"
-};
-constexpr TagName kGpsNames[] = {
-#include "exif_gps_tag_names.inc"
-};
-
-constexpr std::uint16_t kExifPointer = 0x8769, kGpsPointer = 0x8825, kInteropPointer = 0xA005;
 constexpr std::uint16_t kThumbnailOffset = 0x0201, kThumbnailLength = 0x0202;
 
 // A pseudo-type: SHORT when every value fits 16 bits, else LONG.

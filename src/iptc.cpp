@@ -13,22 +13,13 @@
 
 #include <fmt/format.h>
 
+#include "iptc_names.hpp"
 #include "text_bytes.hpp"
 
 namespace imio {
 namespace {
 
-enum Kind : std::uint8_t { kText, kUint, kBinary };
-
-struct DatasetName {
-  std::uint8_t record, dataset;
-  const char* name;
-  Kind kind;
-};
-
-constexpr DatasetName kNames[] = {
-#include "iptc_names.inc"
-};
+using namespace iptc_detail;
 
 const DatasetName* dataset_name(std::uint8_t record, std::uint8_t dataset) {
   for (const DatasetName& d : kNames) {

@@ -12,20 +12,12 @@
 
 #include <fmt/format.h>
 
+#include "iptc_names.hpp"
+
 namespace imio {
 namespace {
 
-enum Kind : std::uint8_t { kText, kUint, kBinary };
-
-struct DatasetName {
-  std::uint8_t record, dataset;
-  const char* name;
-  Kind kind;
-};
-
-constexpr DatasetName kNames[] = {
-#include "iptc_names.inc"
-};
+using namespace iptc_detail;
 
 struct Dataset {
   std::uint8_t record, number;

@@ -10,21 +10,27 @@ namespace {
 
 bool swaps_axes(int orientation) { return orientation >= 5 && orientation <= 8; }
 
-// Where output pixel (i, j) of an image of input size h × w comes from.
+// Where output pixel (i, j) of an image of input size h × w comes from;
+// inline here for the per-pixel loops below, exported as stored_position.
+inline std::pair<std::size_t, std::size_t> source_of(int orientation, std::size_t h, std::size_t w, std::size_t i,
+                                                      std::size_t j) noexcept {
+  switch (orientation) {
+    case 2: return {i, w - 1 - j};
+    case 3: return {h - 1 - i, w - 1 - j};
+    case 4: return {h - 1 - i, j};
+    case 5: return {j, i};
+    case 6: return {h - 1 - j, i};
+    case 7: return {h - 1 - j, w - 1 - i};
+    case 8: return {j, w - 1 - i};
+    default: return {i, j};
+  }
+}
+
 struct Source {
   int orientation;
   std::size_t h, w;
   std::pair<std::size_t, std::size_t> operator()(std::size_t i, std::size_t j) const {
-    switch (orientation) {
-      case 2: return {i, w - 1 - j};
-      case 3: return {h - 1 - i, w - 1 - j};
-      case 4: return {h - 1 - i, j};
-      case 5: return {j, i};
-      case 6: return {h - 1 - j, i};
-      case 7: return {h - 1 - j, w - 1 - i};
-      case 8: return {j, w - 1 - i};
-      default: return {i, j};
-    }
+    return source_of(orientation, h, w, i, j);
   }
 };
 
@@ -45,6 +51,11 @@ void transform_plane(const std::byte* in, std::byte* out, Source src, std::size_
 }
 
 }  // namespace
+
+std::pair<std::size_t, std::size_t> stored_position(int orientation, std::size_t height, std::size_t width,
+                                                    std::size_t row, std::size_t column) noexcept {
+  return source_of(orientation, height, width, row, column);
+}
 
 Shape oriented_shape(const Shape& shape, int orientation, std::size_t height_axis) {
   if (height_axis + 1 >= shape.size()) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <span>
+#include <utility>
 
 namespace imio {
 
@@ -59,5 +60,12 @@ IMIO_EXPORT Shape oriented_shape(const Shape& shape, int orientation, std::size_
 /// the spatial axes `height_axis`, `height_axis + 1` only, whatever follows
 /// them (DECISIONS D18).
 IMIO_EXPORT NDArray apply_orientation(NDArray image, int orientation, std::size_t height_axis = 0);
+/// Where pixel (`row`, `column`) of the upright image lies in the stored
+/// `height` × `width` image of EXIF `orientation`, as {row, column}: the
+/// inverse of apply_orientation (EXIF 2.32 §4.6.4 table 3), for readers that
+/// map a region of the upright image back to the stored pixels.
+IMIO_EXPORT std::pair<std::size_t, std::size_t> stored_position(int orientation, std::size_t height,
+                                                                 std::size_t width, std::size_t row,
+                                                                 std::size_t column) noexcept;
 
 }  // namespace imio

@@ -195,20 +195,8 @@ class JpegReader final : public Plugin {
     }
     const std::uint64_t n = o.scale;
     const Box up{c.left / n, c.top / n, (c.right + n - 1) / n, (c.bottom + n - 1) / n};
-    // Where the upright pixel (i, j) of the scaled image lies in the stored
-    // one of h × w (the inverse of apply_orientation, EXIF 2.32 §4.6.4 table 3).
-    const auto source = [&](std::uint64_t i, std::uint64_t j) -> std::pair<std::uint64_t, std::uint64_t> {
-      switch (orientation) {
-        case 2: return {i, w - 1 - j};
-        case 3: return {h - 1 - i, w - 1 - j};
-        case 4: return {h - 1 - i, j};
-        case 5: return {j, i};
-        case 6: return {h - 1 - j, i};
-        case 7: return {h - 1 - j, w - 1 - i};
-        case 8: return {j, w - 1 - i};
-        default: return {i, j};
-      }
-    };
+    // the box's corners in the stored image of h × w (scaled) pixels
+    const auto source = [&](std::uint64_t i, std::uint64_t j) { return stored_position(orientation, h, w, i, j); };
     const auto [y0, x0] = source(up.top, up.left);
     const auto [y1, x1] = source(up.bottom - 1, up.right - 1);
     return {std::min(x0, x1), std::min(y0, y1), std::max(x0, x1) + 1, std::max(y0, y1) + 1};

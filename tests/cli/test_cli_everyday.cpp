@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "plugins_built.hpp"
 #include "run_program.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -24,16 +25,6 @@ using imio_test::run_imio;
 using imio_test::TempDir;
 
 namespace {
-
-bool have(std::initializer_list<const char*> plugins) {
-  for (const char* p : plugins) {
-    if (!imio::has_plugin(p)) {
-      WARN("skipped: the " << p << " plugin is not built");
-      return false;
-    }
-  }
-  return true;
-}
 
 /// `n` frames of h×w RGB with a handful of colours (exact through GIF's palette).
 NDArray frames(std::size_t n, std::size_t h, std::size_t w) {
@@ -69,7 +60,7 @@ void check_ok(const ProgramResult& r) {
 }  // namespace
 
 TEST_CASE("imio iter --write-extension .png writes each frame as OUTDIR/00000.png, …") {
-  if (!have({"giflib", "libpng"})) return;
+  if (!imio_test::plugins_built({"giflib", "libpng"})) return;
   TempDir tmp;
   imio::imwrite(tmp / "anim.gif", frames(4, 24, 32));
   const NDArray want = imio::imread(tmp / "anim.gif");  // what the frames read as
@@ -90,7 +81,7 @@ TEST_CASE("imio iter --write-extension .png writes each frame as OUTDIR/00000.pn
 }
 
 TEST_CASE("imio convert of an animation to GIF streams the frames and writes what imwrite writes") {
-  if (!have({"giflib"})) return;
+  if (!imio_test::plugins_built({"giflib"})) return;
   TempDir tmp;
   imio::imwrite(tmp / "anim.gif", frames(5, 24, 32), {.kwargs = {{"duration", 40}, {"loop", 0}}});
   const ProgramResult r = run_imio({"convert", (tmp / "anim.gif").string(), (tmp / "out.gif").string(), "--write-kw",
@@ -106,7 +97,7 @@ TEST_CASE("imio convert of an animation to GIF streams the frames and writes wha
 }
 
 TEST_CASE("imio convert of one image writes the bytes imwrite(imread) writes") {
-  if (!have({"libpng", "libjpeg"})) return;
+  if (!imio_test::plugins_built({"libpng", "libjpeg"})) return;
   TempDir tmp;
   imio::imwrite(tmp / "a.png", frame_of(frames(1, 30, 40), 0));
   for (const char* ext : {".png", ".jpg", ".npy"}) {
@@ -118,7 +109,7 @@ TEST_CASE("imio convert of one image writes the bytes imwrite(imread) writes") {
     CHECK(imio_test::read_file(out) == imio_test::read_file(ref));
   }
   // An animation to a still format: the batch is refused as before (JPEG holds one image).
-  if (!have({"giflib"})) return;
+  if (!imio_test::plugins_built({"giflib"})) return;
   imio::imwrite(tmp / "anim.gif", frames(3, 8, 8));
   const ProgramResult r = run_imio({"convert", (tmp / "anim.gif").string(), (tmp / "x.jpg").string()});
   CHECK(r.status == 1);
@@ -128,7 +119,7 @@ TEST_CASE("imio convert of one image writes the bytes imwrite(imread) writes") {
 }
 
 TEST_CASE("imio convert of a video to GIF and to another container streams every frame") {
-  if (!have({"ffmpeg", "giflib"})) return;
+  if (!imio_test::plugins_built({"ffmpeg", "giflib"})) return;
   TempDir tmp;
   try {
     imio::imwrite(tmp / "in.mkv", frames(12, 48, 64), {.kwargs = {{"fps", 10}}});
@@ -145,7 +136,7 @@ TEST_CASE("imio convert of a video to GIF and to another container streams every
 }
 
 TEST_CASE("--max-pixels, --max-frames and --max-bytes reach the library as the call's Limits") {
-  if (!have({"giflib", "npy"})) return;
+  if (!imio_test::plugins_built({"giflib", "npy"})) return;
   TempDir tmp;
   imio::imwrite(tmp / "anim.gif", frames(5, 24, 32));
   const auto limit_error = [](const ProgramResult& r) {
@@ -165,7 +156,7 @@ TEST_CASE("--max-pixels, --max-frames and --max-bytes reach the library as the c
 }
 
 TEST_CASE("a long conversion draws a progress line on a terminal, and nothing on a pipe") {
-  if (!have({"giflib"})) return;
+  if (!imio_test::plugins_built({"giflib"})) return;
   const std::string script = "/usr/bin/script";
   if (!fs::exists(script)) {
     WARN("skipped: util-linux's script (a pseudo-terminal) is not available");
@@ -187,7 +178,7 @@ TEST_CASE("a long conversion draws a progress line on a terminal, and nothing on
 }
 
 TEST_CASE("an unknown write extension lists each writer and what it writes, in a few lines") {
-  if (!have({"npy"})) return;
+  if (!imio_test::plugins_built({"npy"})) return;
   TempDir tmp;
   imio::imwrite(tmp / "a.npy", NDArray({2, 3}, DType::uint8));
   const ProgramResult r = run_imio({"convert", (tmp / "a.npy").string(), (tmp / "out.xyz").string()});

@@ -17,6 +17,7 @@
 #include "catch.hpp"
 #include "command_line.hpp"
 #include "exiftool_oracle.hpp"
+#include "plugins_built.hpp"
 #include "run_program.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -31,16 +32,6 @@ using imio_test::run_imio;
 using imio_test::TempDir;
 
 namespace {
-
-bool have(std::initializer_list<const char*> plugins) {
-  for (const char* p : plugins) {
-    if (!imio::has_plugin(p)) {
-      WARN("skipped: the " << p << " plugin is not built");
-      return false;
-    }
-  }
-  return true;
-}
 
 imio::NDArray photo(std::size_t h, std::size_t w) {
   imio::NDArray a(imio::Shape{h, w, 3}, imio::DType::uint8);
@@ -123,7 +114,7 @@ Dict metadata_groups(const Dict& j) {
 }  // namespace
 
 TEST_CASE("imio convert in.jpg out.png then out.png out.jpg keeps EXIF, XMP, IPTC and ICC byte for byte", "[metadata]") {
-  if (!have({"libjpeg", "libpng"})) return;
+  if (!imio_test::plugins_built({"libjpeg", "libpng"})) return;
   TempDir tmp;
   const fs::path in = tmp / "in.jpg", png = tmp / "out.png", out = tmp / "out.jpg";
   write_tagged_jpeg(in);
@@ -163,7 +154,7 @@ TEST_CASE("imio convert in.jpg out.png then out.png out.jpg keeps EXIF, XMP, IPT
 }
 
 TEST_CASE("imio convert of exiftool's test image keeps what exiftool shows", "[metadata][corpus]") {
-  if (!have({"libjpeg", "libpng"}) || !imio_test::exiftool_available()) return;
+  if (!imio_test::plugins_built({"libjpeg", "libpng"}) || !imio_test::exiftool_available()) return;
   IMIO_CORPUS_OR_SKIP(in, "jpeg/exiftool/ExifTool.jpg");
   TempDir tmp;
   const fs::path png = tmp / "out.png", out = tmp / "out.jpg";
@@ -179,7 +170,7 @@ TEST_CASE("imio convert of exiftool's test image keeps what exiftool shows", "[m
 }
 
 TEST_CASE("imio convert --strip-metadata carries nothing and prints nothing", "[metadata]") {
-  if (!have({"libjpeg", "libpng"})) return;
+  if (!imio_test::plugins_built({"libjpeg", "libpng"})) return;
   TempDir tmp;
   write_tagged_jpeg(tmp / "in.jpg");
   const ProgramResult r = run_imio({"convert", (tmp / "in.jpg").string(), (tmp / "out.png").string(), "--strip-metadata"});
@@ -196,7 +187,7 @@ TEST_CASE("imio convert --strip-metadata carries nothing and prints nothing", "[
 }
 
 TEST_CASE("imio convert resets the EXIF Orientation when the read turned the pixels", "[metadata]") {
-  if (!have({"libjpeg", "libpng"})) return;
+  if (!imio_test::plugins_built({"libjpeg", "libpng"})) return;
   TempDir tmp;
   write_tagged_jpeg(tmp / "in.jpg");
   check_ok(run_imio({"convert", (tmp / "in.jpg").string(), (tmp / "up.png").string(), "--kw", "rotate=true"}));
@@ -213,7 +204,7 @@ TEST_CASE("imio convert resets the EXIF Orientation when the read turned the pix
 }
 
 TEST_CASE("imio convert reports what the target cannot hold, and writes the image anyway", "[metadata]") {
-  if (!have({"libjpeg", "libpng"})) return;
+  if (!imio_test::plugins_built({"libjpeg", "libpng"})) return;
   TempDir tmp;
   write_tagged_jpeg(tmp / "in.jpg");
   if (imio::has_plugin("npy")) {

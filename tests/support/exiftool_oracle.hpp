@@ -15,7 +15,23 @@
 #include <string>
 #include <vector>
 
+#include "python_oracle.hpp"
 #include "test_util.hpp"
+
+// Skip the current test case with a message when exiftool (and, for the
+// second form, Pillow) is missing: the oracle tests then say why they did
+// not run instead of passing silently.
+#define REQUIRE_EXIFTOOL()                                                                        \
+  if (!imio_test::exiftool_available()) {                                                         \
+    WARN("skipped: exiftool is not installed (Debian: apt-get install libimage-exiftool-perl)"); \
+    return;                                                                                       \
+  }
+
+#define REQUIRE_EXIFTOOL_AND_PILLOW()                                                                 \
+  if (!imio_test::exiftool_available() || !imio_test::python_has("PIL")) {                            \
+    WARN("skipped: needs exiftool (libimage-exiftool-perl) and Pillow for " << imio_test::python()); \
+    return;                                                                                           \
+  }
 
 namespace imio_test {
 

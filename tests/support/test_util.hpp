@@ -71,6 +71,15 @@ inline imio::Bytes read_file(const std::filesystem::path& p) {
     return;                                                            \
   }
 
+/// Declares `const std::filesystem::path var` = the corpus folder `rel`, or
+/// ends the test case with a warning when the corpus is not available.
+#define IMIO_CORPUS_DIR_OR_SKIP(var, rel)                                      \
+  if (::imio_test::corpus_dir().empty()) {                                     \
+    WARN("skipped: no corpus (../shared/corpus)");                             \
+    return;                                                                    \
+  }                                                                            \
+  const std::filesystem::path var = ::imio_test::corpus_dir() / (rel)
+
 /// The what() of the exception of type E that `f` throws; a test failure
 /// when it throws another type or nothing.
 template <class E, class F>

@@ -133,12 +133,6 @@ Bytes jpeg_exif(const Bytes& file) {
   return {};
 }
 
-#define REQUIRE_EXIFTOOL()                                                                              \
-  if (!imio_test::exiftool_available()) {                                                               \
-    WARN("skipped: exiftool is not installed (Debian: apt-get install libimage-exiftool-perl)");       \
-    return;                                                                                             \
-  }
-
 }  // namespace
 
 TEST_CASE("every IFD of an EXIF block is read, named as exiftool's groups", "[exif]") {

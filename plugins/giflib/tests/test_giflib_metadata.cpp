@@ -50,10 +50,7 @@ Bytes with_xmp(const Bytes& gif, std::string_view packet, bool trailer) {
 }  // namespace
 
 TEST_CASE("a GIF's XMP application extension is the packet exiftool reads", "[metadata][oracle]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
+  REQUIRE_EXIFTOOL();
   imio_test::TempDir dir;
   const fs::path p = dir / "xmp.gif";
   imio::imwrite(p, gray_image());

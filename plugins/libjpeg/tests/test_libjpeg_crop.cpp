@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "crop_box.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -25,33 +26,15 @@ using imio::DType;
 using imio::NDArray;
 using imio::Shape;
 using imio::Value;
+using imio_test::Box;
+using imio_test::box_value;
+using imio_test::boxes;
+using imio_test::box_text;
 using imio_test::contains;
+using imio_test::cut;
 using imio_test::message_of;
 
-struct Box {
-  std::size_t left, top, right, bottom;
-};
-
-Value box_value(const Box& b) {
-  return Value{static_cast<std::int64_t>(b.left), static_cast<std::int64_t>(b.top), static_cast<std::int64_t>(b.right),
-               static_cast<std::int64_t>(b.bottom)};
-}
-
 imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
-
-// The box of a (H, W[, C]) uint8 array, copied.
-NDArray cut(const NDArray& a, const Box& b) {
-  const Shape& s = a.shape();
-  const std::size_t pixel = s.size() == 3 ? s[2] : 1;
-  Shape shape{b.bottom - b.top, b.right - b.left};
-  if (s.size() == 3) shape.push_back(s[2]);
-  NDArray out(shape, DType::uint8);
-  const std::size_t n = (b.right - b.left) * pixel;
-  for (std::size_t y = b.top; y < b.bottom; ++y) {
-    std::memcpy(out.bytes() + (y - b.top) * n, a.bytes() + (y * s[1] + b.left) * pixel, n);
-  }
-  return out;
-}
 
 bool same_pixels(const NDArray& a, const NDArray& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
@@ -94,26 +77,6 @@ std::vector<Sample> samples() {
   return out;
 }
 
-// Boxes that start and end on and off iMCU boundaries, at the edges, one
-// pixel, whole rows and columns, and random ones.
-std::vector<Box> boxes(std::size_t w, std::size_t h, unsigned seed, int random_count) {
-  std::vector<Box> out{{0, 0, w, h},       {0, 0, 1, 1},         {w - 1, h - 1, w, h}, {16, 16, 32, 32},
-                       {15, 15, 33, 33},   {17, 9, 18, 10},      {0, 5, w, 6},         {7, 0, 8, h},
-                       {1, 1, w - 1, h - 1}, {w / 2, h / 2, w, h}, {0, h - 3, 5, h}};
-  std::mt19937 rng(seed);
-  for (int i = 0; i < random_count; ++i) {
-    const std::size_t x0 = rng() % w, y0 = rng() % h;
-    const std::size_t x1 = x0 + 1 + rng() % (w - x0), y1 = y0 + 1 + rng() % (h - y0);
-    out.push_back({x0, y0, x1, y1});
-  }
-  return out;
-}
-
-std::string text(const Box& b) {
-  return "[" + std::to_string(b.left) + ", " + std::to_string(b.top) + ", " + std::to_string(b.right) + ", " +
-         std::to_string(b.bottom) + "]";
-}
-
 // "Exif\0\0" + a little-endian TIFF block whose IFD0 holds only Orientation.
 Bytes exif_orientation(int orientation) {
   const unsigned char b[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,  // header, IFD0 at 8
@@ -140,7 +103,7 @@ TEST_CASE("libjpeg: a crop equals the same box of the whole decode, and improps 
       const NDArray whole = imio::imread(s.data, jpeg(base));
       const std::size_t h = whole.shape()[0], w = whole.shape()[1];
       for (const Box& b : boxes(w, h, 7, 25)) {
-        INFO(s.name << " mode " << mode << " crop " << text(b));
+        INFO(s.name << " mode " << mode << " crop " << box_text(b));
         imio::Kwargs kw = base;
         kw.emplace_back("crop", box_value(b));
         const NDArray got = imio::imread(s.data, jpeg(kw));
@@ -158,7 +121,7 @@ TEST_CASE("libjpeg: crop with scale returns the scaled image's pixels that cover
     for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{0.5, 2}, {0.25, 4}, {"1/8", 8}}) {
       const NDArray whole = imio::imread(s.data, jpeg({{"scale", scale}}));
       for (const Box& b : boxes(w, h, 11, 15)) {
-        INFO(s.name << " scale 1/" << n << " crop " << text(b));
+        INFO(s.name << " scale 1/" << n << " crop " << box_text(b));
         const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
         const imio::Kwargs kw{{"scale", scale}, {"crop", box_value(b)}};
         const NDArray got = imio::imread(s.data, jpeg(kw));
@@ -179,7 +142,7 @@ TEST_CASE("libjpeg: with rotate, the box is in the upright image's pixels", "[li
       const NDArray upright = imio::imread(file, jpeg({{"rotate", true}, {"scale", scale}}));
       const std::size_t h = upright_full.shape()[0], w = upright_full.shape()[1];
       for (const Box& b : boxes(w, h, 13, 10)) {
-        INFO("orientation " << orientation << " scale 1/" << n << " crop " << text(b));
+        INFO("orientation " << orientation << " scale 1/" << n << " crop " << box_text(b));
         const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
         const imio::Kwargs kw{{"rotate", true}, {"scale", scale}, {"crop", box_value(b)}};
         const NDArray got = imio::imread(file, jpeg(kw));
@@ -227,7 +190,7 @@ TEST_CASE("libjpeg: a crop equals Pillow's Image.crop of the same box", "[libjpe
   REQUIRE(imio_test::run_python(dir, script, log) == 0);
   for (std::size_t i = 0; i < all.size(); ++i) {
     for (std::size_t k = 0; k < list.size(); ++k) {
-      INFO(all[i].name << " crop " << text(list[k]));
+      INFO(all[i].name << " crop " << box_text(list[k]));
       const NDArray got = imio::imread(all[i].data, jpeg({{"crop", box_value(list[k])}}));
       const Bytes want = imio_test::read_file(dir / ("s" + std::to_string(i) + "." + std::to_string(k)));
       REQUIRE(got.nbytes() == want.size());
@@ -329,7 +292,7 @@ TEST_CASE("libjpeg: a crop of a file with restart markers equals the whole decod
           list.push_back(b);
         }
         for (const Box& b : list) {
-          INFO(c.name << " scale 1/" << n << " mode " << mode << " crop " << text(b));
+          INFO(c.name << " scale 1/" << n << " mode " << mode << " crop " << box_text(b));
           const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
           imio::Kwargs kw = base;
           kw.emplace_back("crop", box_value(b));
@@ -389,7 +352,7 @@ TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode"
                                 {0, h - 1, w, h}};
     for (const Box& b : list) {
       if (b.left >= b.right || b.top >= b.bottom) continue;
-      INFO(e.path().string() << " crop " << text(b));
+      INFO(e.path().string() << " crop " << box_text(b));
       CHECK(same_pixels(imio::imread(data, jpeg({{"crop", box_value(b)}})), cut(whole, b)));
       for (const std::size_t n : {2, 4, 8}) {
         INFO("scale 1/" << n);

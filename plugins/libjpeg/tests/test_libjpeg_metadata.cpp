@@ -27,12 +27,6 @@ using imio::Bytes;
 using imio::Dict;
 using imio::Value;
 
-#define REQUIRE_ORACLES()                                                                                 \
-  if (!imio_test::exiftool_available() || !imio_test::python_has("PIL")) {                                \
-    WARN("skipped: needs exiftool (libimage-exiftool-perl) and Pillow for " << imio_test::python());     \
-    return;                                                                                               \
-  }
-
 Dict meta_of(const fs::path& file) { return imio::immeta(file, {.plugin = "libjpeg"}); }
 
 // The byte offset of each APP1 extended-XMP payload (after its 35-byte
@@ -98,7 +92,7 @@ open(os.path.join(d, "big.txt"), "w").write("imio-" * 30000)
 }  // namespace
 
 TEST_CASE("XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracle]") {
-  REQUIRE_ORACLES();
+  REQUIRE_EXIFTOOL_AND_PILLOW();
   imio_test::TempDir dir;
   std::string log;
   REQUIRE(imio_test::run_python(dir, kMakeJpegs, log) == 0);
@@ -140,7 +134,7 @@ TEST_CASE("XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracl
 }
 
 TEST_CASE("extended XMP is reassembled as exiftool wrote it, and refused when its sizes lie", "[metadata][oracle]") {
-  REQUIRE_ORACLES();
+  REQUIRE_EXIFTOOL_AND_PILLOW();
   imio_test::TempDir dir;
   std::string log;
   REQUIRE(imio_test::run_python(dir, kMakeJpegs, log) == 0);
@@ -231,10 +225,7 @@ TEST_CASE("damaged EXIF, IPTC or ICC make immeta a DecodeError naming the block;
 }
 
 TEST_CASE("the corpus JPEGs' XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracle][corpus]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
+  REQUIRE_EXIFTOOL();
   const fs::path root = imio_test::corpus_dir() / "jpeg";
   if (imio_test::corpus_dir().empty()) {
     WARN("skipped: no corpus");

@@ -31,12 +31,6 @@ using imio::Bytes;
 using imio::Dict;
 using imio::Value;
 
-#define REQUIRE_ORACLES()                                                                             \
-  if (!imio_test::exiftool_available() || !imio_test::python_has("PIL")) {                            \
-    WARN("skipped: needs exiftool (libimage-exiftool-perl) and Pillow for " << imio_test::python()); \
-    return;                                                                                           \
-  }
-
 Dict meta_of(const fs::path& file, imio::Kwargs kwargs = {}) {
   return imio::immeta(file, {.plugin = "libpng", .kwargs = std::move(kwargs)});
 }
@@ -146,7 +140,7 @@ std::string fmt_hex(unsigned char c) {
 }  // namespace
 
 TEST_CASE("a PNG's eXIf, XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracle]") {
-  REQUIRE_ORACLES();
+  REQUIRE_EXIFTOOL_AND_PILLOW();
   imio_test::TempDir dir;
   std::string log;
   REQUIRE(imio_test::run_python(dir, kMakePngs, log) == 0);
@@ -291,15 +285,8 @@ TEST_CASE("a PNG without metadata blocks has none of the entries", "[metadata]")
 }
 
 TEST_CASE("the corpus PNGs' EXIF, XMP and ICC entries are what exiftool reads", "[metadata][oracle][corpus]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
-  if (imio_test::corpus_dir().empty()) {
-    WARN("skipped: no corpus (../shared/corpus)");
-    return;
-  }
-  const fs::path root = imio_test::corpus_dir() / "png";
+  REQUIRE_EXIFTOOL();
+  IMIO_CORPUS_DIR_OR_SKIP(root, "png");
   std::vector<fs::path> files;
   std::vector<Dict> metas;
   std::vector<std::string> refused;

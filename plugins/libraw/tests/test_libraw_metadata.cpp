@@ -21,15 +21,8 @@ using imio::Dict;
 using imio::Value;
 
 TEST_CASE("the corpus RAWs' orientation, XMP and ICC entries are what exiftool reads", "[metadata][oracle][corpus]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
-  if (imio_test::corpus_dir().empty()) {
-    WARN("skipped: no corpus (../shared/corpus)");
-    return;
-  }
-  const fs::path root = imio_test::corpus_dir() / "raw";
+  REQUIRE_EXIFTOOL();
+  IMIO_CORPUS_DIR_OR_SKIP(root, "raw");
   std::vector<fs::path> files;
   std::vector<Dict> metas;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
@@ -76,10 +69,7 @@ TEST_CASE("the corpus RAWs' orientation, XMP and ICC entries are what exiftool r
 }
 
 TEST_CASE("orientation is the EXIF Orientation LibRaw's flip came from, for all eight", "[metadata][oracle][corpus]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
+  REQUIRE_EXIFTOOL();
   IMIO_CORPUS_OR_SKIP(dng, "raw/exiftool/DNG.dng");
   imio_test::TempDir dir;
   for (int o = 1; o <= 8; ++o) {

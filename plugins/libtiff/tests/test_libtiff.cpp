@@ -32,8 +32,6 @@ using imio_test::contains;
 using imio_test::message_of;
 using imio_test::sample;
 
-bool tifffile_available() { return imio_test::python_has("tifffile, numpy"); }
-
 
 // A little-endian classic TIFF with one IFD: the entries (tag, type, count,
 // value-or-offset) as given, then `tail` bytes at offset 8 + IFD size.
@@ -140,7 +138,7 @@ TEST_CASE("standard TIFFs: series, pages and improps as tifffile (spec 5.3.2, D1
 }
 
 TEST_CASE("the tiff/ corpus decodes like tifffile") {
-  if (imio_test::corpus_dir().empty() || !tifffile_available()) {
+  if (imio_test::corpus_dir().empty() || !imio_test::tifffile_available()) {
     WARN("corpus or python3-tifffile absent: skipped");
     return;
   }
@@ -253,7 +251,7 @@ TEST_CASE("imio writes every dtype and layout; it reads back and tifffile agrees
     CHECK(meta.get<std::string>("byteorder") == ">");
     CHECK(meta.get<bool>("is_bigtiff"));
   }
-  if (!tifffile_available()) {
+  if (!imio_test::tifffile_available()) {
     WARN("python3-tifffile absent: the independent reader was skipped");
     return;
   }
@@ -386,10 +384,7 @@ TEST_CASE("extrasamples: gray + alpha takes the trailing axis; a count that does
 }
 
 TEST_CASE("files written by tifffile read back in imio") {
-  if (!tifffile_available()) {
-    WARN("python3-tifffile absent: skipped");
-    return;
-  }
+  REQUIRE_TIFFFILE();
   imio_test::TempDir tmp;
   std::string log;
   const int rc = imio_test::run_python(tmp, R"(

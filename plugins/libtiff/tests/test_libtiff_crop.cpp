@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "crop_box.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -29,60 +30,17 @@ using imio::DType;
 using imio::NDArray;
 using imio::Shape;
 using imio::Value;
+using imio_test::Box;
+using imio_test::box_value;
+using imio_test::boxes;
+using imio_test::box_text;
 using imio_test::contains;
+using imio_test::cut;
 using imio_test::message_of;
-
-struct Box {
-  std::size_t left, top, right, bottom;
-};
-
-Value box_value(const Box& b) {
-  return Value{static_cast<std::int64_t>(b.left), static_cast<std::int64_t>(b.top), static_cast<std::int64_t>(b.right),
-               static_cast<std::int64_t>(b.bottom)};
-}
-
-std::string text(const Box& b) {
-  return "[" + std::to_string(b.left) + ", " + std::to_string(b.top) + ", " + std::to_string(b.right) + ", " +
-         std::to_string(b.bottom) + "]";
-}
 
 imio::ReadOptions tiff(imio::Kwargs kwargs = {}, imio::Index index = {}) {
   return {.index = index, .plugin = "libtiff", .kwargs = std::move(kwargs)};
 }
-
-// The box of an array whose rows are axis `y_axis` and columns the next one.
-NDArray cut(const NDArray& a, const Box& b, std::size_t y_axis) {
-  const Shape& s = a.shape();
-  Shape shape = s;
-  shape[y_axis] = b.bottom - b.top;
-  shape[y_axis + 1] = b.right - b.left;
-  std::size_t outer = 1, inner = imio::itemsize(a.dtype());
-  for (std::size_t i = 0; i < y_axis; ++i) outer *= s[i];
-  for (std::size_t i = y_axis + 2; i < s.size(); ++i) inner *= s[i];
-  NDArray out(shape, a.dtype());
-  std::byte* dst = out.bytes();
-  const std::size_t n = (b.right - b.left) * inner;
-  for (std::size_t o = 0; o < outer; ++o) {
-    for (std::size_t y = b.top; y < b.bottom; ++y, dst += n) {
-      std::memcpy(dst, a.bytes() + ((o * s[y_axis] + y) * s[y_axis + 1] + b.left) * inner, n);
-    }
-  }
-  return out;
-}
-
-std::vector<Box> boxes(std::size_t w, std::size_t h, unsigned seed) {
-  std::vector<Box> out{{0, 0, w, h}, {0, 0, 1, 1}, {w - 1, h - 1, w, h}, {16, 16, 32, 32}, {15, 3, 33, 35},
-                       {0, 7, w, 9}, {5, 0, 6, h}, {w / 3, h / 2, w, h}};
-  std::erase_if(out, [&](const Box& b) { return b.right > w || b.bottom > h; });
-  std::mt19937 rng(seed);
-  for (int i = 0; i < 12; ++i) {
-    const std::size_t x0 = rng() % w, y0 = rng() % h;
-    out.push_back({x0, y0, x0 + 1 + rng() % (w - x0), y0 + 1 + rng() % (h - y0)});
-  }
-  return out;
-}
-
-bool tifffile_available() { return imio_test::python_has("tifffile, numpy"); }
 
 // A seekable stream over memory that counts the bytes it delivers.
 class CountingBuffer final : public std::streambuf {
@@ -122,10 +80,7 @@ class CountingBuffer final : public std::streambuf {
 }  // namespace
 
 TEST_CASE("libtiff: a crop equals tifffile's whole read sliced, striped and tiled, compressed or not", "[libtiff][crop]") {
-  if (!tifffile_available()) {
-    WARN("python3-tifffile absent: skipped");
-    return;
-  }
+  REQUIRE_TIFFFILE();
   imio_test::TempDir dir;
   std::string log;
   // Written and read by tifffile: imio neither writes nor judges the data.
@@ -165,8 +120,8 @@ save('strips_raw_bool', rng.integers(0, 2, (45, 70)).astype(bool), rowsperstrip=
     const NDArray whole = imio::imread(dir / (std::string(f.name) + ".npy"));
     REQUIRE(imio::imread(path, tiff()) == whole);
     const std::size_t h = whole.shape()[f.y_axis], w = whole.shape()[f.y_axis + 1];
-    for (const Box& b : boxes(w, h, 3)) {
-      INFO(f.name << " crop " << text(b));
+    for (const Box& b : boxes(w, h, 3, 12)) {
+      INFO(f.name << " crop " << box_text(b));
       const imio::Kwargs kw{{"crop", box_value(b)}};
       const NDArray got = imio::imread(path, tiff(kw));
       REQUIRE(got == cut(whole, b, f.y_axis));

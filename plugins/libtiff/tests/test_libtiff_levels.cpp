@@ -28,15 +28,10 @@ imio::ReadOptions tiff(imio::Kwargs kwargs = {}, imio::Index index = {}) {
   return {.index = index, .plugin = "libtiff", .kwargs = std::move(kwargs)};
 }
 
-bool tifffile_available() { return imio_test::python_has("tifffile, numpy"); }
-
 }  // namespace
 
 TEST_CASE("libtiff: level k is each page's k-th SubIFD, as tifffile.imread(level=k)", "[libtiff][level]") {
-  if (!tifffile_available()) {
-    WARN("python3-tifffile absent: skipped");
-    return;
-  }
+  REQUIRE_TIFFFILE();
   imio_test::TempDir dir;
   std::string log;
   const int rc = imio_test::run_python(dir, R"(

@@ -30,12 +30,6 @@ using imio::Bytes;
 using imio::Dict;
 using imio::Value;
 
-#define REQUIRE_ORACLES()                                                                             \
-  if (!imio_test::exiftool_available() || !imio_test::python_has("PIL")) {                            \
-    WARN("skipped: needs exiftool (libimage-exiftool-perl) and Pillow for " << imio_test::python()); \
-    return;                                                                                           \
-  }
-
 Dict meta_of(const fs::path& file, imio::Index index = {}) {
   return imio::immeta(file, {.index = index, .plugin = "libtiff"});
 }
@@ -110,7 +104,7 @@ class TiffBuilder {
 }  // namespace
 
 TEST_CASE("a TIFF's EXIF, GPS, XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracle]") {
-  REQUIRE_ORACLES();
+  REQUIRE_EXIFTOOL_AND_PILLOW();
   imio_test::TempDir dir;
   std::string log;
   REQUIRE(imio_test::run_python(dir, kMakeTiff, log) == 0);
@@ -259,15 +253,8 @@ TEST_CASE("a plain TIFF has exif_tags for IFD0 only and none of the other entrie
 }
 
 TEST_CASE("the corpus TIFFs' EXIF, XMP, IPTC and ICC entries are what exiftool reads", "[metadata][oracle][corpus]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
-  if (imio_test::corpus_dir().empty()) {
-    WARN("skipped: no corpus (../shared/corpus)");
-    return;
-  }
-  const fs::path root = imio_test::corpus_dir() / "tiff";
+  REQUIRE_EXIFTOOL();
+  IMIO_CORPUS_DIR_OR_SKIP(root, "tiff");
   std::vector<fs::path> files;
   std::vector<Dict> metas;
   std::vector<std::string> refused;

@@ -12,10 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
 
+/// Ends the test case with a warning when tifffile (the independent reader
+/// and writer of these tests) is not importable.
+#define REQUIRE_TIFFFILE()                           \
+  if (!::imio_test::tifffile_available()) {          \
+    WARN("python3-tifffile absent: skipped");        \
+    return;                                          \
+  }
+
 namespace imio_test {
+
+/// Whether python3 imports tifffile and numpy (cached by python_has).
+inline bool tifffile_available() { return python_has("tifffile, numpy"); }
 
 /// Random bytes of `dtype` (bool 0/1, floats finite, so equality is exact).
 inline imio::NDArray sample(const imio::Shape& shape, imio::DType dtype, std::uint32_t seed = 3) {

@@ -17,10 +17,7 @@ namespace fs = std::filesystem;
 using imio::Dict;
 
 TEST_CASE("a JP2's EXIF, IPTC and XMP boxes are what exiftool reads", "[metadata][oracle]") {
-  if (!imio_test::exiftool_available()) {
-    WARN("skipped: exiftool is not installed (libimage-exiftool-perl)");
-    return;
-  }
+  REQUIRE_EXIFTOOL();
   imio_test::TempDir dir;
   const fs::path p = dir / "tagged.jp2";
   imio::NDArray image({8, 12, 3}, imio::DType::uint8);
