@@ -249,7 +249,7 @@ TEST_CASE("--strip-metadata is a flag of convert only", "[metadata]") {
 }
 
 TEST_CASE("imio convert in.jpg out.jpg carries extended XMP byte for byte", "[metadata]") {
-  if (!have({"libjpeg"})) return;
+  if (!imio_test::plugins_built({"libjpeg"})) return;
   TempDir tmp;
   // 100 000 bytes of XMP: imio writes a standard packet naming the extension
   std::string big = kXmp;
@@ -266,7 +266,7 @@ TEST_CASE("imio convert in.jpg out.jpg carries extended XMP byte for byte", "[me
   CHECK(c.get<Bytes>("xmp") == a.get<Bytes>("xmp"));
   CHECK(c.get<Bytes>("xmp_extended") == a.get<Bytes>("xmp_extended"));
   CHECK(c.get<Bytes>("xmp_extended") == imio_test::to_bytes(big));
-  if (have({"libpng"})) {
+  if (imio_test::plugins_built({"libpng"})) {
     // PNG's iTXt has no place for an extension: the standard packet goes, the extension is reported
     const ProgramResult p = run_imio({"convert", in.string(), png.string()});
     check_ok(p);
@@ -277,7 +277,7 @@ TEST_CASE("imio convert in.jpg out.jpg carries extended XMP byte for byte", "[me
 }
 
 TEST_CASE("imio convert carries a corpus JPEG's extended XMP as exiftool reads it", "[metadata][corpus]") {
-  if (!have({"libjpeg"}) || !imio_test::exiftool_available()) return;
+  if (!imio_test::plugins_built({"libjpeg"}) || !imio_test::exiftool_available()) return;
   IMIO_CORPUS_OR_SKIP(in, "jpeg/exiftool/ExtendedXMP.jpg");
   const Dict a = imio::immeta(in);
   if (!a.contains("xmp_extended")) {
@@ -301,7 +301,7 @@ TEST_CASE("imio convert carries a corpus JPEG's extended XMP as exiftool reads i
 }
 
 TEST_CASE("the JPEG writer's xmp_extended needs a standard packet that names it", "[metadata]") {
-  if (!have({"libjpeg"})) return;
+  if (!imio_test::plugins_built({"libjpeg"})) return;
   const auto fails = [](const imio::Kwargs& kw, const std::string& part) {
     try {
       imio::imwrite("<bytes>", photo(8, 8), {.extension = ".jpg", .kwargs = kw});
@@ -316,7 +316,7 @@ TEST_CASE("the JPEG writer's xmp_extended needs a standard packet that names it"
 }
 
 TEST_CASE("imio convert of an animation carries the file's metadata where the target holds it, and reports the rest", "[metadata]") {
-  if (!have({"libpng"})) return;
+  if (!imio_test::plugins_built({"libpng"})) return;
   TempDir tmp;
   imio::NDArray frames(imio::Shape{3, 8, 8, 3}, imio::DType::uint8);
   auto* p = reinterpret_cast<std::uint8_t*>(frames.bytes());
@@ -338,7 +338,7 @@ TEST_CASE("imio convert of an animation carries the file's metadata where the ta
       CHECK(m.at(key) == source.at(key));
     }
   }
-  if (have({"libtiff"})) {
+  if (imio_test::plugins_built({"libtiff"})) {
     // → a multi-page TIFF: the EXIF's tags on the first page
     const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.tif").string()});
     check_ok(r);
@@ -349,7 +349,7 @@ TEST_CASE("imio convert of an animation carries the file's metadata where the ta
     CHECK(tags.at("ExifIFD").ref<Dict>().get<std::int64_t>("ISO") == 100);
     CHECK(m.get<Bytes>("xmp") == imio_test::to_bytes(kXmp));
   }
-  if (have({"giflib"})) {
+  if (imio_test::plugins_built({"giflib"})) {
     // → GIF, frame by frame: nothing GIF's writer takes, all reported, every frame written
     const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.gif").string()});
     check_ok(r);
