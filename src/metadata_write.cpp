@@ -4,9 +4,11 @@
 #include <imio/exif.hpp>
 #include <imio/iptc.hpp>
 #include <imio/metadata_write.hpp>
+#include <imio/photo_metadata.hpp>
 #include <imio/registry.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -89,39 +91,17 @@ Encoding xmp_encoding(std::span<const std::byte> p) {
   return {1, false};
 }
 
-// The bytes of ImageMagick's "Raw profile type NAME" PNG text ("\nNAME\n",
-// the length, then hex digits); a Photoshop resource block in it gives its
-// IPTC resource. None when the text is not such a profile.
-std::optional<Bytes> raw_profile(const Value* text) {
+// The IIM block of a PNG's "Raw profile type iptc" text (the libpng
+// plugin's own reading, read_raw_profile); none when it does not read.
+std::optional<Bytes> raw_profile_iptc(const Value* text) {
   if (text == nullptr || !text->is<std::string>()) return std::nullopt;
-  const std::string& s = text->ref<std::string>();
-  std::size_t pos = s.find('\n', 1);  // after "\nNAME"
-  if (pos == std::string::npos) return std::nullopt;
-  std::size_t length = 0;
-  const char* p = s.c_str() + pos;
-  char* end = nullptr;
-  length = static_cast<std::size_t>(std::strtoull(p, &end, 10));
-  Bytes out;
-  int high = -1;
-  for (const char* c = end; *c != '\0' && out.size() < length; ++c) {
-    const int d = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : *c >= 'A' && *c <= 'F' ? *c - 'A' + 10 : -1;
-    if (d < 0) continue;  // newlines
-    if (high < 0) {
-      high = d;
-    } else {
-      out.push_back(static_cast<std::byte>(high * 16 + d));
-      high = -1;
-    }
+  try {
+    auto iim = iim_of_raw_profile(read_raw_profile("Raw profile type iptc", text->ref<std::string>()));
+    if (iim && iim->empty()) return std::nullopt;
+    return iim;
+  } catch (const DecodeError&) {
+    return std::nullopt;
   }
-  if (out.size() != length || out.empty()) return std::nullopt;
-  if (out.size() >= 4 && std::memcmp(out.data(), "8BIM", 4) == 0) {
-    try {
-      return photoshop_resource(out, 0x0404);
-    } catch (const DecodeError&) {
-      return std::nullopt;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -160,18 +140,53 @@ Bytes xmp_as_utf8(std::span<const std::byte> packet) {
   return to_bytes(out);
 }
 
-std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet) {
-  static constexpr std::string_view kStandard("http://ns.adobe.com/xap/1.0/\0", 29);
-  static constexpr std::string_view kExtension("http://ns.adobe.com/xmp/extension/\0", 35);
-  constexpr std::size_t kSegment = 65533;  // a marker segment's payload
-  std::vector<Bytes> out;
-  const auto segment = [](std::string_view prefix, std::span<const std::byte> body) {
-    Bytes s = to_bytes(prefix);
+namespace {
+
+constexpr std::string_view kXmpStandard("http://ns.adobe.com/xap/1.0/\0", 29);
+constexpr std::string_view kXmpExtension("http://ns.adobe.com/xmp/extension/\0", 35);
+constexpr std::size_t kJpegSegment = 65533;  // a marker segment's payload
+
+Bytes xmp_segment(std::string_view prefix, std::span<const std::byte> body) {
+  Bytes s(prefix.size() + body.size());
+  std::memcpy(s.data(), prefix.data(), prefix.size());
+  if (!body.empty()) std::memcpy(s.data() + prefix.size(), body.data(), body.size());
+  return s;
+}
+
+// The extension segments (§1.1.3.1): the prefix, the GUID, the full length
+// and this chunk's offset (big-endian), then the chunk.
+void append_xmp_extension(std::vector<Bytes>& out, std::string_view guid, std::span<const std::byte> packet) {
+  if (packet.size() > 0xFFFFFFFFULL) {
+    throw ArgumentError(fmt::format("XMP packet of {} bytes: extended XMP counts its length in 32 bits", packet.size()));
+  }
+  const std::size_t chunk = kJpegSegment - kXmpExtension.size() - 32 - 8;
+  for (std::size_t offset = 0; offset < packet.size(); offset += chunk) {
+    Bytes s = to_bytes(kXmpExtension);
+    s.insert(s.end(), reinterpret_cast<const std::byte*>(guid.data()), reinterpret_cast<const std::byte*>(guid.data()) + 32);
+    for (const std::uint64_t v : {static_cast<std::uint64_t>(packet.size()), static_cast<std::uint64_t>(offset)}) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xFF));
+    }
+    const auto body = packet.subspan(offset, std::min(chunk, packet.size() - offset));
     s.insert(s.end(), body.begin(), body.end());
-    return s;
-  };
-  if (packet.size() <= kSegment - kStandard.size()) {
-    out.push_back(segment(kStandard, packet));
+    out.push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
+std::string xmp_extension_guid(std::span<const std::byte> packet) {
+  const std::string_view text(reinterpret_cast<const char*>(packet.data()), packet.size());
+  const auto at = text.find("HasExtendedXMP");
+  if (at == std::string_view::npos) return {};
+  const auto start = text.find_first_of("\"'>", at);
+  if (start == std::string_view::npos || text.size() - start - 1 < 32) return {};
+  return std::string(text.substr(start + 1, 32));
+}
+
+std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet) {
+  std::vector<Bytes> out;
+  if (packet.size() <= kJpegSegment - kXmpStandard.size()) {
+    out.push_back(xmp_segment(kXmpStandard, packet));
     return out;
   }
   if (packet.size() > 0xFFFFFFFFULL) {
@@ -184,18 +199,21 @@ std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet) {
       "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
       "<rdf:Description rdf:about=\"\" xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" xmpNote:HasExtendedXMP=\"" +
       guid + "\"/></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>";
-  out.push_back(segment(kStandard, to_bytes(standard)));
-  const std::size_t chunk = kSegment - kExtension.size() - 32 - 8;
-  for (std::size_t offset = 0; offset < packet.size(); offset += chunk) {
-    Bytes s = to_bytes(kExtension);
-    s.insert(s.end(), reinterpret_cast<const std::byte*>(guid.data()), reinterpret_cast<const std::byte*>(guid.data()) + 32);
-    for (const std::uint64_t v : {static_cast<std::uint64_t>(packet.size()), static_cast<std::uint64_t>(offset)}) {
-      for (int i = 3; i >= 0; --i) s.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xFF));
-    }
-    const auto body = packet.subspan(offset, std::min(chunk, packet.size() - offset));
-    s.insert(s.end(), body.begin(), body.end());
-    out.push_back(std::move(s));
+  out.push_back(xmp_segment(kXmpStandard, to_bytes(standard)));
+  append_xmp_extension(out, guid, packet);
+  return out;
+}
+
+std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> standard, std::span<const std::byte> extension) {
+  if (standard.size() > kJpegSegment - kXmpStandard.size()) {
+    throw ArgumentError(fmt::format("the standard XMP packet is {} bytes; with an extension it must fit one APP1 segment ({} bytes)",
+                                    standard.size(), kJpegSegment - kXmpStandard.size()));
   }
+  const std::string guid = xmp_extension_guid(standard);
+  const bool hex = guid.size() == 32 && std::all_of(guid.begin(), guid.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  if (!hex) throw ArgumentError("the standard XMP packet names no extension (xmpNote:HasExtendedXMP with a 32-digit GUID)");
+  std::vector<Bytes> out{xmp_segment(kXmpStandard, standard)};
+  append_xmp_extension(out, guid, extension);
   return out;
 }
 
@@ -309,13 +327,20 @@ MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugi
   }
   std::optional<Bytes> xmp = block_of(source.lookup("xmp"));
   if (!xmp) xmp = block_of(source.lookup("XML:com.adobe.xmp"));  // a PNG's iTXt, as Pillow names it
+  const bool xmp_carried = xmp && writes_kwarg(*target, "xmp");
   if (xmp) carry("xmp", std::move(*xmp));
-  if (source.contains("xmp_extended")) {
-    out.not_carried.emplace_back("xmp_extended", "the standard packet is carried; joining it with its extension is not done");
+  // A JPEG's extended XMP (XMP Part 3 §1.1.3.1) goes with its standard
+  // packet, byte for byte, to a writer that takes both (JPEG's).
+  if (auto extension = block_of(source.lookup("xmp_extended"))) {
+    if (!xmp_carried) {
+      out.not_carried.emplace_back("xmp_extended", "the standard packet naming it is not carried");
+    } else {
+      carry("xmp_extended", std::move(*extension));
+    }
   }
   std::optional<Bytes> iptc;
   if (const Value* v = source.lookup("iptc"); v != nullptr && v->is<Bytes>() && !v->ref<Bytes>().empty()) iptc = v->ref<Bytes>();
-  if (!iptc) iptc = raw_profile(source.lookup("Raw profile type iptc"));  // a PNG's, ImageMagick's convention
+  if (!iptc) iptc = raw_profile_iptc(source.lookup("Raw profile type iptc"));  // a PNG's, ImageMagick's convention
   if (iptc) carry("iptc", std::move(*iptc));
   if (auto icc = block_of(source.lookup("icc_profile")); icc && source.lookup("icc_profile")->is<Bytes>()) {
     carry("icc_profile", std::move(*icc));

@@ -5,7 +5,13 @@
 #include <imio/iptc.hpp>
 #include <imio/photo_metadata.hpp>
 
+#include <imio/error.hpp>
+
+#include <algorithm>
 #include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
 
 namespace imio {
 namespace {
@@ -27,7 +33,62 @@ int exif_tags_orientation(const Metadata& meta) {
   return v >= 1 && v <= 8 ? static_cast<int>(v) : 0;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+bool starts_with(const Bytes& b, std::string_view prefix) {
+  return b.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), b.begin(),
+                                                 [](char c, std::byte x) { return std::byte(c) == x; });
+}
+
 }  // namespace
+
+Bytes read_raw_profile(std::string_view key, std::string_view text) {
+  const auto fail = [&](const std::string& reason) -> Bytes {
+    throw DecodeError(fmt::format("PNG text chunk '{}': {}", key, reason));
+  };
+  std::size_t pos = 0;
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  while (pos < text.size() && text[pos] != '\n') ++pos;  // the profile name
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  std::uint64_t length = 0;
+  const std::size_t digits = pos;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    length = length * 10 + static_cast<std::uint64_t>(text[pos] - '0');
+    if (length > text.size()) return fail(fmt::format("it declares more bytes than its {} characters can hold", text.size()));
+    ++pos;
+  }
+  if (pos == digits) return fail("no byte count after the profile name (ImageMagick's raw profile format)");
+  Bytes out;
+  out.reserve(static_cast<std::size_t>(length));  // at most the text's length, checked above
+  int high = -1;
+  for (; pos < text.size() && out.size() < length; ++pos) {
+    if (is_space(text[pos])) continue;
+    const int d = hex_digit(text[pos]);
+    if (d < 0) return fail(fmt::format("'{}' at character {} is not a hex digit", text[pos], pos));
+    if (high < 0) {
+      high = d;
+    } else {
+      out.push_back(static_cast<std::byte>(high * 16 + d));
+      high = -1;
+    }
+  }
+  if (out.size() < length) return fail(fmt::format("it declares {} bytes and holds {}", length, out.size()));
+  return out;
+}
+
+std::optional<Bytes> iim_of_raw_profile(Bytes profile) {
+  constexpr std::string_view kPhotoshop("Photoshop 3.0\0", 14);
+  if (starts_with(profile, kPhotoshop)) profile.erase(profile.begin(), profile.begin() + kPhotoshop.size());
+  if (starts_with(profile, "8BIM")) return photoshop_resource(profile, 0x0404);
+  return profile;
+}
 
 void add_photo_metadata(Metadata& meta, int format_orientation) {
   if (const Bytes* exif = bytes_at(meta, "exif"); exif != nullptr && !meta.contains("exif_tags")) {

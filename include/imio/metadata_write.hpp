@@ -121,6 +121,21 @@ IMIO_EXPORT Bytes xmp_as_utf8(std::span<const std::byte> packet);
 /// `xmp_extended`) join the two.
 /// @throws ArgumentError when the packet is 4 GiB or more (the length field).
 IMIO_EXPORT std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> packet);
+/// The APP1 payloads of a standard XMP packet and the extended packet it
+/// names, both kept as given (how `imio convert` carries a JPEG's
+/// `xmp` and `xmp_extended` byte for byte): `standard` in the standard
+/// segment, `extension` in extension segments (chunks of 65458 bytes) under
+/// the GUID `standard` names in xmpNote:HasExtendedXMP. The GUID is not
+/// recomputed: XMP Part 3 §1.1.3.1 makes it the MD5 of the extension, which
+/// a packet carried unchanged still is.
+/// @throws ArgumentError when `standard` does not fit one segment (65504
+///   bytes), names no extension (no HasExtendedXMP of 32 hex digits), or
+///   `extension` is 4 GiB or more.
+IMIO_EXPORT std::vector<Bytes> xmp_jpeg_segments(std::span<const std::byte> standard, std::span<const std::byte> extension);
+/// The GUID an XMP packet names in xmpNote:HasExtendedXMP (XMP Part 3
+/// §1.1.3.1), as an attribute or an element: the 32 characters after the
+/// quote or '>'; empty when it names none.
+IMIO_EXPORT std::string xmp_extension_guid(std::span<const std::byte> packet);
 /// A writer's `iptc` kwarg: bytes → the IIM block as given; a dict →
 /// write_iptc_tags; None, absent or empty → none.
 /// @throws ArgumentError from `kw` naming the dataset when the dict does not

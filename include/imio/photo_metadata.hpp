@@ -6,6 +6,9 @@
 #include <imio/export.hpp>
 #include <imio/metadata.hpp>
 
+#include <optional>
+#include <string_view>
+
 namespace imio {
 
 /// Adds the normalised entries of issue #25's metadata model to `meta`, a
@@ -31,5 +34,24 @@ namespace imio {
 ///   `icc_profile` is damaged (see read_exif_tags, read_iptc_tags,
 ///   icc_profile_description); `meta` then holds the entries added before.
 IMIO_EXPORT void add_photo_metadata(Metadata& meta, int format_orientation = 0);
+
+/// The bytes of ImageMagick's "Raw profile type NAME" PNG text (its png.c;
+/// exiftool's PNG.pm reads and writes the same): "\nNAME\n", the byte count
+/// (8 columns), then the bytes as hex digits in lines. Digits beyond the
+/// count are ignored. `key` is the text chunk's keyword, for the message.
+/// @throws DecodeError "PNG text chunk 'KEY': …" when the count is missing,
+///   a character is neither a hex digit nor white space, or the text holds
+///   fewer bytes than it declares (the count is checked against the text's
+///   length before anything is allocated).
+IMIO_EXPORT Bytes read_raw_profile(std::string_view key, std::string_view text);
+
+/// The IPTC IIM block of a "Raw profile type iptc" profile: ImageMagick
+/// stores Photoshop image resources there (with or without APP13's
+/// "Photoshop 3.0\0"), whose resource 0x0404 is the block (none when it is
+/// absent); other writers store the IIM datasets themselves, returned as
+/// they are.
+/// @throws DecodeError when the Photoshop resources are damaged
+///   (photoshop_resource).
+IMIO_EXPORT std::optional<Bytes> iim_of_raw_profile(Bytes profile);
 
 }  // namespace imio

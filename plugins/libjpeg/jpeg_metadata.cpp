@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <imio/error.hpp>
+#include <imio/metadata_write.hpp>
 #include <imio/plugin.hpp>
 
 namespace imio::libjpeg {
@@ -26,16 +27,6 @@ std::uint32_t be32(std::span<const std::byte> b) {
   return v;
 }
 
-// The GUID the standard packet names in xmpNote:HasExtendedXMP, as an
-// attribute or an element; empty when it names none.
-std::string extension_guid(std::string_view packet) {
-  const auto at = packet.find("HasExtendedXMP");
-  if (at == std::string_view::npos) return {};
-  const auto start = packet.find_first_of("\"'>", at);
-  if (start == std::string_view::npos || packet.size() - start - 1 < 32) return {};
-  return std::string(packet.substr(start + 1, 32));
-}
-
 struct Chunk {
   std::uint32_t offset;
   std::span<const std::byte> data;
@@ -47,7 +38,7 @@ struct Chunk {
 // specification says; ones of this GUID must agree on the length and tile
 // it exactly, or the sizes lie and the extension is refused.
 std::optional<Bytes> extended_xmp(std::span<const std::byte> packet, const std::vector<std::span<const std::byte>>& segments) {
-  const std::string guid = extension_guid(text_of(packet));
+  const std::string guid = xmp_extension_guid(packet);
   if (guid.empty() || segments.empty()) return std::nullopt;
   const auto fail = [&](const std::string& reason) {
     throw DecodeError(fmt::format("extended XMP {}: {}", guid, reason));

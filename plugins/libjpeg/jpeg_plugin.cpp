@@ -451,13 +451,16 @@ WriteOptions take_write_options(const Kwargs& kwargs) {
                                   exif->size(), kSegment - 6));
     }
   }
-  if (auto xmp = take_xmp_kwarg(kw)) {
+  std::optional<Bytes> xmp = take_xmp_kwarg(kw), xmp_extended = take_xmp_kwarg(kw, "xmp_extended");
+  if (xmp_extended && !xmp) kw.fail("xmp_extended", "needs `xmp`: the standard packet that names the extension");
+  if (xmp) {
     // XMP Part 3 §1.1.3: one APP1 segment, or a standard one naming the
-    // extension and extension segments for a larger packet.
+    // extension and extension segments for a larger packet (or for the
+    // extension given, as immeta's `xmp_extended` gives it).
     try {
-      o.xmp = xmp_jpeg_segments(*xmp);
+      o.xmp = xmp_extended ? xmp_jpeg_segments(*xmp, *xmp_extended) : xmp_jpeg_segments(*xmp);
     } catch (const ArgumentError& e) {
-      kw.fail("xmp", e.reason());
+      kw.fail(xmp_extended ? "xmp_extended" : "xmp", e.reason());
     }
   }
   if (auto iptc = take_iptc_kwarg(kw)) {

@@ -66,13 +66,13 @@ class RawReader final : public Plugin {
     // LibRaw names the thumbnail's format only once it has unpacked it; a
     // failed unpack_thumb recycles LibRaw's data (0.20: every field zero),
     // so the header is described before.
-    Metadata header = describe(session_->processor(), exclude_applied);
+    Metadata header = describe(session_->processor(), exclude_applied, session_->exif_block());
     try {
       (void)session_->thumbnail();
     } catch (const Error&) {
       return header;  // no thumbnail, or an unreadable one: the keys say what is known
     }
-    return describe(session_->processor(), exclude_applied);
+    return describe(session_->processor(), exclude_applied, session_->exif_block());
   }
 
  private:

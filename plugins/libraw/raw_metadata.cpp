@@ -88,7 +88,7 @@ int orientation_of_flip(int flip) {
 
 }  // namespace
 
-Metadata describe(const LibRaw& p, bool exclude_applied) {
+Metadata describe(const LibRaw& p, bool exclude_applied, std::span<const std::byte> exif_block) {
   const libraw_data_t& d = p.imgdata;
   // Development rewrites imgdata's sizes, iparams and colour data; the
   // copies LibRaw keeps in rawdata describe the file.
@@ -128,8 +128,12 @@ Metadata describe(const LibRaw& p, bool exclude_applied) {
     const auto* icc = static_cast<const std::byte*>(d.color.profile);
     m.set("icc_profile", Bytes(icc, icc + d.color.profile_length));
   }
+  // The EXIF entries LibRaw read (raw_exif.cpp), named and typed as every
+  // plugin's; a damaged one is a DecodeError naming the EXIF block.
+  if (!exif_block.empty()) m.set("exif_tags", read_exif_tags(exif_block));
   if (exclude_applied) {
-    add_photo_metadata(m);  // development applies the orientation: none given
+    add_photo_metadata(m);
+    m.erase("orientation");  // development applies it (D17), whatever the EXIF says
     return m;
   }
 

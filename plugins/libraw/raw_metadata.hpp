@@ -4,6 +4,9 @@
 
 #include <imio/metadata.hpp>
 
+#include <cstddef>
+#include <span>
+
 class LibRaw;
 
 namespace imio::libraw {
@@ -11,6 +14,6 @@ namespace imio::libraw {
 /// The metadata of an opened (identified, not necessarily unpacked) file.
 /// `exclude_applied` drops the keys describing what development applies
 /// (levels, white balance, colour matrix, flip, …), as rawpy does.
-Metadata describe(const LibRaw& processor, bool exclude_applied);
+Metadata describe(const LibRaw& processor, bool exclude_applied, std::span<const std::byte> exif_block = {});
 
 }  // namespace imio::libraw

@@ -3,6 +3,7 @@
 // stderr), and silently short reads of a truncated file. All three end up
 // as imio exceptions here; nothing is printed.
 #include "raw_session.hpp"
+#include "raw_exif.hpp"
 
 #include <libraw/libraw.h>
 
@@ -172,6 +173,7 @@ struct RawSession::Impl {
   ErrorLog log;
   GuardedStream stream;               // outlives `processor` (declared first)
   std::unique_ptr<LibRaw> processor;
+  ExifCollector exif;  // the EXIF entries LibRaw hands over while identifying
   bool unpacked = false;
 
   Impl(std::span<const std::byte> d, const Limits& l) : data(d), limits(l), stream(d) {}
@@ -229,7 +231,9 @@ RawSession::RawSession(std::span<const std::byte> data, const Limits& limits)
   // Identifying a real file takes a few thousand stream calls (a 60 MB IIQ
   // or CR3 far below a million); the budget grows with the size for safety.
   m.stream.budget = kIdentifyCalls + kIdentifyCallsPerByte * data.size();
+  m.processor->set_exifparser_handler(&ExifCollector::callback, &m.exif);
   const int rc = m.processor->open_datastream(&m.stream);
+  m.exif.seal();
   m.stream.budget = 0;
   if (m.stream.exhausted) {
     throw InitializationError(fmt::format("LibRaw's identification made more than {} reads of {} bytes (a hostile "
@@ -252,6 +256,8 @@ RawSession::RawSession(std::span<const std::byte> data, const Limits& limits)
 RawSession::~RawSession() = default;
 
 const LibRaw& RawSession::processor() const noexcept { return *impl_->processor; }
+
+Bytes RawSession::exif_block() const { return impl_->exif.block(); }
 
 void RawSession::unpack(const Request& request) { impl_->unpack(request); }
 

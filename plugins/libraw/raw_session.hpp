@@ -37,6 +37,10 @@ class RawSession {
 
   /// The processor, for metadata (read-only use).
   const LibRaw& processor() const noexcept;
+  /// IFD0, the Exif, GPS and interoperability IFDs as LibRaw read them while
+  /// identifying, as one TIFF-structured EXIF block (ExifCollector); empty
+  /// when it read none.
+  Bytes exif_block() const;
 
   /// Reads (unpacks) the raw sensor data once, without developing them:
   /// DecodeError when the file does not hold them (truncated or stripped).

@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <tiffio.h>
 
+#include "tiff_exif_write.hpp"
 #include "tiff_messages.hpp"
 
 namespace imio::tiff {
@@ -183,6 +185,7 @@ struct WriteArgs {
   std::optional<Bytes> xmp, iptc, icc_profile;  // tags 700, 33723, 34675 of the first page
   std::optional<Dict> exif;                      // read_exif_tags's form: its IFDs go with the first page
   std::optional<int> orientation;                // tag 274 of the first page
+  std::set<std::uint16_t> exif_replaceable;      // tags holding the writer's default, which the EXIF's IFD0 replaces
 };
 
 WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
@@ -223,8 +226,17 @@ WriteArgs parse_write_args(const Kwargs& kwargs, bool shaped_default) {
     }
   }
   a.description = kw.take<std::string>("description");
-  if (const Value* s = kw.find("software"); s != nullptr) a.software = s->is_none() ? std::string() : s->get<std::string>();
-  a.datetime = parse_datetime(kw, kw.find("datetime"));
+  const Value* software = kw.find("software");
+  if (software != nullptr) a.software = software->is_none() ? std::string() : software->get<std::string>();
+  const Value* datetime = kw.find("datetime");
+  a.datetime = parse_datetime(kw, datetime);
+  // The EXIF's IFD0 replaces what the writer would write by default, not a
+  // kwarg (docs/metadata.md, "EXIF in TIFF").
+  if (!a.description) a.exif_replaceable.insert(TIFFTAG_IMAGEDESCRIPTION);
+  if (software == nullptr) a.exif_replaceable.insert(TIFFTAG_SOFTWARE);
+  if (datetime == nullptr) a.exif_replaceable.insert(TIFFTAG_DATETIME);
+  if (!a.resolution) a.exif_replaceable.insert({TIFFTAG_XRESOLUTION, TIFFTAG_YRESOLUTION});
+  if (!a.resolution && !a.resolutionunit) a.exif_replaceable.insert(TIFFTAG_RESOLUTIONUNIT);
   a.shaped = shaped_default;
   if (const Value* m = kw.find("metadata"); m != nullptr) {
     if (m->is_none()) a.shaped = false;
@@ -395,7 +407,7 @@ class TiffWriter final : public Plugin {
       TIFFCleanup(tif_);
       tif_ = nullptr;
     }
-    if (exif_ifds_) append_exif_ifds();
+    if (exif_) add_exif(file_.data, *exif_);
     request_.sink().write(file_.data.data(), file_.data.size());
   }
 
@@ -520,82 +532,22 @@ class TiffWriter final : public Plugin {
     }
   }
 
-  // EXIF in TIFF (EXIF 2.32 §4.6.2): IFD0's text tags and Orientation are the
-  // page's own tags; the Exif, GPS and interoperability IFDs are appended to
-  // the finished file at close() (write_exif_tags at that offset), and the
-  // page's ExifIFD (34665) and GPSInfo (34853) tags, written as 0 here, are
-  // pointed to them.
+  // EXIF in TIFF (EXIF 2.32 §4.6.2): the Orientation is the page's (one
+  // rule, reconcile_orientation); the EXIF's other IFD0 tags and its Exif,
+  // GPS and interoperability IFDs are added to the finished file at close()
+  // (add_exif).
   void set_exif(const WriteArgs& a) {
-    TIFF* t = tif_;
-    if (a.orientation) TIFFSetField(t, TIFFTAG_ORIENTATION, static_cast<std::uint16_t>(*a.orientation));
+    if (a.orientation) TIFFSetField(tif_, TIFFTAG_ORIENTATION, static_cast<std::uint16_t>(*a.orientation));
     if (!a.exif) return;
-    if (const Value* ifd0 = a.exif->lookup("IFD0")) {
-      static constexpr std::pair<const char*, std::uint32_t> kText[] = {
-          {"Make", TIFFTAG_MAKE}, {"Model", TIFFTAG_MODEL}, {"Artist", TIFFTAG_ARTIST}, {"Copyright", TIFFTAG_COPYRIGHT},
-          {"HostComputer", TIFFTAG_HOSTCOMPUTER}, {"DocumentName", TIFFTAG_DOCUMENTNAME}, {"PageName", TIFFTAG_PAGENAME}};
-      for (const auto& [name, tag] : kText) {
-        const Value* v = ifd0->ref<Dict>().lookup(name);
-        if (v != nullptr && v->is<std::string>()) TIFFSetField(t, tag, v->ref<std::string>().c_str());
-      }
+    Dict tags = *a.exif;
+    if (const Value* ifd0 = tags.lookup("IFD0")) {
+      Dict d = ifd0->ref<Dict>();
+      d.erase("Orientation");  // the page's, as reconciled
+      tags.set("IFD0", std::move(d));
     }
-    Dict sub;
-    for (const char* ifd : {"ExifIFD", "GPS", "InteropIFD"}) {
-      if (const Value* v = a.exif->lookup(ifd)) sub.set(ifd, *v);
-    }
-    if (sub.empty()) return;
-    if (TIFFIsBigTIFF(t)) throw ArgumentError("libtiff.write(): keyword 'exif': imio writes the Exif IFDs of classic TIFF only, not of BigTIFF");
-    exif_ifds_ = std::move(sub);
-    if (exif_ifds_->contains("ExifIFD") || exif_ifds_->contains("InteropIFD")) TIFFSetField(t, TIFFTAG_EXIFIFD, std::uint64_t{0});
-    if (exif_ifds_->contains("GPS")) TIFFSetField(t, TIFFTAG_GPSIFD, std::uint64_t{0});
-  }
-
-  // Appends the Exif/GPS IFDs to the finished file and points the first
-  // page's 34665 and 34853 to them.
-  void append_exif_ifds() {
-    Bytes& f = file_.data;
-    if (f.size() & 1) f.push_back(std::byte{0});
-    const bool little = std::to_integer<char>(f[0]) == 'I';
-    const auto order = little ? std::endian::little : std::endian::big;
-    const std::uint64_t base = f.size();
-    Dict tags = *exif_ifds_;
-    tags.set("IFD0", Dict{});
-    const Bytes block = write_exif_tags(tags, order, base);
-    const auto read = [&](const Bytes& b, std::uint64_t at, int n) {
-      std::uint64_t v = 0;
-      for (int i = 0; i < n; ++i) {
-        const auto byte = std::to_integer<std::uint64_t>(b[static_cast<std::size_t>(at) + static_cast<std::size_t>(little ? i : n - 1 - i)]);
-        v |= byte << (8 * i);
-      }
-      return v;
-    };
-    // the block's IFD0 holds the absolute offsets of its Exif and GPS IFDs
-    std::uint64_t exif_at = 0, gps_at = 0;
-    const std::uint64_t ifd0 = read(block, 4, 4) - base;
-    for (std::uint64_t i = 0, n = read(block, ifd0, 2); i < n; ++i) {
-      const std::uint64_t e = ifd0 + 2 + 12 * i;
-      const std::uint64_t tag = read(block, e, 2), value = read(block, e + 8, 4);
-      if (tag == 0x8769) exif_at = value;
-      if (tag == 0x8825) gps_at = value;
-    }
-    f.insert(f.end(), block.begin(), block.end());
-    if (f.size() > 0xFFFFFFFFULL) throw ArgumentError("libtiff.write(): keyword 'exif': the file would pass 4 GiB");
-    // the first page's entries, patched in place (classic TIFF: 12-byte entries)
-    const std::uint64_t page = read(f, 4, 4);
-    const auto write4 = [&](std::uint64_t at, std::uint64_t v) {
-      for (int i = 0; i < 4; ++i) {
-        f[static_cast<std::size_t>(at) + static_cast<std::size_t>(little ? i : 3 - i)] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
-      }
-    };
-    for (std::uint64_t i = 0, n = read(f, page, 2); i < n; ++i) {
-      const std::uint64_t e = page + 2 + 12 * i;
-      const std::uint64_t tag = read(f, e, 2);
-      if (tag != TIFFTAG_EXIFIFD && tag != TIFFTAG_GPSIFD) continue;
-      // one LONG offset, as EXIF 2.32 §4.6.3 defines both pointers
-      f[static_cast<std::size_t>(e + (little ? 2 : 3))] = static_cast<std::byte>(TIFF_LONG);
-      f[static_cast<std::size_t>(e + (little ? 3 : 2))] = std::byte{0};
-      write4(e + 4, 1);
-      write4(e + 8, tag == TIFFTAG_EXIFIFD ? exif_at : gps_at);
-    }
+    std::set<std::uint16_t> replaceable = a.exif_replaceable;
+    if (imagej_) replaceable.erase(TIFFTAG_IMAGEDESCRIPTION);  // ImageJ's description is structure
+    exif_ = ExifOnPage{std::move(tags), std::move(replaceable)};
   }
 
   // XMP (XMP Part 3 §1.1.5: tag 700, BYTE), IPTC (tag 33723, as
@@ -762,7 +714,7 @@ class TiffWriter final : public Plugin {
   MemoryFile file_;
   TIFF* tif_ = nullptr;
   std::size_t series_written_ = 0;
-  std::optional<Dict> exif_ifds_;  // the Exif/GPS/interoperability IFDs close() appends
+  std::optional<ExifOnPage> exif_;  // the EXIF close() adds to the first page
   bool reverse_strips_ = false;
 };
 

@@ -109,49 +109,75 @@ std::optional<std::string> refused_key(const ArgumentError& e, const std::vector
   return std::nullopt;
 }
 
+// What the source's metadata becomes for a writer: the carried blocks
+// as kwargs (after the caller's own --write-kw, which win), and the report.
+struct CarryPlan {
+  Kwargs kwargs;
+  std::vector<std::string> carried;
+  Dict not_carried;
+
+  // Drops the block a writer's ArgumentError names, with its reason;
+  // false when the error names none of them (the caller rethrows).
+  bool drop_refused(const ArgumentError& e) {
+    const auto key = refused_key(e, carried);
+    if (!key) return false;
+    not_carried.set(*key, fmt::format("the writer refused it: {}", e.reason()));
+    carried.erase(std::find(carried.begin(), carried.end(), *key));
+    kwargs.erase(std::find_if(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == *key; }));
+    return true;
+  }
+
+  std::optional<Dict> report() const {
+    if (carried.empty() && not_carried.empty()) return std::nullopt;
+    Value::List carried_list(carried.begin(), carried.end());
+    return Dict{{"metadata", Dict{{"carried", Value(std::move(carried_list))}, {"not_carried", not_carried}}}};
+  }
+};
+
+CarryPlan plan_metadata(ImageFile& reader, const Invocation& inv, const std::string& target_plugin, const Kwargs& write_kwargs) {
+  CarryPlan plan;
+  plan.kwargs = write_kwargs;
+  if (inv.strip_metadata) return plan;
+  const SourceMetadata source = source_metadata(reader, inv);
+  MetadataCopy copy = copy_metadata(source.entries, target_plugin, {.orientation_applied = source.orientation_applied});
+  for (auto& [key, reason] : copy.not_carried) plan.not_carried.set(key, reason);
+  if (source.error) plan.not_carried.set("metadata", "could not be read: " + *source.error);
+  for (auto& item : copy.kwargs) {
+    const std::string& key = item.first;  // not a structured binding: the lambda captures it (clang 14)
+    Value& value = item.second;
+    const bool given = std::any_of(write_kwargs.begin(), write_kwargs.end(), [&](const Kwarg& k) { return k.first == key; });
+    if (given) {
+      plan.not_carried.set(key, "replaced by --write-kw");
+      continue;
+    }
+    plan.carried.push_back(key);
+    plan.kwargs.emplace_back(key, std::move(value));
+  }
+  return plan;
+}
+
+ImageFile open_output(const Invocation& inv, const std::string& out) {
+  const WriteOptions options = write_options(inv);
+  return imopen(out, "w", {.plugin = options.plugin, .extension = options.extension, .limits = inv.limits});
+}
+
 // Writes `image` to `out` with the source's metadata carried (unless
 // --strip-metadata). A block the writer refuses (an EXIF block too large
 // for a JPEG segment, …) is dropped and reported; the image is written
 // once, whole (each attempt is a new atomic write). Returns the report, or
-// none when the source holds no metadata block.
+// none when the source holds no metadata block. `first`: the writer, when
+// the caller opened it already.
 std::optional<Dict> write_with_metadata(ImageFile& reader, const NDArray& image, const Invocation& inv,
-                                        const std::string& out, std::optional<Bytes>* encoded) {
-  const WriteOptions options = write_options(inv);
-  const auto open_writer = [&] {
-    return imopen(out, "w", {.plugin = options.plugin, .extension = options.extension, .limits = inv.limits});
-  };
-  if (inv.strip_metadata) {
-    ImageFile writer = open_writer();
-    writer.write(image, {.kwargs = options.kwargs});
-    *encoded = writer.close();
-    return std::nullopt;
-  }
-  const SourceMetadata source = source_metadata(reader, inv);
-  std::optional<ImageFile> first = open_writer();
-  MetadataCopy copy = copy_metadata(source.entries, first->plugin_name(), {.orientation_applied = source.orientation_applied});
-  Dict not_carried;
-  for (auto& [key, reason] : copy.not_carried) not_carried.set(key, reason);
-  if (source.error) not_carried.set("metadata", "could not be read: " + *source.error);
-  // the caller's own --write-kw win over what is carried
-  std::vector<std::string> carried;
-  Kwargs kwargs = options.kwargs;
-  for (auto& item : copy.kwargs) {
-    const std::string& key = item.first;  // not a structured binding: the lambda captures it (clang 14)
-    Value& value = item.second;
-    const bool given = std::any_of(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == key; });
-    if (given) {
-      not_carried.set(key, "replaced by --write-kw");
-      continue;
-    }
-    carried.push_back(key);
-    kwargs.emplace_back(key, std::move(value));
-  }
+                                        const std::string& out, std::optional<Bytes>* encoded,
+                                        std::optional<ImageFile> first = std::nullopt) {
+  if (!first) first = open_output(inv, out);
+  CarryPlan plan = plan_metadata(reader, inv, first->plugin_name(), write_options(inv).kwargs);
   // A writer whose write throws dies while the exception unwinds: its
   // output is discarded, not committed (ImageFile's destructor).
   const auto attempt = [&] {
-    ImageFile writer = first ? std::move(*first) : open_writer();
+    ImageFile writer = first ? std::move(*first) : open_output(inv, out);
     first.reset();
-    writer.write(image, {.kwargs = kwargs});
+    writer.write(image, {.kwargs = plan.kwargs});
     return writer.close();
   };
   for (;;) {
@@ -159,16 +185,45 @@ std::optional<Dict> write_with_metadata(ImageFile& reader, const NDArray& image,
       *encoded = attempt();
       break;
     } catch (const ArgumentError& e) {
-      const auto key = refused_key(e, carried);
-      if (!key) throw;
-      not_carried.set(*key, fmt::format("the writer refused it: {}", e.reason()));
-      carried.erase(std::find(carried.begin(), carried.end(), *key));
-      kwargs.erase(std::find_if(kwargs.begin(), kwargs.end(), [&](const Kwarg& k) { return k.first == *key; }));
+      if (!plan.drop_refused(e)) throw;
     }
   }
-  if (carried.empty() && not_carried.empty()) return std::nullopt;
-  Value::List carried_list(carried.begin(), carried.end());
-  return Dict{{"metadata", Dict{{"carried", Value(std::move(carried_list))}, {"not_carried", Value(std::move(not_carried))}}}};
+  return plan.report();
+}
+
+// The frames of a video or animation, read and written one at a time (memory
+// holds one frame, plus what the writer keeps), with the source's
+// file-level metadata given to the writer's first write: a block the writer
+// refuses there is dropped and the file started again.
+std::optional<Dict> stream_with_metadata(ImageFile& reader, ImageFile writer, const Invocation& inv,
+                                         const std::string& out, std::optional<std::size_t> n_images, Streams io) {
+  CarryPlan plan = plan_metadata(reader, inv, writer.plugin_name(), write_options(inv).kwargs);
+  const Kwargs later = write_options(inv).kwargs;
+  Progress progress(io.err, io.progress);
+  progress.set_total(n_images);
+  std::size_t count = 0;
+  std::optional<ImageFile> current(std::move(writer));
+  for (NDArray& frame : reader.iter({.kwargs = inv.kwargs})) {
+    if (count > 0) {
+      current->write(std::span<const NDArray>(&frame, 1), {.kwargs = later});
+    } else {
+      for (;;) {
+        try {
+          ImageFile w = std::move(*current);
+          current.reset();
+          w.write(std::span<const NDArray>(&frame, 1), {.kwargs = plan.kwargs});
+          current.emplace(std::move(w));
+          break;
+        } catch (const ArgumentError& e) {
+          if (!plan.drop_refused(e)) throw;
+          current.emplace(open_output(inv, out));
+        }
+      }
+    }
+    progress.frame(++count);
+  }
+  current->close();
+  return plan.report();
 }
 
 }  // namespace
@@ -189,7 +244,6 @@ void run_meta(const Invocation& inv, Streams io) {
 
 void run_convert(const Invocation& inv, Streams io) {
   const std::string& out = inv.positionals.at(1);
-  const WriteOptions options = write_options(inv);
   ImageFile reader = imopen(input(inv, io), "r", {.plugin = inv.plugin, .extension = inv.extension, .limits = inv.limits});
   if (out == "-") {
     // stdout is written only once the encoding has succeeded: a failed
@@ -218,22 +272,18 @@ void run_convert(const Invocation& inv, Streams io) {
     if (const auto report = write_with_metadata(reader, image, inv, out, &encoded)) io.out << to_json(*report) << '\n';
     return;
   }
-  // The frames of a video or animation: read and written one at a time, so
-  // memory holds one frame (plus what the writer keeps), not the whole stack.
-  ImageFile writer = imopen(out, "w", {.plugin = options.plugin, .extension = options.extension, .limits = inv.limits});
+  // The frames of a video or animation: a writer that appends frames gets
+  // them one at a time; another the stack, as imread gives it.
+  ImageFile writer = open_output(inv, out);
+  std::optional<Dict> report;
   if (!appends_frames(writer)) {
-    writer.write(reader.read({.index = inv.index, .kwargs = inv.kwargs}), {.kwargs = options.kwargs});
-    writer.close();
-    return;
+    const NDArray image = reader.read({.index = inv.index, .kwargs = inv.kwargs});
+    std::optional<Bytes> encoded;
+    report = write_with_metadata(reader, image, inv, out, &encoded, std::move(writer));
+  } else {
+    report = stream_with_metadata(reader, std::move(writer), inv, out, props->n_images, io);
   }
-  Progress progress(io.err, io.progress);
-  progress.set_total(props->n_images);
-  std::size_t count = 0;
-  for (NDArray& frame : reader.iter({.kwargs = inv.kwargs})) {
-    writer.write(std::span<const NDArray>(&frame, 1), {.kwargs = options.kwargs});
-    progress.frame(++count);
-  }
-  writer.close();
+  if (report) io.out << to_json(*report) << '\n';
 }
 
 void run_iter(const Invocation& inv, Streams io) {

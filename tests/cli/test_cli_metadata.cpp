@@ -247,3 +247,118 @@ TEST_CASE("--strip-metadata is a flag of convert only", "[metadata]") {
   CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata=maybe"}), imio::cli::UsageError);
   CHECK_THROWS_AS(parse({"convert", "a.jpg", "b.png", "--strip-metadata", "--strip-metadata"}), imio::cli::UsageError);
 }
+
+TEST_CASE("imio convert in.jpg out.jpg carries extended XMP byte for byte", "[metadata]") {
+  if (!imio_test::plugins_built({"libjpeg"})) return;
+  TempDir tmp;
+  // 100 000 bytes of XMP: imio writes a standard packet naming the extension
+  std::string big = kXmp;
+  big.insert(big.find("</rdf:RDF>"), "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" dc:source=\"" +
+                                          std::string(100000, 'x') + "\"/>");
+  const fs::path in = tmp / "in.jpg", out = tmp / "out.jpg", png = tmp / "out.png";
+  imio::imwrite(in, photo(16, 16), {.kwargs = {{"xmp", big}}});
+  const Dict a = imio::immeta(in);
+  REQUIRE(a.contains("xmp_extended"));
+  const ProgramResult r = run_imio({"convert", in.string(), out.string()});
+  check_ok(r);
+  CHECK(carried(report(r)) == std::vector<std::string>{"xmp", "xmp_extended"});
+  const Dict c = imio::immeta(out);
+  CHECK(c.get<Bytes>("xmp") == a.get<Bytes>("xmp"));
+  CHECK(c.get<Bytes>("xmp_extended") == a.get<Bytes>("xmp_extended"));
+  CHECK(c.get<Bytes>("xmp_extended") == imio_test::to_bytes(big));
+  if (imio_test::plugins_built({"libpng"})) {
+    // PNG's iTXt has no place for an extension: the standard packet goes, the extension is reported
+    const ProgramResult p = run_imio({"convert", in.string(), png.string()});
+    check_ok(p);
+    const Dict rep = report(p);
+    CHECK(carried(rep) == std::vector<std::string>{"xmp"});
+    CHECK(contains(rep.get<Dict>("not_carried").get<std::string>("xmp_extended"), "no `xmp_extended` kwarg"));
+  }
+}
+
+TEST_CASE("imio convert carries a corpus JPEG's extended XMP as exiftool reads it", "[metadata][corpus]") {
+  if (!imio_test::plugins_built({"libjpeg"}) || !imio_test::exiftool_available()) return;
+  IMIO_CORPUS_OR_SKIP(in, "jpeg/exiftool/ExtendedXMP.jpg");
+  const Dict a = imio::immeta(in);
+  if (!a.contains("xmp_extended")) {
+    WARN("skipped: " << in << " holds no extended XMP that imio reassembles");
+    return;
+  }
+  TempDir tmp;
+  const fs::path out = tmp / "out.jpg";
+  const ProgramResult r = run_imio({"convert", in.string(), out.string()});
+  check_ok(r);
+  const Dict c = imio::immeta(out);
+  CHECK(c.get<Bytes>("xmp") == a.get<Bytes>("xmp"));
+  CHECK(c.get<Bytes>("xmp_extended") == a.get<Bytes>("xmp_extended"));
+  const std::vector<Dict> j = imio_test::exiftool_json({in, out});
+  const Dict first = metadata_groups(j[0]), last = metadata_groups(j[1]);
+  std::size_t xmp = 0;
+  for (const auto& [key, value] : first) xmp += key.rfind("XMP", 0) == 0;
+  CHECK(xmp > 0);
+  CHECK(first == last);
+  CHECK_FALSE(j[1].contains("ExifTool:Warning"));
+}
+
+TEST_CASE("the JPEG writer's xmp_extended needs a standard packet that names it", "[metadata]") {
+  if (!imio_test::plugins_built({"libjpeg"})) return;
+  const auto fails = [](const imio::Kwargs& kw, const std::string& part) {
+    try {
+      imio::imwrite("<bytes>", photo(8, 8), {.extension = ".jpg", .kwargs = kw});
+      FAIL("no ArgumentError");
+    } catch (const imio::ArgumentError& e) {
+      CHECK(contains(e.what(), "xmp_extended"));
+      CHECK(contains(e.what(), part));
+    }
+  };
+  fails({{"xmp_extended", kXmp}}, "needs `xmp`");
+  fails({{"xmp", kXmp}, {"xmp_extended", kXmp}}, "names no extension");
+}
+
+TEST_CASE("imio convert of an animation carries the file's metadata where the target holds it, and reports the rest", "[metadata]") {
+  if (!imio_test::plugins_built({"libpng"})) return;
+  TempDir tmp;
+  imio::NDArray frames(imio::Shape{3, 8, 8, 3}, imio::DType::uint8);
+  auto* p = reinterpret_cast<std::uint8_t*>(frames.bytes());
+  for (std::size_t i = 0; i < frames.nbytes(); ++i) p[i] = static_cast<std::uint8_t>(i * 3);
+  const Dict exif{{"IFD0", Dict{{"Make", "imio"}}}, {"ExifIFD", Dict{{"ISO", 100}}}};
+  const fs::path in = tmp / "anim.png";
+  imio::imwrite(in, frames, {.kwargs = {{"exif", exif}, {"xmp", kXmp}, {"icc_profile", icc_profile()}}});
+  REQUIRE(imio::improps(in).is_batch);
+  const Dict source = imio::immeta(in);
+  {
+    // APNG → APNG: the stack, written at once, with the blocks byte for byte
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.png").string()});
+    check_ok(r);
+    CHECK(carried(report(r)) == std::vector<std::string>{"exif", "xmp", "icc_profile"});
+    CHECK(imio::imread(tmp / "out.png") == frames);
+    const Dict m = imio::immeta(tmp / "out.png");
+    for (const char* key : {"exif", "xmp", "icc_profile"}) {
+      CAPTURE(key);
+      CHECK(m.at(key) == source.at(key));
+    }
+  }
+  if (imio_test::plugins_built({"libtiff"})) {
+    // → a multi-page TIFF: the EXIF's tags on the first page
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.tif").string()});
+    check_ok(r);
+    CHECK(carried(report(r)) == std::vector<std::string>{"exif", "xmp", "icc_profile"});
+    const Dict m = imio::immeta(tmp / "out.tif", {.plugin = "libtiff"});
+    const Dict& tags = m.at("exif_tags").ref<Dict>();
+    CHECK(tags.at("IFD0").ref<Dict>().get<std::string>("Make") == "imio");
+    CHECK(tags.at("ExifIFD").ref<Dict>().get<std::int64_t>("ISO") == 100);
+    CHECK(m.get<Bytes>("xmp") == imio_test::to_bytes(kXmp));
+  }
+  if (imio_test::plugins_built({"giflib"})) {
+    // → GIF, frame by frame: nothing GIF's writer takes, all reported, every frame written
+    const ProgramResult r = run_imio({"convert", in.string(), (tmp / "out.gif").string()});
+    check_ok(r);
+    const Dict rep = report(r);
+    CHECK(carried(rep).empty());
+    for (const char* key : {"exif", "xmp", "icc_profile"}) {
+      CAPTURE(key);
+      CHECK(contains(rep.get<Dict>("not_carried").get<std::string>(key), "giflib's writer does not take it"));
+    }
+    CHECK(imio::improps(tmp / "out.gif").n_images == std::optional<std::size_t>(3));
+  }
+}

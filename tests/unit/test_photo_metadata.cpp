@@ -1,5 +1,6 @@
 // add_photo_metadata: the normalised entries from the raw blocks a plugin
 // found, and the orientation rule (docs/metadata.md).
+#include <imio/metadata_write.hpp>
 #include <imio/plugin.hpp>
 
 #include <string>
@@ -95,4 +96,35 @@ TEST_CASE("a damaged block makes add_photo_metadata a DecodeError naming it", "[
   icc.set("icc_profile", imio_test::to_bytes("not a profile"));
   CHECK_THAT(imio_test::message_of<imio::DecodeError>([&] { imio::add_photo_metadata(icc); }),
              Catch::Matchers::Contains("ICC profile (13 bytes)"));
+}
+
+TEST_CASE("read_raw_profile decodes ImageMagick's raw profile text", "[photo_metadata][raw_profile]") {
+  const auto b = [](std::string_view s) { return imio_test::to_bytes(s); };
+  CHECK(imio::read_raw_profile("Raw profile type exif", "\nexif\n       4\n4d4d002a\n") == b(std::string_view("MM\0*", 4)));
+  // lines of hex, upper case, digits beyond the count ignored
+  CHECK(imio::read_raw_profile("k", "\niptc\n       3\n1C02\n19FFEE\n") == b("\x1c\x02\x19"));
+  const auto refused = [](std::string_view text, const std::string& part) {
+    try {
+      imio::read_raw_profile("Raw profile type iptc", text);
+      FAIL("no DecodeError for " << text);
+    } catch (const imio::DecodeError& e) {
+      CHECK(imio_test::contains(e.what(), "PNG text chunk 'Raw profile type iptc'"));
+      CHECK(imio_test::contains(e.what(), part));
+    }
+  };
+  refused("\niptc\nxyz\n", "no byte count");
+  refused("\niptc\n       3\n1c0g19\n", "is not a hex digit");
+  refused("\niptc\n       4\n1c0219\n", "declares 4 bytes and holds 3");
+  refused("\niptc\n99999999999999999999\n00\n", "more bytes than");  // nothing of that size is allocated
+}
+
+TEST_CASE("iim_of_raw_profile finds the IIM block among Photoshop resources, or takes the datasets as they are", "[photo_metadata][raw_profile]") {
+  const Bytes iim = imio_test::to_bytes(std::string_view("\x1c\x02\x19\x00\x01x", 6));
+  CHECK(imio::iim_of_raw_profile(iim) == iim);
+  const Bytes resources = imio::photoshop_resource_block(0x0404, iim);
+  CHECK(imio::iim_of_raw_profile(resources) == iim);
+  Bytes app13 = imio_test::to_bytes(std::string_view("Photoshop 3.0\0", 14));
+  app13.insert(app13.end(), resources.begin(), resources.end());
+  CHECK(imio::iim_of_raw_profile(app13) == iim);
+  CHECK_FALSE(imio::iim_of_raw_profile(imio::photoshop_resource_block(0x0405, iim)).has_value());
 }

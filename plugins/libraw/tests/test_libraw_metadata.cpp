@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
+#include "exiftool_compare.hpp"
 #include "exiftool_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -92,5 +94,59 @@ TEST_CASE("a preview LibRaw cannot unpack leaves the handle as it was: metadata,
   // LibRaw 0.20 clears all its data after the failed unpack_thumb: the
   // session identifies the file again, so the read fails as on a fresh handle
   CHECK(imio_test::message_of<imio::DecodeError>([&] { (void)file.read(); }) == fresh);
-  CHECK(file.metadata() == m);
+  // (as JSON: exif_tags holds DNGLensInfo's 0/0 rationals, NaN, unequal to itself)
+  CHECK(imio::to_json(file.metadata()) == imio::to_json(m));
+}
+
+TEST_CASE("the corpus RAWs' exif_tags, collected through LibRaw's exif parser callback, are what exiftool reads", "[metadata][oracle][corpus]") {
+  if (!imio_test::exiftool_available() || imio_test::corpus_dir().empty()) {
+    WARN("skipped: needs exiftool and the corpus");
+    return;
+  }
+  const fs::path root = imio_test::corpus_dir() / "raw";
+  std::vector<fs::path> files;
+  std::vector<Dict> tags;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const auto ext = entry.path().extension().string();
+    if (ext == ".tsv" || ext == ".md") continue;
+    Dict meta;
+    try {
+      meta = imio::immeta(entry.path(), {.plugin = "libraw"});
+    } catch (const imio::Error&) {
+      continue;  // a format this LibRaw does not read
+    }
+    const Value* t = meta.lookup("exif_tags");
+    if (t == nullptr) continue;
+    Dict d = t->ref<Dict>();
+    // the RAW's own storage tags of IFD0 are compared too: they are the file's
+    files.push_back(entry.path());
+    tags.push_back(std::move(d));
+  }
+  REQUIRE(files.size() >= 8);
+  const std::vector<Dict> j = imio_test::exiftool_json(files);
+  REQUIRE(j.size() == files.size());
+  imio_test::OracleTally tally;
+  std::map<std::string, int> excluded;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    imio_test::compare_exif_tags(fs::relative(files[i], root).string(), tags[i], j[i], tally, excluded);
+  }
+  std::printf("corpus RAW exif_tags vs exiftool: %zu files, %d tags compared, %d equal, %d imio only, %d exiftool only\n",
+              files.size(), tally.compared, tally.equal, tally.imio_only, tally.exiftool_only);
+  // exiftool's print conversions of DNG tags the comparison does not
+  // apply: DNGLensInfo's 0/0 as "undef", RawDataUniqueID as hex digits,
+  // TimeCodes as dotted bytes (the values are the same)
+  std::vector<std::string> mismatches;
+  for (const auto& m : tally.mismatches) {
+    const bool printed = imio_test::contains(m, "IFD0:DNGLensInfo:") || imio_test::contains(m, "IFD0:RawDataUniqueID:") ||
+                         imio_test::contains(m, "IFD0:TimeCodes:");
+    std::printf("  %s: %s\n", printed ? "exiftool's print conversion" : "mismatch", m.c_str());
+    if (!printed) mismatches.push_back(m);
+  }
+  for (const auto& [why, n] : excluded) {
+    if (why.rfind("imio has no", 0) != 0) std::printf("  not compared: %s x%d\n", why.c_str(), n);
+  }
+  CHECK(mismatches.empty());
+  CHECK(tally.mismatches.size() <= 3);
+  CHECK(tally.compared > 300);
 }
