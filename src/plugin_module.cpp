@@ -70,8 +70,9 @@ Function* entry_point(void* handle, const std::string& symbol) {
 PluginSpec load_plugin_module(const std::string& name) {
   const std::string path = module_path(name).string();
   const auto fail = [&](std::string reason) {
-    throw IOError(fmt::format("{} (the plugin's module; IMIO_PLUGIN_PATH names other folders to load it from)",
-                              std::move(reason)),
+    throw IOError(fmt::format("{} (a plugin module of imio {}; IMIO_PLUGIN_PATH may name folders that hold a "
+                              "working one)",
+                              std::move(reason), version_string),
                   name, "load", path);
   };
   // RTLD_LOCAL: the backends' symbols stay the module's own. The handle is

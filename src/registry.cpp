@@ -169,7 +169,7 @@ class Registry {
   Registry() {
     for (const BuiltinPlugin& folder : builtin_plugins()) {
       Descriptor d = parse_descriptor(folder.descriptor);
-      if (folder.spec == nullptr) {
+      if (folder.spec == nullptr && folder.load_module == nullptr) {
         Unbuilt u{d.spec.name, d.spec.aliases, {}, d.option, d.vcpkg_feature};
         for (const auto& e : d.spec.extensions) u.extensions.push_back(e.extension);
         unbuilt_.push_back(std::move(u));

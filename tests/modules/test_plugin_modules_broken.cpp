@@ -2,6 +2,7 @@
 // the module's path and the loader's reason, never an abort; IMIO_PLUGIN_PATH
 // is searched before the folder beside libimio.
 #include <imio/imio.hpp>
+#include <imio/registry.hpp>
 
 #include <cstdlib>
 #include <fstream>
