@@ -319,8 +319,9 @@ TEST_CASE("an orientation kwarg is written into the EXIF, one rule for every wri
   // each extension with the plugin whose writer takes the kwarg: without it another plugin (FFmpeg)
   // may serve the extension and rightly refuse an orientation
   const std::pair<const char*, const char*> writers[] = {{".jpg", "libjpeg"}, {".png", "libpng"}, {".webp", "libwebp"}};
-  for (const auto& [ext, plugin] : writers) {
-    if (!have(plugin)) continue;
+  for (const auto& writer : writers) {
+    const char* ext = writer.first;  // not a structured binding: clang 14 cannot capture those in a lambda
+    if (!have(writer.second)) continue;
     CAPTURE(ext);
     const auto encoded = [&](const imio::Kwargs& kw) {
       return imio::imwrite("<bytes>", small_image(), {.extension = ext, .kwargs = kw});
