@@ -130,7 +130,12 @@ const Value* KwargReader::find(std::string_view key) {
     throw Error(fmt::format("{}.{}(): reads keyword '{}', which its descriptor does not declare (a plugin bug)",
                             plugin_, method_, key));
   }
-  if (std::find(accepted_.begin(), accepted_.end(), key) == accepted_.end()) accepted_.emplace_back(key);
+  // The keys read are what finish() lists as accepted, which it does only
+  // without a descriptor (with one, the descriptor lists them): a plugin
+  // with a descriptor pays no string per lookup.
+  if (schema_ == nullptr && std::find(accepted_.begin(), accepted_.end(), key) == accepted_.end()) {
+    accepted_.emplace_back(key);
+  }
   for (std::size_t i = 0; i < kwargs_.size(); ++i) {
     if (kwargs_[i].first == key) {
       taken_[i] = true;

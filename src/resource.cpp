@@ -1,5 +1,6 @@
 #include <imio/resource.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <utility>
@@ -99,10 +100,38 @@ std::filesystem::path expand_user(const std::string& text) {
   return std::filesystem::path(text);
 }
 
-std::filesystem::path absolute_path(const std::filesystem::path& p) {
+// An absolute path that absolute() and lexically_normal() return unchanged:
+// from the root, no empty, "." or ".." component, no trailing separator.
+// Most paths a program passes are such; recognising them costs less than
+// the two rebuilds (issue #26 item 5: classification was a tenth of a small
+// file's read).
+bool is_normal_absolute(std::string_view s) {
+  if (s.size() < 2 || s.front() != '/' || s.back() == '/') return false;
+  for (std::size_t start = 1; start <= s.size();) {
+    const std::size_t end = std::min(s.find('/', start), s.size());
+    const std::string_view part = s.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+std::filesystem::path absolute_path(std::filesystem::path p) {
+  if constexpr (std::filesystem::path::preferred_separator == '/') {
+    if (is_normal_absolute(p.native())) return p;
+  }
   std::error_code ec;
   auto abs = std::filesystem::absolute(p, ec);
   return (ec ? p : abs).lexically_normal();
+}
+
+// Whether `s` holds ".zip/" in any case (split_zip's candidates).
+bool mentions_zip(std::string_view s) {
+  const auto lower = [s](std::size_t i) { return s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i]; };
+  for (std::size_t at = s.find('.'); at != std::string_view::npos && at + 5 <= s.size(); at = s.find('.', at + 1)) {
+    if (lower(at + 1) == 'z' && lower(at + 2) == 'i' && lower(at + 3) == 'p' && s[at + 4] == '/') return true;
+  }
+  return false;
 }
 
 // spec §2.3: a ".zip/" (case-insensitive, not at position 0) splits archive
@@ -110,6 +139,7 @@ std::filesystem::path absolute_path(const std::filesystem::path& p) {
 // a file. A real folder named x.zip is a folder: the search goes on past it
 // (so the split is at the longest prefix that exists as a file).
 std::optional<ClassifiedUri> split_zip(const std::filesystem::path& abs, IoMode mode) {
+  if (!mentions_zip(abs.native())) return std::nullopt;
   const std::string s = abs.string();
   const std::string lower = to_lower(s);
   for (std::size_t at = lower.find(".zip/"); at != std::string::npos; at = lower.find(".zip/", at + 1)) {
@@ -125,10 +155,10 @@ std::optional<ClassifiedUri> split_zip(const std::filesystem::path& abs, IoMode 
   return std::nullopt;
 }
 
-ClassifiedUri classify_path(const std::filesystem::path& p, IoMode mode) {
-  const auto abs = absolute_path(p);
-  if (auto zip = split_zip(abs, mode)) return *zip;
-  return {.kind = UriKind::path, .path = abs, .member = {}, .text = {}};
+ClassifiedUri classify_path(std::filesystem::path p, IoMode mode) {
+  auto abs = absolute_path(std::move(p));
+  if (auto zip = split_zip(abs, mode)) return std::move(*zip);
+  return {.kind = UriKind::path, .path = std::move(abs), .member = {}, .text = {}};
 }
 
 }  // namespace
@@ -207,7 +237,7 @@ std::string request_extension(const ClassifiedUri& uri, std::string_view explici
     return to_lower(explicit_extension);
   }
   switch (uri.kind) {
-    case UriKind::path: return suffix_of(uri.path.filename().string());
+    case UriKind::path: return suffix_of(uri.path.native());  // suffix_of looks past the last separator itself
     case UriKind::zip_member: return suffix_of(uri.member);
     case UriKind::standard_image: return suffix_of(uri.text);
     case UriKind::http:

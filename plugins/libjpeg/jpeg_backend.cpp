@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <jerror.h>
@@ -149,6 +150,62 @@ Decompressor::Decompressor(const unsigned char* data, std::size_t size, std::uin
   jpeg_decompress_struct* c = &cinfo_;
   const unsigned long n = static_cast<unsigned long>(size);
   if (!guarded(err_, [c, data, n] { jpeg_mem_src(c, data, n); })) fail();
+  memory_source_ = true;
+}
+
+bool Decompressor::restart(const unsigned char* data, std::size_t size, std::uint64_t max_memory) noexcept {
+  if (!created_ || !memory_source_ || failed_) return false;
+  err_ = ErrorState{};
+  cinfo_.err = install_error_manager(err_);
+  jpeg_decompress_struct* c = &cinfo_;
+  const long limit = static_cast<long>(std::min<std::uint64_t>(max_memory, static_cast<std::uint64_t>(LONG_MAX)));
+  const unsigned long n = static_cast<unsigned long>(size);
+  // jpeg_mem_src reuses the source manager it allocated the first time.
+  return guarded(err_, [c, limit, data, n] {
+    c->mem->max_memory_to_use = limit;
+    jpeg_mem_src(c, data, n);
+  });
+}
+
+bool Decompressor::abort() noexcept {
+  if (!created_ || !memory_source_ || failed_) return false;
+  jpeg_decompress_struct* c = &cinfo_;
+  return guarded(err_, [c] { jpeg_abort_decompress(c); });
+}
+
+namespace {
+
+// The decompressors a thread keeps between files: one per reader alive at
+// once on the thread, a few at most.
+constexpr std::size_t kKeptDecompressors = 4;
+
+std::vector<std::unique_ptr<Decompressor>>& kept_decompressors() {
+  thread_local std::vector<std::unique_ptr<Decompressor>> kept;
+  return kept;
+}
+
+}  // namespace
+
+ReusedDecompressor::ReusedDecompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory) {
+  std::vector<std::unique_ptr<Decompressor>>& kept = kept_decompressors();
+  while (!kept.empty()) {
+    std::unique_ptr<Decompressor> d = std::move(kept.back());
+    kept.pop_back();
+    if (d->restart(data, size, max_memory)) {
+      d_ = std::move(d);
+      return;
+    }
+  }
+  d_ = std::make_unique<Decompressor>(data, size, max_memory);
+}
+
+ReusedDecompressor::~ReusedDecompressor() {
+  if (!d_ || !d_->abort()) return;
+  try {
+    std::vector<std::unique_ptr<Decompressor>>& kept = kept_decompressors();
+    if (kept.size() < kKeptDecompressors) kept.push_back(std::move(d_));
+  } catch (...) {  // no room to keep it: it is destroyed
+  }
 }
 
 Decompressor::Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail,
@@ -224,7 +281,10 @@ Decompressor::~Decompressor() {
   if (created_) jpeg_destroy_decompress(&cinfo_);
 }
 
-void Decompressor::fail() const { throw DecodeError(describe_failure(err_)); }
+void Decompressor::fail() const {
+  failed_ = true;
+  throw DecodeError(describe_failure(err_));
+}
 
 void Decompressor::read_header(bool repeat) {
   jpeg_decompress_struct* c = &cinfo_;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>  // jpeglib.h needs FILE and size_t first
 #include <exception>
+#include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -87,8 +88,19 @@ class Decompressor {
   jpeg_decompress_struct& info() noexcept { return cinfo_; }
   [[noreturn]] void fail() const;
 
+  /// Warnings passed on so far count from zero again (a header read by one
+  /// call, the pixels by another: each gets libjpeg's first few warnings).
+  void reset_warning_count() noexcept { err_.warnings = 0; }
+
  private:
+  friend class ReusedDecompressor;
   void create(std::uint64_t max_memory);
+  /// Back to the state of a new decompressor over `data` (after
+  /// jpeg_abort_decompress; see ReusedDecompressor). False when libjpeg failed.
+  bool restart(const unsigned char* data, std::size_t size, std::uint64_t max_memory) noexcept;
+  /// jpeg_abort_decompress: the image's memory freed, the object ready for
+  /// the next file. False when it cannot be reused (it failed, or the abort did).
+  bool abort() noexcept;
 
   // The two-piece source (jpeg_source_mgr first: libjpeg sees only that).
   struct TwoPieces {
@@ -106,6 +118,32 @@ class Decompressor {
   jpeg_progress_mgr progress_{};
   TwoPieces pieces_{};
   bool created_ = false;
+  bool memory_source_ = false;  // jpeg_mem_src, not the two pieces: restart() may reuse it
+  mutable bool failed_ = false;  // fail() was called: the object is not reused
+};
+
+/// A decompressor over a memory block that outlives it, kept by the thread
+/// for its next file instead of destroyed (issue #26 item 5). For a small
+/// image, jpeg_create_decompress and jpeg_destroy_decompress (the memory
+/// manager, the permanent pool, the marker reader and input controller)
+/// cost a sizeable part of the decode; jpeg_abort_decompress (libjpeg.txt,
+/// "Really raw data" and "Abbreviated datastreams": the object is reusable
+/// for another image) returns it to the state a new one has, and TurboJPEG
+/// keeps one per handle the same way. One that failed is destroyed, not kept.
+class ReusedDecompressor {
+ public:
+  ReusedDecompressor(const unsigned char* data, std::size_t size, std::uint64_t max_memory);
+  ~ReusedDecompressor();
+  ReusedDecompressor(ReusedDecompressor&& other) noexcept = default;
+  ReusedDecompressor& operator=(ReusedDecompressor&&) = delete;
+  ReusedDecompressor(const ReusedDecompressor&) = delete;
+  ReusedDecompressor& operator=(const ReusedDecompressor&) = delete;
+
+  Decompressor& operator*() const noexcept { return *d_; }
+  Decompressor* operator->() const noexcept { return d_.get(); }
+
+ private:
+  std::unique_ptr<Decompressor> d_;
 };
 
 /// A compressor writing through a callback into a large buffer.

@@ -110,10 +110,11 @@ class JpegReader final : public Plugin {
  public:
   explicit JpegReader(Request& request) : request_(request) {
     data_ = whole_data(request.source(), owned_, request.limits().max_bytes);
-    Decompressor d = open();
-    d.read_header();
-    header_ = describe_header(d.info(), data_);
+    ReusedDecompressor d = open();
+    d->read_header();
+    header_ = describe_header(d->info(), data_);
     orientation_ = exif_orientation(header_.exif);
+    header_read_.emplace(std::move(d));
   }
 
   NDArray read(const Index& index, const Kwargs& kwargs) override {
@@ -161,8 +162,22 @@ class JpegReader final : public Plugin {
   }
 
  private:
-  Decompressor open() const {
-    return Decompressor(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
+  ReusedDecompressor open() const {
+    return ReusedDecompressor(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
+  }
+
+  // A decompressor with the header read: the one the constructor read it
+  // with, for the first decode (imread reads a file once), else a new one.
+  ReusedDecompressor header_read() {
+    if (header_read_) {
+      ReusedDecompressor d = std::move(*header_read_);
+      header_read_.reset();
+      d->reset_warning_count();
+      return d;
+    }
+    ReusedDecompressor d = open();
+    d->read_header(/*repeat=*/true);
+    return d;
   }
 
   std::string_view target_mode(const ReadOptions& o) const { return o.mode.empty() ? header_.mode : o.mode; }
@@ -221,27 +236,28 @@ class JpegReader final : public Plugin {
       throw DecodeError("the JPEG data end before the EOI marker (the file is truncated or damaged)");
     }
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
-    std::optional<Decompressor> dd;
-    dd.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), request_.limits().max_bytes);
-    dd->set_strict(o.strict);
-    dd->read_header(/*repeat=*/true);
+    ReusedDecompressor whole = header_read();
+    Decompressor* dd = &*whole;
     Box region = stored_region(o);
     // A box well below the top of a file with restart markers: start the
     // decoder at the last suitable marker above it (jpeg_restart.hpp), so
     // that the rows above are not entropy-decoded either.
     std::optional<RestartEntry> entry;
     if (o.crop && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    std::optional<Decompressor> from_restart;
     if (entry) {
       const auto* head = entry->head.data();
-      dd.emplace(std::span<const unsigned char>(head, entry->head.size()),
-                 std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
-                 request_.limits().max_bytes);
+      dd = &from_restart.emplace(
+          std::span<const unsigned char>(head, entry->head.size()),
+          std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
+          request_.limits().max_bytes);
       dd->set_strict(o.strict);
       dd->read_header(/*repeat=*/true);
       region.top -= entry->rows / o.scale;
       region.bottom -= entry->rows / o.scale;
     }
     Decompressor& d = *dd;
+    d.set_strict(o.strict);
     d.configure(plan.out_space, o.scale);
     const jpeg_decompress_struct& info = d.info();
     const std::size_t full_width = info.output_width;
@@ -354,6 +370,7 @@ class JpegReader final : public Plugin {
   HeaderInfo header_;
   int orientation_ = 0;
   std::optional<std::vector<std::size_t>> restarts_;  // restart_offsets of the scan, when needed
+  std::optional<ReusedDecompressor> header_read_;      // the constructor's, until the first decode
 };
 
 // ---------------------------------------------------------------- writing

@@ -17,6 +17,7 @@
 #include <streambuf>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -205,6 +206,37 @@ TEST_CASE("libjpeg: truncated, bad Huffman and SOI-only files are DecodeErrors, 
   const Bytes whole = imio::imwrite("<bytes>", gradient(64, 64, 3), {.extension = ".jpg"}).value();
   const Bytes cut(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(whole.size() * 2 / 3));
   CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut); }), "truncated"));
+}
+
+// Each thread keeps its libjpeg decompressors between calls (issue #26
+// item 5, jpeg_abort_decompress): whatever the calls before it did — fail,
+// warn, crop, scale, decode progressively — a read equals the same read by
+// a thread that never decoded before.
+TEST_CASE("libjpeg: a read after failed, cropped and scaled reads equals a first read", "[libjpeg]") {
+  const Bytes plain = imio::imwrite("<bytes>", gradient(67, 93, 3), {.extension = ".jpg"}).value();
+  const Bytes progressive =
+      imio::imwrite("<bytes>", gradient(40, 50, 3), {.extension = ".jpg", .kwargs = {{"progressive", true}, {"subsampling", "4:4:4"}}})
+          .value();
+  const Bytes gray = imio::imwrite("<bytes>", gradient(33, 21, 1), {.extension = ".jpg"}).value();
+  const Bytes cut(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(plain.size() * 9 / 10));  // in the scan
+  std::vector<NDArray> first;
+  std::thread([&] {
+    for (const Bytes* b : {&plain, &progressive, &gray}) first.push_back(imio::imread(*b));
+    first.push_back(imio::imread(plain, jpeg({{"scale", 0.5}})));
+  }).join();
+  REQUIRE(first.size() == 4);
+  WarningLog log;
+  for (int round = 0; round < 3; ++round) {
+    CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(cut); }), "truncated"));
+    CHECK(imio::imread(cut, jpeg({{"strict", false}})).shape() == Shape{67, 93, 3});
+    CHECK(imio::imread(progressive, jpeg({{"crop", imio::Value{std::int64_t{3}, std::int64_t{5}, std::int64_t{30}, std::int64_t{27}}}})).shape() == Shape{22, 27, 3});
+    CHECK(imio::imread(plain, jpeg({{"scale", 0.25}, {"mode", "L"}})).shape() == Shape{17, 24});
+    CHECK(imio::imread(plain) == first[0]);
+    CHECK(imio::imread(progressive) == first[1]);
+    CHECK(imio::imread(gray) == first[2]);
+    CHECK(imio::imread(plain, jpeg({{"scale", 0.5}})) == first[3]);
+  }
+  CHECK_FALSE(log.lines.empty());  // strict=false passed libjpeg's warnings on
 }
 
 TEST_CASE("libjpeg: the 8 EXIF orientations come out upright and alike with rotate=true", "[libjpeg][corpus]") {

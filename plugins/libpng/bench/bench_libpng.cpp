@@ -3,11 +3,14 @@
 // 6 into memory), against OpenCV (cv::imread IMREAD_UNCHANGED, cv::imencode
 // at PNG compression 6; when found at configure time) and against Pillow.
 //
-//   bench_libpng [--runs N] [--only NAME]     (NAME: a part of a file name)
+//   bench_libpng [--runs N] [--only NAME] [--small]   (NAME: a part of a file name;
+//                                                      --small: only the 500 small files)
 //
 // Files: hubble_deep_field.png and astronaut.png from the corpus, and a
 // 12-megapixel RGB PNG generated here. Best of N runs after a warm-up;
-// libpng and imio take turns in every run.
+// libpng and imio take turns in every run. Then the per-call cost from a
+// path (issue #26 item 5): 500 PNGs of 64×64 RGB (tiles of astronaut.png)
+// read by imio::imread against a libpng FILE* loop, methods taking turns.
 #include <imio/imio.hpp>
 
 #include "bench_timing.hpp"
@@ -24,6 +27,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #ifdef IMIO_BENCH_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -186,16 +191,68 @@ imio::NDArray synthetic_12mp() {
   return a;
 }
 
+// Per-call cost from a path: 500 small files, each read from its path and
+// decoded, against the loop a C program would write (fopen, libpng through
+// png_init_io, a buffer reused). Methods take turns.
+void bench_small_files(const fs::path& corpus, int runs) {
+  constexpr std::size_t kFiles = 500, kSide = 64;
+  const fs::path source_path = corpus / "standard/astronaut.png";
+  if (!fs::exists(source_path)) return;
+  const imio::NDArray source = imio::imread(source_path);
+  const std::size_t channels = source.ndim() == 3 ? source.shape()[2] : 1;
+  const fs::path dir = fs::temp_directory_path() / ("imio_bench_small_png_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::vector<fs::path> paths;
+  for (std::size_t i = 0; i < kFiles; ++i) {
+    imio::NDArray tile(imio::Shape{kSide, kSide, channels}, imio::DType::uint8);
+    const std::size_t x0 = (i * 97) % (source.shape()[1] - kSide), y0 = (i * 61) % (source.shape()[0] - kSide);
+    for (std::size_t y = 0; y < kSide; ++y) {
+      std::memcpy(tile.bytes() + y * kSide * channels, source.bytes() + ((y0 + y) * source.shape()[1] + x0) * channels,
+                  kSide * channels);
+    }
+    paths.push_back(dir / ("small" + std::to_string(i) + ".png"));
+    imio::imwrite(paths.back(), tile);
+  }
+  std::vector<unsigned char> dst(kSide * kSide * channels);
+  std::vector<png_bytep> rows(kSide);
+  std::vector<imio_bench::Method> methods{
+      {"libpng: FILE* + decode", wall([&] {
+         for (const fs::path& p : paths) decode_direct(p, dst, rows);
+       })},
+      {"imio::imread", wall([&] {
+         for (const fs::path& p : paths) g_sink = static_cast<unsigned char>(imio::imread(p).bytes()[0]);
+       })},
+#ifdef IMIO_BENCH_OPENCV
+      {"cv::imread", wall([&] {
+         for (const fs::path& p : paths) g_sink = cv::imread(p.string(), cv::IMREAD_UNCHANGED).data[0];
+       })},
+#endif
+  };
+  const std::vector<double> t = turns_best_ms(runs, methods);
+  std::printf("\n%zu files of %zux%zu (%zu channels) from paths (%ju bytes the first; best of %d, ms)\n", kFiles, kSide,
+              kSide, channels, static_cast<std::uintmax_t>(fs::file_size(paths[0])), runs);
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    if (t[i] >= 0) std::printf("  %-28s %10.2f ms   %6.3fx\n", methods[i].name, t[i], t[i] / t[0]);
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 5;
   std::string only;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (std::string(argv[i]) == "--only") only = argv[i + 1];
+  bool small_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[i + 1]));
+    if (std::string(argv[i]) == "--only" && i + 1 < argc) only = argv[i + 1];
+    if (std::string(argv[i]) == "--small") small_only = true;
   }
   const fs::path corpus = IMIO_BENCH_CORPUS;
+  if (small_only) {
+    bench_small_files(corpus, runs);
+    return 0;
+  }
   const fs::path tmp = fs::temp_directory_path() / "imio_bench_12mp.png";
   imio::imwrite(tmp, synthetic_12mp());
   std::vector<fs::path> files;
@@ -247,5 +304,6 @@ int main(int argc, char** argv) {
                 pil.encode, im / lib, cv / lib, lib_size, imio_size, cv_size, pil.size);
   }
   fs::remove(tmp);
+  bench_small_files(corpus, runs);
   return 0;
 }
