@@ -27,6 +27,15 @@ install(TARGETS imio
 # (No INCLUDES DESTINATION: the target's $<INSTALL_INTERFACE:include>
 # already exports it, and both together list the folder twice.)
 
+# Plugin modules (IMIO_PLUGIN_MODULES): beside libimio, in the folder it
+# looks in (IMIO_PLUGIN_INSTALL_DIR, relative to CMAKE_INSTALL_LIBDIR). Not
+# exported: nothing links them, libimio loads them.
+get_property(_imio_plugin_modules GLOBAL PROPERTY IMIO_PLUGIN_MODULE_TARGETS)
+if(_imio_plugin_modules)
+  install(TARGETS ${_imio_plugin_modules}
+    LIBRARY DESTINATION "${IMIO_PLUGIN_INSTALL_DIR}" COMPONENT runtime)
+endif()
+
 file(GLOB _imio_public_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/imio/*.hpp")
 install(FILES
     ${_imio_public_headers}

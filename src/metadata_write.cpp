@@ -17,6 +17,7 @@
 
 #include "exif_block.hpp"
 #include "md5.hpp"
+#include "registry.hpp"
 #include "text_bytes.hpp"
 
 namespace imio {
@@ -299,7 +300,7 @@ std::optional<int> reconcile_orientation(std::optional<Bytes>& exif, std::option
 }
 
 MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugin, const CopyMetadataOptions& options) {
-  const std::vector<PluginInfo> all = plugins();
+  const std::vector<PluginInfo> all = detail::plugin_infos(false);  // names and kwargs: no module loaded
   const PluginInfo* target = find_plugin(all, target_plugin);
   if (target == nullptr) {
     throw NoPluginError(fmt::format("copy_metadata: no plugin named '{}'", target_plugin), {});

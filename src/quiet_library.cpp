@@ -31,6 +31,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 #else
 #define IMIO_CAN_SILENCE 0
 #endif
@@ -187,6 +188,42 @@ int patch_object(dl_phdr_info* info, std::size_t, void* data) {
   return 1;
 }
 
+// The base name of a loaded object's path.
+std::string_view base_name(std::string_view file) {
+  const std::size_t slash = file.rfind('/');
+  return file.substr(slash == std::string_view::npos ? 0 : slash + 1);
+}
+
+// The loaded objects whose file name starts with the prefix.
+struct Named {
+  std::string_view prefix;
+  std::vector<std::string> files;
+};
+
+int collect_named(dl_phdr_info* info, std::size_t, void* data) {
+  auto& named = *static_cast<Named*>(data);
+  if (info->dlpi_name != nullptr && base_name(info->dlpi_name).starts_with(named.prefix)) {
+    named.files.emplace_back(info->dlpi_name);
+  }
+  return 0;
+}
+
+// `symbol` in a library that is not in the global scope: one a plugin
+// module (IMIO_PLUGIN_MODULES, loaded RTLD_LOCAL) brought in, looked up in
+// the loaded objects named like the library. nullptr when none defines it.
+void* local_definition(const char* symbol, std::string_view file_prefix) {
+  Named named{file_prefix, {}};
+  dl_iterate_phdr(collect_named, &named);  // dlopen below, outside the loader's lock
+  for (const std::string& file : named.files) {
+    void* handle = dlopen(file.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    void* defined = dlsym(handle, symbol);
+    dlclose(handle);  // only the reference RTLD_NOLOAD added
+    if (defined != nullptr) return defined;
+  }
+  return nullptr;
+}
+
 bool silence(const char* symbol, std::string_view file_prefix, const char* keep_variable) {
   if (const char* keep = keep_variable != nullptr ? std::getenv(keep_variable) : nullptr;
       keep != nullptr && *keep != '\0' && std::strcmp(keep, "0") != 0) {
@@ -194,14 +231,13 @@ bool silence(const char* symbol, std::string_view file_prefix, const char* keep_
   }
   // The definition the dynamic linker resolved, and the object holding it.
   void* defined = dlsym(RTLD_DEFAULT, symbol);
+  if (defined == nullptr) defined = local_definition(symbol, file_prefix);
   if (defined == nullptr) return false;
   Dl_info where{};
   if (dladdr(defined, &where) == 0 || where.dli_fname == nullptr) return false;
   // Only a shared library of its own: a static backend lives in the
   // program or in libimio, whose slots serve other code too.
-  const std::string_view file = where.dli_fname;
-  const std::size_t slash = file.rfind('/');
-  if (!file.substr(slash == std::string_view::npos ? 0 : slash + 1).starts_with(file_prefix)) return false;
+  if (!base_name(where.dli_fname).starts_with(file_prefix)) return false;
   Search search;
   search.name = where.dli_fname;
   dl_iterate_phdr(patch_object, &search);

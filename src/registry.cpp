@@ -1,7 +1,9 @@
 #include "registry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -35,6 +37,49 @@ std::string rebuild_hint(const Unbuilt& u) {
   if (u.vcpkg_feature.empty()) return fmt::format("{} (CMake option {})", u.name, u.option);
   return fmt::format("{} (CMake option {}, vcpkg feature imio[{}])", u.name, u.option, u.vcpkg_feature);
 }
+
+// A plugin built as a loadable module (IMIO_PLUGIN_MODULES): its code
+// (sniff, factory, backend), loaded once, on the first call that needs it,
+// by whichever thread gets there first. A failed load is kept and reported
+// again, as a new exception, to every later call.
+class LazyModule {
+ public:
+  LazyModule(std::string name, PluginSpec (*load)(const std::string&)) : name_(std::move(name)), load_(load) {}
+
+  // @throws IOError naming the plugin, the module and the loader's reason
+  const PluginSpec& code() {
+    std::call_once(once_, [this] {
+      try {
+        code_ = load_(name_);
+        loaded_.store(true, std::memory_order_release);
+      } catch (const Error& e) {
+        failure_ = {e.reason(), e.plugin(), e.operation(), e.resource()};
+      } catch (const std::exception& e) {
+        failure_ = {e.what(), name_, "load", ""};
+      }
+    });
+    if (!loaded_.load(std::memory_order_acquire)) {
+      throw IOError(failure_.reason, failure_.plugin, failure_.operation, failure_.resource);
+    }
+    return code_;
+  }
+
+  // The backend when the module is loaded (without loading it), else "".
+  std::string loaded_backend() const {
+    return loaded_.load(std::memory_order_acquire) ? code_.backend : std::string();
+  }
+
+ private:
+  struct Failure {
+    std::string reason, plugin, operation, resource;
+  };
+  std::string name_;
+  PluginSpec (*load_)(const std::string&);
+  std::once_flag once_;
+  std::atomic<bool> loaded_{false};
+  PluginSpec code_;   // written once, inside call_once
+  Failure failure_;   // likewise
+};
 
 int priority_for(const PluginSpec& spec, std::string_view extension);
 std::vector<SpecPtr> ordered_by_priority(const std::vector<SpecPtr>& specs, std::string_view extension,
@@ -79,6 +124,20 @@ class Registry {
 
   const std::vector<Unbuilt>& unbuilt() const noexcept { return unbuilt_; }
 
+  // The plugin module named `name`, or nullptr when that plugin is not a
+  // module (compiled in, or registered at run time).
+  LazyModule* module(std::string_view name) const {
+    const auto it = modules_.find(name);
+    return it == modules_.end() ? nullptr : it->second.get();
+  }
+
+  // What runs `spec`: a module's code, loaded now if it was not yet; else
+  // the spec itself.
+  const PluginSpec& code_of(const PluginSpec& spec) const {
+    LazyModule* m = module(spec.name);
+    return m != nullptr ? m->code() : spec;
+  }
+
   void add(PluginSpec spec) {
     if (!spec.factory) throw ArgumentError(fmt::format("plugin '{}' has no factory", spec.name));
     check_declarations(spec);
@@ -110,10 +169,19 @@ class Registry {
   Registry() {
     for (const BuiltinPlugin& folder : builtin_plugins()) {
       Descriptor d = parse_descriptor(folder.descriptor);
-      if (folder.spec == nullptr) {
+      if (folder.spec == nullptr && folder.load_module == nullptr) {
         Unbuilt u{d.spec.name, d.spec.aliases, {}, d.option, d.vcpkg_feature};
         for (const auto& e : d.spec.extensions) u.extensions.push_back(e.extension);
         unbuilt_.push_back(std::move(u));
+        continue;
+      }
+      if (folder.load_module != nullptr) {
+        // A module: the descriptor now, the code on first need (code_of).
+        auto module = std::make_unique<LazyModule>(d.spec.name, folder.load_module);
+        LazyModule* m = module.get();
+        d.spec.factory = [m](Request& request, const Kwargs& kwargs) { return m->code().factory(request, kwargs); };
+        modules_.emplace(d.spec.name, std::move(module));
+        add(std::move(d.spec));
         continue;
       }
       PluginSpec code = folder.spec();
@@ -129,6 +197,7 @@ class Registry {
   mutable std::shared_mutex mutex_;
   std::shared_ptr<const Plugins> specs_ = std::make_shared<const Plugins>();
   std::vector<Unbuilt> unbuilt_;  // set by the constructor, then read-only
+  std::map<std::string, std::unique_ptr<LazyModule>, std::less<>> modules_;  // likewise
 };
 
 int priority_for(const PluginSpec& spec, std::string_view extension) {
@@ -202,12 +271,13 @@ struct Selection {
     if (mode == IoMode::read && !spec.can_read) return refuse(spec, "it cannot read");
     if (mode == IoMode::write && !spec.can_write) return refuse(spec, "it cannot write (read-only plugin)");
     if (mode == IoMode::write && !writes_extension(spec)) return refuse(spec, writes_only(spec));
-    if (mode == IoMode::read && spec.sniff && !(chosen && CoreAccess::impl(request).body_pending())) {
-      const auto head = with_error_context("", "read", request.describe(), [&] { return request.first_bytes(spec.sniff_bytes); });
-      if (!spec.sniff(head)) return refuse(spec, "the data do not start with its signature");
+    const PluginSpec& code = Registry::instance().code_of(spec);  // loads a plugin module
+    if (mode == IoMode::read && code.sniff && !(chosen && CoreAccess::impl(request).body_pending())) {
+      const auto head = with_error_context("", "read", request.describe(), [&] { return request.first_bytes(code.sniff_bytes); });
+      if (!code.sniff(head)) return refuse(spec, "the data do not start with its signature");
     }
     try {
-      auto plugin = with_error_context(spec.name, "open", request.describe(), [&] { return spec.factory(request, kwargs); });
+      auto plugin = with_error_context(spec.name, "open", request.describe(), [&] { return code.factory(request, kwargs); });
       if (plugin) return plugin;
       return refuse(spec, "its factory returned no plugin");
     } catch (const InitializationError& e) {
@@ -358,16 +428,35 @@ void register_plugin(PluginSpec spec) { detail::Registry::instance().add(std::mo
 
 bool has_plugin(std::string_view name) { return detail::Registry::instance().find(name) != nullptr; }
 
-std::vector<PluginInfo> plugins() {
+std::vector<PluginInfo> plugins() { return detail::plugin_infos(true); }
+
+namespace detail {
+
+// A module's backend: loading it when asked; a module that does not load
+// says why instead of failing the whole listing.
+std::string backend_of(const PluginSpec& spec, bool load) {
+  LazyModule* m = Registry::instance().module(spec.name);
+  if (m == nullptr) return spec.backend;
+  if (!load) return m->loaded_backend();
+  try {
+    return m->code().backend;
+  } catch (const Error& e) {
+    return fmt::format("(module not loaded: {})", e.what());
+  }
+}
+
+std::vector<PluginInfo> plugin_infos(bool with_backends) {
   std::vector<PluginInfo> out;
-  const auto snapshot = detail::Registry::instance().snapshot();  // keeps the list alive while it is read
+  const auto snapshot = Registry::instance().snapshot();  // keeps the list alive while it is read
   for (const auto& s : snapshot->all) {
-    PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, s->backend, s->summary, s->extensions,
-                    s->write_extensions, s->methods};
+    PluginInfo info{s->name, s->aliases, {}, s->can_read, s->can_write, backend_of(*s, with_backends), s->summary,
+                    s->extensions, s->write_extensions, s->methods};
     for (const auto& e : s->extensions) info.extensions.push_back(e.extension);
     out.push_back(std::move(info));
   }
   return out;
 }
+
+}  // namespace detail
 
 }  // namespace imio

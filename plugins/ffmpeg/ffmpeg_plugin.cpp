@@ -191,15 +191,6 @@ void ReadHandle::set_video_filter(const Value& filter_sequence, const Value& fil
 
 }  // namespace ffmpeg
 
-namespace plugin {
-
-// The key function: FFmpeg's vtable and typeinfo are emitted here, inside
-// the library, and exported with the class (IMIO_EXPORT), so plugin_as()'s
-// dynamic_cast in an application matches the plugin's classes.
-FFmpeg::~FFmpeg() = default;
-
-}  // namespace plugin
-
 namespace builtin {
 
 PluginSpec ffmpeg_plugin_spec() {

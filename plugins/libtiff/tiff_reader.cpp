@@ -406,9 +406,3 @@ class TiffReader final : public plugin::LibTiff {
 std::unique_ptr<Plugin> open_reader(Request& request) { return std::make_unique<TiffReader>(request); }
 
 }  // namespace imio::tiff
-
-// The key function: LibTiff's vtable and typeinfo are emitted here, inside
-// the imio library, and exported with the class (IMIO_EXPORT), so
-// ImageFile::plugin_as<LibTiff>()'s dynamic_cast works from applications
-// linking the shared library.
-imio::plugin::LibTiff::~LibTiff() = default;

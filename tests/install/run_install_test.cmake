@@ -109,6 +109,16 @@ foreach(plugin IN LISTS ENABLED_PLUGINS)
     message(FATAL_ERROR "install test: include/imio/plugins/${plugin}.hpp was not installed")
   endif()
 endforeach()
+# Plugin modules (EXTRA_OPTIONS IMIO_PLUGIN_MODULES=ON): one per built
+# plugin, in the plugin folder below the library's.
+if("IMIO_PLUGIN_MODULES=ON" IN_LIST EXTRA_OPTIONS)
+  foreach(plugin IN LISTS ENABLED_PLUGINS)
+    file(GLOB_RECURSE module "${prefix}/*/imio/plugins/imio_${plugin}.so")
+    if(NOT module)
+      message(FATAL_ERROR "install test: the module imio_${plugin}.so was not installed under <libdir>/imio/plugins")
+    endif()
+  endforeach()
+endif()
 # The core's private headers (src/*.hpp) stay private: an installed header
 # named like one is a leak unless include/imio has a public one of that
 # name (include/imio/registry.hpp is public, src/registry.hpp is not).
