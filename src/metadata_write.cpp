@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "exif_block.hpp"
+#include "exif_tag_names.hpp"
 #include "md5.hpp"
 #include "registry.hpp"
 #include "text_bytes.hpp"
@@ -299,6 +300,60 @@ std::optional<int> reconcile_orientation(std::optional<Bytes>& exif, std::option
   return o;
 }
 
+bool describes_tiff_storage(std::uint16_t tag) noexcept {
+  switch (tag) {
+    case 254: case 255: case 256: case 257: case 258: case 259: case 262: case 263: case 264: case 265:
+    case 266: case 273: case 277: case 278: case 279: case 280: case 281: case 284: case 290: case 291:
+    case 292: case 293: case 317: case 320: case 322: case 323: case 324: case 325: case 330: case 338:
+    case 339: case 340: case 341: case 347: case 529: case 530: case 532:
+    case exif_detail::kExifPointer: case exif_detail::kGpsPointer: case exif_detail::kInteropPointer:
+      return true;
+    default:
+      return tag >= 512 && tag <= 521;  // TIFF 6.0 §22 old-style JPEG
+  }
+}
+
+namespace {
+
+// The tag number of an IFD0 name of the parsed form: exiftool's name, or
+// "0xabcd" for a tag without one.
+std::optional<std::uint16_t> ifd0_tag_number(const std::string& name) {
+  for (const auto& t : exif_detail::kExifNames) {
+    if (name == t.name) return t.tag;
+  }
+  if (name.size() == 6 && name.starts_with("0x")) {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(name.c_str() + 2, &end, 16);
+    if (end == name.c_str() + 6) return static_cast<std::uint16_t>(n);
+  }
+  return std::nullopt;
+}
+
+// EXIF rebuilt from a source's parsed form (copy_metadata's contract):
+// IFD0 without the source's storage tags, the Exif, GPS and Interop IFDs
+// as they are, no IFD1 (its thumbnail is not in the parsed form).
+Bytes exif_of_parsed(const Dict& tags) {
+  Metadata kept;
+  for (const auto& [ifd, entries] : tags) {
+    if (ifd == "IFD1" || !entries.is<Dict>()) continue;
+    if (ifd != "IFD0") {
+      kept.set(ifd, entries);
+      continue;
+    }
+    Dict ifd0;
+    for (const auto& [name, value] : entries.ref<Dict>()) {
+      const auto tag = ifd0_tag_number(name);
+      if (tag && describes_tiff_storage(*tag)) continue;
+      ifd0.set(name, value);
+    }
+    kept.set("IFD0", std::move(ifd0));
+  }
+  if (!kept.contains("IFD0")) kept.set("IFD0", Dict{});
+  return write_exif_tags(kept);
+}
+
+}  // namespace
+
 MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugin, const CopyMetadataOptions& options) {
   const std::vector<PluginInfo> all = detail::plugin_infos(false);  // names and kwargs: no module loaded
   const PluginInfo* target = find_plugin(all, target_plugin);
@@ -325,6 +380,18 @@ MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugi
     const int o = exif_orientation(*exif);
     if (options.orientation_applied && o > 1 && o <= 8) *exif = set_exif_orientation(*exif, 1);
     carry("exif", std::move(*exif));
+  } else if (const Value* parsed = source.lookup("exif_tags"); parsed != nullptr && parsed->is<Dict>()) {
+    std::optional<Bytes> rebuilt;
+    try {
+      rebuilt = exif_of_parsed(parsed->ref<Dict>());
+    } catch (const Error& e) {
+      out.not_carried.emplace_back("exif", fmt::format("the source's parsed EXIF does not make a block: {}", e.what()));
+    }
+    if (rebuilt) {
+      const int o = exif_orientation(*rebuilt);
+      if (options.orientation_applied && o > 1 && o <= 8) *rebuilt = set_exif_orientation(*rebuilt, 1);
+      carry("exif", std::move(*rebuilt));
+    }
   }
   std::optional<Bytes> xmp = block_of(source.lookup("xmp"));
   if (!xmp) xmp = block_of(source.lookup("XML:com.adobe.xmp"));  // a PNG's iTXt, as Pillow names it

@@ -165,6 +165,13 @@ struct MetadataBlocks {
 IMIO_EXPORT std::optional<int> reconcile_orientation(std::optional<Bytes>& exif, std::optional<int> orientation,
                                                      bool make_exif = true);
 
+/// Whether TIFF tag `tag` describes how an image's pixels are stored (TIFF
+/// 6.0 §8: size, samples, compression, strips, photometric, planar layout;
+/// §15 tiles; §21 YCbCr coefficients, subsampling and reference values;
+/// §22 old-style JPEG; the IFD pointer tags of EXIF 2.32 §4.6.3): the
+/// written image's own, never carried from another image's EXIF.
+IMIO_EXPORT bool describes_tiff_storage(std::uint16_t tag) noexcept;
+
 /// What copy_metadata carries to a writer, and what it could not.
 struct MetadataCopy {
   /// The write kwargs that carry the blocks (`exif`, `xmp`, `iptc`,
@@ -191,7 +198,11 @@ struct CopyMetadataOptions {
 /// carried when that plugin's write method declares the kwarg of the same
 /// name; otherwise it is listed in `not_carried`. The blocks are carried as
 /// bytes, unchanged (EXIF without its "Exif\0\0" prefix) unless
-/// `orientation_applied`.
+/// `orientation_applied`. A source that gives only the parsed form
+/// (`exif_tags`: TIFF pages, RAW files) has its EXIF rebuilt from it with
+/// write_exif_tags, without the IFD0 tags that describe the source's own
+/// pixel storage (describes_tiff_storage) and without IFD1; when that form
+/// does not make a block, `exif` is listed in `not_carried` with the reason.
 /// @throws NoPluginError when `target_plugin` is not registered.
 IMIO_EXPORT MetadataCopy copy_metadata(const Metadata& source, std::string_view target_plugin,
                                        const CopyMetadataOptions& options = {});

@@ -20,20 +20,12 @@ constexpr std::uint16_t kExifPointer = 0x8769, kGpsPointer = 0x8825, kInteropPoi
 constexpr std::uint16_t kPhotometric = 262, kYCbCr = 6;
 constexpr std::uint16_t kLong = 4, kIfd8 = 18;
 
-// Tags that describe how the page's pixels are stored (TIFF 6.0 §8, the
-// tiling and JPEG tables of §15 and §22): the page's own, never the EXIF's.
+// Tags that describe how the page's pixels are stored: the page's own,
+// never the EXIF's. The YCbCr tags (TIFF 6.0 §21) matter only to a YCbCr
+// page; in an RGB or gray page they are the EXIF's to give.
 bool describes_storage(std::uint16_t tag, bool ycbcr) {
-  switch (tag) {
-    case 254: case 255: case 256: case 257: case 258: case 259: case 262: case 263: case 264: case 265:
-    case 266: case 273: case 277: case 278: case 279: case 280: case 281: case 284: case 290: case 291:
-    case 292: case 293: case 317: case 320: case 322: case 323: case 324: case 325: case 330: case 338:
-    case 339: case 340: case 341: case 347: case kExifPointer: case kGpsPointer: case kInteropPointer:
-      return true;
-    case 529: case 530: case 532:  // YCbCr coefficients, subsampling, reference black/white
-      return ycbcr;
-    default:
-      return tag >= 512 && tag <= 521;  // TIFF 6.0 §22 old-style JPEG
-  }
+  if (tag == 529 || tag == 530 || tag == 532) return ycbcr;
+  return describes_tiff_storage(tag);
 }
 
 std::uint64_t type_size(std::uint16_t type) {

@@ -5,6 +5,7 @@
 #include <imio/metadata_write.hpp>
 #include <imio/plugin.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -594,4 +595,46 @@ TEST_CASE("every EXIF block of the corpus that reads is rebuilt from its parsed 
   }
   std::printf("EXIF blocks of the corpus rebuilt from their parsed form: %zu\n", parsed);
   if (have("libjpeg")) CHECK(parsed >= 60);  // the corpus's EXIF lives mostly in JPEGs
+}
+
+TEST_CASE("copy_metadata rebuilds EXIF from a TIFF page's parsed form, without the page's storage tags", "[write][copy]") {
+  if (!have("libtiff") || !have("libjpeg")) return;
+  imio_test::TempDir dir;
+  const fs::path tif = dir / "camera.tif";
+  imio::imwrite(tif, small_image(), {.kwargs = {{"exif", camera_tags()}}});
+  const Dict source = imio::immeta(tif, {.plugin = "libtiff"});
+  REQUIRE_FALSE(source.contains("exif"));  // a TIFF gives the parsed form only
+  REQUIRE(source.contains("exif_tags"));
+
+  const imio::MetadataCopy copy = imio::copy_metadata(source, "libjpeg");
+  REQUIRE(std::find(copy.carried.begin(), copy.carried.end(), "exif") != copy.carried.end());
+  const Value* exif = nullptr;
+  for (const auto& [key, value] : copy.kwargs) {
+    if (key == "exif") exif = &value;
+  }
+  REQUIRE(exif != nullptr);
+  const Dict tags = imio::read_exif_tags(exif->ref<Bytes>());
+  const Dict& ifd0 = tags.at("IFD0").ref<Dict>();
+  CHECK(ifd0.get<std::string>("Make") == "Canon");
+  CHECK(ifd0.get<std::int64_t>("Orientation") == 6);
+  for (const char* storage : {"ImageWidth", "ImageHeight", "BitsPerSample", "Compression", "StripOffsets",
+                              "StripByteCounts", "RowsPerStrip", "SamplesPerPixel", "PhotometricInterpretation"}) {
+    CAPTURE(storage);
+    CHECK_FALSE(ifd0.contains(storage));
+  }
+  CHECK_FALSE(tags.contains("IFD1"));
+  const Dict want = imio::read_exif_tags(imio::write_exif_tags(camera_tags()));  // as a JPEG's would read
+  for (const char* ifd : {"ExifIFD", "GPS", "InteropIFD"}) {
+    CAPTURE(ifd);
+    CHECK(canonical(Dict{{ifd, tags.at(ifd)}}) == canonical(Dict{{ifd, want.at(ifd)}}));
+  }
+  // upright pixels: the carried Orientation is reset
+  const imio::MetadataCopy upright = imio::copy_metadata(source, "libjpeg", {.orientation_applied = true});
+  for (const auto& [key, value] : upright.kwargs) {
+    if (key == "exif") CHECK(imio::exif_orientation(value.ref<Bytes>()) == 1);
+  }
+  // and the JPEG written with it reads back with the same tags
+  const auto jpeg = imio::imwrite("<bytes>", small_image(), {.extension = ".jpg", .kwargs = copy.kwargs});
+  const Dict back = imio::immeta(imio::ImageResource(*jpeg), {.extension = ".jpg"});
+  CHECK(back.at("exif_tags").ref<Dict>().at("IFD0").ref<Dict>().get<std::string>("Make") == "Canon");
 }
