@@ -13,12 +13,12 @@
 #include <map>
 #include <vector>
 
+#include "tiff_ifd.hpp"
+
 namespace imio::tiff {
 namespace {
 
-constexpr std::uint16_t kExifPointer = 0x8769, kGpsPointer = 0x8825, kInteropPointer = 0xA005;
 constexpr std::uint16_t kPhotometric = 262, kYCbCr = 6;
-constexpr std::uint16_t kLong = 4, kIfd8 = 18;
 
 // Tags that describe how the page's pixels are stored: the page's own,
 // never the EXIF's. The YCbCr tags (TIFF 6.0 §21) matter only to a YCbCr
@@ -26,16 +26,6 @@ constexpr std::uint16_t kLong = 4, kIfd8 = 18;
 bool describes_storage(std::uint16_t tag, bool ycbcr) {
   if (tag == 529 || tag == 530 || tag == 532) return ycbcr;
   return describes_tiff_storage(tag);
-}
-
-std::uint64_t type_size(std::uint16_t type) {
-  switch (type) {
-    case 1: case 2: case 6: case 7: return 1;
-    case 3: case 8: return 2;
-    case 4: case 9: case 11: case 13: return 4;
-    case 5: case 10: case 12: case 16: case 17: case 18: return 8;
-    default: return 0;
-  }
 }
 
 class Io {
@@ -68,7 +58,7 @@ class Io {
 
 // One IFD entry: either copied from the page (its count and value field as
 // they are: the offsets they hold do not move) or new (its value bytes).
-struct Entry {
+struct WrittenEntry {
   std::uint16_t tag = 0, type = 0;
   std::uint64_t count = 0;
   Bytes field;  // copied: the 4- or 8-byte field; new: empty
@@ -76,12 +66,12 @@ struct Entry {
 };
 
 // The IFDs of write_exif_tags's block (classic TIFF, the file's byte order).
-std::vector<Entry> block_ifd(const Bytes& block, const Io& io, std::uint64_t at, std::map<std::uint16_t, std::uint64_t>& pointers) {
-  std::vector<Entry> out;
+std::vector<WrittenEntry> block_ifd(const Bytes& block, const Io& io, std::uint64_t at, std::map<std::uint16_t, std::uint64_t>& pointers) {
+  std::vector<WrittenEntry> out;
   const std::uint64_t n = io.get(block, at, 2);
   for (std::uint64_t i = 0; i < n; ++i) {
     const std::uint64_t e = at + 2 + 12 * i;
-    Entry x;
+    WrittenEntry x;
     x.tag = static_cast<std::uint16_t>(io.get(block, e, 2));
     x.type = static_cast<std::uint16_t>(io.get(block, e + 2, 2));
     x.count = io.get(block, e + 4, 4);
@@ -103,10 +93,10 @@ class Appender {
   Appender(Bytes& file, const Io& io, bool big) : f_(file), io_(io), big_(big) {}
 
   // Writes the IFD (values first, then the entries) and returns its offset.
-  std::uint64_t write(std::vector<Entry> entries, std::uint64_t next) {
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.tag < b.tag; });
+  std::uint64_t write(std::vector<WrittenEntry> entries, std::uint64_t next) {
+    std::sort(entries.begin(), entries.end(), [](const WrittenEntry& a, const WrittenEntry& b) { return a.tag < b.tag; });
     const std::uint64_t field = big_ ? 8 : 4;
-    for (Entry& e : entries) {
+    for (WrittenEntry& e : entries) {
       if (!e.field.empty()) continue;
       Bytes value = std::move(e.value);
       e.field.assign(static_cast<std::size_t>(field), std::byte{0});
@@ -123,7 +113,7 @@ class Appender {
     align();
     const std::uint64_t at = f_.size();
     io_.append(f_, entries.size(), big_ ? 8 : 2);
-    for (const Entry& e : entries) {
+    for (const WrittenEntry& e : entries) {
       io_.append(f_, e.tag, 2);
       io_.append(f_, e.type, 2);
       io_.append(f_, e.count, big_ ? 8 : 4);
@@ -133,8 +123,8 @@ class Appender {
     return at;
   }
 
-  Entry pointer(std::uint16_t tag, std::uint64_t offset) const {
-    Entry e{tag, big_ ? kIfd8 : kLong, 1, {}, {}};
+  WrittenEntry pointer(std::uint16_t tag, std::uint64_t offset) const {
+    WrittenEntry e{tag, big_ ? kIfd8 : kLong, 1, {}, {}};
     io_.append(e.field, offset, big_ ? 8 : 4);
     return e;
   }
@@ -164,17 +154,17 @@ void add_exif(Bytes& file, const ExifOnPage& exif) {
   if (!tags.contains("IFD0")) tags.set("IFD0", Dict{});
   const Bytes block = write_exif_tags(tags, little ? std::endian::little : std::endian::big, 0);
   std::map<std::uint16_t, std::uint64_t> pointers, sub_pointers;
-  const std::vector<Entry> ifd0 = block_ifd(block, io, io.get(block, 4, 4), pointers);
+  const std::vector<WrittenEntry> ifd0 = block_ifd(block, io, io.get(block, 4, 4), pointers);
 
   // the page's IFD, its entries kept as they are
   const std::uint64_t page = io.get(file, big ? 8 : 4, offset_size);
   const std::uint64_t n = io.get(file, page, big ? 8 : 2);
   const std::uint64_t entry_size = big ? 20 : 12, first = page + (big ? 8 : 2);
-  std::vector<Entry> entries;
+  std::vector<WrittenEntry> entries;
   bool ycbcr = false;
   for (std::uint64_t i = 0; i < n; ++i) {
     const std::uint64_t e = first + entry_size * i;
-    Entry x;
+    WrittenEntry x;
     x.tag = static_cast<std::uint16_t>(io.get(file, e, 2));
     x.type = static_cast<std::uint16_t>(io.get(file, e + 2, 2));
     x.count = io.get(file, e + 4, offset_size);
@@ -185,9 +175,9 @@ void add_exif(Bytes& file, const ExifOnPage& exif) {
   }
   const std::uint64_t next = io.get(file, first + entry_size * n, offset_size);
 
-  for (const Entry& x : ifd0) {
+  for (const WrittenEntry& x : ifd0) {
     if (describes_storage(x.tag, ycbcr)) continue;
-    auto on_page = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.tag == x.tag; });
+    auto on_page = std::find_if(entries.begin(), entries.end(), [&](const WrittenEntry& e) { return e.tag == x.tag; });
     if (on_page == entries.end()) entries.push_back(x);
     else if (exif.replaceable.count(x.tag) > 0) *on_page = x;
   }
@@ -195,7 +185,7 @@ void add_exif(Bytes& file, const ExifOnPage& exif) {
   Appender out(file, io, big);
   std::uint64_t exif_at = 0, gps_at = 0;
   if (pointers.count(kExifPointer) > 0) {
-    std::vector<Entry> exif_ifd = block_ifd(block, io, pointers[kExifPointer], sub_pointers);
+    std::vector<WrittenEntry> exif_ifd = block_ifd(block, io, pointers[kExifPointer], sub_pointers);
     if (sub_pointers.count(kInteropPointer) > 0) {
       std::map<std::uint16_t, std::uint64_t> none;
       const std::uint64_t interop = out.write(block_ifd(block, io, sub_pointers[kInteropPointer], none), 0);

@@ -20,6 +20,10 @@ enum TagType : std::uint16_t {
   kLong8 = 16, kSLong8 = 17, kIfd8 = 18,
 };
 
+/// The pointer tags that link a page's IFD to its EXIF, GPS and (from the
+/// Exif IFD) interoperability IFDs (EXIF 2.32 §4.6.3).
+inline constexpr std::uint16_t kExifPointer = 0x8769, kGpsPointer = 0x8825, kInteropPointer = 0xA005;
+
 /// Bytes per value of a TIFF field type, 0 for an unknown type.
 std::size_t type_size(std::uint16_t type) noexcept;
 

@@ -19,7 +19,6 @@
 namespace imio::tiff {
 namespace {
 
-constexpr std::uint16_t kExifPointer = 34665, kGpsPointer = 34853, kInteropPointer = 0xA005;
 constexpr std::uint16_t kXmp = 700, kIptc = 33723, kIcc = 34675;
 /// As read_exif_tags: values laid out side by side add up to less than the
 /// file; four times it allows shared values and no more.
