@@ -20,10 +20,11 @@ imio_descriptor_packages() {
 }
 
 # The core's optional resources (http(s) through libcurl, zip members
-# through libzip), and each plugin folder's backend (a plugin whose backend
-# is missing is left out of an AUTO build).
+# through libzip), libpng's optional inflater (libdeflate), and each plugin
+# folder's backend (a plugin whose backend is missing is left out of an AUTO
+# build).
 # shellcheck disable=SC2207
-IMIO_PLUGIN_PACKAGES=(libcurl4-openssl-dev libzip-dev $(imio_descriptor_packages debian))
+IMIO_PLUGIN_PACKAGES=(libcurl4-openssl-dev libzip-dev libdeflate-dev $(imio_descriptor_packages debian))
 # The tests: Catch2, Python with numpy (the core's oracle), exiftool and
 # Pillow (the metadata parsers' oracles), OpenCV's core
 # (the <imio/interop/opencv.hpp> test), and the independent readers each

@@ -40,6 +40,12 @@ void imread_into(const ImageResource& resource, ArrayView out, const ReadOptions
   file.close();
 }
 
+void imread_into(const ImageResource& resource, const StridedArrayView& out, const ReadOptions& options) {
+  ImageFile file = open(resource, IoMode::read, options.plugin, options.extension, options.limits);
+  file.read_into(out, {.index = options.index, .kwargs = options.kwargs});
+  file.close();
+}
+
 std::optional<Bytes> imwrite(const ImageResource& resource, const NDArray& image, const WriteOptions& options) {
   ImageFile file = open(resource, IoMode::write, options.plugin, options.extension, options.limits);
   file.write(image, {.kwargs = options.kwargs});

@@ -58,6 +58,20 @@ void ImageFile::read_into(ArrayView out, const ReadCall& call) {
   decode_into(out, call);
 }
 
+void ImageFile::read_into(const StridedArrayView& out, const ReadCall& call) {
+  if (out.is_c_contiguous()) {
+    read_into(ArrayView(out.bytes(), out.shape(), out.dtype()), call);
+    return;
+  }
+  const ImageProperties props = properties({.index = call.index, .kwargs = call.kwargs});
+  State& s = open_state("read", IoMode::read);
+  with_error_context(s.plugin_name, "read", s.request->describe(),
+                     [&] { check_target(ConstArrayView(out.bytes(), out.shape(), out.dtype()), props); });
+  // No plugin writes strided rows: decode as read() does, then one copy.
+  const NDArray image = read(call);
+  with_error_context(s.plugin_name, "read", s.request->describe(), [&] { out.assign(image); });
+}
+
 bool ImageFile::decode_into(ArrayView out, const ReadCall& call) {
   State& s = open_state("read", IoMode::read);
   RequestImpl& request = detail::CoreAccess::impl(*s.request);

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "core_access.hpp"
+#include "gradual_memory.hpp"
 #include "http.hpp"
 #include "request_impl.hpp"
 #include "standard_images.hpp"
@@ -326,16 +327,28 @@ std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
   return *n;
 }
 
+std::optional<NDArray> Request::Impl::borrow_target(const Shape& shape, DType dtype) {
+  if (target == nullptr || dtype != target->dtype || shape != target->shape || target->taken.exchange(true)) return std::nullopt;
+  // Decoding into the caller's memory (imread_into): the array borrows it
+  // and frees nothing when it dies.
+  return NDArray::adopt(target->data, shape, dtype, [](void*) noexcept {});
+}
+
 NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
   const std::uint64_t n = check_array(shape, dtype);
-  Impl::OutputTarget* target = impl_->target;
-  if (target != nullptr && dtype == target->dtype && shape == target->shape && !target->taken.exchange(true)) {
-    // Decoding into the caller's memory (imread_into): the array borrows it
-    // and frees nothing when it dies.
-    if (zeroed) std::memset(target->data, 0, static_cast<std::size_t>(n));
-    return NDArray::adopt(target->data, shape, dtype, [](void*) noexcept {});
+  if (std::optional<NDArray> borrowed = impl_->borrow_target(shape, dtype)) {
+    if (zeroed) std::memset(borrowed->bytes(), 0, static_cast<std::size_t>(n));
+    return std::move(*borrowed);
   }
   return zeroed ? NDArray(shape, dtype) : NDArray::uninitialized(shape, dtype);
 }
+
+NDArray Request::allocate_gradually(const Shape& shape, DType dtype) const {
+  const std::uint64_t n = check_array(shape, dtype);
+  if (std::optional<NDArray> borrowed = impl_->borrow_target(shape, dtype)) return std::move(*borrowed);
+  return detail::small_page_array(shape, dtype, static_cast<std::size_t>(n));
+}
+
+void Request::prefault(std::byte* data, std::size_t n) noexcept { detail::prefault_pages(data, n); }
 
 }  // namespace imio

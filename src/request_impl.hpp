@@ -54,6 +54,9 @@ struct Request::Impl {
   /// Set by read_into for the duration of one Plugin::read: allocate() of
   /// exactly this shape and dtype returns the caller's memory (once).
   OutputTarget* target = nullptr;
+  /// The caller's memory when `target` is set, of exactly `shape` and
+  /// `dtype`, and not yet handed out; else nullopt.
+  std::optional<NDArray> borrow_target(const Shape& shape, DType dtype);
   detail::ClassifiedUri uri;
   std::string extension;
   std::string description;

@@ -7,6 +7,7 @@
 #include <imio/options.hpp>
 #include <imio/properties.hpp>
 #include <imio/resource.hpp>
+#include <imio/strided_view.hpp>
 
 #include <cstddef>
 #include <initializer_list>
@@ -91,6 +92,13 @@ class IMIO_EXPORT ImageFile {
   void read_into(ArrayView out, std::initializer_list<Kwarg> kwargs) {
     read_into(out, ReadCall{.kwargs = Kwargs(kwargs)});
   }
+  /// read_into for memory that is not one C-contiguous block: a region of
+  /// a larger image, one plane of a planar buffer, a flipped view. A view
+  /// that is contiguous after all is read_into(ArrayView)'s case; otherwise
+  /// the image is decoded as read() does and copied into `out` once (one
+  /// allocation; docs/many-files.md). The same ArgumentError as read_into
+  /// when the shape or dtype differ, before anything is decoded.
+  void read_into(const StridedArrayView& out, const ReadCall& call = {});
   /// Plugin::properties; mirrors `plugin.properties(index=…, **kwargs)`.
   ImageProperties properties(const PropCall& call = {});
   /// properties({.kwargs = kwargs}).

@@ -57,6 +57,15 @@ IMIO_EXPORT NDArray imread(const ImageResource& resource, const ReadOptions& opt
 ///         from improps' (`out` is then untouched), and what imread throws
 IMIO_EXPORT void imread_into(const ImageResource& resource, ArrayView out, const ReadOptions& options = {});
 
+/// imread into memory with any strides (StridedArrayView): a region of a
+/// larger image, a plane of a planar buffer, an OpenCV `Mat` ROI. A view
+/// that is C-contiguous reads as the ArrayView overload (no allocation);
+/// otherwise the image is decoded as imread does and copied into `out` once.
+///
+/// @throws ArgumentError naming both when `out`'s shape or dtype differs
+///         from improps' (`out` is then untouched), and what imread throws
+IMIO_EXPORT void imread_into(const ImageResource& resource, const StridedArrayView& out, const ReadOptions& options = {});
+
 /// Writes one ndimage (or a batch, as the plugin decides). Mirrors
 /// `imageio.v3.imwrite`. A path target is written atomically: a temporary
 /// sibling renamed on success; on failure the previous file is untouched.

@@ -86,6 +86,19 @@ class IMIO_EXPORT Request {
   /// An array for the decoder to fill, after check_array(). Its contents are
   /// unspecified unless `zeroed`.
   NDArray allocate(const Shape& shape, DType dtype, bool zeroed = false) const;
+  /// As allocate(), for an array the plugin fills piece by piece over a long
+  /// decode, in order, perhaps not to its end (a video's frames as they
+  /// decode, into a stack sized by a count the container may overstate).
+  /// Fresh memory comes in 4 KiB pages, never as transparent huge pages
+  /// (which a VM reporting free memory to its host faults in at several
+  /// times the cost); prefault() maps each piece just before it is written.
+  /// Under read_into it is the caller's memory, as with allocate().
+  NDArray allocate_gradually(const Shape& shape, DType dtype) const;
+  /// Maps the pages of `n` bytes at `data` for writing in one system call
+  /// (Linux MADV_POPULATE_WRITE) instead of one page fault per 4 KiB page;
+  /// a no-op where the system has no such call. For the piece of an
+  /// allocate_gradually() array about to be written.
+  static void prefault(std::byte* data, std::size_t n) noexcept;
 
  private:
   friend struct detail::CoreAccess;

@@ -167,8 +167,8 @@ class FrameBatch {
     const Limits& limits = request_.limits();
     std::uint64_t cap = expected > 0 ? static_cast<std::uint64_t>(expected) : 16;
     cap = std::min<std::uint64_t>({cap, limits.max_frames, std::max<std::uint64_t>(limits.max_bytes / std::max<std::size_t>(frame_bytes_, 1), 1)});
-    // The reservation is address space: pages are touched only as frames
-    // arrive. A header may claim more frames than the system lets us
+    // The reservation is address space: pages are mapped only as frames
+    // arrive, a frame at a time (allocate_gradually, prefault). A header may claim more frames than the system lets us
     // reserve (strict overcommit); then start smaller and grow as frames
     // actually decode.
     for (;;) {
@@ -196,9 +196,12 @@ class FrameBatch {
       NDArray old = std::move(data_);
       const std::size_t kept = n_;
       reserve(capacity_ * 2);
+      Request::prefault(data_.bytes(), kept * frame_bytes_);
       std::memcpy(data_.bytes(), old.bytes(), kept * frame_bytes_);
     }
-    return data_.bytes() + n_++ * frame_bytes_;
+    std::byte* slot = data_.bytes() + n_++ * frame_bytes_;
+    Request::prefault(slot, frame_bytes_);
+    return slot;
   }
 
   std::size_t frames() const noexcept { return n_; }
@@ -228,7 +231,7 @@ class FrameBatch {
   void reserve(std::size_t frames) {
     Shape shape = frame_shape_;
     shape.insert(shape.begin(), frames);
-    data_ = request_.allocate(shape, dtype_);
+    data_ = request_.allocate_gradually(shape, dtype_);
     capacity_ = frames;
   }
 

@@ -11,21 +11,46 @@ inline std::uint8_t luma(const std::uint8_t* rgb) noexcept {
   return static_cast<std::uint8_t>((19595u * rgb[0] + 38470u * rgb[1] + 7471u * rgb[2] + 32768u) >> 16);
 }
 
-// A palette the frame needs (Pillow drops gray-ramp tables), as 256 entries;
-// Pillow's palettes start as the gray ramp, so entries past the table are gray.
-std::optional<std::array<std::uint8_t, 768>> effective_palette(const Screen& screen, const FrameInfo& f) {
+// The colours a frame's indices stand for, alpha 0 at `transparent` (-1:
+// none). Pillow drops gray-ramp tables and its palettes start as the gray
+// ramp, so indices without a colour (no table, a gray-ramp table, entries
+// past the table) are gray levels.
+std::array<std::uint8_t, 1024> colours_of(const Screen& screen, const FrameInfo& f, int transparent) {
   const ColorTable* table = nullptr;
   if (f.local) {
-    if (f.local->is_gray_ramp()) return std::nullopt;
-    table = &*f.local;
+    if (!f.local->is_gray_ramp()) table = &*f.local;
   } else if (screen.global && !screen.global->is_gray_ramp()) {
     table = &*screen.global;
   }
-  if (table == nullptr) return std::nullopt;
-  std::array<std::uint8_t, 768> p{};
-  for (std::size_t i = 0; i < 256; ++i) p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = static_cast<std::uint8_t>(i);
-  std::memcpy(p.data(), table->rgb.data(), std::min<std::size_t>(table->rgb.size(), 768));
-  return p;
+  const std::size_t count = table ? std::min<std::size_t>(table->count(), 256) : 0;
+  std::array<std::uint8_t, 1024> lut{};
+  for (std::size_t i = 0; i < 256; ++i) {
+    std::uint8_t* c = &lut[4 * i];
+    if (i < count) std::memcpy(c, &table->rgb[3 * i], 3);
+    else c[0] = c[1] = c[2] = static_cast<std::uint8_t>(i);
+    c[3] = static_cast<int>(i) == transparent ? 0 : 255;
+  }
+  return lut;
+}
+
+// One row of indices drawn as colours, skipping index `t` (-1: none).
+void draw_rgb_row(std::uint8_t* dst, const std::uint8_t* src, std::size_t w, int t, const std::uint8_t* lut) {
+  if (w == 0) return;
+  if (t < 0) {
+    // 4-byte stores, each one's fourth byte overwritten by the next pixel.
+    for (std::size_t x = 0; x + 1 < w; ++x) std::memcpy(dst + 3 * x, lut + 4 * src[x], 4);
+    std::memcpy(dst + 3 * (w - 1), lut + 4 * src[w - 1], 3);
+    return;
+  }
+  for (std::size_t x = 0; x < w; ++x) {
+    if (src[x] != t) std::memcpy(dst + 3 * x, lut + 4 * src[x], 3);
+  }
+}
+
+void draw_rgba_row(std::uint8_t* dst, const std::uint8_t* src, std::size_t w, int t, const std::uint8_t* lut) {
+  for (std::size_t x = 0; x < w; ++x) {
+    if (src[x] != t) std::memcpy(dst + 4 * x, lut + 4 * src[x], 4);
+  }
 }
 
 }  // namespace
@@ -49,16 +74,19 @@ Compositor::Compositor(const Screen& screen, bool gray_file, Layout layout)
       screen_(screen),
       gray_file_(gray_file),
       layout_(layout),
-      keep_index_(gray_file || layout == Layout::indices),
-      index_(width_ * height_) {}
+      bpp_(layout == Layout::indices || (gray_file && layout == Layout::gray) ? 1 : layout == Layout::rgba ? 4 : 3),
+      canvas_(width_ * height_ * bpp_) {}
 
 void Compositor::add(const RawFrame& frame) {
-  const auto palette = effective_palette(screen_, frame.info);
+  // A later frame's own colours: alpha 255 (Pillow's RGBA canvas has alpha
+  // 0 only from frame 0's transparency and from disposal).
+  const Lut lut = colours_of(screen_, frame.info, -1);
   if (frame_ == 0) {
     // Frame 0's canvas: its transparent index, else index 0 (Pillow's new image).
-    std::fill(index_.begin(), index_.end(), frame.info.transparency.value_or(0));
     info_transparency_ = frame.info.transparency;
-    palette0_ = palette;
+    lut0_ = colours_of(screen_, frame.info, info_transparency_ ? *info_transparency_ : -1);
+    const std::uint8_t start = frame.info.transparency.value_or(0);
+    fill_rect(0, 0, width_, height_, bpp_ == 1 ? &start : &lut0_[4 * start]);
   } else {
     apply_pending();
     // imageio reads GIFs with Pillow's RGB_AFTER_DIFFERENT_PALETTE_ONLY: the
@@ -70,52 +98,41 @@ void Compositor::add(const RawFrame& frame) {
     if (!converted_ && !gray_file_ && frame.info.local) to_rgba();
   }
   if (frame.info.disposal != 0) disposal_method_ = frame.info.disposal;
-  plan_disposal(frame, palette);
-  draw(frame, palette);
+  plan_disposal(frame, lut);
+  draw(frame, lut);
   ++frame_;
+}
+
+void Compositor::fill_rect(std::size_t x0, std::size_t y0, std::size_t x1, std::size_t y1, const std::uint8_t* value) {
+  if (x0 >= x1 || y0 >= y1) return;
+  const std::size_t row_bytes = (x1 - x0) * bpp_;
+  std::uint8_t* first = canvas_.data() + (y0 * width_ + x0) * bpp_;
+  for (std::size_t x = 0; x < x1 - x0; ++x) std::memcpy(first + x * bpp_, value, bpp_);
+  for (std::size_t y = y0 + 1; y < y1; ++y) std::memcpy(canvas_.data() + (y * width_ + x0) * bpp_, first, row_bytes);
 }
 
 void Compositor::apply_pending() {
   Pending& p = pending_;
-  if (p.kind == Pending::none) return;
-  const std::size_t w = p.x1 - p.x0;
-  for (std::size_t y = p.y0; y < p.y1; ++y) {
-    const std::size_t row = y - p.y0;
-    const bool index_space = !p.rgba_space || keep_index_;
-    if (index_space) {
-      std::uint8_t* dst = index_.data() + y * width_ + p.x0;
-      if (p.kind == Pending::fill) std::memset(dst, p.fill_index, w);
-      else std::memcpy(dst, p.saved_index.data() + row * w, w);
-    }
-    if (p.rgba_space) {
-      std::uint8_t* dst = rgba_.data() + (y * width_ + p.x0) * 4;
-      if (p.kind == Pending::fill) {
-        for (std::size_t x = 0; x < w; ++x) std::memcpy(dst + 4 * x, p.fill_rgba.data(), 4);
-      } else {
-        std::memcpy(dst, p.saved_rgba.data() + row * w * 4, w * 4);
-      }
+  if (p.kind == Pending::fill) fill_rect(p.x0, p.y0, p.x1, p.y1, p.value.data());
+  if (p.kind == Pending::restore) {
+    const std::size_t row_bytes = (p.x1 - p.x0) * bpp_;
+    for (std::size_t y = p.y0; y < p.y1; ++y) {
+      std::memcpy(canvas_.data() + (y * width_ + p.x0) * bpp_, p.saved.data() + (y - p.y0) * row_bytes, row_bytes);
     }
   }
   p.kind = Pending::none;
 }
 
 // Pillow converts the palette canvas when frame 1 is sought: to RGBA with
-// frame 0's transparent index as alpha 0 when it had one, else to RGB.
+// frame 0's transparent index as alpha 0 when it had one, else to RGB. The
+// colour canvas already holds those colours (lut0_), so only the rules change.
 void Compositor::to_rgba() {
-  rgba_.resize(width_ * height_ * 4);
-  const auto& pal = *palette0_;
   has_alpha_ = info_transparency_.has_value();
-  const int t = info_transparency_ ? *info_transparency_ : -1;
-  for (std::size_t i = 0; i < index_.size(); ++i) {
-    const std::uint8_t v = index_[i];
-    std::memcpy(&rgba_[4 * i], &pal[3 * v], 3);
-    rgba_[4 * i + 3] = v == t ? 0 : 255;
-  }
   info_transparency_.reset();
   converted_ = true;
 }
 
-void Compositor::plan_disposal(const RawFrame& frame, const std::optional<Palette>& palette) {
+void Compositor::plan_disposal(const RawFrame& frame, const Lut& lut) {
   Pending& p = pending_;
   p.kind = Pending::none;
   const FrameInfo& f = frame.info;
@@ -124,131 +141,74 @@ void Compositor::plan_disposal(const RawFrame& frame, const std::optional<Palett
   p.x1 = std::min<std::size_t>(std::size_t{f.left} + f.width, width_);
   p.y1 = std::min<std::size_t>(std::size_t{f.top} + f.height, height_);
   if (disposal_method_ < 2 || p.x0 == p.x1 || p.y0 == p.y1) return;
-  p.rgba_space = converted_;
-  auto rgb = [&](std::uint8_t c, std::uint8_t* out) {
-    if (palette) std::memcpy(out, &(*palette)[3 * c], 3);
-    else out[0] = out[1] = out[2] = c;
-  };
   if (disposal_method_ == 2) {
     // "by convention, attempt to use transparency first" — frame 0's while
     // the canvas is in palette space (Pillow keeps it in info), else this
     // frame's — then the background (Pillow's info["background"], present
     // only with a global colour table, else 0).
     const auto t = info_transparency_ ? info_transparency_ : f.transparency;
+    const std::uint8_t index = t ? *t : (screen_.global ? screen_.background : std::uint8_t{0});
     p.kind = Pending::fill;
-    p.fill_index = t ? *t : (screen_.global ? screen_.background : std::uint8_t{0});
-    rgb(p.fill_index, p.fill_rgba.data());
-    p.fill_rgba[3] = t ? 0 : 255;
+    if (bpp_ == 1) {
+      p.value[0] = index;
+    } else if (!converted_) {
+      std::memcpy(p.value.data(), &lut0_[4 * index], 4);  // palette space: as frame 0's colours show it
+    } else {
+      std::memcpy(p.value.data(), &lut[4 * index], 3);
+      p.value[3] = t && has_alpha_ ? 0 : 255;  // an RGB canvas (no alpha) is opaque
+    }
     return;
   }
   if (frame_ == 0) {
     // Nothing to restore before the first frame: its transparent index if any.
     if (!f.transparency) return;
     p.kind = Pending::fill;
-    p.fill_index = *f.transparency;
+    if (bpp_ == 1) p.value[0] = *f.transparency;
+    else std::memcpy(p.value.data(), &lut0_[4 * *f.transparency], 4);
     return;
   }
   p.kind = Pending::restore;
-  const std::size_t w = p.x1 - p.x0;
-  if (!p.rgba_space || keep_index_) {
-    p.saved_index.resize(w * (p.y1 - p.y0));
-    for (std::size_t y = p.y0; y < p.y1; ++y) {
-      std::memcpy(p.saved_index.data() + (y - p.y0) * w, index_.data() + y * width_ + p.x0, w);
-    }
-  }
-  if (p.rgba_space) {
-    p.saved_rgba.resize(w * 4 * (p.y1 - p.y0));
-    for (std::size_t y = p.y0; y < p.y1; ++y) {
-      std::memcpy(p.saved_rgba.data() + (y - p.y0) * w * 4, rgba_.data() + (y * width_ + p.x0) * 4, w * 4);
-    }
+  const std::size_t row_bytes = (p.x1 - p.x0) * bpp_;
+  p.saved.resize(row_bytes * (p.y1 - p.y0));
+  for (std::size_t y = p.y0; y < p.y1; ++y) {
+    std::memcpy(p.saved.data() + (y - p.y0) * row_bytes, canvas_.data() + (y * width_ + p.x0) * bpp_, row_bytes);
   }
 }
 
-void Compositor::draw(const RawFrame& frame, const std::optional<Palette>& palette) {
+void Compositor::draw(const RawFrame& frame, const Lut& lut) {
   const FrameInfo& f = frame.info;
   const std::size_t x0 = f.left, y0 = f.top;
   // The decoder kept only the part on the screen (Pillow 9.4 refuses frames reaching outside it).
-  const std::size_t fw = frame.stride;
-  const std::size_t w = fw;
-  const std::size_t h = fw == 0 ? 0 : frame.indices.size() / fw;
+  const std::size_t w = frame.stride;
+  const std::size_t h = w == 0 ? 0 : frame.indices.size() / w;
   // Frame 0 is drawn whole; later frames skip their transparent index.
   const int t = frame_ > 0 && f.transparency ? *f.transparency : -1;
-  const bool rgba_space = converted_;
+  // In palette space an index shows frame 0's colour (and alpha).
+  const std::uint8_t* colours = converted_ ? lut.data() : lut0_.data();
   for (std::size_t y = 0; y < h; ++y) {
-    const std::uint8_t* src = frame.indices.data() + y * fw;
-    if (!rgba_space || keep_index_) {
-      std::uint8_t* dst = index_.data() + (y0 + y) * width_ + x0;
-      if (t < 0) {
-        std::memcpy(dst, src, w);
-      } else {
-        for (std::size_t x = 0; x < w; ++x) {
-          if (src[x] != t) dst[x] = src[x];
-        }
-      }
-    }
-    if (!rgba_space) continue;
-    std::uint8_t* dst = rgba_.data() + ((y0 + y) * width_ + x0) * 4;
-    if (!palette) {
-      // A gray-ramp table (or none): the indices are the gray levels; the
-      // transparent index keeps the previous frame (GIF89a §23).
+    const std::uint8_t* src = frame.indices.data() + y * w;
+    std::uint8_t* dst = canvas_.data() + ((y0 + y) * width_ + x0) * bpp_;
+    if (bpp_ == 3) {
+      draw_rgb_row(dst, src, w, t, colours);
+    } else if (bpp_ == 4) {
+      draw_rgba_row(dst, src, w, t, colours);
+    } else if (t < 0) {
+      std::memcpy(dst, src, w);
+    } else {
       for (std::size_t x = 0; x < w; ++x) {
-        if (src[x] == t) continue;
-        dst[4 * x] = dst[4 * x + 1] = dst[4 * x + 2] = src[x];
-        dst[4 * x + 3] = 255;
+        if (src[x] != t) dst[x] = src[x];
       }
-      continue;
-    }
-    const std::uint8_t* pal = palette->data();
-    for (std::size_t x = 0; x < w; ++x) {
-      const std::uint8_t v = src[x];
-      if (v == t) continue;
-      std::memcpy(dst + 4 * x, pal + 3 * v, 3);
-      dst[4 * x + 3] = 255;
     }
   }
 }
 
 void Compositor::render(std::uint8_t* dst) const {
-  const std::size_t n = width_ * height_;
-  if (layout_ == Layout::indices) {
-    std::memcpy(dst, index_.data(), n);
+  if (layout_ == Layout::gray && bpp_ == 3) {
+    const std::size_t n = width_ * height_;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = luma(&canvas_[3 * i]);
     return;
   }
-  if (gray_file_ || !converted_) {
-    // Still in palette (or gray) space: no frame brought its own colour table yet, or a gray file.
-    std::array<std::uint8_t, 768> gray{};
-    for (std::size_t i = 0; i < 256; ++i) gray[3 * i] = gray[3 * i + 1] = gray[3 * i + 2] = static_cast<std::uint8_t>(i);
-    const std::uint8_t* pal = (!gray_file_ && palette0_) ? palette0_->data() : gray.data();
-    const int t = info_transparency_ ? *info_transparency_ : -1;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint8_t v = index_[i];
-      const std::uint8_t* c = pal + 3 * v;
-      switch (layout_) {
-        case Layout::rgb: std::memcpy(dst + 3 * i, c, 3); break;
-        case Layout::rgba:
-          std::memcpy(dst + 4 * i, c, 3);
-          dst[4 * i + 3] = v == t ? 0 : 255;
-          break;
-        default: dst[i] = gray_file_ ? v : luma(c); break;
-      }
-    }
-    return;
-  }
-  const std::uint8_t* src = rgba_.data();
-  switch (layout_) {
-    case Layout::rgb:
-      for (std::size_t i = 0; i < n; ++i) std::memcpy(dst + 3 * i, src + 4 * i, 3);
-      break;
-    case Layout::rgba:
-      std::memcpy(dst, src, n * 4);
-      if (!has_alpha_) {
-        for (std::size_t i = 0; i < n; ++i) dst[4 * i + 3] = 255;
-      }
-      break;
-    default:
-      for (std::size_t i = 0; i < n; ++i) dst[i] = luma(src + 4 * i);
-      break;
-  }
+  std::memcpy(dst, canvas_.data(), canvas_.size());
 }
 
 }  // namespace imio::giflib

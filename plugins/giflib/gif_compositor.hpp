@@ -19,6 +19,12 @@
 //   for frame 0, 3 fills with its transparent index when it has one;
 // - a file whose first frame has no palette Pillow needs (no table, or a
 //   gray ramp i → (i, i, i)) stays gray "L" throughout, indices as levels.
+//
+// One canvas is kept, in the bytes the layout needs: palette indices for
+// mode "P" (and for gray files read as gray), else colours (RGB, or RGBA for
+// mode "RGBA"). In palette space the colour canvas holds frame 0's colour of
+// every index, so the switch to RGB(A) costs nothing and rendering a frame is
+// one copy (a luma pass for mode "L") rather than a palette lookup per pixel.
 #pragma once
 
 #include <array>
@@ -40,7 +46,7 @@ bool opens_as_gray(const Screen& screen, const FrameInfo& frame0) noexcept;
 
 class Compositor {
  public:
-  /// `layout` decides which canvases are kept (palette indices only on request).
+  /// `layout` decides which canvas is kept (palette indices only on request).
   Compositor(const Screen& screen, bool gray_file, Layout layout);
   /// Draws the next frame of the file.
   void add(const RawFrame& frame);
@@ -48,33 +54,33 @@ class Compositor {
   void render(std::uint8_t* dst) const;
 
  private:
-  using Palette = std::array<std::uint8_t, 768>;
+  /// 256 colours as 4 bytes each (RGB and alpha), for 4-byte stores.
+  using Lut = std::array<std::uint8_t, 1024>;
   struct Pending {
     enum Kind { none, fill, restore } kind = none;
     std::size_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-    bool rgba_space = false;
-    std::uint8_t fill_index = 0;
-    std::array<std::uint8_t, 4> fill_rgba{};
-    std::vector<std::uint8_t> saved_index, saved_rgba;
+    std::array<std::uint8_t, 4> value{};  // what a fill writes: an index (byte 0) or a colour
+    std::vector<std::uint8_t> saved;
   };
 
   void apply_pending();
   void to_rgba();
-  void plan_disposal(const RawFrame& frame, const std::optional<Palette>& palette);
-  void draw(const RawFrame& frame, const std::optional<Palette>& palette);
+  void plan_disposal(const RawFrame& frame, const Lut& lut);
+  void draw(const RawFrame& frame, const Lut& lut);
+  void fill_rect(std::size_t x0, std::size_t y0, std::size_t x1, std::size_t y1, const std::uint8_t* value);
 
   std::size_t width_, height_;
   const Screen& screen_;
   bool gray_file_;
   Layout layout_;
-  bool keep_index_;  // palette-index canvas beyond frame 0
+  std::size_t bpp_;  // canvas bytes per pixel: 1 (indices), 3 (RGB, also for "L") or 4 (RGBA)
   std::size_t frame_ = 0;
   int disposal_method_ = 0;
   std::optional<std::uint8_t> info_transparency_;  // frame 0's, until the canvas turns RGB(A)
   bool has_alpha_ = false;
-  bool converted_ = false;  // the canvas is RGBA (a frame after the first brought a colour table)
-  std::optional<Palette> palette0_;
-  std::vector<std::uint8_t> index_, rgba_;
+  bool converted_ = false;  // the canvas is RGB(A) (a frame after the first brought a colour table)
+  Lut lut0_{};              // palette space: frame 0's colours, alpha 0 at its transparent index
+  std::vector<std::uint8_t> canvas_;
   Pending pending_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <limits>
 
 #include <fmt/format.h>
 #include <gif_lib.h>
@@ -165,9 +166,12 @@ bool Decoder::next(RawFrame& frame) {
     frame.indices.resize(cw * ch);
     row_.resize(w);
     auto line = [&](std::size_t y) {
-      if (DGifGetLine(gif, row_.data(), static_cast<int>(w)) == GIF_ERROR) fail("decoding");
-      // (a frame wholly off the screen keeps nothing: no copy, not even of 0 bytes into no buffer)
-      if (y < ch && cw > 0) std::memcpy(frame.indices.data() + y * cw, row_.data(), cw);
+      // Rows on the screen and not clipped are decoded in place; others go
+      // through row_ (a frame wholly off the screen keeps nothing).
+      const bool in_place = y < ch && cw == w;
+      std::uint8_t* dst = in_place ? frame.indices.data() + y * cw : row_.data();
+      if (DGifGetLine(gif, dst, static_cast<int>(w)) == GIF_ERROR) fail("decoding");
+      if (!in_place && y < ch && cw > 0) std::memcpy(frame.indices.data() + y * cw, row_.data(), cw);
     };
     if (w == 0 || h == 0) {
       // No pixels to decode: skip the image data sub-blocks.
@@ -181,6 +185,9 @@ bool Decoder::next(RawFrame& frame) {
       for (int pass = 0; pass < 4; ++pass) {
         for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) line(y);
       }
+    } else if (cw == w && ch == h && w * h <= static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      // A whole frame on the screen: one call decodes it (as DGifSlurp does), not one per row.
+      if (DGifGetLine(gif, frame.indices.data(), static_cast<int>(w * h)) == GIF_ERROR) fail("decoding");
     } else {
       for (std::size_t y = 0; y < h; ++y) line(y);
     }

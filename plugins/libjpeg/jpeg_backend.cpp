@@ -341,7 +341,17 @@ unsigned Decompressor::read_rows(unsigned char** rows, unsigned n) {
   jpeg_decompress_struct* c = &cinfo_;
   JDIMENSION got = 0;
   JDIMENSION* g = &got;
-  if (!guarded(err_, [c, rows, n, g] { *g = jpeg_read_scanlines(c, rows, n); })) fail();
+  // jpeg_read_scanlines returns one iMCU row's worth at most (one or two
+  // rows with fancy upsampling): ask again within the one setjmp.
+  if (!guarded(err_, [c, rows, n, g] {
+        while (*g < n && c->output_scanline < c->output_height) {
+          const JDIMENSION more = jpeg_read_scanlines(c, rows + *g, n - *g);
+          if (more == 0) return;
+          *g += more;
+        }
+      })) {
+    fail();
+  }
   if (got == 0) throw DecodeError("libjpeg returned no rows (suspended on complete data)");
   return got;
 }

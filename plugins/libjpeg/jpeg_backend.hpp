@@ -79,7 +79,8 @@ class Decompressor {
   /// Skips `n` output rows without colour conversion or upsampling
   /// (jpeg_skip_scanlines; whole iMCU rows are entropy-decoded only).
   void skip_rows(unsigned n);
-  /// Reads up to `n` rows into `rows` from output_scanline on; returns rows read.
+  /// Reads up to `n` rows into `rows` from output_scanline on (fewer only at
+  /// the image's end); returns rows read.
   unsigned read_rows(unsigned char** rows, unsigned n);
   /// Reads all remaining rows (one setjmp for the whole image).
   void read_all_rows(unsigned char** rows);

@@ -52,13 +52,14 @@ struct Segment {
   }
 };
 
-// The APPn and COM segments before the first scan, in file order. The
-// markers are walked here rather than saved by libjpeg: jpeg_save_markers
-// appends each one by walking its list, quadratic in the number of markers
-// (a fuzzed file with 125,000 APP1 segments took minutes). A malformed
-// length ends the walk; libjpeg reports the error itself when decoding.
-std::vector<Segment> app_segments(std::span<const std::byte> file) {
-  std::vector<Segment> out;
+// Calls `fn` with each APPn and COM segment before the first scan, in file
+// order; `fn` returns false to stop. The markers are walked here rather than
+// saved by libjpeg: jpeg_save_markers appends each one by walking its list,
+// quadratic in the number of markers (a fuzzed file with 125,000 APP1
+// segments took minutes). A malformed length ends the walk; libjpeg reports
+// the error itself when decoding.
+template <class Fn>
+void for_each_app_segment(std::span<const std::byte> file, Fn&& fn) {
   const auto* d = reinterpret_cast<const JOCTET*>(file.data());
   const std::size_t n = file.size();
   std::size_t pos = 2;  // after SOI
@@ -77,11 +78,16 @@ std::vector<Segment> app_segments(std::span<const std::byte> file) {
     if (pos + 4 > n) break;
     const std::size_t length = (static_cast<std::size_t>(d[pos + 2]) << 8) | d[pos + 3];
     if (length < 2 || pos + 2 + length > n) break;
-    if ((m >= JPEG_APP0 && m <= JPEG_APP0 + 15) || m == JPEG_COM) out.push_back({m, d + pos + 4, length - 2});
+    if ((m >= JPEG_APP0 && m <= JPEG_APP0 + 15) || m == JPEG_COM) {
+      if (!fn(Segment{m, d + pos + 4, length - 2})) break;
+    }
     pos += 2 + length;
   }
-  return out;
 }
+
+constexpr std::string_view kExifPrefix("Exif\0", 5);
+
+bool is_exif(const Segment& s) { return s.marker == JPEG_APP0 + 1 && s.starts_with(kExifPrefix); }
 
 // The number behind an EXIF value as Pillow's float() sees it.
 std::optional<double> number_of(const Value* v) {
@@ -111,11 +117,12 @@ Value dpi_from_exif(std::span<const std::byte> exif) {
 
 }  // namespace
 
-HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const std::byte> file) {
-  HeaderInfo h;
+ImageHeader read_image_header(const jpeg_decompress_struct& cinfo, std::span<const std::byte> file) {
+  ImageHeader h;
   h.width = cinfo.image_width;
   h.height = cinfo.image_height;
   h.components = cinfo.num_components;
+  h.progressive = cinfo.progressive_mode != FALSE;
   switch (cinfo.num_components) {
     case 1: h.mode = "L"; break;
     case 3: h.mode = "RGB"; break;
@@ -124,15 +131,25 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const 
       throw DecodeError(fmt::format("cannot handle {}-component JPEG images (1, 3 or 4 are supported)",
                                     cinfo.num_components));
   }
+  for_each_app_segment(file, [&h](const Segment& seg) {
+    if (!is_exif(seg)) return true;
+    h.exif = std::as_bytes(std::span(seg.data, seg.length));
+    return false;
+  });
+  return h;
+}
+
+HeaderInfo describe_header(const ImageHeader& image, std::span<const std::byte> file) {
+  HeaderInfo h;
   Metadata& info = h.info;
   std::vector<Segment> icc;
-  for (const Segment& seg : app_segments(file)) {
+  for_each_app_segment(file, [&](const Segment& seg) {
     const Segment* m = &seg;
     const JOCTET* d = m->data;
     const std::size_t n = m->length;
     if (m->marker == JPEG_COM) {
       info.set("comment", bytes_of(d, n));
-      continue;
+      return true;
     }
     if (m->marker == JPEG_APP0 && m->starts_with("JFIF") && n >= 7) {
       const int version = be16(d + 5);
@@ -145,7 +162,7 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const 
         info.set("jfif_unit", unit);
         info.set("jfif_density", std::move(density));
       }
-    } else if (m->marker == JPEG_APP0 + 1 && m->starts_with(std::string_view("Exif\0", 5))) {
+    } else if (is_exif(*m)) {
       if (h.exif.empty()) {
         h.exif = bytes_of(d, n);
         info.set("exif", h.exif);
@@ -164,8 +181,9 @@ HeaderInfo describe_header(const jpeg_decompress_struct& cinfo, std::span<const 
       if (n >= 12) info.set("adobe_transform", static_cast<int>(d[11]));
     }
     if (!info.contains("dpi") && !h.exif.empty()) info.set("dpi", dpi_from_exif(h.exif));
-  }
-  if (cinfo.progressive_mode) {
+    return true;
+  });
+  if (image.progressive) {
     info.set("progressive", 1);
     info.set("progression", 1);
   }

@@ -22,6 +22,7 @@
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
 #include "jpeg_restart.hpp"
+#include "jpeg_rows.hpp"
 
 namespace imio {
 namespace libjpeg {
@@ -112,7 +113,7 @@ class JpegReader final : public Plugin {
     data_ = whole_data(request.source(), owned_, request.limits().max_bytes);
     ReusedDecompressor d = open();
     d->read_header();
-    header_ = describe_header(d->info(), data_);
+    header_ = read_image_header(d->info(), data_);
     orientation_ = exif_orientation(header_.exif);
     header_read_.emplace(std::move(d));
   }
@@ -146,13 +147,14 @@ class JpegReader final : public Plugin {
   Metadata metadata(const Index& index, bool exclude_applied, const Kwargs& kwargs) override {
     const ReadOptions o = take_read_options(kwargs, "metadata");
     wants_batch(index);  // range check only: one image, one header
-    Metadata meta = header_.info;
+    const HeaderInfo& described = header_info();
+    Metadata meta = described.info;
     meta.set("mode", header_.mode);
     meta.set("shape", Value{header_.width, header_.height});  // (width, height), as Pillow's size
     if (!header_.exif.empty()) {
       for (const auto& [key, value] : read_exif(header_.exif)) meta.set(key, value);
     }
-    add_metadata_entries(meta, header_);  // beyond imageio: docs/metadata.md
+    add_metadata_entries(meta, described);  // beyond imageio: docs/metadata.md
     // D17: Orientation describes the pixels unless this call's rotate applied it.
     if (exclude_applied && o.rotate) {
       meta.erase("Orientation");
@@ -178,6 +180,13 @@ class JpegReader final : public Plugin {
     ReusedDecompressor d = open();
     d->read_header(/*repeat=*/true);
     return d;
+  }
+
+  // The header's metadata, described on the first metadata call (an
+  // ImageFile is used by one thread at a time: no lock).
+  const HeaderInfo& header_info() {
+    if (!described_) described_ = describe_header(header_, data_);
+    return *described_;
   }
 
   std::string_view target_mode(const ReadOptions& o) const { return o.mode.empty() ? header_.mode : o.mode; }
@@ -289,25 +298,36 @@ class JpegReader final : public Plugin {
     return restart_entry(info, data_, scan_start, *restarts_, top);
   }
 
+  // A large image straight into the result, all rows in one libjpeg loop; a
+  // small one, or one that needs a conversion, through RowScratch's rows
+  // (jpeg_rows.hpp: aligned rows of a small image are written slowly).
   static void read_whole(Decompressor& d, const DecodePlan& plan, unsigned char* base, std::size_t width,
                          std::size_t height, std::size_t row_bytes) {
-    if (plan.convert == nullptr) {
-      // Straight into the result, all rows in one libjpeg loop.
+    if (plan.convert == nullptr && row_bytes * height > kScratchDecodeLimit) {
       std::vector<unsigned char*> rows(height);
       for (std::size_t y = 0; y < height; ++y) rows[y] = base + y * row_bytes;
       d.read_all_rows(rows.data());
       return;
     }
-    constexpr unsigned kRows = 16;
-    const std::size_t in_bytes = width * static_cast<std::size_t>(plan.decoded_channels);
-    std::vector<unsigned char> scratch(in_bytes * kRows);
-    unsigned char* ptrs[kRows];
-    for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
+    constexpr unsigned kRows = RowScratch::kMaxRows;
+    RowScratch scratch(kRows, width * static_cast<std::size_t>(plan.decoded_channels));
+    unsigned char** ptrs = scratch.rows();
     std::size_t y = 0;
     while (y < height) {
       const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
       const unsigned got = d.read_rows(ptrs, want);
-      for (unsigned i = 0; i < got; ++i) plan.convert(ptrs[i], base + (y + i) * row_bytes, width);
+      if (plan.convert == nullptr && scratch.contiguous()) {
+        std::memcpy(base + y * row_bytes, ptrs[0], got * row_bytes);  // one copy for the block
+      } else {
+        for (unsigned i = 0; i < got; ++i) {
+          unsigned char* row = base + (y + i) * row_bytes;
+          if (plan.convert == nullptr) {
+            std::memcpy(row, ptrs[i], row_bytes);
+          } else {
+            plan.convert(ptrs[i], row, width);
+          }
+        }
+      }
       y += got;
     }
   }
@@ -340,12 +360,10 @@ class JpegReader final : public Plugin {
     if (region.top > 0) d.skip_rows(static_cast<unsigned>(region.top));
     const std::size_t width = right - left;
     const std::size_t skip = left - xoffset;  // columns libjpeg decodes left of the region
-    constexpr unsigned kRows = 16;
+    constexpr unsigned kRows = RowScratch::kMaxRows;
     const std::size_t pixel = static_cast<std::size_t>(plan.decoded_channels);
-    const std::size_t in_bytes = static_cast<std::size_t>(cropped) * pixel;
-    std::vector<unsigned char> scratch(in_bytes * kRows);
-    unsigned char* ptrs[kRows];
-    for (unsigned i = 0; i < kRows; ++i) ptrs[i] = scratch.data() + i * in_bytes;
+    RowScratch scratch(kRows, static_cast<std::size_t>(cropped) * pixel);
+    unsigned char** ptrs = scratch.rows();
     const std::size_t height = region.bottom - region.top;
     std::size_t y = 0;
     while (y < height) {
@@ -367,7 +385,8 @@ class JpegReader final : public Plugin {
   Request& request_;
   Bytes owned_;
   std::span<const std::byte> data_;
-  HeaderInfo header_;
+  ImageHeader header_;
+  std::optional<HeaderInfo> described_;  // header_info(), when metadata was asked
   int orientation_ = 0;
   std::optional<std::vector<std::size_t>> restarts_;  // restart_offsets of the scan, when needed
   std::optional<ReusedDecompressor> header_read_;      // the constructor's, until the first decode

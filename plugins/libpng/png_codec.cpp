@@ -10,6 +10,8 @@
 #include <png.h>
 #include <zlib.h>
 
+#include "png_idat.hpp"
+
 namespace imio::png {
 namespace {
 
@@ -237,9 +239,15 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
   if (row_bytes != layout.row_bytes() || png_get_image_height(rs.png(), rs.info()) != layout.height) {
     throw DecodeError(fmt::format("libpng decodes rows of {} bytes, expected {}", row_bytes, layout.row_bytes()));
   }
-  std::vector<png_bytep> rows(layout.height);
-  for (std::size_t y = 0; y < layout.height; ++y) rows[y] = reinterpret_cast<png_bytep>(dst + y * row_bytes);
-  if (!read_rows(rs.png(), rows.data())) fail(ctx);
+  // libpng has read the header and every chunk before IDAT (with their
+  // checks and warnings); the image data go to imio's decoder when it can
+  // take them, else libpng carries on from the first IDAT.
+  const int interlace = png_get_interlace_type(rs.png(), rs.info());
+  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, dst)) {
+    std::vector<png_bytep> rows(layout.height);
+    for (std::size_t y = 0; y < layout.height; ++y) rows[y] = reinterpret_cast<png_bytep>(dst + y * row_bytes);
+    if (!read_rows(rs.png(), rows.data())) fail(ctx);
+  }
   if (color_type == 0 && (bit_depth == 2 || bit_depth == 4)) scale_gray(dst, layout.total_bytes(), bit_depth);
 }
 
@@ -296,6 +304,6 @@ void encode(const EncodeJob& job, const std::function<void(const std::byte*, std
   if (!write_rows(ws.png(), ws.info(), rows.data())) fail(ctx);
 }
 
-std::string libpng_version() { return fmt::format("libpng {}", png_get_libpng_ver(nullptr)); }
+std::string libpng_version() { return fmt::format("libpng {} ({} for IDAT)", png_get_libpng_ver(nullptr), idat_inflater()); }
 
 }  // namespace imio::png

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "tiff_decode.hpp"
+#include "tiff_ome.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -65,11 +67,6 @@ std::optional<DType> dtype_for(std::uint16_t format, std::uint16_t bps) {
   return std::nullopt;
 }
 
-std::uint64_t product(const Shape& s) {
-  auto n = checked_product(std::span<const std::size_t>(s));
-  return n ? *n : 0;
-}
-
 Shape prepend(std::size_t n, const Shape& s) {
   Shape out{n};
   out.insert(out.end(), s.begin(), s.end());
@@ -104,7 +101,7 @@ std::string damaged_directory(const Ifd& ifd, std::size_t index) {
 }
 
 Series single(const Page& p, Series::Kind kind) {
-  return Series{kind, p.shape, p.dtype, {p}};
+  return Series{kind, p.shape, p.dtype, {p}, {}};
 }
 
 // A series of `pages` with `shape`, or as many as the file holds when it
@@ -116,7 +113,7 @@ Series shaped_series(Shape shape, std::vector<Page> pages, std::size_t wanted, S
     shape = pages.size() == 1 ? first.shape : prepend(pages.size(), first.shape);
   }
   DType dtype = first.dtype;
-  return Series{kind, std::move(shape), dtype, std::move(pages)};
+  return Series{kind, std::move(shape), dtype, std::move(pages), {}};
 }
 
 std::optional<Shape> description_shape(const Ifd& ifd) {
@@ -213,7 +210,103 @@ std::vector<Series> generic(const std::vector<Page>& pages) {
   return out;
 }
 
+// The positions of the height and width axes in a series' shape: its pages
+// are (H,W), (H,W,S) or (S,H,W), after any axes of the series.
+std::pair<std::size_t, std::size_t> spatial_axes(const Series& s) {
+  const Page& p = s.pages.front();
+  const std::size_t tail = (p.spp > 1 && p.planar == 1) ? 1 : 0;
+  const std::size_t rank = s.shape.size();
+  return {rank - 2 - tail, rank - 1 - tail};
+}
+
+// tifffile's subresolution(): how many times `b` is `a` reduced by `factor`
+// (every spatial axis by the same power, within one pixel of rounding), with
+// all other axes equal; nullopt when it is no reduction of `a`.
+std::optional<unsigned> reduction_level(const Series& a, const Series& b, unsigned factor) {
+  if (a.shape.size() != b.shape.size() || a.shape.size() < 2 || a.dtype != b.dtype) return std::nullopt;
+  const Page& pa = a.pages.front();
+  const Page& pb = b.pages.front();
+  if (pa.shape.size() != pb.shape.size() || (pa.planar == 2) != (pb.planar == 2)) return std::nullopt;  // other axes
+  const auto [ya, xa] = spatial_axes(a);
+  std::optional<unsigned> level;
+  for (std::size_t axis = 0; axis < a.shape.size(); ++axis) {
+    const double i = static_cast<double>(a.shape[axis]);
+    const double j = static_cast<double>(b.shape[axis]);
+    if (axis != ya && axis != xa) {
+      if (a.shape[axis] != b.shape[axis]) return std::nullopt;
+      continue;
+    }
+    if (!level) {
+      double d = 1;
+      for (unsigned r = 0; r < 16 && d <= i; ++r, d *= factor) {
+        if (std::abs(i / d - j) < 1.0) {
+          level = r;
+          break;
+        }
+      }
+      if (!level) return std::nullopt;
+    } else {
+      const double d = std::pow(static_cast<double>(factor), *level);
+      if (d > i || std::abs(i / d - j) >= 1.0) return std::nullopt;
+    }
+  }
+  return level;
+}
+
+// tifffile's pyramidize_series(): a later series that is the last level of
+// an earlier one reduced once more (by 2, 3 or 4, the first factor that fits
+// fixing the rest) becomes that series' next level and leaves the list.
+void pyramidize(std::vector<Series>& series) {
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    Series& top = series[i];
+    std::optional<unsigned> factor;
+    for (std::size_t j = i + 1; j < series.size();) {
+      const Series& last = top.levels.empty() ? top : top.levels.back();
+      bool next_level = false;
+      if (factor) {
+        next_level = reduction_level(last, series[j], *factor) == 1u;
+      } else {
+        for (const unsigned f : {2u, 3u, 4u}) {
+          if (reduction_level(last, series[j], f) == 1u) {
+            factor = f;
+            next_level = true;
+            break;
+          }
+        }
+      }
+      if (!next_level) {
+        ++j;
+        continue;
+      }
+      top.levels.push_back(std::move(series[j]));
+      series.erase(series.begin() + static_cast<std::ptrdiff_t>(j));
+    }
+  }
+}
+
+// Aperio SVS (tifffile's _series_svs): the tiled baseline page and, as its
+// levels, the tiled pages after the thumbnail that are not marked reduced;
+// the thumbnail (page 1) and then the label and macro pages as series of
+// their own. Pages after those are not part of any series, as in tifffile.
+std::vector<Series> svs(const Structure& st, const std::vector<Page>& pages) {
+  std::vector<Series> out{single(pages.front(), Series::Kind::svs)};
+  std::size_t next = 1;
+  if (next < pages.size()) out.push_back(single(pages[next++], Series::Kind::svs));
+  for (; next < pages.size(); ++next) {
+    const Page& p = pages[next];
+    if (!p.tiled || (st.ifds[p.ifd].get(kNewSubfileType, 0) & 1u) != 0) break;
+    out.front().levels.push_back(single(p, Series::Kind::svs));
+  }
+  for (std::size_t k = 0; k < 2 && next < pages.size(); ++k) out.push_back(single(pages[next++], Series::Kind::svs));
+  return out;
+}
+
 }  // namespace
+
+std::uint64_t product(const Shape& s) {
+  auto n = checked_product(std::span<const std::size_t>(s));
+  return n ? *n : 0;
+}
 
 std::size_t Page::nbytes() const noexcept { return static_cast<std::size_t>(product(shape)) * itemsize(dtype); }
 
@@ -318,14 +411,22 @@ Page make_page(const Structure& st, std::size_t index) {
   return p;
 }
 
-std::vector<Series> build_series(const Structure& st, const std::vector<Page>& pages) {
+std::vector<Series> build_series(const Structure& st, const std::vector<Page>& pages, std::string_view file_name) {
   if (pages.empty()) return {};
   const Ifd& first = st.ifds[pages.front().ifd];
   const Entry* desc = first.find(kImageDescription);
-  if (desc != nullptr && desc->text().rfind("ImageJ=", 0) == 0) return {imagej(st, pages)};
+  const std::string text = desc != nullptr ? desc->text() : std::string();
+  if (text.rfind("ImageJ=", 0) == 0) return {imagej(st, pages)};
   if (description_shape(first)) return shaped(st, pages);
+  // tifffile tries OME before its other layouts and groups the pages
+  // generically when the OME-XML gives no series.
+  if (is_ome_description(text)) {
+    if (auto ome = ome_series(pages, text, file_name)) return std::move(*ome);
+  }
+  if (pages.front().tiled && text.rfind("Aperio ", 0) == 0) return svs(st, pages);
   auto series = generic(pages);
   if (series.empty()) series.push_back(single(pages.front(), Series::Kind::generic));
+  pyramidize(series);
   return series;
 }
 

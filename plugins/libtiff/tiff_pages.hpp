@@ -50,18 +50,26 @@ struct Page {
 
 /// An ndimage of the file: a list of pages and the shape they form.
 struct Series {
-  enum class Kind { generic, shaped, imagej };
+  enum class Kind { generic, shaped, imagej, svs, ome };
   Kind kind = Kind::generic;
   Shape shape;
   DType dtype = DType::uint8;
   std::vector<Page> pages;
+  /// Its reduced-resolution levels found in the main IFD chain, as tifffile
+  /// finds them (generic pyramids, Aperio SVS): `levels[k - 1]` is level k.
+  /// Empty when the levels, if any, are SubIFDs (read on demand for `level`).
+  std::vector<Series> levels;
 };
+
+/// The number of elements of `s`, 0 when it overflows.
+std::uint64_t product(const Shape& s);
 
 /// The page of directory `index`.
 Page make_page(const Structure& s, std::size_t index);
 
-/// The series of the file, in order (spec §5.3.2).
-std::vector<Series> build_series(const Structure& s, const std::vector<Page>& pages);
+/// The series of the file, in order (spec §5.3.2). `file_name` (the
+/// resource's file name, or empty) lets OME-XML name this file.
+std::vector<Series> build_series(const Structure& s, const std::vector<Page>& pages, std::string_view file_name = {});
 
 /// The key=value lines of an ImageJ description as typed values (int, float,
 /// bool or string), or an empty Dict when `text` is not one.

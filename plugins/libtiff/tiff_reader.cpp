@@ -32,6 +32,7 @@ struct Selection {
   DType dtype = DType::uint8;
   bool batch = false;
   std::optional<std::size_t> n_images;
+  bool level_applied = false;  // `level` chose series found in the main IFD chain (no SubIFDs to follow)
 };
 
 // The page argument: none, an integer, or imio::all.
@@ -51,7 +52,7 @@ struct ReadArgs {
   PageArg page;
   unsigned threads = 0;
   std::optional<Box> crop;
-  std::size_t level = 0;  // tifffile's pyramid level: 0 the pages, k their k-th SubIFD
+  std::size_t level = 0;  // tifffile's pyramid level: 0 the pages, k their k-th SubIFD or the series' k-th level
 };
 
 Shape prepend(std::size_t n, const Shape& s) {
@@ -66,42 +67,41 @@ class TiffReader final : public plugin::LibTiff {
     st_ = parse_structure(request.source(), request.limits());
     pages_.reserve(st_.ifds.size());
     for (std::size_t i = 0; i < st_.ifds.size(); ++i) pages_.push_back(make_page(st_, i));
-    series_ = build_series(st_, pages_);
+    const std::optional<std::filesystem::path> path = request.local_path();
+    series_ = build_series(st_, pages_, path ? path->filename().string() : std::string());
   }
 
   NDArray read(const Index& index, const Kwargs& kwargs) override {
     const ReadArgs args = parse_args(index, kwargs, "read");
     if (pages_.empty()) return read_pageless(args);
-    Selection sel = select_level(select(args, /*for_read=*/true), args.level);
-    const std::optional<Window> window = apply_crop(args.crop, sel);
-    return decode(sel, args.threads, window);
+    return read_selection(select(args, /*for_read=*/true), args);
   }
 
   std::unique_ptr<FrameSource> iter(const Kwargs& kwargs) override {
     KwargReader kw(kwargs, kPlugin, "iter");
-    const unsigned threads = kw.take<unsigned>("maxworkers", 0u);
+    ReadArgs args;
+    take_region_args(kw, args);
     kw.finish();
     struct Series final : FrameSource {
       TiffReader& reader;
-      unsigned threads;
+      ReadArgs args;
       std::size_t next_index = 0;
-      Series(TiffReader& r, unsigned t) : reader(r), threads(t) {}
+      Series(TiffReader& r, ReadArgs a) : reader(r), args(std::move(a)) {}
       std::optional<NDArray> next() override {
         if (next_index >= reader.series_.size()) return std::nullopt;
-        ReadArgs args;
         args.index = Index(next_index++);
-        Selection sel = reader.select(args, true);
-        return reader.decode(sel, threads);
+        return reader.read_selection(reader.select(args, true), args);
       }
     };
-    return std::make_unique<Series>(*this, threads);
+    return std::make_unique<Series>(*this, args);
   }
 
   // tifffile's iter_pages (spec §5.3.3): all/none → every page of the file,
   // k → the pages of series k; each page decoded as read(index=all, page=p).
   std::unique_ptr<FrameSource> iter_pages(const Index& index, const Kwargs& kwargs) override {
     KwargReader kw(kwargs, kPlugin, "iter_pages");
-    const unsigned threads = kw.take<unsigned>("maxworkers", 0u);
+    ReadArgs args;
+    take_region_args(kw, args);
     kw.finish();
     std::vector<const Page*> list;
     if (index.is_integer()) {
@@ -113,15 +113,15 @@ class TiffReader final : public plugin::LibTiff {
     struct Pages final : FrameSource {
       TiffReader& reader;
       std::vector<const Page*> list;
-      unsigned threads;
+      ReadArgs args;
       std::size_t next_page = 0;
-      Pages(TiffReader& r, std::vector<const Page*> l, unsigned t) : reader(r), list(std::move(l)), threads(t) {}
+      Pages(TiffReader& r, std::vector<const Page*> l, ReadArgs a) : reader(r), list(std::move(l)), args(std::move(a)) {}
       std::optional<NDArray> next() override {
         if (next_page >= list.size()) return std::nullopt;
-        return reader.decode(one_page(*list[next_page++]), threads);
+        return reader.read_selection(one_page(*list[next_page++]), args);
       }
     };
-    return std::make_unique<Pages>(*this, std::move(list), threads);
+    return std::make_unique<Pages>(*this, std::move(list), args);
   }
 
   ImageProperties properties(const Index& index, const Kwargs& kwargs) override {
@@ -196,6 +196,13 @@ class TiffReader final : public plugin::LibTiff {
       if (k < 0) throw IndexError(fmt::format("series {} is out of range (negative)", k));
       args.index = Index(k);
     }
+    take_region_args(kw, args);
+    kw.finish();
+    return args;
+  }
+
+  // The kwargs read, iter and iter_pages share: maxworkers, level, crop.
+  static void take_region_args(KwargReader& kw, ReadArgs& args) {
     args.threads = kw.take<unsigned>("maxworkers", 0u);
     args.level = kw.take<std::size_t>("level", 0);
     if (const auto list = kw.take<Value::List>("crop")) {
@@ -210,8 +217,13 @@ class TiffReader final : public plugin::LibTiff {
       }
       args.crop = Box{v[0], v[1], v[2], v[3]};
     }
-    kw.finish();
-    return args;
+  }
+
+  // A selection read with the call's level, crop and threads.
+  NDArray read_selection(Selection sel, const ReadArgs& args) {
+    sel = select_level(std::move(sel), args.level);
+    const std::optional<Window> window = apply_crop(args.crop, sel);
+    return decode(sel, args.threads, window);
   }
 
   // The window `crop` asks of every selected page, and the shape of the
@@ -274,7 +286,19 @@ class TiffReader final : public plugin::LibTiff {
     return NDArray(Shape{0}, DType::float64);
   }
 
-  static Selection one_page(const Page& p) { return Selection{{&p}, p.shape, p.dtype, false, std::nullopt}; }
+  static Selection one_page(const Page& p) { return Selection{{&p}, p.shape, p.dtype, false, std::nullopt, false}; }
+
+  // Level `level` of a series whose levels lie in the main IFD chain
+  // (generic pyramids, SVS), as tifffile's `series.levels[level]`; nullptr
+  // for a series without such levels, whose levels are its pages' SubIFDs.
+  static const Series* chain_level(const Series& s, std::size_t level) {
+    if (level == 0 || s.levels.empty()) return nullptr;
+    if (level > s.levels.size()) {
+      throw IndexError(fmt::format("level {} is out of range: the series has {} levels (itself and {} reduced)", level,
+                                   s.levels.size() + 1, s.levels.size()));
+    }
+    return &s.levels[level - 1];
+  }
 
   // Spec §5.3.3 (read) and §5.3.6 (properties, with D11: the same shapes).
   Selection select(const ReadArgs& a, bool for_read) const {
@@ -283,7 +307,7 @@ class TiffReader final : public plugin::LibTiff {
       if (a.page.all) {
         if (pages_.empty()) throw IndexError("the file has no pages");
         // Every page of the file, stacked.
-        Selection sel{{}, prepend(pages_.size(), pages_.front().shape), pages_.front().dtype, true, pages_.size()};
+        Selection sel{{}, prepend(pages_.size(), pages_.front().shape), pages_.front().dtype, true, pages_.size(), false};
         for (const Page& p : pages_) {
           if (for_read && (p.shape != pages_.front().shape || p.dtype != pages_.front().dtype)) {
             throw ArgumentError("the pages have different shapes or dtypes and cannot be stacked");
@@ -292,9 +316,22 @@ class TiffReader final : public plugin::LibTiff {
         }
         return sel;
       }
-      const Series& s0 = series_at(Index(0));
-      Selection sel{{}, prepend(series_.size(), s0.shape), s0.dtype, true, series_.size()};
-      for (const Series& s : series_) {
+      // With `level`, every series is replaced by its level when the main
+      // IFD chain holds the levels (select_level follows SubIFDs otherwise).
+      bool chain = false;
+      for (const Series& s : series_) chain = chain || (a.level > 0 && !s.levels.empty());
+      const auto leveled = [&](std::size_t k) -> const Series& {
+        if (!chain) return series_[k];
+        const Series* l = chain_level(series_[k], a.level);
+        if (l == nullptr) {
+          throw IndexError(fmt::format("level {} is out of range: series {} has no reduced levels", a.level, k));
+        }
+        return *l;
+      };
+      const Series& s0 = leveled(0);
+      Selection sel{{}, prepend(series_.size(), s0.shape), s0.dtype, true, series_.size(), chain};
+      for (std::size_t k = 0; k < series_.size(); ++k) {
+        const Series& s = leveled(k);
         if (s.shape != s0.shape || s.dtype != s0.dtype) {
           if (for_read) {
             throw ArgumentError(fmt::format("the series have different shapes (({}) {} and ({}) {}) and cannot be stacked",
@@ -309,9 +346,15 @@ class TiffReader final : public plugin::LibTiff {
       }
       return sel;
     }
-    const Series& s = series_at(a.index);
-    if (a.page.given && !a.page.all) return one_page(series_page(s, a.page.value));
-    Selection sel{{}, s.shape, s.dtype, false, std::nullopt};
+    const Series& base = series_at(a.index);
+    const Series* level = chain_level(base, a.level);
+    const Series& s = level != nullptr ? *level : base;
+    if (a.page.given && !a.page.all) {
+      Selection sel = one_page(series_page(s, a.page.value));
+      sel.level_applied = level != nullptr;
+      return sel;
+    }
+    Selection sel{{}, s.shape, s.dtype, false, std::nullopt, level != nullptr};
     for (const Page& p : s.pages) sel.pages.push_back(&p);
     return sel;
   }
@@ -321,7 +364,7 @@ class TiffReader final : public plugin::LibTiff {
   // SubIFD (TIFF Technical Note 1), all of one shape and dtype, in the place
   // of the page in the series' shape.
   Selection select_level(Selection sel, std::size_t level) {
-    if (level == 0 || sel.pages.empty()) return sel;
+    if (level == 0 || sel.pages.empty() || sel.level_applied) return sel;
     const Shape page_shape = sel.pages.front()->shape;
     std::vector<const Page*> pages;
     pages.reserve(sel.pages.size());

@@ -28,13 +28,14 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     dicom   IMIO_WITH_DICOM
     http    IMIO_WITH_HTTP
     zip     IMIO_WITH_ZIP
+    libdeflate IMIO_WITH_LIBDEFLATE
 )
 
 # The plugins whose backends are found through pkg-config: always FFmpeg,
-# cfitsio and libjxl; libwebp, libheif, LibRaw and OpenJPEG when their
-# CMake packages are absent.
+# cfitsio, libjxl and libdeflate (libpng's optional inflater); libwebp,
+# libheif, LibRaw and OpenJPEG when their CMake packages are absent.
 set(IMIO_PKG_CONFIG_OPTIONS "")
-foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw openjpeg)
+foreach(feature IN ITEMS ffmpeg fits jxl webp heif raw openjpeg libdeflate)
   if(feature IN_LIST FEATURES)
     vcpkg_find_acquire_program(PKGCONFIG)
     set(IMIO_PKG_CONFIG_OPTIONS "-DPKG_CONFIG_EXECUTABLE=${PKGCONFIG}")

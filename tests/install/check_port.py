@@ -245,7 +245,7 @@ def check_manifest(source):
                          d["name"], feature, d["option"])
 
     check_backend_dependencies(source, manifest, features, pairs, problems)
-    check_port_build(source, portfile, options, problems)
+    check_port_build(source, portfile, options, features, problems)
     check_registry_form(source, problems)
 
     for needle, what in (("vcpkg_cmake_install", "vcpkg_cmake_install()"),
@@ -270,7 +270,7 @@ PORT_OF_PACKAGE = {
     "libavformat": "ffmpeg", "libavcodec": "ffmpeg", "libavutil": "ffmpeg", "libavfilter": "ffmpeg",
     "libswscale": "ffmpeg", "cfitsio": "cfitsio", "libwebp": "libwebp", "libwebpdemux": "libwebp", "libwebpmux": "libwebp",
     "libraw_r": "libraw", "libjxl": "libjxl", "libjxl_threads": "libjxl", "OpenEXR": "openexr",
-    "OpenJPEG": "openjpeg", "libopenjp2": "openjpeg", "GDCM": "gdcm",
+    "OpenJPEG": "openjpeg", "libopenjp2": "openjpeg", "GDCM": "gdcm", "libdeflate": "libdeflate",
 }
 EXPLICITLY_OFF = ("IMIO_BUILD_TESTS", "IMIO_BUILD_EXAMPLES", "IMIO_BUILD_BENCHMARKS", "IMIO_BUILD_DOCS")
 
@@ -286,15 +286,30 @@ def plugin_backends(source, name):
     return [p for p in packages if p != "PkgConfig"], modules
 
 
+def sub_option_features(source, name, pairs):
+    """The features mapped to the optional backends a plugin's CMakeLists.txt
+    declares with imio_tristate_option (libpng's IMIO_WITH_LIBDEFLATE)."""
+    with open(os.path.join(source, "plugins", name, "CMakeLists.txt"), encoding="utf-8") as f:
+        text = re.sub(r"#[^\n]*", "", f.read())
+    options = set(re.findall(r"\bimio_tristate_option\((IMIO_WITH_\w+)", text))
+    return [f for f, o in pairs if o in options]
+
+
+def dependency_names(deps):
+    return {d if isinstance(d, str) else d.get("name") for d in deps}
+
+
 def check_backend_dependencies(source, manifest, features, pairs, problems):
-    """Each feature declares the ports of what its plugin finds; a plugin
-    built in every port build (no feature) relies on top-level dependencies."""
-    def names(deps):
-        return {d if isinstance(d, str) else d.get("name") for d in deps}
+    """Each feature declares the ports of what its plugin finds (an optional
+    backend of a plugin: the feature of its own option); a plugin built in
+    every port build (no feature) relies on top-level dependencies."""
+    names = dependency_names
     top = names(manifest.get("dependencies", []))
     for d in plugin_descriptors(source):
         feature = d.get("packages", {}).get("vcpkg_feature")
         declared = top | (names(features.get(feature, {}).get("dependencies", [])) if feature else set())
+        for sub in sub_option_features(source, d["name"], pairs):
+            declared |= names(features.get(sub, {}).get("dependencies", []))
         packages, modules = plugin_backends(source, d["name"])
         for found in packages + modules:
             port = PORT_OF_PACKAGE.get(found)
@@ -320,7 +335,7 @@ def option_defaults(source):
     return out
 
 
-def check_port_build(source, portfile, options, problems):
+def check_port_build(source, portfile, options, features, problems):
     """The port builds the library only, acquires pkg-config for the features
     that need it, and passes no option that restates a default."""
     fixed = dict(o.split("=", 1) for o in options if "=" in o)
@@ -343,10 +358,16 @@ def check_port_build(source, portfile, options, problems):
     m = re.search(r"foreach\(feature IN ITEMS ([^)]*)\)", text)
     listed = set(m.group(1).split()) if m else set()
     needed = set()
+    pairs = feature_map(portfile) or []
     for d in plugin_descriptors(source):
         feature = d.get("packages", {}).get("vcpkg_feature")
-        if feature and plugin_backends(source, d["name"])[1]:
-            needed.add(feature)
+        # A module an optional backend's feature pulls needs pkg-config for that feature only.
+        subs = {port: sub for sub in sub_option_features(source, d["name"], pairs)
+                for port in dependency_names(features.get(sub, {}).get("dependencies", []))}
+        for module in plugin_backends(source, d["name"])[1]:
+            owner = subs.get(PORT_OF_PACKAGE.get(module), feature)
+            if owner:
+                needed.add(owner)
     if listed != needed:
         problems.add("portfile.cmake acquires pkg-config for the features [%s]; the plugins that use pkg-config "
                      "are those of [%s]", " ".join(sorted(listed)), " ".join(sorted(needed)))

@@ -1,8 +1,10 @@
 // bench_ffmpeg: decoding every frame of a video to RGB.
 //
-//   bench_ffmpeg [--runs N] [--dir FOLDER] [--only NAME]
+//   bench_ffmpeg [--runs N] [--dir FOLDER] [--only NAME] [--pause S]
 //                                               the timing table (of input
-//                                               NAME only)
+//                                               NAME only; with a pause of S
+//                                               seconds before every timed
+//                                               read-all turn, see below)
 //   bench_ffmpeg --iterate FILE                 imiter over FILE only (for
 //                                               /usr/bin/time -v peak memory)
 //
@@ -20,12 +22,24 @@
 //                   run in it (when the system Python has av and numpy)
 // Reading all frames into one (N,H,W,3) array:
 //   FFmpeg direct   the same loop, sws_scale into slot i of one buffer sized
-//                   by the container's frame count
+//                   by the container's frame count (new[]: 4 KiB pages)
+//   FFmpeg, huge-page stack  the same into a buffer offered to the kernel as
+//                   transparent huge pages (2 MiB aligned, MADV_HUGEPAGE), as
+//                   numpy's np.empty and imio's large arrays are
 //   imio imread     imio::imread(path)
 //   cv::VideoCapture  read() of every frame, copied into slot i of one buffer
 //                   sized by CAP_PROP_FRAME_COUNT
 //   PyAV (imageio)  imageio's pyav read: np.empty((N,H,W,3)), frame i's
 //                   to_ndarray('rgb24') stored into slot i
+// Memory: the read-all methods write ~774 MB into fresh memory. On a VM whose
+// balloon reports free memory to the host (this machine: Firecracker,
+// virtio-balloon free page reporting), a huge page that was free for a few
+// seconds is faulted in by the host 4 KiB at a time, several times the cost
+// of one that was just freed. Methods taking turns in one process (and PyAV,
+// timed after a warm-up read in its process) get memory the previous read
+// just freed; --pause S sleeps S seconds before every timed read-all turn
+// (PyAV: between its warm-up and its timed read), so every method meets the
+// memory of a fresh process (3 s is enough here).
 // Encoding is bench_ffmpeg_write's (the same x264 settings on both sides).
 #include <imio/imio.hpp>
 
@@ -42,7 +56,10 @@ extern "C" {
 #include <opencv2/videoio.hpp>
 #endif
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +67,7 @@ extern "C" {
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -60,9 +78,36 @@ using imio_bench::turns_best_ms;
 using imio_bench::wall;
 volatile unsigned char g_sink = 0;
 
+enum class Keep { none, stack, huge_page_stack };
+
+// The stack of all frames: new[] (4 KiB pages), or 2 MiB aligned and
+// offered as transparent huge pages.
+struct Stack {
+  unsigned char* data = nullptr;
+  bool huge = false;
+  Stack(std::size_t bytes, bool huge_pages) : huge(huge_pages) {
+    if (!huge) {
+      data = new unsigned char[bytes];  // fresh, not zeroed (no "()"), like an array result
+      return;
+    }
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    data = static_cast<unsigned char*>(::operator new((bytes + kHuge - 1) / kHuge * kHuge, std::align_val_t{kHuge}));
+    ::madvise(data, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+  }
+  ~Stack() {
+    if (huge) {
+      ::operator delete(data, std::align_val_t{std::size_t{2} << 20});
+    } else {
+      delete[] data;
+    }
+  }
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+};
+
 // FFmpeg used directly, the way a C programmer decodes a file to RGB:
-// one reused frame buffer, or (`keep`) slot i of one buffer of all frames.
-std::size_t ffmpeg_direct(const fs::path& path, bool keep = false) {
+// one reused frame buffer, or slot i of one stack of all frames.
+std::size_t ffmpeg_direct(const fs::path& path, Keep keep = Keep::none) {
   AVFormatContext* fmt = nullptr;
   if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) std::abort();
   avformat_find_stream_info(fmt, nullptr);
@@ -76,7 +121,7 @@ std::size_t ffmpeg_direct(const fs::path& path, bool keep = false) {
   AVFrame* frame = av_frame_alloc();
   SwsContext* sws = nullptr;
   std::vector<unsigned char> rgb;
-  std::unique_ptr<unsigned char[]> all;  // fresh, not zeroed (new[] without "()"), like an array result
+  std::unique_ptr<Stack> all;
   std::size_t n = 0;
   auto drain = [&] {
     while (avcodec_receive_frame(dec, frame) == 0) {
@@ -84,13 +129,14 @@ std::size_t ffmpeg_direct(const fs::path& path, bool keep = false) {
       if (sws == nullptr) {
         sws = sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), frame->width,
                              frame->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
-        if (keep) {
-          all.reset(new unsigned char[frame_bytes * static_cast<std::size_t>(std::max<std::int64_t>(fmt->streams[si]->nb_frames, 1))]);
+        if (keep != Keep::none) {
+          const auto frames = static_cast<std::size_t>(std::max<std::int64_t>(fmt->streams[si]->nb_frames, 1));
+          all = std::make_unique<Stack>(frame_bytes * frames, keep == Keep::huge_page_stack);
         } else {
           rgb.resize(frame_bytes + 64);
         }
       }
-      uint8_t* dst[4] = {keep ? all.get() + n * frame_bytes : rgb.data()};
+      uint8_t* dst[4] = {all ? all->data + n * frame_bytes : rgb.data()};
       int lines[4] = {frame->width * 3};
       sws_scale(sws, frame->data, frame->linesize, 0, frame->height, dst, lines);
       g_sink = g_sink ^ dst[0][0];
@@ -157,8 +203,12 @@ std::size_t opencv_read_all(const fs::path& path) {
 // Runs a Python script that writes its time in ms to argv[1]; < 0 when
 // PyAV is not installed or the script fails.
 double python_ms(const fs::path& dir, const std::string& name, const std::string& script, const std::string& args) {
+  static const bool has_pyav = [] {
+    const std::string py = IMIO_BENCH_PYTHON;
+    return !py.empty() && std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) == 0;
+  }();
+  if (!has_pyav) return -1;
   const std::string py = IMIO_BENCH_PYTHON;
-  if (py.empty() || std::system(("\"" + py + "\" -c \"import av, numpy\" >/dev/null 2>&1").c_str()) != 0) return -1;
   const fs::path file = dir / (name + ".py"), out = dir / (name + "_ms.txt");
   FILE* f = std::fopen(file.c_str(), "w");
   std::fputs(script.c_str(), f);
@@ -177,12 +227,15 @@ std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
 // PyAV: decode + to_ndarray('rgb24') per frame; with `keep`, as imageio's
 // pyav plugin reads index=all: an array sized by the container's count,
 // frame i stored into slot i. One run in a fresh process after a warm-up
-// run in it, timed by Python's perf_counter (open to close, as imio's
-// calls are timed): the caller interleaves it with the other methods.
-double pyav_ms(const fs::path& path, const fs::path& dir, bool keep = false) {
+// run in it (and `pause` seconds), timed by Python's perf_counter (open to
+// close, as imio's calls are timed): the caller interleaves it with the
+// other methods. Same decoder threads as the others: thread_count 0 (PyAV's
+// default, FFmpeg's automatic count) with frame and slice threads.
+double pyav_ms(const fs::path& path, const fs::path& dir, bool keep = false, double pause = 0) {
   const std::string script =
       "import sys, time, av, numpy as np\n"
       "for i in range(2):\n"
+      "    if i == 1: time.sleep(float(sys.argv[3]))\n"
       "    t = time.perf_counter()\n"
       "    c = av.open(sys.argv[2])\n"
       "    s = c.streams.video[0]\n"
@@ -194,7 +247,21 @@ double pyav_ms(const fs::path& path, const fs::path& dir, bool keep = false) {
       "    ms = (time.perf_counter() - t) * 1000\n" +
       std::string(keep ? "    del out\n" : "") +
       "open(sys.argv[1], 'w').write(str(ms))\n";
-  return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path));
+  return python_ms(dir, keep ? "pyav_read_all" : "pyav_decode", script, quoted(path) + " " + std::to_string(pause));
+}
+
+// `run` after `pause` seconds of sleep (not timed).
+std::function<double()> after_pause(double pause, std::function<double()> run) {
+  return [pause, run = std::move(run)] {
+    if (pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(pause));
+    return run();
+  };
+}
+
+std::string fmt_pause(double pause) {
+  char text[64];
+  std::snprintf(text, sizeof text, " (%.1f s pause before each timed turn)", pause);
+  return text;
 }
 
 void row(const char* name, double ms, double base) {
@@ -206,6 +273,7 @@ void row(const char* name, double ms, double base) {
 
 int main(int argc, char** argv) {
   int runs = 3;
+  double pause = 0;
   std::string only;  // a file name: that input only
   fs::path dir = fs::temp_directory_path() / "imio-bench-ffmpeg";
   for (int i = 1; i < argc; ++i) {
@@ -217,6 +285,7 @@ int main(int argc, char** argv) {
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
     if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--pause" && i + 1 < argc) pause = std::atof(argv[++i]);
   }
   fs::create_directories(dir);
   const fs::path corpus = IMIO_BENCH_CORPUS;
@@ -246,13 +315,15 @@ int main(int argc, char** argv) {
     iterate.push_back({"PyAV", [&] { return pyav_ms(in, dir); }});
     const std::vector<double> it = turns_best_ms(runs, iterate);
     for (std::size_t i = 0; i < it.size(); ++i) row(iterate[i].name, it[i], it[0]);
-    std::printf(" read all into one array:\n");
-    std::vector<Method> all = {{"FFmpeg direct", wall([&] { ffmpeg_direct(in, true); })},
-                               {"imio imread", wall([&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); })}};
+    std::printf(" read all into one array%s:\n", pause > 0 ? fmt_pause(pause).c_str() : "");
+    std::vector<Method> all = {
+        {"FFmpeg direct", after_pause(pause, wall([&] { ffmpeg_direct(in, Keep::stack); }))},
+        {"FFmpeg, huge pages", after_pause(pause, wall([&] { ffmpeg_direct(in, Keep::huge_page_stack); }))},
+        {"imio imread", after_pause(pause, wall([&] { g_sink = g_sink ^ static_cast<unsigned char>(imio::imread(in).bytes()[0]); }))}};
 #ifdef IMIO_BENCH_OPENCV
-    all.push_back({"cv::VideoCapture", wall([&] { opencv_read_all(in); })});
+    all.push_back({"cv::VideoCapture", after_pause(pause, wall([&] { opencv_read_all(in); }))});
 #endif
-    all.push_back({"PyAV (imageio)", [&] { return pyav_ms(in, dir, true); }});
+    all.push_back({"PyAV (imageio)", [&] { return pyav_ms(in, dir, true, pause); }});
     const std::vector<double> al = turns_best_ms(runs, all);
     for (std::size_t i = 0; i < al.size(); ++i) row(all[i].name, al[i], al[0]);
   }

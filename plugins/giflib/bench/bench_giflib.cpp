@@ -1,18 +1,27 @@
 // bench_giflib: reading every frame of a GIF, and writing an animation.
 //
-//   bench_giflib [--runs N] [--dir FOLDER]
+//   bench_giflib [--runs N] [--dir FOLDER] [--decode-only]
 //
-// Decode inputs: the corpus's newtonscradle.gif (36 frames, 200x150) and a
-// long animation generated here (300 full frames, 320x240, a square moving
-// over a static background). Methods, best of N runs after a warm-up:
+// Decode inputs: the corpus's newtonscradle.gif (36 frames, 200x150, each
+// frame a whole screen with its own colour table) and a long animation
+// generated here (300 full frames, 320x240, a square moving over a static
+// background). Methods take turns within each run (best of N after one
+// warm-up each), so a load swing on the shared machine hits them alike:
 //   giflib direct  DGifSlurp of the file in memory, then a plain compositing
 //                  loop (global/local palette, transparency, disposal 2/3)
 //                  into one preallocated (N,H,W,3) buffer: the floor imio
 //                  builds on
 //   imio imread    imio::imread(path): all frames, (N,H,W,3)
 //   imio imiter    imio::imiter(path), one frame at a time
-//   Pillow         ImageSequence + convert('RGB') + numpy per frame, timed
-//                  by Python's perf_counter in a subprocess (if installed)
+//   OpenCV         cv::VideoCapture(path) reading every frame (BGR) through
+//                  its FFmpeg backend, when OpenCV's videoio is found: 4.6's
+//                  imread/imreadmulti have no GIF decoder at all
+//   Pillow         as imageio's pillow plugin reads GIFs
+//                  (RGB_AFTER_DIFFERENT_PALETTE_ONLY, every frame to RGB,
+//                  np.stack), one Python process per turn timing one run
+//                  after a warm-up with perf_counter
+// Before timing, every method's frames are checked equal to imio's (a
+// method that decodes to other pixels would not measure the same work).
 // Encode: imio::imwrite of the generated animation (exact palettes) and of a
 // photo-like 256x256 x 30 frame animation (median cut) vs Pillow's
 // save(save_all=True).
@@ -21,6 +30,10 @@
 #include "bench_timing.hpp"
 
 #include <gif_lib.h>
+
+#ifdef IMIO_BENCH_OPENCV
+#include <opencv2/videoio.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -143,31 +156,114 @@ double pillow_ms(const std::string& body, const fs::path& dir, int runs) {
   return ms;
 }
 
-void row(const char* what, double ms, double base) {
-  if (ms < 0) {
-    std::printf("  %-16s %10s\n", what, "n/a");
-    return;
+// Pillow reading `path` as imageio does: one process, a warm-up, one timed
+// run; its time in ms (< 0: no Python with Pillow and numpy). With `check`
+// (imio's frames as .npy) it also says whether its frames are those.
+double pillow_decode_ms(const fs::path& path, const fs::path& dir, const fs::path& check = {}, bool* same = nullptr) {
+  if (python().empty()) return -1;
+  const fs::path script = dir / "bench_pil_decode.py";
+  if (!fs::exists(script)) {
+    std::ofstream(script) << "import sys, time\nimport numpy as np\nfrom PIL import Image, ImageSequence, GifImagePlugin\n"
+                             "GifImagePlugin.LOADING_STRATEGY = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY\n"
+                             "def work():\n    with Image.open(sys.argv[1]) as im:\n"
+                             "        return np.stack([np.asarray(f.convert('RGB')) for f in ImageSequence.Iterator(im)])\n"
+                             "a = work()\nt = time.perf_counter()\nwork()\nms = (time.perf_counter() - t) * 1000\n"
+                             "same = len(sys.argv) < 3 or np.array_equal(a, np.load(sys.argv[2]))\n"
+                             "print(ms, int(same))\n";
   }
-  std::printf("  %-16s %10.2f ms  %6.2fx\n", what, ms, ms / base);
+  std::string cmd = "\"" + python() + "\" \"" + script.string() + "\" \"" + path.string() + "\"";
+  if (!check.empty()) cmd += " \"" + check.string() + "\"";
+  FILE* pipe = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  double ms = -1;
+  int equal = 0;
+  if (std::fscanf(pipe, "%lf %d", &ms, &equal) != 2) ms = -1;
+  if (::pclose(pipe) != 0) ms = -1;
+  if (same != nullptr) *same = equal == 1;
+  return ms;
 }
 
-void bench_decode(const char* title, const fs::path& path, const fs::path& dir, int runs) {
+#ifdef IMIO_BENCH_OPENCV
+// Every frame through cv::VideoCapture, the only GIF reader OpenCV 4.6 has;
+// `frames` (when given) receives them as RGB for the pixel check.
+bool opencv_read(const fs::path& path, std::vector<unsigned char>* frames) {
+  cv::VideoCapture cap(path.string(), cv::CAP_FFMPEG);
+  if (!cap.isOpened()) return false;
+  cv::Mat f;
+  while (cap.read(f)) {
+    g_sink = f.data[0];
+    if (frames == nullptr) continue;
+    for (int y = 0; y < f.rows; ++y) {
+      const unsigned char* row = f.ptr<unsigned char>(y);
+      for (int x = 0; x < f.cols; ++x) frames->insert(frames->end(), {row[3 * x + 2], row[3 * x + 1], row[3 * x]});
+    }
+  }
+  return true;
+}
+#endif
+
+bool equal_bytes(const std::vector<unsigned char>& a, const imio::NDArray& b) {
+  return a.size() == b.nbytes() && std::memcmp(a.data(), b.bytes(), a.size()) == 0;
+}
+
+const char* verdict(bool same) { return same ? "same frames as imio" : "FRAMES DIFFER from imio's"; }
+
+void row(const char* what, double ms, double base, const char* note = "") {
+  if (ms < 0) {
+    std::printf("  %-22s %10s\n", what, "n/a");
+    return;
+  }
+  std::printf("  %-22s %10.2f ms  %6.2fx  %s\n", what, ms, ms / base, note);
+}
+
+// Returns false when a method's frames differ from imio's.
+bool bench_decode(const char* title, const fs::path& path, const fs::path& dir, int runs) {
   const auto file = slurp_file(path);
+  // Like for like: every method must produce imio's frames.
+  const imio::NDArray ref = imio::imread(path);
   std::vector<unsigned char> out;
-  const double direct = best_ms(runs, [&] { giflib_direct(file, out); });
-  const double imread = best_ms(runs, [&] { g_sink = static_cast<unsigned char>(imio::imread(path).bytes()[0]); });
-  const double imiter = best_ms(runs, [&] {
-    for (const imio::NDArray& f : imio::imiter(path)) g_sink = static_cast<unsigned char>(f.bytes()[0]);
-  });
-  const double pil = pillow_ms("def work():\n    im = Image.open(r'" + path.string() +
-                                   "')\n    frames = [np.asarray(f.convert('RGB')) for f in ImageSequence.Iterator(im)]\n",
-                               dir, runs);
-  const auto props = imio::improps(path);
-  std::printf("decode %s (%zu frames, %zux%zu), best of %d:\n", title, props.shape[0], props.shape[2], props.shape[1], runs);
-  row("giflib direct", direct, direct);
-  row("imio imread", imread, direct);
-  row("imio imiter", imiter, direct);
-  row("Pillow", pil, direct);
+  giflib_direct(file, out);
+  const bool direct_same = equal_bytes(out, ref);
+  std::vector<unsigned char> iterated;
+  for (const imio::NDArray& f : imio::imiter(path)) iterated.insert(iterated.end(), f.data<unsigned char>(), f.data<unsigned char>() + f.nbytes());
+  const bool iter_same = equal_bytes(iterated, ref);
+  const fs::path npy = dir / "imio_frames.npy";
+  imio::imwrite(npy, ref);
+  bool pil_same = false;
+  const bool has_pil = pillow_decode_ms(path, dir, npy, &pil_same) >= 0;
+  bool cv_same = false;
+  bool has_cv = false;
+#ifdef IMIO_BENCH_OPENCV
+  std::vector<unsigned char> cv_frames;
+  has_cv = opencv_read(path, &cv_frames);
+  cv_same = equal_bytes(cv_frames, ref);
+#endif
+  std::vector<imio_bench::Method> methods{
+      {"giflib direct", imio_bench::wall([&] { giflib_direct(file, out); })},
+      {"imio imread", imio_bench::wall([&] { g_sink = static_cast<unsigned char>(imio::imread(path).bytes()[0]); })},
+      {"imio imiter", imio_bench::wall([&] {
+         for (const imio::NDArray& f : imio::imiter(path)) g_sink = static_cast<unsigned char>(f.bytes()[0]);
+       })},
+#ifdef IMIO_BENCH_OPENCV
+      {"cv::VideoCapture", imio_bench::wall([&] { (void)opencv_read(path, nullptr); })},
+#endif
+      {"Pillow (as imageio)", [&] { return has_pil ? pillow_decode_ms(path, dir) : -1; }},
+  };
+  const auto best = imio_bench::turns_best_ms(runs, methods);
+  std::printf("decode %s (%zu frames, %zux%zu), best of %d, methods taking turns:\n", title, ref.shape()[0], ref.shape()[2],
+              ref.shape()[1], runs);
+  row("giflib direct", best[0], best[0], verdict(direct_same));
+  row("imio imread", best[1], best[0]);
+  row("imio imiter", best[2], best[0], verdict(iter_same));
+  std::size_t next = 3;
+#ifdef IMIO_BENCH_OPENCV
+  row("cv::VideoCapture", has_cv ? best[next] : -1, best[0], verdict(cv_same));
+  ++next;
+#else
+  std::printf("  %-22s %10s  (OpenCV's videoio not found; 4.6's imread cannot read GIF)\n", "OpenCV", "n/a");
+#endif
+  row("Pillow (as imageio)", best[next], best[0], has_pil ? verdict(pil_same) : "");
+  return direct_same && iter_same && (!has_pil || pil_same) && (!has_cv || cv_same);
 }
 
 void bench_encode(const char* title, const imio::NDArray& frames, const fs::path& dir, int runs) {
@@ -187,21 +283,26 @@ void bench_encode(const char* title, const imio::NDArray& frames, const fs::path
 
 int main(int argc, char** argv) {
   int runs = 5;
+  bool decode_only = false;
   fs::path dir = fs::temp_directory_path();
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
+    else if (std::strcmp(argv[i], "--decode-only") == 0) decode_only = true;
   }
   dir /= "imio-bench-giflib";
   fs::create_directories(dir);
   const fs::path cradle = fs::path(IMIO_BENCH_CORPUS) / "standard" / "newtonscradle.gif";
-  if (fs::exists(cradle)) bench_decode("newtonscradle.gif", cradle, dir, runs * 4);
+  bool same = true;
+  if (fs::exists(cradle)) same = bench_decode("newtonscradle.gif", cradle, dir, runs * 4);
   const imio::NDArray anim = long_animation(300, 240, 320);
   const fs::path long_gif = dir / "long.gif";
   imio::imwrite(long_gif, anim, {.kwargs = {{"duration", 40}, {"loop", 0}}});
-  bench_decode("generated long animation", long_gif, dir, runs);
-  bench_encode("generated long animation", anim, dir, runs);
-  bench_encode("photo-like (median cut)", photo_like(30, 256, 256), dir, runs);
+  same = bench_decode("generated long animation", long_gif, dir, runs) && same;
+  if (!decode_only) {
+    bench_encode("generated long animation", anim, dir, runs);
+    bench_encode("photo-like (median cut)", photo_like(30, 256, 256), dir, runs);
+  }
   fs::remove_all(dir);
-  return 0;
+  return same ? 0 : 1;
 }

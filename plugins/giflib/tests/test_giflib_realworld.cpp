@@ -28,7 +28,7 @@ bool pillow_available() { return imio_test::python_has("numpy, PIL"); }
 
 // gif(w, h, frames): frames are dicts with 'pixels' (2-D index array),
 // optional 'left', 'top', 'transparency', 'disposal', 'local' (768 bytes),
-// 'code_size'. The global table is a colour (non-gray) palette.
+// 'code_size', 'interlace'. The global table is a colour (non-gray) palette.
 constexpr const char* kGifWriter = R"(
 import sys, os, struct, numpy, warnings
 from PIL import Image, ImageSequence, GifImagePlugin
@@ -70,19 +70,22 @@ def gif(w, h, frames):
         o += b'\x21\xf9\x04' + struct.pack('<BHB', flags, 10, t or 0) + b'\0'
         local = f.get('local')
         o += b'\x2c' + struct.pack('<HHHHB', f.get('left', 0), f.get('top', 0), px.shape[1], px.shape[0],
-                                   0x87 if local else 0)
+                                   (0x87 if local else 0) | (0x40 if f.get('interlace') else 0))
         if local:
             o += local
+        if f.get('interlace'):  # GIF89a Appendix E: rows in four passes
+            h = px.shape[0]
+            px = px[list(range(0, h, 8)) + list(range(4, h, 8)) + list(range(2, h, 4)) + list(range(1, h, 2))]
         mcs = f.get('code_size', 8)
         o += bytes([mcs]) + lzw(px.ravel(), mcs)
     return bytes(o + b'\x3b')
-def pillow_frames(name, strategy=GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY):
-    # imageio's pillow plugin: this strategy, and every frame converted to RGB
+def pillow_frames(name, strategy=GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY, mode='RGB'):
+    # imageio's pillow plugin: this strategy, and every frame converted to the mode
     GifImagePlugin.LOADING_STRATEGY = strategy
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         im = Image.open(p(name))
-        return numpy.stack([numpy.asarray(f.convert('RGB')) for f in ImageSequence.Iterator(im)])
+        return numpy.stack([numpy.asarray(f.convert(mode)) for f in ImageSequence.Iterator(im)])
 )";
 
 void run(const imio_test::TempDir& dir, const std::string& body) {
@@ -200,4 +203,64 @@ open(p('offscreen.gif'), 'wb').write(gif(8, 6, [dict(pixels=f, left=20, top=1), 
   // Nothing was drawn: both frames are the initial canvas (index 0 of the palette).
   CHECK(std::memcmp(got.bytes(), got.bytes() + got.nbytes() / 2, got.nbytes() / 2) == 0);
   CHECK(std::to_integer<int>(got.bytes()[0]) == 0);
+}
+
+TEST_CASE("giflib: disposal, transparency, frames smaller than the screen and interlacing match Pillow in every layout") {
+  if (!pillow_available()) {
+    WARN("skipped: Python with Pillow is not available");
+    return;
+  }
+  imio_test::TempDir dir;
+  // Four animations on a 24x19 screen: palette space throughout (frame 0
+  // with and without a transparent index), and turning RGB(A) at a frame
+  // with a local table (again with and without frame 0's transparency).
+  // Between them: disposal 0 (keeps the method before), 1, 2 and 3 (also on
+  // frame 0), transparent pixels, sub-screen and interlaced frames. imio's
+  // RGB, RGBA and L frames must be Pillow's, read as imageio reads GIFs.
+  run(dir, R"(
+rng = numpy.random.default_rng(26)
+px = lambda h, w: rng.integers(0, 12, (h, w))
+W, H = 24, 19
+LOCAL = bytes((255 - i * 9 % 256, i * 5 % 256, (40 + i) % 256)[k] for i in range(256) for k in range(3))
+later = [
+    dict(pixels=px(7, 9), left=3, top=2, transparency=4, disposal=2),
+    dict(pixels=px(8, 10), left=10, top=9, transparency=5, disposal=3),
+    dict(pixels=px(11, 13), left=1, top=5, interlace=True, disposal=1),
+    dict(pixels=px(5, 6), left=18, top=14, transparency=6),
+    dict(pixels=px(6, 7), left=0, top=0, disposal=2),
+    dict(pixels=px(9, 8), left=15, top=1, transparency=2, interlace=True, disposal=3),
+    dict(pixels=px(H, W), transparency=7)]
+def with_local(frames):
+    return [dict(f, local=LOCAL) if i % 2 == 0 else f for i, f in enumerate(frames)]
+scenes = {
+    'palette_alpha': [dict(pixels=px(H, W), transparency=3, disposal=3)] + later,
+    'palette_opaque': [dict(pixels=px(H, W), interlace=True)] + later,
+    'local_alpha': [dict(pixels=px(H, W), transparency=3)] + with_local(later),
+    'local_opaque': [dict(pixels=px(H, W), disposal=2)] + with_local(later),
+}
+for name, frames in scenes.items():
+    open(p(name + '.gif'), 'wb').write(gif(W, H, frames))
+    for mode in ('RGB', 'RGBA', 'L'):
+        numpy.save(p(name + '_' + mode + '.npy'), pillow_frames(name + '.gif', mode=mode))
+)");
+  for (const char* scene : {"palette_alpha", "palette_opaque", "local_alpha", "local_opaque"}) {
+    for (const char* mode : {"RGB", "RGBA", "L"}) {
+      INFO(scene << " mode " << mode);
+      const fs::path file = dir / (std::string(scene) + ".gif");
+      const imio::Kwargs kwargs{{"mode", mode}};
+      const NDArray got = imio::imread(file, {.kwargs = kwargs});
+      const NDArray want = imio::imread(dir / (std::string(scene) + "_" + mode + ".npy"));
+      REQUIRE(got.shape() == want.shape());
+      CHECK(got == want);
+      // imiter composites the same frames one at a time.
+      std::size_t k = 0;
+      for (const NDArray& f : imio::imiter(file, {.kwargs = kwargs})) {
+        INFO("frame " << k);
+        REQUIRE(k < got.shape()[0]);
+        CHECK(std::memcmp(f.bytes(), got.bytes() + k * f.nbytes(), f.nbytes()) == 0);
+        ++k;
+      }
+      CHECK(k == got.shape()[0]);
+    }
+  }
 }

@@ -347,6 +347,52 @@ TEST_CASE("libjpeg: CMYK and its conversions equal Pillow's", "[libjpeg][pillow]
   }
 }
 
+// A small image is decoded through scratch rows placed off libjpeg-turbo's
+// 32-byte alignment and copied, a large one straight into its array
+// (jpeg_rows.hpp, kScratchDecodeLimit = 256 KiB of output): both sides of the
+// limit, odd widths (rows of any length), gray and RGB, and the same file
+// again in one thread (scratch reused by nothing stale) equal Pillow's pixels.
+TEST_CASE("libjpeg: small and large images, either side of the scratch-row limit, equal Pillow's", "[libjpeg][pillow]") {
+  if (!pillow_available()) {
+    WARN("Pillow not available: Pillow comparison skipped");
+    return;
+  }
+  struct Case {
+    const char* name;
+    std::size_t h, w, c;
+  };
+  const std::vector<Case> cases{
+      {"tiny", 1, 1, 3},           {"odd", 17, 33, 3},        {"small", 64, 64, 3},
+      {"below", 291, 300, 3},      // 261,900 bytes: scratch rows
+      {"above", 292, 300, 3},      // 262,800 bytes: straight into the array
+      {"gray_at", 512, 512, 1},    // 262,144 bytes, the limit itself: scratch rows
+      {"gray_above", 437, 600, 1}  // 262,200 bytes
+  };
+  imio_test::TempDir dir;
+  std::mt19937 rng(26);
+  for (const Case& k : cases) {
+    NDArray a = gradient(k.h, k.w, k.c);
+    auto* p = a.data<std::uint8_t>();
+    for (std::size_t i = 0; i < a.size(); i += 7) p[i] = static_cast<std::uint8_t>(rng());  // detail for every block
+    imio::imwrite(dir / (std::string(k.name) + ".jpg"), a, {.kwargs = {{"quality", 90}}});
+  }
+  std::string log;
+  const std::string script =
+      "import sys, glob\nfrom PIL import Image\nfor f in glob.glob(sys.argv[1] + '/*.jpg'):\n"
+      "    open(f[:-4] + '.raw', 'wb').write(Image.open(f).tobytes())\n";
+  REQUIRE(run_python(dir, script, log) == 0);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Case& k : cases) {
+      INFO(k.name << " pass " << pass);
+      const NDArray got = imio::imread(dir / (std::string(k.name) + ".jpg"));
+      CHECK(got.shape() == (k.c == 1 ? Shape{k.h, k.w} : Shape{k.h, k.w, k.c}));
+      const Bytes want = read_file(dir / (std::string(k.name) + ".raw"));
+      REQUIRE(got.nbytes() == want.size());
+      CHECK(std::equal(want.begin(), want.end(), got.bytes()));
+    }
+  }
+}
+
 TEST_CASE("libjpeg: scale uses libjpeg's DCT scaling and improps agrees", "[libjpeg]") {
   const Bytes file = imio::imwrite("<bytes>", gradient(101, 203, 3), {.extension = ".jpg"}).value();
   for (const auto& [scale, denom] : std::vector<std::pair<imio::Value, std::size_t>>{

@@ -1,14 +1,19 @@
 // bench_libpng: imio::imread / imio::imwrite of PNG against libpng's classic
 // API used directly (decode into a preallocated buffer; encode at zlib level
-// 6 into memory), against OpenCV (cv::imread IMREAD_UNCHANGED, cv::imencode
-// at PNG compression 6; when found at configure time) and against Pillow.
+// 6 into memory), against OpenCV (cv::imread / cv::imdecode IMREAD_UNCHANGED,
+// cv::imencode at PNG compression 6), stb_image (stbi_load /
+// stbi_load_from_memory) — each when found at configure time — and Pillow.
+// imio also runs with IMIO_PNG_LIBPNG_ONLY set ("imio/libpng": libpng
+// decodes the image data, as before imio's own IDAT decoder).
 //
-//   bench_libpng [--runs N] [--only NAME] [--small]   (NAME: a part of a file name;
-//                                                      --small: only the 500 small files)
+//   bench_libpng [--runs N] [--only NAME] [--small] [--decode]
+//     NAME: a part of a file name; --small: only the 500 small files;
+//     --decode: only the decode tables
 //
-// Files: hubble_deep_field.png and astronaut.png from the corpus, and a
-// 12-megapixel RGB PNG generated here. Best of N runs after a warm-up;
-// libpng and imio take turns in every run. Then the per-call cost from a
+// Files: hubble_deep_field.png, astronaut.png and chelsea.png from the
+// corpus, and a 12-megapixel RGB PNG generated here. Best of N runs after a
+// warm-up; all decoders take turns in every run, from the path and then
+// from the file's bytes in memory. Then the per-call cost from a
 // path (issue #26 item 5): 500 PNGs of 64×64 RGB (tiles of astronaut.png)
 // read by imio::imread against a libpng FILE* loop, methods taking turns.
 #include <imio/imio.hpp>
@@ -25,6 +30,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +39,9 @@
 
 #ifdef IMIO_BENCH_OPENCV
 #include <opencv2/imgcodecs.hpp>
+#endif
+#ifdef IMIO_BENCH_STB
+#include <stb/stb_image.h>
 #endif
 
 namespace {
@@ -50,9 +60,9 @@ using imio_bench::wall;
 // profile") would go to stderr; the bench keeps stderr for its errors.
 extern "C" void quiet(png_structp, png_const_charp) {}
 
-int read_direct(png_structp png, png_infop info, FILE* f, unsigned char* dst, std::size_t dst_size, png_bytepp rows) {
+// Decodes with the input already set (png_init_io or png_set_read_fn).
+int read_direct(png_structp png, png_infop info, unsigned char* dst, std::size_t dst_size, png_bytepp rows) {
   if (setjmp(png_jmpbuf(png))) return 0;
-  png_init_io(png, f);
   png_read_info(png, info);
   const int depth = png_get_bit_depth(png, info);
   if (depth < 8) png_set_packing(png);
@@ -71,9 +81,32 @@ void decode_direct(const fs::path& path, std::vector<unsigned char>& dst, std::v
   FILE* f = std::fopen(path.c_str(), "rb");
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet);
   png_infop info = png_create_info_struct(png);
-  if (!read_direct(png, info, f, dst.data(), dst.size(), rows.data())) std::fprintf(stderr, "libpng direct failed\n");
+  png_init_io(png, f);
+  if (!read_direct(png, info, dst.data(), dst.size(), rows.data())) std::fprintf(stderr, "libpng direct failed\n");
   png_destroy_read_struct(&png, &info, nullptr);
   std::fclose(f);
+  g_sink = g_sink + dst[dst.size() / 2];
+}
+
+struct Memory {
+  const unsigned char* data;
+  std::size_t size, pos;
+};
+
+extern "C" void read_memory(png_structp png, png_bytep out, size_t n) {
+  auto* m = static_cast<Memory*>(png_get_io_ptr(png));
+  if (n > m->size - m->pos) png_error(png, "truncated");
+  std::memcpy(out, m->data + m->pos, n);
+  m->pos += n;
+}
+
+void decode_direct_memory(const std::vector<unsigned char>& file, std::vector<unsigned char>& dst, std::vector<png_bytep>& rows) {
+  Memory m{file.data(), file.size(), 0};
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet);
+  png_infop info = png_create_info_struct(png);
+  png_set_read_fn(png, &m, read_memory);
+  if (!read_direct(png, info, dst.data(), dst.size(), rows.data())) std::fprintf(stderr, "libpng direct failed\n");
+  png_destroy_read_struct(&png, &info, nullptr);
   g_sink = g_sink + dst[dst.size() / 2];
 }
 
@@ -110,20 +143,77 @@ std::size_t encode_direct(const imio::NDArray& a, std::vector<png_bytep>& rows) 
 
 // ---------------------------------------------------------------- OpenCV
 
-// Best-of-N milliseconds, or -1 without OpenCV. OpenCV keeps BGR(A): its
-// decode swaps channels, its encode gets the RGB array as if it were BGR
-// (same work, other channel order).
-double opencv_decode(const fs::path& f, int runs) {
+// The decoders compared, from a path and from memory, as Methods taking
+// turns. OpenCV keeps BGR(A): its decode swaps channels (same work, other
+// order); stb_image returns the file's channels at 8 bits.
+void keep(const imio::NDArray& a) { g_sink = g_sink + static_cast<unsigned char>(a.bytes()[a.nbytes() / 2]); }
+
+// imio with libpng decoding the image data (IMIO_PNG_LIBPNG_ONLY), as before its own IDAT decoder.
+imio::NDArray imread_libpng_only(const imio::ImageResource& r) {
+  ::setenv("IMIO_PNG_LIBPNG_ONLY", "1", 1);
+  imio::NDArray a = imio::imread(r);
+  ::unsetenv("IMIO_PNG_LIBPNG_ONLY");
+  return a;
+}
+
+std::vector<imio_bench::Method> path_decoders(const fs::path& f, std::vector<unsigned char>& dst, std::vector<png_bytep>& rows) {
+  std::vector<imio_bench::Method> m{{"libpng", wall([&dst, &rows, f] { decode_direct(f, dst, rows); })},
+                                    {"imio", wall([f] { keep(imio::imread(f)); })},
+                                    {"imio/libpng", wall([f] { keep(imread_libpng_only(f)); })}};
 #ifdef IMIO_BENCH_OPENCV
-  return best_ms(runs, [&] {
-    const cv::Mat m = cv::imread(f.string(), cv::IMREAD_UNCHANGED);
-    g_sink = g_sink + m.data[m.total() / 2];
-  });
-#else
-  (void)f;
-  (void)runs;
-  return -1;
+  m.push_back({"OpenCV", wall([f] {
+                 const cv::Mat im = cv::imread(f.string(), cv::IMREAD_UNCHANGED);
+                 g_sink = g_sink + im.data[im.total() / 2];
+               })});
 #endif
+#ifdef IMIO_BENCH_STB
+  m.push_back({"stb", wall([f] {
+                 int w = 0, h = 0, c = 0;
+                 unsigned char* p = stbi_load(f.c_str(), &w, &h, &c, 0);
+                 g_sink = g_sink + p[w / 2];
+                 stbi_image_free(p);
+               })});
+#endif
+  return m;
+}
+
+std::vector<imio_bench::Method> memory_decoders(const std::vector<unsigned char>& file, std::vector<unsigned char>& dst,
+                                                std::vector<png_bytep>& rows) {
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(file.data()), file.size());
+  std::vector<imio_bench::Method> m{{"libpng", wall([&] { decode_direct_memory(file, dst, rows); })},
+                                    {"imio", wall([bytes] { keep(imio::imread(bytes)); })},
+                                    {"imio/libpng", wall([bytes] { keep(imread_libpng_only(bytes)); })}};
+#ifdef IMIO_BENCH_OPENCV
+  m.push_back({"OpenCV", wall([&file] {
+                 const cv::Mat im = cv::imdecode(cv::Mat(1, static_cast<int>(file.size()), CV_8U, const_cast<unsigned char*>(file.data())),
+                                                 cv::IMREAD_UNCHANGED);
+                 g_sink = g_sink + im.data[im.total() / 2];
+               })});
+#endif
+#ifdef IMIO_BENCH_STB
+  m.push_back({"stb", wall([&file] {
+                 int w = 0, h = 0, c = 0;
+                 unsigned char* p = stbi_load_from_memory(file.data(), static_cast<int>(file.size()), &w, &h, &c, 0);
+                 g_sink = g_sink + p[w / 2];
+                 stbi_image_free(p);
+               })});
+#endif
+  return m;
+}
+
+// One table: a row per file, a column per decoder, then each decoder's time over libpng's.
+void print_decode_table(const char* title, int runs, const std::vector<imio_bench::Method>& names) {
+  std::printf("\n%s (best of %d, ms; ratios to libpng)\n%-24s", title, runs, "file");
+  for (const auto& m : names) std::printf(" %11s", m.name);
+  for (std::size_t i = 1; i < names.size(); ++i) std::printf(" %11s", names[i].name);
+  std::printf("\n");
+}
+
+void print_decode_row(const fs::path& f, const std::vector<double>& t) {
+  std::printf("%-24s", f.filename().c_str());
+  for (const double v : t) std::printf(" %11.2f", v);
+  for (std::size_t i = 1; i < t.size(); ++i) std::printf(" %11.3f", t[i] / t[0]);
+  std::printf("\n");
 }
 
 double opencv_encode(const imio::NDArray& a, int runs, std::size_t& size) {
@@ -152,7 +242,7 @@ struct PillowTimes {
   long size = -1;
 };
 
-PillowTimes pillow(const fs::path& file, int runs) {
+PillowTimes pillow(const fs::path& file, int runs, bool encode = true) {
   PillowTimes t;
   const std::string py = IMIO_BENCH_PYTHON;
   if (py.empty()) return t;
@@ -165,9 +255,9 @@ PillowTimes pillow(const fs::path& file, int runs) {
                            "a = np.asarray(Image.open(p))\n"
                            "d = best(lambda: np.asarray(Image.open(p)))\n"
                            "def enc():\n    buf = io.BytesIO(); Image.fromarray(a).save(buf, 'PNG', compress_level=6); return buf\n"
-                           "e = best(enc)\nprint(d, e, len(enc().getvalue()))\n";
+                           "e = best(enc) if sys.argv[3] == '1' else -1\nprint(d, e, len(enc().getvalue()) if e >= 0 else -1)\n";
   const std::string cmd = "\"" + py + "\" \"" + script.string() + "\" \"" + file.string() + "\" " + std::to_string(runs) +
-                          " > \"" + out.string() + "\" 2>/dev/null";
+                          (encode ? " 1" : " 0") + " > \"" + out.string() + "\" 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) return t;
   std::ifstream(out) >> t.decode >> t.encode >> t.size;
   return t;
@@ -242,11 +332,12 @@ void bench_small_files(const fs::path& corpus, int runs) {
 int main(int argc, char** argv) {
   int runs = 5;
   std::string only;
-  bool small_only = false;
+  bool small_only = false, decode_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[i + 1]));
     if (std::string(argv[i]) == "--only" && i + 1 < argc) only = argv[i + 1];
     if (std::string(argv[i]) == "--small") small_only = true;
+    if (std::string(argv[i]) == "--decode") decode_only = true;
   }
   const fs::path corpus = IMIO_BENCH_CORPUS;
   if (small_only) {
@@ -256,41 +347,46 @@ int main(int argc, char** argv) {
   const fs::path tmp = fs::temp_directory_path() / "imio_bench_12mp.png";
   imio::imwrite(tmp, synthetic_12mp());
   std::vector<fs::path> files;
-  for (const fs::path& f : {corpus / "standard/hubble_deep_field.png", corpus / "standard/astronaut.png", tmp}) {
+  for (const fs::path& f : {corpus / "standard/hubble_deep_field.png", corpus / "standard/astronaut.png",
+                            corpus / "standard/chelsea.png", tmp}) {
     if (f.filename().string().find(only) != std::string::npos) files.push_back(f);
   }
 
-  std::printf("decode (best of %d, ms)\n%-24s %10s %10s %10s %10s %8s %8s %8s\n", runs, "file", "libpng", "imio",
-              "OpenCV", "Pillow", "imio/lib", "cv/lib", "Pil/lib");
   std::vector<imio::NDArray> images;
+  std::vector<fs::path> present;
   for (const fs::path& f : files) {
     if (!fs::exists(f)) {
       std::printf("%-24s (absent)\n", f.filename().c_str());
       continue;
     }
-    imio::NDArray a = imio::imread(f);
-    std::vector<unsigned char> dst(a.nbytes());
-    std::vector<png_bytep> rows(a.shape()[0]);
-    const std::vector<double> t = turns_best_ms(runs, {{"libpng", wall([&] { decode_direct(f, dst, rows); })},
-                                                      {"imio", wall([&] {
-                                                         const imio::NDArray b = imio::imread(f);
-                                                         g_sink = g_sink + static_cast<unsigned char>(b.bytes()[b.nbytes() / 2]);
-                                                       })}});
-    const double lib = t[0], im = t[1];
-    const double cv = opencv_decode(f, runs);
-    const PillowTimes pil = pillow(f, runs);
-    std::printf("%-24s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %8.3f\n", f.filename().c_str(), lib, im, cv, pil.decode,
-                im / lib, cv / lib, pil.decode / lib);
-    images.push_back(std::move(a));
+    images.push_back(imio::imread(f));
+    present.push_back(f);
   }
+  for (const bool memory : {false, true}) {
+    for (std::size_t k = 0; k < present.size(); ++k) {
+      const fs::path& f = present[k];
+      std::vector<unsigned char> dst(images[k].nbytes());
+      std::vector<png_bytep> rows(images[k].shape()[0]);
+      std::ifstream in(f, std::ios::binary);
+      const std::vector<unsigned char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const auto methods = memory ? memory_decoders(file, dst, rows) : path_decoders(f, dst, rows);
+      if (k == 0) print_decode_table(memory ? "decode from memory" : "decode from the path", runs, methods);
+      print_decode_row(f, turns_best_ms(runs, methods));
+    }
+  }
+  std::printf("\nPillow decode from the path (another process, best of %d, ms)\n", runs);
+  for (const fs::path& f : present) std::printf("%-24s %10.2f\n", f.filename().c_str(), pillow(f, runs, false).decode);
 
+  if (decode_only) {
+    fs::remove(tmp);
+    return 0;
+  }
   std::printf("\nencode at level 6 (best of %d, ms; bytes)\n%-24s %10s %10s %10s %10s %8s %8s %11s %11s %11s %11s\n", runs,
               "file", "libpng", "imio", "OpenCV", "Pillow", "imio/lib", "cv/lib", "lib bytes", "imio bytes", "cv bytes",
               "Pil bytes");
-  std::size_t k = 0;
-  for (const fs::path& f : files) {
-    if (!fs::exists(f)) continue;
-    const imio::NDArray& a = images[k++];
+  for (std::size_t k = 0; k < present.size(); ++k) {
+    const fs::path& f = present[k];
+    const imio::NDArray& a = images[k];
     std::vector<png_bytep> rows(a.shape()[0]);
     std::size_t lib_size = 0, imio_size = 0;
     const std::vector<double> t =

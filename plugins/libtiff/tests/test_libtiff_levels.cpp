@@ -4,15 +4,18 @@
 // combines (the box in the level's pixels); levels beyond the last are
 // IndexErrors; files without SubIFDs keep their series.
 #include <imio/imio.hpp>
+#include <imio/plugins/libtiff.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
+#include "tiff_series_oracle.hpp"
 #include "tiff_test_util.hpp"
 
 namespace {
@@ -85,6 +88,25 @@ pyramid('stack', rng.integers(0, 65536, (3, 128, 96), dtype='uint16'), 1, photom
   }
   CHECK(same);
   CHECK_THROWS_AS(imio::imread(dir / "rgb.tif", tiff({{"level", 1}, {"crop", Value{0, 0, 161, 10}}})), imio::ArgumentError);
+
+  // iter and iter_pages take level and crop: each series or page at its
+  // level, cut to the box, equal to what read gives.
+  std::size_t n = 0;
+  for (const NDArray& image :
+       imio::imiter(dir / "rgb.tif", {.plugin = "libtiff", .kwargs = {{"level", 1}, {"crop", Value{10, 20, 110, 64}}}})) {
+    CHECK(image == box);
+    ++n;
+  }
+  CHECK(n == 1);
+  imio::ImageFile file = imio::imopen(dir / "stack.tif", "r", {.plugin = "libtiff"});
+  auto pages = file.plugin_as<imio::plugin::LibTiff>().iter_pages(imio::all, {{"level", 1}, {"crop", Value{0, 1, 48, 64}}});
+  for (n = 0; auto page = pages->next(); ++n) {
+    REQUIRE(page->shape() == Shape{63, 48});
+    CHECK(std::equal(page->bytes(), page->bytes() + page->nbytes(), level1.bytes() + n * 64 * 48 * 2 + 48 * 2));
+  }
+  CHECK(n == 3);
+  auto beyond = file.plugin_as<imio::plugin::LibTiff>().iter_pages(imio::all, {{"level", 2}});
+  CHECK_THROWS_AS(beyond->next(), imio::IndexError);
 }
 
 TEST_CASE("libtiff: a file without SubIFDs has level 0 only", "[libtiff][level]") {
@@ -92,4 +114,57 @@ TEST_CASE("libtiff: a file without SubIFDs has level 0 only", "[libtiff][level]"
   CHECK(imio::imread(file, tiff({{"level", 0}})).shape() == Shape{20, 30});
   CHECK(contains(message_of<imio::IndexError>([&] { imio::imread(file, tiff({{"level", 1}})); }), "1 level"));
   CHECK_THROWS_AS(imio::imread(file, tiff({{"level", -1}})), imio::ArgumentError);
+}
+
+// Levels in the main IFD chain, where tifffile finds them: a generic
+// pyramid (reduced pages that are not SubIFDs) and an Aperio SVS layout.
+// The series list, every level's shape and pixels, iter and the errors
+// are compared with tifffile.
+TEST_CASE("libtiff: pyramids in the main IFD chain (generic, SVS) are levels, as tifffile's series", "[libtiff][level]") {
+  REQUIRE_TIFFFILE();
+  imio_test::TempDir dir;
+  std::string log;
+  const int rc = imio_test::run_python(dir, std::string(R"(
+import sys, os, numpy, tifffile
+d = sys.argv[1]
+rng = numpy.random.default_rng(3)
+a = rng.integers(0, 256, (300, 200, 3), dtype='uint8')
+g = rng.integers(0, 65536, (81, 45), dtype='uint16')
+kw = dict(metadata=None)
+with tifffile.TiffWriter(os.path.join(d, 'generic.tif')) as t:
+    t.write(a, tile=(64, 64), photometric='rgb', **kw)
+    t.write(g, **kw)                                   # another image between the levels
+    t.write(a[::2, ::2], tile=(64, 64), photometric='rgb', **kw)
+    t.write(g[::3, ::3], **kw)                         # by 3: a level of g
+    t.write(a[::4, ::4], photometric='rgb', **kw)      # stripped, still a level
+    t.write(a[::3, ::3], photometric='rgb', **kw)      # not the next level by 2: a series
+desc = 'Aperio Image Library v12.0.15 \n200x300 [0,0 200x300] (64x64) RAW|AppMag = 20'
+with tifffile.TiffWriter(os.path.join(d, 'slide.svs')) as t:
+    t.write(a, tile=(64, 64), photometric='rgb', description=desc, **kw)
+    t.write(a[::8, ::8], photometric='rgb', description='Aperio thumbnail', **kw)
+    t.write(a[::2, ::2], tile=(32, 32), photometric='rgb', description='Aperio level', **kw)
+    t.write(a[::4, ::4], tile=(32, 32), photometric='rgb', description='Aperio level', **kw)
+    t.write(a[:50, :60], photometric='rgb', subfiletype=1, description='label', **kw)
+    t.write(a[:70, :60], photometric='rgb', subfiletype=9, description='macro', **kw)
+)") + std::string(imio_test::kSaveTifffileSeries) + R"(
+for name in ('generic.tif', 'slide.svs'):
+    save_series(os.path.join(d, name))
+)", log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  // tifffile's own layout first, so the test fails if its grouping changes.
+  CHECK(imio_test::check_series_like_tifffile(dir / "generic.tif") == std::vector<int>{3, 2, 1});
+  CHECK(imio_test::check_series_like_tifffile(dir / "slide.svs") == std::vector<int>{3, 1, 1, 1});
+  // A page of a level, and crop in the level's pixels.
+  const NDArray level1 = imio::imread(dir / "slide.svs.0.1.npy");  // (150, 100, 3)
+  const NDArray box = imio::imread(dir / "slide.svs", tiff({{"level", 1}, {"crop", Value{10, 20, 60, 40}}}));
+  REQUIRE(box.shape() == Shape{20, 50, 3});
+  bool same = true;
+  for (std::size_t y = 0; y < 20; ++y) {
+    same = same && std::equal(box.bytes() + y * 150, box.bytes() + (y + 1) * 150, level1.bytes() + ((20 + y) * 100 + 10) * 3);
+  }
+  CHECK(same);
+  CHECK(imio::imread(dir / "slide.svs", tiff({{"level", 2}, {"page", 0}})) == imio::imread(dir / "slide.svs.0.2.npy"));
+  CHECK(contains(message_of<imio::IndexError>([&] { imio::improps(dir / "generic.tif", tiff({{"level", 1}}, imio::all)); }),
+                 "series 2 has no reduced levels"));
 }
