@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <new>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -31,8 +32,15 @@ extern "C" int on_handle_error(TIFF*, void* user, const char* module, const char
   return 1;
 }
 
+// libtiff's "Unknown field with tag …" is no news: imio reads every tag
+// itself (immeta gives them all), and tifffile does not warn about private
+// tags (NDPI's 65420–65458, vendors' own) either.
+bool unknown_tag_notice(const char* fmt) {
+  return fmt != nullptr && std::string_view(fmt).starts_with("Unknown field with tag");
+}
+
 extern "C" int on_handle_warning(TIFF*, void*, const char* module, const char* fmt, va_list ap) {
-  warn(kPlugin, format_message(module, fmt, ap));
+  if (!unknown_tag_notice(fmt)) warn(kPlugin, format_message(module, fmt, ap));
   return 1;
 }
 
@@ -46,7 +54,7 @@ extern "C" void on_global_error(const char* module, const char* fmt, va_list ap)
 }
 
 extern "C" void on_global_warning(const char* module, const char* fmt, va_list ap) {
-  warn(kPlugin, format_message(module, fmt, ap));
+  if (!unknown_tag_notice(fmt)) warn(kPlugin, format_message(module, fmt, ap));
 }
 
 void install_global_handlers() {

@@ -306,6 +306,30 @@ Dict parse_fei(std::string_view text) {
   return out;
 }
 
+// What tifffile's TiffFile.series says of each series: its name, kind,
+// shape and number of pyramid levels (itself included, as len(levels)):
+// those in the main IFD chain, else its first page's SubIFDs (what `level`
+// reads).
+Value::List series_list(const Structure& st, const std::vector<Series>& series) {
+  Value::List out;
+  for (const Series& s : series) {
+    std::size_t levels = 1 + s.levels.size();
+    if (s.levels.empty() && !s.pages.empty() && !s.pages.front().subifd) {
+      const Entry* subifds = st.ifds[s.pages.front().ifd].find(kSubIfds);
+      levels += subifds == nullptr ? 0 : subifds->size();
+    }
+    Dict d;
+    d.set("name", s.name);
+    d.set("kind", std::string(kind_name(s.kind)));
+    Value::List shape;
+    for (const std::size_t n : s.shape) shape.emplace_back(static_cast<std::int64_t>(n));
+    d.set("shape", std::move(shape));
+    d.set("levels", static_cast<std::int64_t>(levels));
+    out.emplace_back(std::move(d));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::vector<double>> page_resolution(const Structure& st, const Page& page) {
@@ -325,9 +349,11 @@ Metadata file_metadata(const Structure& st, const std::vector<Page>& pages, cons
   m.set("byteorder", st.little ? "<" : ">");
   m.set("is_bigtiff", st.bigtiff);
   if (st.ifds.empty()) {
-    for (const char* flag : {"is_fei", "is_geotiff", "is_imagej", "is_multipage", "is_ome", "is_shaped", "is_subifd", "is_uniform"}) {
+    for (const char* flag : {"is_fei", "is_geotiff", "is_imagej", "is_multipage", "is_ndpi", "is_ome", "is_shaped",
+                             "is_subifd", "is_svs", "is_uniform"}) {
       m.set(flag, false);
     }
+    m.set("series", Value::List{});
     return m;
   }
   const Ifd& first = st.ifds.front();
@@ -341,10 +367,13 @@ Metadata file_metadata(const Structure& st, const std::vector<Page>& pages, cons
   m.set("is_geotiff", has_tag(first, 34735));
   m.set("is_imagej", imagej);
   m.set("is_multipage", st.ifds.size() > 1);
+  m.set("is_ndpi", is_ndpi(first));
   m.set("is_ome", text.find("<OME") != std::string::npos);
   m.set("is_shaped", shaped);
   m.set("is_subifd", has_tag(first, kSubIfds));
+  m.set("is_svs", text.rfind("Aperio ", 0) == 0);
   m.set("is_uniform", uniform);
+  m.set("series", series_list(st, series));
   if (shaped) {
     // The shaped description's entries (shape and what the writer's `metadata` added).
     for (std::size_t n = 0; n < 2; ++n) {

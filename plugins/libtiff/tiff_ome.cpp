@@ -281,7 +281,10 @@ std::optional<std::vector<Series>> ome_series(const std::vector<Page>& pages, st
           warn(kPlugin, "the OME-XML maps planes to other files; imio reads only this one, as generic series");
           return std::nullopt;
         }
-        if (series) out.push_back(std::move(*series));
+        if (series) {
+          if (const std::string* name = image.attribute("Name")) series->name = *name;
+          out.push_back(std::move(*series));
+        }
       }
     }
     if (out.empty()) return std::nullopt;

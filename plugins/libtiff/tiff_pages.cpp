@@ -101,7 +101,7 @@ std::string damaged_directory(const Ifd& ifd, std::size_t index) {
 }
 
 Series single(const Page& p, Series::Kind kind) {
-  return Series{kind, p.shape, p.dtype, {p}, {}};
+  return Series{kind, p.shape, p.dtype, {p}, {}, {}};
 }
 
 // A series of `pages` with `shape`, or as many as the file holds when it
@@ -113,7 +113,7 @@ Series shaped_series(Shape shape, std::vector<Page> pages, std::size_t wanted, S
     shape = pages.size() == 1 ? first.shape : prepend(pages.size(), first.shape);
   }
   DType dtype = first.dtype;
-  return Series{kind, std::move(shape), dtype, std::move(pages), {}};
+  return Series{kind, std::move(shape), dtype, std::move(pages), {}, {}};
 }
 
 std::optional<Shape> description_shape(const Ifd& ifd) {
@@ -123,6 +123,20 @@ std::optional<Shape> description_shape(const Ifd& ifd) {
     if (auto s = parse_shape_description(d->text())) return s;
   }
   return std::nullopt;
+}
+
+// The `name` a shaped JSON description gives its series (tifffile's
+// metadata={'name': ...}), or "".
+std::string description_name(const Ifd& ifd) {
+  for (std::size_t n = 0; n < 2; ++n) {
+    const Entry* d = ifd.find_nth(kImageDescription, n);
+    if (d == nullptr) break;
+    const auto json = try_from_json(d->text());
+    if (!json || !json->is<Dict>() || !json->ref<Dict>().contains("shape")) continue;
+    const Value* name = json->ref<Dict>().lookup("name");
+    return name != nullptr && name->is<std::string>() ? name->ref<std::string>() : std::string();
+  }
+  return {};
 }
 
 std::vector<Series> shaped(const Structure& st, const std::vector<Page>& pages) {
@@ -143,6 +157,7 @@ std::vector<Series> shaped(const Structure& st, const std::vector<Page>& pages) 
     std::vector<Page> group(pages.begin() + static_cast<std::ptrdiff_t>(i),
                             pages.begin() + static_cast<std::ptrdiff_t>(i + n));
     out.push_back(shaped_series(*shape, std::move(group), wanted, Series::Kind::shaped));
+    out.back().name = description_name(st.ifds[page.ifd]);
     i += n;
   }
   return out;
@@ -290,15 +305,76 @@ void pyramidize(std::vector<Series>& series) {
 // their own. Pages after those are not part of any series, as in tifffile.
 std::vector<Series> svs(const Structure& st, const std::vector<Page>& pages) {
   std::vector<Series> out{single(pages.front(), Series::Kind::svs)};
+  out.front().name = "Baseline";
   std::size_t next = 1;
-  if (next < pages.size()) out.push_back(single(pages[next++], Series::Kind::svs));
+  if (next < pages.size()) {
+    out.push_back(single(pages[next++], Series::Kind::svs));
+    out.back().name = "Thumbnail";
+  }
   for (; next < pages.size(); ++next) {
     const Page& p = pages[next];
     if (!p.tiled || (st.ifds[p.ifd].get(kNewSubfileType, 0) & 1u) != 0) break;
     out.front().levels.push_back(single(p, Series::Kind::svs));
+    out.front().levels.back().name = "Resolution";
   }
-  for (std::size_t k = 0; k < 2 && next < pages.size(); ++k) out.push_back(single(pages[next++], Series::Kind::svs));
+  for (std::size_t k = 0; k < 2 && next < pages.size(); ++k) {
+    const Page& p = pages[next++];
+    out.push_back(single(p, Series::Kind::svs));
+    out.back().name = st.ifds[p.ifd].get(kNewSubfileType, 0) == 9 ? "Macro" : "Label";
+  }
   return out;
+}
+
+// Hamamatsu NDPI (tifffile's _series_ndpi): the generic series, pyramids
+// included, of kind ndpi; the pyramid named by its SlideLabel tag (65427)
+// or `Baseline`, a single image named after its source lens magnification
+// (65421): -1 the macro image, -2 the map. A tag of another type than
+// tifffile expects names nothing (tifffile would name the series after
+// whatever value it holds).
+void name_ndpi(const Structure& st, std::vector<Series>& series) {
+  for (Series& s : series) {
+    s.kind = Series::Kind::ndpi;
+    const Ifd& ifd = st.ifds[s.pages.front().ifd];
+    if (!s.levels.empty()) {
+      const Entry* label = ifd.find(kNdpiSlideLabel);
+      s.name = label != nullptr && label->type == kAscii ? label->text() : "Baseline";
+      continue;
+    }
+    const Entry* mag = ifd.find(kNdpiMagnification);
+    if (mag == nullptr || mag->count != 1 || (mag->type != kFloat && mag->type != kDouble && !mag->is_integer())) {
+      continue;
+    }
+    const double m = mag->is_integer() ? static_cast<double>(mag->s(0)) : mag->f(0);
+    if (m == -1.0) s.name = "Macro";
+    if (m == -2.0) s.name = "Map";
+  }
+}
+
+// Why a page of an NDPI file cannot be read, or "" when it can. libtiff
+// reads classic TIFF offsets, the low 32 bits of NDPI's 64-bit ones: right
+// below 4 GiB only. NDPI stores its pyramid levels as one JPEG stream per
+// page whatever its size, which JPEG's 16-bit dimensions cannot describe
+// past 65535 pixels (tifffile decodes them through the McuStarts tag's
+// restart intervals). CaptureMode 6 and above store 16-bit gray in JPEG
+// pages that declare 8-bit RGB (tifffile reinterprets them).
+std::string ndpi_problem(const Structure& st, const Page& p) {
+  if (st.file_size != UINT64_MAX && st.file_size > 0xFFFFFFFFu) {
+    return fmt::format("NDPI files over 4 GiB (their 64-bit offsets) are not supported; this one has {} bytes",
+                       st.file_size);
+  }
+  if (p.compression == 7 && (p.width > 65535 || p.height > 65535)) {
+    return fmt::format("NDPI JPEG pages over 65535 pixels on a side are not supported; this one is {}x{}", p.width,
+                       p.height);
+  }
+  const Ifd& first = st.ifds.front();
+  if (first.get(kNdpiCaptureMode, 0) >= 6) {
+    const Entry* mag = st.ifds[p.ifd].find(kNdpiMagnification);
+    if (mag == nullptr || mag->count == 0 || mag->f(0) > 0) {
+      return fmt::format("NDPI CaptureMode {} (16-bit samples in its JPEG pages) is not supported",
+                         first.get(kNdpiCaptureMode, 0));
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -406,6 +482,7 @@ Page make_page(const Structure& st, std::size_t index) {
       p.problem = "the page's byte counts are missing";
     }
   }
+  if (p.problem.empty() && is_ndpi(st.ifds.front())) p.problem = ndpi_problem(st, p);
   p.truncated = damaged_directory(ifd, index);
   if (p.truncated.empty() && p.problem.empty()) p.truncated = missing_data(p, index, st.file_size);
   return p;
@@ -427,7 +504,24 @@ std::vector<Series> build_series(const Structure& st, const std::vector<Page>& p
   auto series = generic(pages);
   if (series.empty()) series.push_back(single(pages.front(), Series::Kind::generic));
   pyramidize(series);
+  if (is_ndpi(first)) name_ndpi(st, series);
   return series;
+}
+
+std::string_view kind_name(Series::Kind kind) noexcept {
+  switch (kind) {
+    case Series::Kind::generic: return "generic";
+    case Series::Kind::shaped: return "shaped";
+    case Series::Kind::imagej: return "imagej";
+    case Series::Kind::svs: return "svs";
+    case Series::Kind::ome: return "ome";
+    case Series::Kind::ndpi: return "ndpi";
+  }
+  return "generic";
+}
+
+bool is_ndpi(const Ifd& first) noexcept {
+  return first.find(kNdpiFileFormat) != nullptr && first.find(kMake) != nullptr;
 }
 
 std::optional<Shape> parse_shape_description(std::string_view text) {

@@ -21,6 +21,10 @@ enum Tag : std::uint16_t {
   kResolutionUnit = 296, kSoftware = 305, kDateTime = 306, kPredictor = 317, kColorMap = 320, kTileWidth = 322,
   kTileLength = 323, kTileOffsets = 324, kTileByteCounts = 325, kSubIfds = 330, kExtraSamples = 338,
   kSampleFormat = 339, kYCbCrSubsampling = 530, kImageDepth = 32997, kExifIfd = 34665,
+  kMake = 271,
+  // Hamamatsu NDPI's private tags (tifffile's TIFF.NDPI_TAGS names).
+  kNdpiFileFormat = 65420, kNdpiMagnification = 65421, kNdpiMcuStarts = 65426, kNdpiSlideLabel = 65427,
+  kNdpiCaptureMode = 65441,
 };
 
 /// One page: its geometry, the array it decodes to, and where its data lie.
@@ -50,7 +54,7 @@ struct Page {
 
 /// An ndimage of the file: a list of pages and the shape they form.
 struct Series {
-  enum class Kind { generic, shaped, imagej, svs, ome };
+  enum class Kind { generic, shaped, imagej, svs, ome, ndpi };
   Kind kind = Kind::generic;
   Shape shape;
   DType dtype = DType::uint8;
@@ -59,7 +63,18 @@ struct Series {
   /// finds them (generic pyramids, Aperio SVS): `levels[k - 1]` is level k.
   /// Empty when the levels, if any, are SubIFDs (read on demand for `level`).
   std::vector<Series> levels;
+  /// tifffile's series name: SVS's `Baseline`, `Thumbnail`, `Label`,
+  /// `Macro`; NDPI's slide label or `Baseline`, `Macro`, `Map`; an OME
+  /// Image's `Name`; empty otherwise.
+  std::string name = {};
 };
+
+/// tifffile's name of a series kind (`generic`, `shaped`, `imagej`, `svs`, `ome`, `ndpi`).
+std::string_view kind_name(Series::Kind kind) noexcept;
+
+/// Whether the first page marks a Hamamatsu NDPI file (tifffile's
+/// TiffPage.is_ndpi: the NDPI FileFormat tag 65420 and Make are present).
+bool is_ndpi(const Ifd& first) noexcept;
 
 /// The number of elements of `s`, 0 when it overflows.
 std::uint64_t product(const Shape& s);

@@ -168,3 +168,30 @@ for name in ('generic.tif', 'slide.svs'):
   CHECK(contains(message_of<imio::IndexError>([&] { imio::improps(dir / "generic.tif", tiff({{"level", 1}}, imio::all)); }),
                  "series 2 has no reduced levels"));
 }
+
+// immeta's file-level `series` for the layouts without levels: tifffile's
+// kind and name (a shaped description's `name`, ImageJ's none) and shape.
+TEST_CASE("libtiff: immeta's series names and kinds are tifffile's for shaped and ImageJ files", "[libtiff][level]") {
+  REQUIRE_TIFFFILE();
+  imio_test::TempDir dir;
+  std::string log;
+  const int rc = imio_test::run_python(dir, std::string(R"(
+import sys, os, numpy, tifffile
+d = sys.argv[1]
+data = numpy.arange(2 * 4 * 5, dtype='uint8').reshape(2, 4, 5)
+tifffile.imwrite(os.path.join(d, 'named.tif'), data, metadata={'name': 'cells'})
+tifffile.imwrite(os.path.join(d, 'unnamed.tif'), data)
+tifffile.imwrite(os.path.join(d, 'imagej.tif'), data, imagej=True)
+)") + std::string(imio_test::kSaveTifffileSeries) + R"(
+for name in ('named.tif', 'unnamed.tif', 'imagej.tif'):
+    save_series(os.path.join(d, name))
+)", log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  for (const char* name : {"named.tif", "unnamed.tif", "imagej.tif"}) {
+    CHECK(imio_test::check_series_like_tifffile(dir / name) == std::vector<int>{1});
+  }
+  const auto series = imio::immeta(dir / "named.tif", {.plugin = "libtiff"}).get<Value::List>("series");
+  REQUIRE(series.size() == 1);
+  CHECK(series[0].ref<imio::Dict>().get<std::string>("name") == "cells");
+}
