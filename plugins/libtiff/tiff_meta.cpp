@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "tiff_scn.hpp"
+
 namespace imio::tiff {
 namespace {
 
@@ -349,8 +351,8 @@ Metadata file_metadata(const Structure& st, const std::vector<Page>& pages, cons
   m.set("byteorder", st.little ? "<" : ">");
   m.set("is_bigtiff", st.bigtiff);
   if (st.ifds.empty()) {
-    for (const char* flag : {"is_fei", "is_geotiff", "is_imagej", "is_multipage", "is_ndpi", "is_ome", "is_shaped",
-                             "is_subifd", "is_svs", "is_uniform"}) {
+    for (const char* flag : {"is_fei", "is_geotiff", "is_imagej", "is_multipage", "is_ndpi", "is_ome", "is_scn",
+                             "is_shaped", "is_subifd", "is_svs", "is_uniform"}) {
       m.set(flag, false);
     }
     m.set("series", Value::List{});
@@ -369,6 +371,7 @@ Metadata file_metadata(const Structure& st, const std::vector<Page>& pages, cons
   m.set("is_multipage", st.ifds.size() > 1);
   m.set("is_ndpi", is_ndpi(first));
   m.set("is_ome", text.find("<OME") != std::string::npos);
+  m.set("is_scn", is_scn_description(text));
   m.set("is_shaped", shaped);
   m.set("is_subifd", has_tag(first, kSubIfds));
   m.set("is_svs", text.rfind("Aperio ", 0) == 0);

@@ -14,6 +14,7 @@
 
 #include "tiff_decode.hpp"
 #include "tiff_ome.hpp"
+#include "tiff_scn.hpp"
 
 namespace imio::tiff {
 namespace {
@@ -501,6 +502,9 @@ std::vector<Series> build_series(const Structure& st, const std::vector<Page>& p
     if (auto ome = ome_series(pages, text, file_name)) return std::move(*ome);
   }
   if (pages.front().tiled && text.rfind("Aperio ", 0) == 0) return svs(st, pages);
+  if (is_scn_description(text)) {
+    if (auto scn = scn_series(pages, text)) return std::move(*scn);
+  }
   auto series = generic(pages);
   if (series.empty()) series.push_back(single(pages.front(), Series::Kind::generic));
   pyramidize(series);
@@ -515,6 +519,7 @@ std::string_view kind_name(Series::Kind kind) noexcept {
     case Series::Kind::imagej: return "imagej";
     case Series::Kind::svs: return "svs";
     case Series::Kind::ome: return "ome";
+    case Series::Kind::scn: return "scn";
     case Series::Kind::ndpi: return "ndpi";
   }
   return "generic";

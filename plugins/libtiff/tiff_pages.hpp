@@ -54,7 +54,7 @@ struct Page {
 
 /// An ndimage of the file: a list of pages and the shape they form.
 struct Series {
-  enum class Kind { generic, shaped, imagej, svs, ome, ndpi };
+  enum class Kind { generic, shaped, imagej, svs, ome, scn, ndpi };
   Kind kind = Kind::generic;
   Shape shape;
   DType dtype = DType::uint8;
@@ -69,7 +69,7 @@ struct Series {
   std::string name = {};
 };
 
-/// tifffile's name of a series kind (`generic`, `shaped`, `imagej`, `svs`, `ome`, `ndpi`).
+/// tifffile's name of a series kind (`generic`, `shaped`, `imagej`, `svs`, `ome`, `scn`, `ndpi`).
 std::string_view kind_name(Series::Kind kind) noexcept;
 
 /// Whether the first page marks a Hamamatsu NDPI file (tifffile's
