@@ -1,6 +1,7 @@
 // Pages (IFDs) as images, and their grouping into series (spec §5.3.2):
 // shaped series (tifffile's JSON or `shape=(…)` description), ImageJ
-// hyperstacks, and generic grouping of pages with identical geometry.
+// hyperstacks, Aperio SVS, Hamamatsu NDPI, and generic grouping of pages
+// with identical geometry (OME-TIFF and Leica SCN: tiff_ome, tiff_scn).
 #pragma once
 
 #include <imio/plugin.hpp>
@@ -60,12 +61,13 @@ struct Series {
   DType dtype = DType::uint8;
   std::vector<Page> pages;
   /// Its reduced-resolution levels found in the main IFD chain, as tifffile
-  /// finds them (generic pyramids, Aperio SVS): `levels[k - 1]` is level k.
+  /// finds them (generic pyramids, Aperio SVS, NDPI, SCN): `levels[k - 1]` is level k.
   /// Empty when the levels, if any, are SubIFDs (read on demand for `level`).
   std::vector<Series> levels;
   /// tifffile's series name: SVS's `Baseline`, `Thumbnail`, `Label`,
   /// `Macro`; NDPI's slide label or `Baseline`, `Macro`, `Map`; an OME
-  /// Image's `Name`; empty otherwise.
+  /// Image's `Name`; an SCN image's `name` or `Unknown`; a shaped JSON
+  /// description's `name`; empty otherwise.
   std::string name = {};
 };
 

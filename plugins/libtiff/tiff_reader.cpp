@@ -289,7 +289,7 @@ class TiffReader final : public plugin::LibTiff {
   static Selection one_page(const Page& p) { return Selection{{&p}, p.shape, p.dtype, false, std::nullopt, false}; }
 
   // Level `level` of a series whose levels lie in the main IFD chain
-  // (generic pyramids, SVS), as tifffile's `series.levels[level]`; nullptr
+  // (generic pyramids, SVS, NDPI, SCN), as tifffile's `series.levels[level]`; nullptr
   // for a series without such levels, whose levels are its pages' SubIFDs.
   static const Series* chain_level(const Series& s, std::size_t level) {
     if (level == 0 || s.levels.empty()) return nullptr;

@@ -8,7 +8,8 @@
 // reads in its 64-bit NDPI mode when the name ends in `.ndpi`. tifffile
 // without imagecodecs cannot decode JPEG: the JPEG pages' pixels come from
 // Pillow decoding the page's one JPEG stream. Malformed tags, a file over
-// 4 GiB and a JPEG page wider than 65535 pixels are checked too.
+// 4 GiB, a JPEG page wider than 65535 pixels and CaptureMode 6 are checked
+// too.
 #include <imio/imio.hpp>
 
 #include <filesystem>
@@ -238,7 +239,8 @@ with tifffile.TiffFile(path('numlabel.ndpi')) as tif:
   }
 }
 
-TEST_CASE("libtiff: NDPI files over 4 GiB and JPEG pages over 65535 pixels are clear errors", "[libtiff][ndpi]") {
+TEST_CASE("libtiff: NDPI files over 4 GiB, JPEG pages over 65535 pixels and CaptureMode 6 are clear errors",
+          "[libtiff][ndpi]") {
   REQUIRE_TIFFFILE();
   imio_test::TempDir dir;
   run(dir, R"(
@@ -248,7 +250,15 @@ def wide(k, ents):
             for e in ents]
 write(path('wide.ndpi'), True, SLIDE, patch=wide)
 write(path('big.ndpi'), True, SLIDE)
+# CaptureMode 6 on the first page (its largest tag: appended in order).
+def capture(k, ents):
+    return ents + [entry(65441, 4, 1, struct.pack('<I', 6))] if k == 0 else ents
+write(path('gray16.ndpi'), True, SLIDE, patch=capture)
 )");
+  // CaptureMode 6: the pyramid's JPEG pages hold 16-bit gray; the macro image reads.
+  const fs::path gray16 = dir / "gray16.ndpi";
+  CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(gray16, tiff({{"level", 2}})); }), "CaptureMode 6"));
+  CHECK(imio::imread(gray16, tiff({}, 1)).shape() == Shape{100, 300, 3});
   const fs::path wide = dir / "wide.ndpi";
   CHECK(contains(message_of<imio::DecodeError>([&] { imio::imread(wide, tiff()); }), "65535"));
   CHECK(imio::improps(wide, tiff()).shape == Shape{512, 70000, 3});  // described, not decoded
