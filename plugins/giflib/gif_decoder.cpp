@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <gif_lib.h>
 
+#include "gif_lzw.hpp"
+
 namespace imio::giflib {
 namespace {
 
@@ -57,7 +59,7 @@ void Decoder::Closer::operator()(GifFileType* gif) const noexcept {
   DGifCloseFile(gif, &err);
 }
 
-Decoder::Decoder(Request& request) : request_(request) {
+Decoder::Decoder(Request& request) : request_(request), own_lzw_(own_lzw_enabled()) {
   ByteSource& source = request.source();
   source.seek(0);
   auto ctx = std::make_unique<InputContext>();
@@ -139,6 +141,8 @@ bool Decoder::next(RawFrame& frame) {
     }
     if (type != IMAGE_DESC_RECORD_TYPE) fail("reading a record type");
     request_.check_frames(frames_ + 1);
+    // giflib reads no further than it needs, so this is just after the image separator.
+    const std::uint64_t image_start = request_.source().tell();
     if (DGifGetImageDesc(gif) == GIF_ERROR) {
       // giflib 5.2.1 reports an LZW minimum code size above 8 as a failed
       // read; its last read was then that one byte, complete.
@@ -181,6 +185,9 @@ bool Decoder::next(RawFrame& frame) {
       while (block != nullptr) {
         if (DGifGetCodeNext(gif, &block) == GIF_ERROR) fail("skipping the image data");
       }
+    } else if (own_lzw_ && cw == w && ch == h && decode_own(frame, image_start)) {
+      // Decoded by gif_lzw. A frame reaching outside the screen is left to
+      // giflib, row by row, so that its size never costs more than the screen.
     } else if (info.interlaced) {
       for (int pass = 0; pass < 4; ++pass) {
         for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) line(y);
@@ -195,6 +202,50 @@ bool Decoder::next(RawFrame& frame) {
     return true;
   }
   done_ = true;
+  return false;
+}
+
+bool Decoder::decode_own(RawFrame& frame, std::uint64_t image_start) {
+  GifFileType* gif = gif_.get();
+  auto* ctx = static_cast<InputContext*>(gif->UserData);
+  // The sub-blocks through giflib, which keeps its record state right for
+  // what follows (and counts nothing of the LZW state it does not use).
+  int code_size = 0;
+  GifByteType* block = nullptr;
+  data_.clear();
+  bool complete = DGifGetCode(gif, &code_size, &block) != GIF_ERROR;
+  while (complete && block != nullptr) {
+    data_.insert(data_.end(), block + 1, block + 1 + block[0]);
+    complete = DGifGetCodeNext(gif, &block) != GIF_ERROR;
+  }
+  if (ctx->error) std::rethrow_exception(ctx->error);
+  if (complete) {
+    const std::size_t size = data_.size();
+    data_.resize(size + kLzwPadding);
+    const FrameInfo& info = frame.info;
+    const std::size_t w = info.width, h = info.height;
+    std::uint8_t* dst = frame.indices.data();
+    if (info.interlaced) {
+      rows_.resize(w * h);
+      dst = rows_.data();
+    }
+    if (lzw_decode(code_size, data_.data(), size, dst, w * h)) {
+      if (info.interlaced) {
+        const std::uint8_t* src = rows_.data();
+        for (int pass = 0; pass < 4; ++pass) {
+          for (std::size_t y = static_cast<std::size_t>(kPassStart[pass]); y < h; y += static_cast<std::size_t>(kPassStep[pass])) {
+            std::memcpy(frame.indices.data() + y * w, src, w);
+            src += w;
+          }
+        }
+      }
+      return true;
+    }
+  }
+  // Not a regular stream, or cut short: giflib reads the frame again from its
+  // descriptor and gives its own pixels or verdict, as without this decoder.
+  request_.source().seek(image_start);
+  if (DGifGetImageDesc(gif) == GIF_ERROR) fail("reading the image descriptor");
   return false;
 }
 

@@ -13,6 +13,9 @@
 //                  builds on
 //   imio imread    imio::imread(path): all frames, (N,H,W,3)
 //   imio imiter    imio::imiter(path), one frame at a time
+//   ... (giflib LZW)  the same with IMIO_GIF_GIFLIB_ONLY=1: every frame
+//                  decoded by giflib's DGifGetLine instead of the plugin's
+//                  own LZW decoder (what imio did before it had one)
 //   OpenCV         cv::VideoCapture(path) reading every frame (BGR) through
 //                  its FFmpeg backend, when OpenCV's videoio is found: 4.6's
 //                  imread/imreadmulti have no GIF decoder at all
@@ -227,6 +230,9 @@ bool bench_decode(const char* title, const fs::path& path, const fs::path& dir, 
   std::vector<unsigned char> iterated;
   for (const imio::NDArray& f : imio::imiter(path)) iterated.insert(iterated.end(), f.data<unsigned char>(), f.data<unsigned char>() + f.nbytes());
   const bool iter_same = equal_bytes(iterated, ref);
+  ::setenv("IMIO_GIF_GIFLIB_ONLY", "1", 1);
+  const bool giflib_lzw_same = imio::imread(path) == ref;
+  ::unsetenv("IMIO_GIF_GIFLIB_ONLY");
   const fs::path npy = dir / "imio_frames.npy";
   imio::imwrite(npy, ref);
   bool pil_same = false;
@@ -244,6 +250,16 @@ bool bench_decode(const char* title, const fs::path& path, const fs::path& dir, 
       {"imio imiter", imio_bench::wall([&] {
          for (const imio::NDArray& f : imio::imiter(path)) g_sink = static_cast<unsigned char>(f.bytes()[0]);
        })},
+      {"imio imread (giflib LZW)", imio_bench::wall([&] {
+         ::setenv("IMIO_GIF_GIFLIB_ONLY", "1", 1);
+         g_sink = static_cast<unsigned char>(imio::imread(path).bytes()[0]);
+         ::unsetenv("IMIO_GIF_GIFLIB_ONLY");
+       })},
+      {"imio imiter (giflib LZW)", imio_bench::wall([&] {
+         ::setenv("IMIO_GIF_GIFLIB_ONLY", "1", 1);
+         for (const imio::NDArray& f : imio::imiter(path)) g_sink = static_cast<unsigned char>(f.bytes()[0]);
+         ::unsetenv("IMIO_GIF_GIFLIB_ONLY");
+       })},
 #ifdef IMIO_BENCH_OPENCV
       {"cv::VideoCapture", imio_bench::wall([&] { (void)opencv_read(path, nullptr); })},
 #endif
@@ -255,7 +271,9 @@ bool bench_decode(const char* title, const fs::path& path, const fs::path& dir, 
   row("giflib direct", best[0], best[0], verdict(direct_same));
   row("imio imread", best[1], best[0]);
   row("imio imiter", best[2], best[0], verdict(iter_same));
-  std::size_t next = 3;
+  row("imread (giflib LZW)", best[3], best[0], verdict(giflib_lzw_same));
+  row("imiter (giflib LZW)", best[4], best[0]);
+  std::size_t next = 5;
 #ifdef IMIO_BENCH_OPENCV
   row("cv::VideoCapture", has_cv ? best[next] : -1, best[0], verdict(cv_same));
   ++next;
@@ -263,7 +281,7 @@ bool bench_decode(const char* title, const fs::path& path, const fs::path& dir, 
   std::printf("  %-22s %10s  (OpenCV's videoio not found; 4.6's imread cannot read GIF)\n", "OpenCV", "n/a");
 #endif
   row("Pillow (as imageio)", best[next], best[0], has_pil ? verdict(pil_same) : "");
-  return direct_same && iter_same && (!has_pil || pil_same) && (!has_cv || cv_same);
+  return direct_same && iter_same && giflib_lzw_same && (!has_pil || pil_same) && (!has_cv || cv_same);
 }
 
 void bench_encode(const char* title, const imio::NDArray& frames, const fs::path& dir, int runs) {
