@@ -64,13 +64,6 @@ class Scratch {
   std::array<NDArray, 2> large_;
 };
 
-// The row above the first one: zeros, kept by the thread.
-const std::uint8_t* zero_row(std::size_t n) {
-  thread_local std::vector<std::uint8_t> zeros;
-  if (zeros.size() < n) zeros.resize(n, 0);
-  return zeros.data();
-}
-
 // A chunk's CRC over its type and data (PNG 1.2 §3.4); libdeflate's is
 // several times faster than zlib 1.2's.
 std::uint32_t idat_crc(const std::byte* type_and_data, std::size_t n) {
@@ -281,6 +274,14 @@ struct Rows {
   }
 };
 
+#ifdef IMIO_PNG_LIBDEFLATE
+// The row above the first one: zeros, kept by the thread.
+const std::uint8_t* zero_row(std::size_t n) {
+  thread_local std::vector<std::uint8_t> zeros;
+  if (zeros.size() < n) zeros.resize(n, 0);
+  return zeros.data();
+}
+
 // The rows of the whole inflated stream `filtered`, unfiltered down to the
 // region's last one.
 bool unfilter_all(std::uint8_t* filtered, const Rows& g, const Region& r, std::uint8_t* out) {
@@ -301,6 +302,8 @@ bool unfilter_all(std::uint8_t* filtered, const Rows& g, const Region& r, std::u
   }
   return true;
 }
+
+#endif
 
 // Rows of at most this many bytes are inflated per zlib call: the window
 // stays in the L2 cache while it is unfiltered and laid out.
@@ -330,6 +333,7 @@ bool stream_rows(const std::vector<std::span<const std::byte>>& parts, const Row
   return r.bottom < height || in.finish();
 }
 
+#ifdef IMIO_PNG_LIBDEFLATE
 // Which inflate: IMIO_PNG_IDAT_PATH=whole|stream forces one (the tests
 // compare both with libpng; the benchmarks time both).
 enum class Path { choose, whole, stream };
@@ -340,6 +344,7 @@ Path forced_path() {
   if (std::strcmp(v, "stream") == 0) return Path::stream;
   return Path::choose;
 }
+#endif
 
 }  // namespace
 
@@ -393,8 +398,10 @@ bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bi
     return unfilter_all(filtered, g, region, out);
   }
 #endif
+  if (g.stride > 0xffffffffu) return false;  // zlib counts output in 32 bits
   return stream_rows(parts, g, region, height, out, scratch);
 }
+
 bool idat_decoder_enabled() noexcept {
   const char* v = std::getenv("IMIO_PNG_LIBPNG_ONLY");
   return v == nullptr || *v == '\0';
