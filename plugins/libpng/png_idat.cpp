@@ -387,7 +387,7 @@ bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bi
   // kept buffer, unless the region ends in the upper half, whose rows zlib
   // inflates alone in less time. Larger images stream so that nothing in
   // proportion to the image is allocated (imread_into allocates nothing),
-  // at about 1.8× the time (12 MP RGB: 0.92× libpng's time instead of 0.50×;
+  // at about 1.8× the time (12 MP RGB: 0.96× libpng's time instead of 0.50×;
   // bench_libpng). The plugin cannot tell imread_into from imread, which
   // would let imread keep the faster whole inflate with an allocation.
   Path path = forced_path();
