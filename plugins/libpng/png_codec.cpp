@@ -230,6 +230,11 @@ RawLayout raw_layout(std::uint32_t width, std::uint32_t height, int bit_depth, i
 }
 
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, std::byte* dst) {
+  decode(png, layout, bit_depth, color_type, whole_region(layout), dst);
+}
+
+void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
+            const Region& region, std::byte* dst) {
   ReadCtx ctx;
   ctx.data = png.data();
   ctx.size = png.size();
@@ -239,16 +244,27 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
   if (row_bytes != layout.row_bytes() || png_get_image_height(rs.png(), rs.info()) != layout.height) {
     throw DecodeError(fmt::format("libpng decodes rows of {} bytes, expected {}", row_bytes, layout.row_bytes()));
   }
+  const RawLayout part = region.layout(layout);
   // libpng has read the header and every chunk before IDAT (with their
   // checks and warnings); the image data go to imio's decoder when it can
   // take them, else libpng carries on from the first IDAT.
   const int interlace = png_get_interlace_type(rs.png(), rs.info());
-  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, dst)) {
+  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, region, dst)) {
+    // libpng decodes whole images: a region is cut from a buffer of its own.
+    const bool whole = region.covers(layout);
+    std::vector<std::byte> full(whole ? 0 : layout.total_bytes());
+    std::byte* image = whole ? dst : full.data();
     std::vector<png_bytep> rows(layout.height);
-    for (std::size_t y = 0; y < layout.height; ++y) rows[y] = reinterpret_cast<png_bytep>(dst + y * row_bytes);
+    for (std::size_t y = 0; y < layout.height; ++y) rows[y] = reinterpret_cast<png_bytep>(image + y * row_bytes);
     if (!read_rows(rs.png(), rows.data())) fail(ctx);
+    if (!whole) {
+      const std::size_t px = static_cast<std::size_t>(layout.channels * layout.sample_bytes);
+      for (std::size_t y = 0; y < part.height; ++y) {
+        std::memcpy(dst + y * part.row_bytes(), image + (region.top + y) * row_bytes + region.left * px, part.row_bytes());
+      }
+    }
   }
-  if (color_type == 0 && (bit_depth == 2 || bit_depth == 4)) scale_gray(dst, layout.total_bytes(), bit_depth);
+  if (color_type == 0 && (bit_depth == 2 || bit_depth == 4)) scale_gray(dst, part.total_bytes(), bit_depth);
 }
 
 void encode(const EncodeJob& job, const std::function<void(const std::byte*, std::size_t)>& out) {

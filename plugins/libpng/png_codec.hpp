@@ -26,9 +26,30 @@ struct RawLayout {
 
 RawLayout raw_layout(std::uint32_t width, std::uint32_t height, int bit_depth, int color_type);
 
+/// A box of the image in pixels: columns [left, right), rows [top, bottom).
+struct Region {
+  std::uint32_t left = 0, top = 0, right = 0, bottom = 0;
+  std::uint32_t width() const { return right - left; }
+  std::uint32_t height() const { return bottom - top; }
+  /// The region's layout: RawLayout's samples for its columns and rows.
+  RawLayout layout(const RawLayout& whole) const { return {width(), height(), whole.channels, whole.sample_bytes}; }
+  bool covers(const RawLayout& whole) const { return left == 0 && top == 0 && right == whole.width && bottom == whole.height; }
+};
+
+/// The whole image as a Region.
+inline Region whole_region(const RawLayout& l) { return {0, 0, l.width, l.height}; }
+
 /// Decodes the complete PNG stream `png` into `dst` (layout.total_bytes()).
 /// Throws DecodeError with libpng's reason.
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, std::byte* dst);
+
+/// Decodes the region `region` of the image (a valid box of it) into `dst`
+/// (region.layout(layout).total_bytes()). imio's decoder stops after the
+/// region's last row; libpng (interlaced images, and any image imio's
+/// decoder hands back) decodes the whole image into a buffer of its own,
+/// from which the region is cut.
+void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
+            const Region& region, std::byte* dst);
 
 /// A text chunk to write.
 struct TextChunk {

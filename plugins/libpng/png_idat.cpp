@@ -1,8 +1,13 @@
 // The image data of a non-interlaced PNG, decoded without libpng. libpng
 // inflates row by row through a small window and unfilters one byte at a
-// time; here the whole zlib stream is inflated in one call (libdeflate's
-// whole-buffer inflate is about twice as fast as zlib's streaming one) and
-// each row is unfiltered a pixel at a time (png_filters.cpp).
+// time; here the zlib stream is inflated either in one call into a kept
+// buffer (libdeflate's whole-buffer inflate is about twice as fast as
+// zlib's streaming one) or, for images larger than that buffer and for
+// regions that end early, by zlib a batch of rows at a time into a window
+// of at most 256 KiB, the IDAT chunks fed one by one: no memory in
+// proportion to the image, and the rows below a region are never inflated.
+// Each row is unfiltered a pixel at a time (png_filters.cpp) and only the
+// region's columns are laid out.
 //
 // Every check libpng makes on the image data is made here too, and any
 // failure hands the file back to libpng rather than reporting it: the IDAT
@@ -12,6 +17,7 @@
 // (png_codec.cpp reads them with png_read_info first).
 #include "png_idat.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdlib>
@@ -36,13 +42,14 @@ constexpr std::uint32_t kIDAT = tag("IDAT");
 
 // Working memory: up to 4 MiB per buffer is kept by the thread between
 // decodes (a fresh buffer costs a page fault per 4 KiB, which for a 512×512
-// image is a third of the decode); larger ones come from the core's
-// allocator, which backs them with huge pages. Slot 0: the joined IDAT
-// data, slot 1: the inflated rows.
+// image is a third of the decode); larger ones (a window for rows above
+// 2 MiB) come from the core's allocator. Slot 0: the joined IDAT data,
+// slot 1: the inflated rows (all of them, or the streaming window).
+constexpr std::size_t kKeep = std::size_t{4} << 20;
+
 class Scratch {
  public:
   std::uint8_t* get(int slot, std::size_t n) {
-    constexpr std::size_t kKeep = std::size_t{4} << 20;
     if (n > kKeep) {
       large_[slot] = NDArray::uninitialized({n}, DType::uint8);
       return reinterpret_cast<std::uint8_t*>(large_[slot].bytes());
@@ -126,7 +133,7 @@ bool inflate_all(const std::vector<std::span<const std::byte>>& parts, std::uint
     }
     in = std::span<const std::byte>(joined, total);
   }
-  if (in.size() < 2 || !window_fits(in[0], out_size)) return false;
+  if (in.size() < 2) return false;
   std::size_t used = 0;
   // With no actual_out pointer, fewer bytes than out_size is a failure
   // (LIBDEFLATE_SHORT_OUTPUT), as is a stream that would write more.
@@ -136,52 +143,100 @@ bool inflate_all(const std::vector<std::span<const std::byte>>& parts, std::uint
 
 const char* inflater_name() noexcept { return "libdeflate " LIBDEFLATE_VERSION_STRING; }
 #else
-struct Inflater {
-  z_stream z{};
-  bool ok = false;
-  Inflater() { ok = inflateInit(&z) == Z_OK; }
-  ~Inflater() {
-    if (ok) inflateEnd(&z);
-  }
-  Inflater(const Inflater&) = delete;
-  Inflater& operator=(const Inflater&) = delete;
-};
-
-// zlib's streaming inflate over the chunks, into the whole output at once
-// (no row-sized output window as in libpng).
-bool inflate_all(const std::vector<std::span<const std::byte>>& parts, std::uint8_t* out, std::size_t out_size,
-                 Scratch&) {
-  if (out_size > 0xffffffffu || parts.front().empty() || !window_fits(parts.front()[0], out_size)) return false;
-  Inflater inf;
-  if (!inf.ok) return false;
-  inf.z.next_out = out;
-  inf.z.avail_out = static_cast<uInt>(out_size);
-  int rc = Z_OK;
-  std::size_t k = 0;
-  for (; k < parts.size() && rc == Z_OK; ++k) {
-    if (parts[k].size() > 0xffffffffu) return false;
-    inf.z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(parts[k].data()));
-    inf.z.avail_in = static_cast<uInt>(parts[k].size());
-    rc = inflate(&inf.z, Z_NO_FLUSH);
-    if (rc == Z_BUF_ERROR) rc = Z_OK;  // this chunk is used up: the next one continues
-  }
-  if (rc != Z_STREAM_END || inf.z.avail_out != 0 || inf.z.avail_in != 0) return false;
-  for (; k < parts.size(); ++k) {
-    if (!parts[k].empty()) return false;  // data after the stream's end
-  }
-  return true;
-}
-
 const char* inflater_name() noexcept { return "zlib " ZLIB_VERSION; }
 #endif
 
-// libpng's png_set_packing: one byte per sample, the value as stored.
-void unpack(const std::uint8_t* row, std::uint8_t* out, std::size_t samples, int depth) {
+// zlib's inflate state, kept by the thread and reset for each image:
+// creating one allocates its 32 KiB window.
+z_stream* kept_inflater() {
+  struct Kept {
+    z_stream z{};
+    bool ok = false;
+    Kept() { ok = inflateInit(&z) == Z_OK; }
+    ~Kept() {
+      if (ok) inflateEnd(&z);
+    }
+    Kept(const Kept&) = delete;
+    Kept& operator=(const Kept&) = delete;
+  };
+  thread_local Kept kept;
+  if (!kept.ok || inflateReset(&kept.z) != Z_OK) return nullptr;
+  return &kept.z;
+}
+
+// The IDAT chunks' zlib stream inflated piece by piece, the chunks fed to
+// zlib one by one as it asks for input (no joined copy).
+class ChunkStream {
+ public:
+  ChunkStream(const std::vector<std::span<const std::byte>>& parts, z_stream* z) : parts_(parts), z_(z) {
+    z_->next_in = nullptr;
+    z_->avail_in = 0;
+  }
+
+  // Inflates exactly `n` bytes (n < 4 GiB) into `out`; false when the
+  // stream is corrupt or ends before.
+  bool read(std::uint8_t* out, std::size_t n) {
+    z_->next_out = out;
+    z_->avail_out = static_cast<uInt>(n);
+    while (z_->avail_out > 0) {
+      if (z_->avail_in == 0 && !feed()) return false;
+      const int rc = inflate(z_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        ended_ = true;
+        return z_->avail_out == 0;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+    }
+    return true;
+  }
+
+  // After the last row: the stream ends there (its Adler-32 checked by
+  // zlib), with no byte after it in this or any later IDAT chunk.
+  bool finish() {
+    if (!ended_) {
+      std::uint8_t extra = 0;
+      z_->next_out = &extra;
+      z_->avail_out = 1;
+      for (;;) {
+        if (z_->avail_in == 0 && !feed()) return false;
+        const int rc = inflate(z_, Z_NO_FLUSH);
+        if (z_->avail_out == 0) return false;  // more data than the image holds
+        if (rc == Z_STREAM_END) break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+      }
+    }
+    if (z_->avail_in != 0) return false;
+    for (; next_ < parts_.size(); ++next_) {
+      if (!parts_[next_].empty()) return false;
+    }
+    return true;
+  }
+
+ private:
+  bool feed() {
+    while (next_ < parts_.size() && parts_[next_].empty()) ++next_;
+    if (next_ == parts_.size()) return false;
+    z_->next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(parts_[next_].data()));
+    z_->avail_in = static_cast<uInt>(parts_[next_].size());  // chunks hold below 2**31 bytes
+    ++next_;
+    return true;
+  }
+
+  const std::vector<std::span<const std::byte>>& parts_;
+  z_stream* z_;
+  std::size_t next_ = 0;
+  bool ended_ = false;
+};
+
+// libpng's png_set_packing: one byte per sample, the value as stored;
+// samples [first, first + n) of the row.
+void unpack(const std::uint8_t* row, std::uint8_t* out, std::size_t first, std::size_t n, int depth) {
   const unsigned mask = (1u << depth) - 1u;
-  const int per_byte = 8 / depth;
-  for (std::size_t i = 0; i < samples; ++i) {
-    const int shift = 8 - depth * (1 + static_cast<int>(i % static_cast<std::size_t>(per_byte)));
-    out[i] = static_cast<std::uint8_t>((row[i / static_cast<std::size_t>(per_byte)] >> shift) & mask);
+  const std::size_t per_byte = static_cast<std::size_t>(8 / depth);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = first + k;
+    const int shift = 8 - depth * (1 + static_cast<int>(i % per_byte));
+    out[k] = static_cast<std::uint8_t>((row[i / per_byte] >> shift) & mask);
   }
 }
 
@@ -197,50 +252,154 @@ void to_native16(const std::uint8_t* row, std::uint8_t* out, std::size_t bytes) 
   }
 }
 
-}  // namespace
+// One image's rows: how they are stored and which part of each is laid out.
+struct Rows {
+  std::size_t stored = 0;  // bytes of one filtered row, without its filter byte
+  std::size_t stride = 0;  // stored + 1
+  int bpp = 1;             // §9.2: bytes per complete pixel, at least 1
+  int depth = 8;
+  std::size_t first = 0, count = 0;  // the region's columns: bytes (8/16-bit) or samples (1/2/4-bit)
+  std::size_t out_row = 0;           // bytes of one output row
+  bool whole_width = false;
 
-bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 std::byte* dst) {
-  if (interlace != 0 || layout.width == 0 || layout.height == 0) return false;
-  const auto parts = idat_data(png);
-  if (parts.empty()) return false;
-  const int channels = color_type == 3 ? 1 : layout.channels;
-  const std::size_t samples = std::size_t{layout.width} * static_cast<std::size_t>(channels);
-  const std::size_t stored = (samples * static_cast<std::size_t>(bit_depth) + 7) / 8;  // bytes of one filtered row
-  const std::size_t stride = stored + 1, height = layout.height;
-  Scratch scratch;
-  std::uint8_t* filtered = scratch.get(1, stride * height);
-  if (!inflate_all(parts, filtered, stride * height, scratch)) return false;
-
-  const int bpp = std::max(1, channels * bit_depth / 8);  // §9.2: bytes per complete pixel, at least 1
-  auto* out = reinterpret_cast<std::uint8_t*>(dst);
-  const std::size_t out_row = layout.row_bytes();
-  std::vector<std::uint8_t> zeros(stored, 0);
-  if (bit_depth == 8) {
-    // Straight into the result: the row is copied, then unfiltered against the result's row above.
-    const std::uint8_t* prev = zeros.data();
-    for (std::size_t y = 0; y < height; ++y) {
-      const std::uint8_t* row = filtered + y * stride;
-      std::uint8_t* o = out + y * out_row;
-      std::memcpy(o, row + 1, stored);
-      if (!unfilter_row(row[0], o, prev, stored, bpp)) return false;
-      prev = o;
-    }
-    return true;
-  }
-  // 16-bit and packed rows: unfiltered in place, then laid out.
-  const std::uint8_t* prev = zeros.data();
-  for (std::size_t y = 0; y < height; ++y) {
-    std::uint8_t* row = filtered + y * stride;
-    if (!unfilter_row(row[0], row + 1, prev, stored, bpp)) return false;
-    if (bit_depth == 16) {
-      to_native16(row + 1, out + y * out_row, stored);
+  // Lays out the region's columns of the reconstructed row `row`.
+  void emit(const std::uint8_t* row, std::uint8_t* out) const {
+    if (depth == 8) {
+      std::memcpy(out, row + first, count);
+    } else if (depth == 16) {
+      to_native16(row + first, out, count);
     } else {
-      unpack(row + 1, out + y * out_row, samples, bit_depth);
+      unpack(row, out, first, count, depth);
     }
+  }
+};
+
+#ifdef IMIO_PNG_LIBDEFLATE
+// The row above the first one: zeros, kept by the thread.
+const std::uint8_t* zero_row(std::size_t n) {
+  thread_local std::vector<std::uint8_t> zeros;
+  if (zeros.size() < n) zeros.resize(n, 0);
+  return zeros.data();
+}
+
+// The rows of the whole inflated stream `filtered`, unfiltered down to the
+// region's last one.
+bool unfilter_all(std::uint8_t* filtered, const Rows& g, const Region& r, std::uint8_t* out) {
+  const std::uint8_t* prev = zero_row(g.stored);
+  for (std::size_t y = 0; y < r.bottom; ++y) {
+    std::uint8_t* row = filtered + y * g.stride;
+    if (y >= r.top && g.depth == 8 && g.whole_width) {
+      // Straight into the result: copied, then unfiltered against the row above.
+      std::uint8_t* o = out + (y - r.top) * g.out_row;
+      std::memcpy(o, row + 1, g.stored);
+      if (!unfilter_row(row[0], o, prev, g.stored, g.bpp)) return false;
+      prev = o;
+      continue;
+    }
+    if (!unfilter_row(row[0], row + 1, prev, g.stored, g.bpp)) return false;
+    if (y >= r.top) g.emit(row + 1, out + (y - r.top) * g.out_row);
     prev = row + 1;
   }
   return true;
+}
+
+#endif
+
+// Rows of at most this many bytes are inflated per zlib call: the window
+// stays in the L2 cache while it is unfiltered and laid out.
+constexpr std::size_t kWindow = std::size_t{256} << 10;
+
+// The stream inflated a batch of rows at a time into a window whose slot 0
+// holds the reconstructed row above the batch; inflating stops after the
+// region's last row.
+bool stream_rows(const std::vector<std::span<const std::byte>>& parts, const Rows& g, const Region& r,
+                 std::size_t height, std::uint8_t* out, Scratch& scratch) {
+  z_stream* z = kept_inflater();
+  if (z == nullptr) return false;
+  ChunkStream in(parts, z);
+  const std::size_t batch = std::clamp<std::size_t>(kWindow / g.stride, 1, r.bottom);
+  std::uint8_t* window = scratch.get(1, (batch + 1) * g.stride);
+  std::memset(window, 0, g.stride);
+  for (std::size_t y = 0; y < r.bottom;) {
+    const std::size_t n = std::min(batch, r.bottom - y);
+    if (!in.read(window + g.stride, n * g.stride)) return false;
+    for (std::size_t i = 1; i <= n; ++i, ++y) {
+      std::uint8_t* row = window + i * g.stride;
+      if (!unfilter_row(row[0], row + 1, window + (i - 1) * g.stride + 1, g.stored, g.bpp)) return false;
+      if (y >= r.top) g.emit(row + 1, out + (y - r.top) * g.out_row);
+    }
+    std::memcpy(window + 1, window + n * g.stride + 1, g.stored);
+  }
+  return r.bottom < height || in.finish();
+}
+
+#ifdef IMIO_PNG_LIBDEFLATE
+// Which inflate: IMIO_PNG_IDAT_PATH=whole|stream forces one (the tests
+// compare both with libpng; the benchmarks time both).
+enum class Path { choose, whole, stream };
+Path forced_path() {
+  const char* v = std::getenv("IMIO_PNG_IDAT_PATH");
+  if (v == nullptr) return Path::choose;
+  if (std::strcmp(v, "whole") == 0) return Path::whole;
+  if (std::strcmp(v, "stream") == 0) return Path::stream;
+  return Path::choose;
+}
+#endif
+
+}  // namespace
+
+bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
+                 const Region& region, std::byte* dst) {
+  if (interlace != 0 || layout.width == 0 || layout.height == 0) return false;
+  if (region.left >= region.right || region.top >= region.bottom || region.right > layout.width ||
+      region.bottom > layout.height) {
+    return false;
+  }
+  const auto parts = idat_data(png);
+  if (parts.empty() || parts.front().empty()) return false;
+  const int channels = color_type == 3 ? 1 : layout.channels;
+  const std::size_t samples = std::size_t{layout.width} * static_cast<std::size_t>(channels);
+  Rows g;
+  g.stored = (samples * static_cast<std::size_t>(bit_depth) + 7) / 8;
+  g.stride = g.stored + 1;
+  g.bpp = std::max(1, channels * bit_depth / 8);
+  g.depth = bit_depth;
+  const std::size_t pixel_samples = static_cast<std::size_t>(channels);
+  if (bit_depth >= 8) {
+    const std::size_t px = pixel_samples * static_cast<std::size_t>(bit_depth / 8);
+    g.first = region.left * px;
+    g.count = region.width() * px;
+  } else {
+    g.first = region.left * pixel_samples;
+    g.count = region.width() * pixel_samples;
+  }
+  g.out_row = region.layout(layout).row_bytes();
+  g.whole_width = region.left == 0 && region.right == layout.width;
+  const std::size_t height = layout.height, total = g.stride * height;
+  // A stream declaring a window below 32 KiB goes to libpng unless the
+  // whole image fits in it (window_fits).
+  if (!window_fits(parts.front()[0], total)) return false;
+  auto* out = reinterpret_cast<std::uint8_t*>(dst);
+  Scratch scratch;
+#ifdef IMIO_PNG_LIBDEFLATE
+  // libdeflate inflates about twice as fast as zlib but only whole streams,
+  // into a buffer of the whole image: it takes images whose rows fit the
+  // kept buffer, unless the region ends in the upper half, whose rows zlib
+  // inflates alone in less time. Larger images stream so that nothing in
+  // proportion to the image is allocated (imread_into allocates nothing),
+  // at about 1.8× the time (12 MP RGB: 0.96× libpng's time instead of 0.50×;
+  // bench_libpng). The plugin cannot tell imread_into from imread, which
+  // would let imread keep the faster whole inflate with an allocation.
+  Path path = forced_path();
+  if (path == Path::choose) path = total <= kKeep && region.bottom * 2 > height ? Path::whole : Path::stream;
+  if (path == Path::whole) {
+    std::uint8_t* filtered = scratch.get(1, total);
+    if (!inflate_all(parts, filtered, total, scratch)) return false;
+    return unfilter_all(filtered, g, region, out);
+  }
+#endif
+  if (g.stride > 0xffffffffu) return false;  // zlib counts output in 32 bits
+  return stream_rows(parts, g, region, height, out, scratch);
 }
 
 bool idat_decoder_enabled() noexcept {

@@ -14,15 +14,20 @@
 
 namespace imio::png {
 
-/// Decodes the image data of the PNG stream `png` (signature included)
-/// into `dst` (layout.total_bytes(), RawLayout's layout before the 2/4-bit
-/// gray scaling). Returns false, with `dst` in an unspecified state, when
-/// the image is interlaced or the data are not exactly one clean zlib
-/// stream of the expected size: an IDAT CRC or the Adler-32 does not match,
-/// the stream is corrupt, short, followed by more data, or uses a window
-/// larger than its header declares; a row has an unknown filter type.
+/// Decodes the region `region` of the image data of the PNG stream `png`
+/// (signature included) into `dst` (region.layout(layout).total_bytes(),
+/// RawLayout's layout before the 2/4-bit gray scaling). Rows below the
+/// region are not unfiltered and, where the stream is inflated piece by
+/// piece, not inflated either; only the region's columns are laid out.
+/// Returns false, with `dst` in an unspecified state, when the image is
+/// interlaced or the data are not one clean zlib stream of the expected
+/// size: an IDAT CRC or the Adler-32 does not match, the stream is corrupt,
+/// short, followed by more data, or uses a window larger than its header
+/// declares; a row has an unknown filter type. (A cropped decode that stops
+/// early sees only the data it inflated; every IDAT CRC is checked.)
+/// Large images allocate nothing: they are inflated a few rows at a time.
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 std::byte* dst);
+                 const Region& region, std::byte* dst);
 
 /// False when the environment variable IMIO_PNG_LIBPNG_ONLY is set to a
 /// non-empty value: every image then goes through libpng (the tests compare

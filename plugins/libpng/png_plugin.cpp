@@ -24,12 +24,34 @@ namespace {
 
 constexpr std::string_view kPlugin = "libpng";
 
+// `crop`: Pillow's box [left, top, right, bottom] (Image.crop), right and
+// bottom exclusive, as the libjpeg and libtiff plugins take it.
+struct Box {
+  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+};
+
 // The read-side kwargs (spec §5.1.2, declared in plugin.json);
 // writeable_output is accepted and ignored.
 struct ReadArgs {
   std::optional<std::string> mode;
   bool rotate = false, apply_gamma = false;
+  std::optional<Box> crop;  // in the pixels of the image as read returns it without crop (upright with rotate)
 };
+
+std::optional<Box> take_box(KwargReader& kw, std::string_view key) {
+  const auto list = kw.take<Value::List>(key);
+  if (!list) return std::nullopt;
+  if (list->size() != 4) kw.fail(key, fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
+  std::uint64_t v[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    const Value& e = (*list)[i];
+    if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
+      kw.fail(key, fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
+    }
+    v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
+  }
+  return Box{v[0], v[1], v[2], v[3]};
+}
 
 ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
@@ -37,6 +59,7 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   a.mode = kw.take<std::string>("mode");
   a.rotate = kw.get<bool>("rotate");
   a.apply_gamma = kw.get<bool>("apply_gamma");
+  a.crop = take_box(kw, "crop");
   kw.find("writeable_output");
   kw.finish();
   return a;
@@ -92,7 +115,8 @@ class PngReader final : public Plugin {
     // Cut image data: the error read gives (D11), found by the chunk walk.
     if (chunks_.truncated) throw DecodeError("the image data are cut off (image file is truncated)");
     const OutSpec spec = out_spec(chunks_, a.mode);
-    Shape frame = spec.frame_shape(chunks_.ihdr.height, chunks_.ihdr.width);
+    const Region r = stored_region(a);
+    Shape frame = spec.frame_shape(r.height(), r.width());
     if (a.rotate && chunks_.exif) frame = oriented_shape(frame, exif_orientation(*chunks_.exif));
     const DType dtype = (a.apply_gamma && chunks_.gamma) ? DType::uint8 : spec.dtype;
     if (batch(index)) {
@@ -146,6 +170,31 @@ class PngReader final : public Plugin {
     return k;
   }
 
+  int applied_orientation(const ReadArgs& a) const { return a.rotate && chunks_.exif ? exif_orientation(*chunks_.exif) : 0; }
+
+  // The stored image's pixels that `a.crop` asks for (all without crop).
+  // The box is given in the image as this read returns it without crop
+  // (upright when rotate applies an Orientation), so the result always
+  // equals the same box of the whole read.
+  Region stored_region(const ReadArgs& a) const {
+    const Header& h = chunks_.ihdr;
+    if (!a.crop) return {0, 0, h.width, h.height};
+    const int orientation = applied_orientation(a);
+    const bool swap = orientation >= 5 && orientation <= 8;
+    const std::uint64_t full_w = swap ? h.height : h.width, full_h = swap ? h.width : h.height;
+    const Box& c = *a.crop;
+    if (c.left >= c.right || c.top >= c.bottom || c.right > full_w || c.bottom > full_h) {
+      throw ArgumentError(fmt::format("crop=[{}, {}, {}, {}] is not a region of the {} x {} image ([left, top, right, "
+                                      "bottom], right and bottom exclusive, in pixels{})",
+                                      c.left, c.top, c.right, c.bottom, full_w, full_h,
+                                      orientation >= 2 && orientation <= 8 ? " of the rotated image" : ""));
+    }
+    const auto [y0, x0] = stored_position(orientation, h.height, h.width, c.top, c.left);
+    const auto [y1, x1] = stored_position(orientation, h.height, h.width, c.bottom - 1, c.right - 1);
+    return {static_cast<std::uint32_t>(std::min(x0, x1)), static_cast<std::uint32_t>(std::min(y0, y1)),
+            static_cast<std::uint32_t>(std::max(x0, x1) + 1), static_cast<std::uint32_t>(std::max(y0, y1) + 1)};
+  }
+
   std::span<const std::byte> file() {
     if (!file_) {
       file_.emplace(whole_data(request_.source(), owned_, request_.limits().max_bytes));
@@ -153,24 +202,42 @@ class PngReader final : public Plugin {
     return *file_;
   }
 
-  // The still image: straight into the result when no conversion is needed.
+  // The still image (its crop region): straight into the result when no
+  // conversion is needed.
   NDArray decode_still(const ReadArgs& a, const OutSpec& spec) {
     const Header& h = chunks_.ihdr;
     const RawLayout layout = raw_layout(h.width, h.height, h.bit_depth, h.color_type);
-    NDArray out = request_.allocate(spec.frame_shape(h.height, h.width), spec.dtype);
+    const Region r = stored_region(a);
+    const RawLayout part = r.layout(layout);
+    NDArray out = request_.allocate(spec.frame_shape(part.height, part.width), spec.dtype);
     if (!a.mode && h.color_type != 3) {
-      decode(file(), layout, h.bit_depth, h.color_type, out.bytes());
+      decode(file(), layout, h.bit_depth, h.color_type, r, out.bytes());
       return out;
     }
-    NDArray raw = request_.allocate({layout.total_bytes()}, DType::uint8);
-    decode(file(), layout, h.bit_depth, h.color_type, raw.bytes());
-    convert(chunks_, layout, raw.bytes(), a.mode, out.bytes());
+    NDArray raw = request_.allocate({part.total_bytes()}, DType::uint8);
+    decode(file(), layout, h.bit_depth, h.color_type, r, raw.bytes());
+    convert(chunks_, part, raw.bytes(), a.mode, out.bytes());
     return out;
   }
 
+  // Converts the crop region of an APNG canvas into `dst`.
+  void convert_region(const RawLayout& layout, const std::byte* canvas, const ReadArgs& a, std::byte* dst) {
+    const Region r = stored_region(a);
+    if (r.covers(layout)) return convert(chunks_, layout, canvas, a.mode, dst);
+    const RawLayout part = r.layout(layout);
+    region_.resize(part.total_bytes());
+    const std::size_t px = static_cast<std::size_t>(layout.channels * layout.sample_bytes);
+    for (std::size_t y = 0; y < part.height; ++y) {
+      std::memcpy(region_.data() + y * part.row_bytes(), canvas + (r.top + y) * layout.row_bytes() + r.left * px,
+                  part.row_bytes());
+    }
+    convert(chunks_, part, region_.data(), a.mode, dst);
+  }
+
   NDArray from_canvas(const RawLayout& layout, const std::byte* canvas, const ReadArgs& a, const OutSpec& spec) {
-    NDArray out = request_.allocate(spec.frame_shape(layout.height, layout.width), spec.dtype);
-    convert(chunks_, layout, canvas, a.mode, out.bytes());
+    const Region r = stored_region(a);
+    NDArray out = request_.allocate(spec.frame_shape(r.height(), r.width()), spec.dtype);
+    convert_region(layout, canvas, a, out.bytes());
     return out;
   }
 
@@ -199,13 +266,14 @@ class PngReader final : public Plugin {
     }
     // Stacked in place: one allocation at the final size.
     Shape s{n};
-    const Shape f = spec.frame_shape(chunks_.ihdr.height, chunks_.ihdr.width);
+    const Region r = stored_region(a);
+    const Shape f = spec.frame_shape(r.height(), r.width());
     s.insert(s.end(), f.begin(), f.end());
     NDArray out = request_.allocate(s, spec.dtype);
     const std::size_t frame_bytes = out.nbytes() / n;
     for (std::size_t k = 0; k < n; ++k) {
       const std::byte* canvas = frames.next();
-      convert(chunks_, frames.layout(), canvas, a.mode, out.bytes() + k * frame_bytes);
+      convert_region(frames.layout(), canvas, a, out.bytes() + k * frame_bytes);
     }
     return out;
   }
@@ -225,6 +293,7 @@ class PngReader final : public Plugin {
   Chunks chunks_;
   std::optional<std::span<const std::byte>> file_;
   Bytes owned_;
+  std::vector<std::byte> region_;  // an APNG canvas's crop region before conversion
 };
 
 std::unique_ptr<Plugin> open_png(Request& request, const Kwargs& kwargs) {

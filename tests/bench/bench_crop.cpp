@@ -10,14 +10,21 @@
 //   crop with scale=1/4.
 //   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
 //   uncompressed striped): crop at the centre.
+//   PNG (the same pixels, imio's writer at level 6): crop at the top-left
+//   corner, the centre and the bottom-right corner (the rows above the
+//   region are inflated and unfiltered, those below are not), each also with
+//   the inflate forced to libdeflate on the whole stream ("whole") or to zlib
+//   a batch of rows at a time ("stream"), the choice the plugin makes by the
+//   region's last row (IMIO_PNG_IDAT_PATH).
 //   TIFF pyramid (the same pixels, deflate tiles of 256×256, two SubIFD
 //   levels of 1/2 and 1/4, written by tifffile when the system Python has
 //   it): `level` 1 and 2 against level 0, the whole page.
 //
 // Methods take turns (turns_best_ms), one thread for TIFF (maxworkers=1) so
 // that the ratio is the work saved, not the threads. speed-up = whole / crop.
-//   Usage: bench_crop [runs]
+//   Usage: bench_crop [runs] [jpeg|png|tiff]   (a format: only its tables)
 #include <imio/imio.hpp>
+#include <imio/registry.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -63,13 +70,16 @@ NDArray photo_12mp(const fs::path& meadow_path) {
 struct Case {
   std::string name;
   imio::Kwargs kwargs;
+  const char* idat_path = nullptr;  // PNG: IMIO_PNG_IDAT_PATH for this method
 };
 
 void run(const char* title, const imio::Bytes& file, const std::vector<Case>& cases, int runs) {
   std::vector<Method> methods;
   for (const Case& c : cases) {
     methods.push_back({c.name.c_str(), wall([&file, &c] {
+                         if (c.idat_path != nullptr) ::setenv("IMIO_PNG_IDAT_PATH", c.idat_path, 1);
                          const NDArray a = imio::imread(file, {.kwargs = c.kwargs});
+                         if (c.idat_path != nullptr) ::unsetenv("IMIO_PNG_IDAT_PATH");
                          g_sink = g_sink + a.nbytes();
                        })});
   }
@@ -134,6 +144,10 @@ void bench_pyramid(const NDArray& img, int runs) {
 
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 7;
+  const std::string only = argc > 2 ? argv[2] : "";
+  const auto wanted = [&only](const char* format, const char* plugin) {
+    return (only.empty() || only == format) && imio::has_plugin(plugin);
+  };
   const fs::path meadow = fs::path(IMIO_BENCH_CORPUS) / "standard" / "meadow_cube.jpg";
   if (!fs::exists(meadow)) {
     std::printf("bench_crop: %s not found\n", meadow.c_str());
@@ -145,22 +159,38 @@ int main(int argc, char** argv) {
   std::printf("bench_crop: %zux%zu (%.1f MP), region %zux%zu (1/16), best of %d runs, methods taking turns\n", w, h,
               static_cast<double>(w * h) / 1e6, bw, bh, runs);
 
-  const imio::Bytes baseline = imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}}}).value();
-  const imio::Bytes progressive =
-      imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"progressive", true}}}).value();
-  const std::vector<Case> jpeg_cases{
-      {"whole image", {}},
-      {"crop top-left", {{"crop", box(0, 0, bw, bh)}}},
-      {"crop centre", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}}},
-      {"crop bottom-right", {{"crop", box(w - bw, h - bh, bw, bh)}}},
-      {"whole image scale=1/4", {{"scale", "1/4"}}},
-      {"crop centre scale=1/4", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}, {"scale", "1/4"}}},
-  };
-  run("JPEG baseline q90 4:2:0", baseline, jpeg_cases, runs);
-  run("JPEG progressive q90 4:2:0", progressive, jpeg_cases, runs);
-  const imio::Bytes restarts =
-      imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"restart_marker_rows", 1}}}).value();
-  run("JPEG baseline q90 4:2:0, a restart marker every MCU row", restarts, jpeg_cases, runs);
+  if (wanted("png", "libpng")) {
+    const imio::Bytes file = imio::imwrite("<bytes>", img, {.extension = ".png"}).value();
+    std::vector<Case> png_cases{{"whole image", {}}, {"whole image (whole)", {}, "whole"}, {"whole image (stream)", {}, "stream"}};
+    const std::pair<const char*, Value> places[] = {{"top-left", box(0, 0, bw, bh)},
+                                                    {"centre", box((w - bw) / 2, (h - bh) / 2, bw, bh)},
+                                                    {"bottom-right", box(w - bw, h - bh, bw, bh)}};
+    for (const auto& [where, b] : places) {
+      png_cases.push_back({std::string("crop ") + where, {{"crop", b}}});
+      png_cases.push_back({std::string("crop ") + where + " (whole)", {{"crop", b}}, "whole"});
+      png_cases.push_back({std::string("crop ") + where + " (stream)", {{"crop", b}}, "stream"});
+    }
+    run("PNG RGB 8-bit, zlib level 6", file, png_cases, runs);
+  }
+  if (wanted("jpeg", "libjpeg")) {
+    const imio::Bytes baseline = imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}}}).value();
+    const imio::Bytes progressive =
+        imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"progressive", true}}}).value();
+    const std::vector<Case> jpeg_cases{
+        {"whole image", {}},
+        {"crop top-left", {{"crop", box(0, 0, bw, bh)}}},
+        {"crop centre", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}}},
+        {"crop bottom-right", {{"crop", box(w - bw, h - bh, bw, bh)}}},
+        {"whole image scale=1/4", {{"scale", "1/4"}}},
+        {"crop centre scale=1/4", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}, {"scale", "1/4"}}},
+    };
+    run("JPEG baseline q90 4:2:0", baseline, jpeg_cases, runs);
+    run("JPEG progressive q90 4:2:0", progressive, jpeg_cases, runs);
+    const imio::Bytes restarts =
+        imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"restart_marker_rows", 1}}}).value();
+    run("JPEG baseline q90 4:2:0, a restart marker every MCU row", restarts, jpeg_cases, runs);
+  }
+  if (!wanted("tiff", "libtiff")) return 0;
 
   const Value centre = box((w - bw) / 2, (h - bh) / 2, bw, bh);
   const std::vector<Case> tiff_cases{{"whole image", {{"maxworkers", 1}}},

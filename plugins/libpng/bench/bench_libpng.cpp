@@ -10,6 +10,8 @@
 //     NAME: a part of a file name; --small: only the 500 small files;
 //     --decode: only the decode tables
 //
+// "imio into" is imio::imread_into an array allocated once.
+//
 // Files: hubble_deep_field.png, astronaut.png and chelsea.png from the
 // corpus, and a 12-megapixel RGB PNG generated here. Best of N runs after a
 // warm-up; all decoders take turns in every run, from the path and then
@@ -156,9 +158,14 @@ imio::NDArray imread_libpng_only(const imio::ImageResource& r) {
   return a;
 }
 
-std::vector<imio_bench::Method> path_decoders(const fs::path& f, std::vector<unsigned char>& dst, std::vector<png_bytep>& rows) {
+std::vector<imio_bench::Method> path_decoders(const fs::path& f, std::vector<unsigned char>& dst, std::vector<png_bytep>& rows,
+                                              imio::NDArray& into) {
   std::vector<imio_bench::Method> m{{"libpng", wall([&dst, &rows, f] { decode_direct(f, dst, rows); })},
                                     {"imio", wall([f] { keep(imio::imread(f)); })},
+                                    {"imio into", wall([f, &into] {
+                                       imio::imread_into(f, into);
+                                       keep(into);
+                                     })},
                                     {"imio/libpng", wall([f] { keep(imread_libpng_only(f)); })}};
 #ifdef IMIO_BENCH_OPENCV
   m.push_back({"OpenCV", wall([f] {
@@ -178,10 +185,14 @@ std::vector<imio_bench::Method> path_decoders(const fs::path& f, std::vector<uns
 }
 
 std::vector<imio_bench::Method> memory_decoders(const std::vector<unsigned char>& file, std::vector<unsigned char>& dst,
-                                                std::vector<png_bytep>& rows) {
+                                                std::vector<png_bytep>& rows, imio::NDArray& into) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(file.data()), file.size());
   std::vector<imio_bench::Method> m{{"libpng", wall([&] { decode_direct_memory(file, dst, rows); })},
                                     {"imio", wall([bytes] { keep(imio::imread(bytes)); })},
+                                    {"imio into", wall([bytes, &into] {
+                                       imio::imread_into(bytes, into);
+                                       keep(into);
+                                     })},
                                     {"imio/libpng", wall([bytes] { keep(imread_libpng_only(bytes)); })}};
 #ifdef IMIO_BENCH_OPENCV
   m.push_back({"OpenCV", wall([&file] {
@@ -369,7 +380,8 @@ int main(int argc, char** argv) {
       std::vector<png_bytep> rows(images[k].shape()[0]);
       std::ifstream in(f, std::ios::binary);
       const std::vector<unsigned char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const auto methods = memory ? memory_decoders(file, dst, rows) : path_decoders(f, dst, rows);
+      imio::NDArray into(images[k].shape(), images[k].dtype());
+      const auto methods = memory ? memory_decoders(file, dst, rows, into) : path_decoders(f, dst, rows, into);
       if (k == 0) print_decode_table(memory ? "decode from memory" : "decode from the path", runs, methods);
       print_decode_row(f, turns_best_ms(runs, methods));
     }

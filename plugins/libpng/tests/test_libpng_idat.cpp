@@ -1,5 +1,5 @@
-// imio's own IDAT decoder (png_idat.cpp: one-piece inflate, pixel-wise
-// unfiltering) against libpng's row-by-row decode, which the environment
+// imio's own IDAT decoder (png_idat.cpp: whole-stream or batched inflate,
+// pixel-wise unfiltering) against libpng's row-by-row decode, which the environment
 // variable IMIO_PNG_LIBPNG_ONLY forces, on every PNG of the corpus; and
 // both against Pillow.
 #include <imio/imio.hpp>
@@ -50,11 +50,21 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
+// The inflate imio's decoder is forced to (IMIO_PNG_IDAT_PATH: "whole" is
+// libdeflate's on the whole stream, "stream" zlib's a batch of rows at a
+// time), empty for its own choice.
+std::string g_idat_path;
+
 Outcome read_with(const imio::ImageResource& resource, bool libpng_only, const imio::Index& index = {}) {
   if (libpng_only) {
     ::setenv("IMIO_PNG_LIBPNG_ONLY", "1", 1);
   } else {
     ::unsetenv("IMIO_PNG_LIBPNG_ONLY");
+  }
+  if (g_idat_path.empty()) {
+    ::unsetenv("IMIO_PNG_IDAT_PATH");
+  } else {
+    ::setenv("IMIO_PNG_IDAT_PATH", g_idat_path.c_str(), 1);
   }
   Outcome o;
   auto previous = imio::set_warning_handler(
@@ -70,6 +80,7 @@ Outcome read_with(const imio::ImageResource& resource, bool libpng_only, const i
   }
   imio::set_warning_handler(std::move(previous));
   ::unsetenv("IMIO_PNG_LIBPNG_ONLY");
+  ::unsetenv("IMIO_PNG_IDAT_PATH");
   return o;
 }
 
@@ -139,6 +150,8 @@ Bytes with_idat(const Bytes& good, std::size_t at, const Bytes& z) {
 }  // namespace
 
 TEST_CASE("every corpus PNG reads the same through imio's IDAT decoder and through libpng") {
+  g_idat_path = GENERATE(as<std::string>{}, "", "whole", "stream");
+  INFO("IMIO_PNG_IDAT_PATH=" << g_idat_path);
   const auto files = corpus_pngs();
   if (files.empty()) {
     WARN("corpus absent: skipped");
@@ -163,6 +176,8 @@ TEST_CASE("every corpus PNG reads the same through imio's IDAT decoder and throu
 }
 
 TEST_CASE("damaged image data get libpng's verdict, never silent pixels") {
+  g_idat_path = GENERATE(as<std::string>{}, "", "whole", "stream");
+  INFO("IMIO_PNG_IDAT_PATH=" << g_idat_path);
   const fs::path chelsea = imio_test::corpus_file("standard/chelsea.png");
   if (chelsea.empty()) {
     WARN("corpus/standard absent: skipped");
@@ -224,6 +239,7 @@ TEST_CASE("damaged image data get libpng's verdict, never silent pixels") {
 }
 
 TEST_CASE("imio's IDAT decoder gives Pillow's pixels on the corpus") {
+  g_idat_path.clear();
   if (!imio_test::python_has("PIL, numpy")) {
     WARN("Pillow absent: skipped");
     return;
