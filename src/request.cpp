@@ -343,6 +343,8 @@ NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
   return zeroed ? NDArray(shape, dtype) : NDArray::uninitialized(shape, dtype);
 }
 
+bool Request::fills_caller_memory() const noexcept { return impl_->target != nullptr; }
+
 NDArray Request::allocate_gradually(const Shape& shape, DType dtype) const {
   const std::uint64_t n = check_array(shape, dtype);
   if (std::optional<NDArray> borrowed = impl_->borrow_target(shape, dtype)) return std::move(*borrowed);

@@ -86,6 +86,12 @@ class IMIO_EXPORT Request {
   /// An array for the decoder to fill, after check_array(). Its contents are
   /// unspecified unless `zeroed`.
   NDArray allocate(const Shape& shape, DType dtype, bool zeroed = false) const;
+  /// True while this call decodes into memory its caller gave (imread_into,
+  /// ImageFile::read_into): allocate() of the result's shape returns that
+  /// memory, and the caller asked for a decode that allocates nothing. A
+  /// plugin with a faster path that needs working memory in proportion to
+  /// the image (a whole-buffer inflate) takes it only when this is false.
+  bool fills_caller_memory() const noexcept;
   /// As allocate(), for an array the plugin fills piece by piece over a long
   /// decode, in order, perhaps not to its end (a video's frames as they
   /// decode, into a stack sized by a count the container may overstate).

@@ -234,7 +234,7 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
 }
 
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
-            const Region& region, std::byte* dst) {
+            const Region& region, std::byte* dst, bool bounded_memory) {
   ReadCtx ctx;
   ctx.data = png.data();
   ctx.size = png.size();
@@ -249,7 +249,7 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
   // checks and warnings); the image data go to imio's decoder when it can
   // take them, else libpng carries on from the first IDAT.
   const int interlace = png_get_interlace_type(rs.png(), rs.info());
-  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, region, dst)) {
+  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, region, dst, bounded_memory)) {
     // libpng decodes whole images: a region is cut from a buffer of its own.
     const bool whole = region.covers(layout);
     std::vector<std::byte> full(whole ? 0 : layout.total_bytes());

@@ -47,9 +47,10 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
 /// (region.layout(layout).total_bytes()). imio's decoder stops after the
 /// region's last row; libpng (interlaced images, and any image imio's
 /// decoder hands back) decodes the whole image into a buffer of its own,
-/// from which the region is cut.
+/// from which the region is cut. With `bounded_memory` (imread_into) imio's
+/// decoder allocates nothing in proportion to the image.
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
-            const Region& region, std::byte* dst);
+            const Region& region, std::byte* dst, bool bounded_memory = false);
 
 /// A text chunk to write.
 struct TextChunk {

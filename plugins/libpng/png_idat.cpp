@@ -1,11 +1,12 @@
 // The image data of a non-interlaced PNG, decoded without libpng. libpng
 // inflates row by row through a small window and unfilters one byte at a
-// time; here the zlib stream is inflated either in one call into a kept
-// buffer (libdeflate's whole-buffer inflate is about twice as fast as
-// zlib's streaming one) or, for images larger than that buffer and for
-// regions that end early, by zlib a batch of rows at a time into a window
-// of at most 256 KiB, the IDAT chunks fed one by one: no memory in
-// proportion to the image, and the rows below a region are never inflated.
+// time; here the zlib stream is inflated either in one call into a buffer
+// of the whole image (libdeflate's whole-buffer inflate is about twice as
+// fast as zlib's streaming one; the thread keeps buffers up to 4 MiB) or,
+// for regions that end early and under imread_into for images larger than
+// the kept buffer, by zlib a batch of rows at a time into a window of at
+// most 256 KiB, the IDAT chunks fed one by one: no memory in proportion to
+// the image, and the rows below a region are never inflated.
 // Each row is unfiltered a pixel at a time (png_filters.cpp) and only the
 // region's columns are laid out.
 //
@@ -349,7 +350,7 @@ Path forced_path() {
 }  // namespace
 
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 const Region& region, std::byte* dst) {
+                 const Region& region, std::byte* dst, bool bounded_memory) {
   if (interlace != 0 || layout.width == 0 || layout.height == 0) return false;
   if (region.left >= region.right || region.top >= region.bottom || region.right > layout.width ||
       region.bottom > layout.height) {
@@ -383,15 +384,19 @@ bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bi
   Scratch scratch;
 #ifdef IMIO_PNG_LIBDEFLATE
   // libdeflate inflates about twice as fast as zlib but only whole streams,
-  // into a buffer of the whole image: it takes images whose rows fit the
-  // kept buffer, unless the region ends in the upper half, whose rows zlib
-  // inflates alone in less time. Larger images stream so that nothing in
-  // proportion to the image is allocated (imread_into allocates nothing),
-  // at about 1.8× the time (12 MP RGB: 0.96× libpng's time instead of 0.50×;
-  // bench_libpng). The plugin cannot tell imread_into from imread, which
-  // would let imread keep the faster whole inflate with an allocation.
+  // into a buffer of the whole image: it takes every image unless the region
+  // ends in the upper half, whose rows zlib inflates alone in less time.
+  // Under imread_into (`bounded_memory`) images whose rows do not fit the
+  // kept buffer stream instead, so that nothing in proportion to the image
+  // is allocated, at about 1.8× the time (12 MP RGB: 0.96× libpng's time
+  // instead of 0.50×; bench_libpng).
   Path path = forced_path();
-  if (path == Path::choose) path = total <= kKeep && region.bottom * 2 > height ? Path::whole : Path::stream;
+  if (path == Path::choose) {
+    std::size_t compressed = 0;
+    for (const auto& p : parts) compressed += p.size();
+    const bool fits_kept = total <= kKeep && (parts.size() == 1 || compressed <= kKeep);
+    path = (!bounded_memory || fits_kept) && region.bottom * 2 > height ? Path::whole : Path::stream;
+  }
   if (path == Path::whole) {
     std::uint8_t* filtered = scratch.get(1, total);
     if (!inflate_all(parts, filtered, total, scratch)) return false;

@@ -25,9 +25,10 @@ namespace imio::png {
 /// short, followed by more data, or uses a window larger than its header
 /// declares; a row has an unknown filter type. (A cropped decode that stops
 /// early sees only the data it inflated; every IDAT CRC is checked.)
-/// Large images allocate nothing: they are inflated a few rows at a time.
+/// With `bounded_memory` (imread_into) large images allocate nothing: they
+/// are inflated a few rows at a time.
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 const Region& region, std::byte* dst);
+                 const Region& region, std::byte* dst, bool bounded_memory);
 
 /// False when the environment variable IMIO_PNG_LIBPNG_ONLY is set to a
 /// non-empty value: every image then goes through libpng (the tests compare

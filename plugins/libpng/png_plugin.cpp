@@ -211,11 +211,11 @@ class PngReader final : public Plugin {
     const RawLayout part = r.layout(layout);
     NDArray out = request_.allocate(spec.frame_shape(part.height, part.width), spec.dtype);
     if (!a.mode && h.color_type != 3) {
-      decode(file(), layout, h.bit_depth, h.color_type, r, out.bytes());
+      decode(file(), layout, h.bit_depth, h.color_type, r, out.bytes(), request_.fills_caller_memory());
       return out;
     }
     NDArray raw = request_.allocate({part.total_bytes()}, DType::uint8);
-    decode(file(), layout, h.bit_depth, h.color_type, r, raw.bytes());
+    decode(file(), layout, h.bit_depth, h.color_type, r, raw.bytes(), request_.fills_caller_memory());
     convert(chunks_, part, raw.bytes(), a.mode, out.bytes());
     return out;
   }
