@@ -2,7 +2,7 @@
 // IDAT decoder keeps buffers of up to 4 MiB per thread and inflates larger
 // images a few rows at a time, straight into the caller's rows. Counted by
 // the replaced aligned operator new that NDArray's buffers come from
-// (tests/throughput/counting_new.cpp, built into this executable).
+// (tests/support/counting_new.cpp, built into this executable).
 #include <imio/imio.hpp>
 
 #include <cstdint>
