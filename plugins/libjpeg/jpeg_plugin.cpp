@@ -3,6 +3,7 @@
 // D18). One file holds one image (spec §4.2: index none or 0; imio::all
 // gives a batch of one).
 #include <imio/metadata_write.hpp>
+#include <imio/pixel_box.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
@@ -58,26 +59,8 @@ unsigned scale_denominator(KwargReader& kw) {
   kw.fail("scale", "libjpeg scales by 1, 1/2, 1/4 or 1/8 only");
 }
 
-// `crop`: Pillow's box [left, top, right, bottom] (Image.crop, and imio's
-// openjpeg `area`), right and bottom exclusive.
-struct Box {
-  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
-};
-
-std::optional<Box> take_box(KwargReader& kw, std::string_view key) {
-  const auto list = kw.take<Value::List>(key);
-  if (!list) return std::nullopt;
-  if (list->size() != 4) kw.fail(key, fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
-  std::uint64_t v[4];
-  for (std::size_t i = 0; i < 4; ++i) {
-    const Value& e = (*list)[i];
-    if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
-      kw.fail(key, fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
-    }
-    v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
-  }
-  return Box{v[0], v[1], v[2], v[3]};
-}
+// `crop`: Pillow's box (<imio/pixel_box.hpp>), right and bottom exclusive.
+using Box = PixelBox;
 
 struct ReadOptions {
   std::string mode;  // empty: the file's own mode
@@ -98,7 +81,7 @@ ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   kw.find("writeable_output");
   o.scale = scale_denominator(kw);
   o.strict = kw.get<bool>("strict");
-  o.crop = take_box(kw, "crop");
+  o.crop = take_pixel_box(kw, "crop");
   kw.finish();
   return o;
 }

@@ -1,6 +1,7 @@
 // The libpng plugin: PNG and APNG as imageio's pillow plugin reads and
 // writes them (spec §5.1), with DECISIONS D14 (16-bit stays uint16) and D17.
 #include <imio/buffered_writer.hpp>
+#include <imio/pixel_box.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
@@ -24,11 +25,8 @@ namespace {
 
 constexpr std::string_view kPlugin = "libpng";
 
-// `crop`: Pillow's box [left, top, right, bottom] (Image.crop), right and
-// bottom exclusive, as the libjpeg and libtiff plugins take it.
-struct Box {
-  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
-};
+// `crop`: Pillow's box (<imio/pixel_box.hpp>), right and bottom exclusive.
+using Box = PixelBox;
 
 // The read-side kwargs (spec §5.1.2, declared in plugin.json);
 // writeable_output is accepted and ignored.
@@ -38,28 +36,13 @@ struct ReadArgs {
   std::optional<Box> crop;  // in the pixels of the image as read returns it without crop (upright with rotate)
 };
 
-std::optional<Box> take_box(KwargReader& kw, std::string_view key) {
-  const auto list = kw.take<Value::List>(key);
-  if (!list) return std::nullopt;
-  if (list->size() != 4) kw.fail(key, fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
-  std::uint64_t v[4];
-  for (std::size_t i = 0; i < 4; ++i) {
-    const Value& e = (*list)[i];
-    if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
-      kw.fail(key, fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
-    }
-    v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
-  }
-  return Box{v[0], v[1], v[2], v[3]};
-}
-
 ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   KwargReader kw(kwargs, kPlugin, method);
   ReadArgs a;
   a.mode = kw.take<std::string>("mode");
   a.rotate = kw.get<bool>("rotate");
   a.apply_gamma = kw.get<bool>("apply_gamma");
-  a.crop = take_box(kw, "crop");
+  a.crop = take_pixel_box(kw, "crop");
   kw.find("writeable_output");
   kw.finish();
   return a;

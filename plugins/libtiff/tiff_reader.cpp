@@ -5,6 +5,7 @@
 
 #include <imio/plugins/libtiff.hpp>
 #include <imio/checked_math.hpp>
+#include <imio/pixel_box.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -41,11 +42,8 @@ struct PageArg {
   std::size_t value = 0;
 };
 
-// `crop`: Pillow's box [left, top, right, bottom] (right and bottom
-// exclusive), as the libjpeg plugin's `crop` and openjpeg's `area`.
-struct Box {
-  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
-};
+// `crop`: Pillow's box (<imio/pixel_box.hpp>), right and bottom exclusive.
+using Box = PixelBox;
 
 struct ReadArgs {
   Index index;
@@ -205,18 +203,7 @@ class TiffReader final : public plugin::LibTiff {
   static void take_region_args(KwargReader& kw, ReadArgs& args) {
     args.threads = kw.take<unsigned>("maxworkers", 0u);
     args.level = kw.take<std::size_t>("level", 0);
-    if (const auto list = kw.take<Value::List>("crop")) {
-      if (list->size() != 4) kw.fail("crop", fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
-      std::uint64_t v[4];
-      for (std::size_t i = 0; i < 4; ++i) {
-        const Value& e = (*list)[i];
-        if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
-          kw.fail("crop", fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
-        }
-        v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
-      }
-      args.crop = Box{v[0], v[1], v[2], v[3]};
-    }
+    args.crop = take_pixel_box(kw, "crop");
   }
 
   // A selection read with the call's level, crop and threads.

@@ -4,6 +4,7 @@
 // Jpeg2KImagePlugin (itself over OpenJPEG), with the samples kept at
 // their precision and OpenJPEG's reduced resolutions, regions and
 // quality layers as kwargs.
+#include <imio/pixel_box.hpp>
 #include <imio/plugin.hpp>
 #include <imio/single_image.hpp>
 
@@ -25,17 +26,14 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   ReadArgs a;
   a.reduce = kw.get<int>("reduce");
   a.layers = kw.get<int>("layers");
-  if (const auto area = kw.take<Value::List>("area")) {
-    if (area->size() != 4) kw.fail("area", "expects [left, top, right, bottom]");
-    std::array<std::uint32_t, 4> box{};
-    for (std::size_t i = 0; i < 4; ++i) {
-      const Value& v = (*area)[i];
-      if (!v.is<std::int64_t>() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 0x7fffffff) {
-        kw.fail("area", fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", v.repr()));
-      }
-      box[i] = static_cast<std::uint32_t>(v.get<std::int64_t>());
+  if (const auto box = take_pixel_box(kw, "area")) {
+    // OpenJPEG takes OPJ_INT32 coordinates.
+    constexpr std::uint64_t kMax = 0x7fffffff;
+    if (box->left > kMax || box->top > kMax || box->right > kMax || box->bottom > kMax) {
+      kw.fail("area", fmt::format("coordinates above {} are beyond any JPEG 2000 image", kMax));
     }
-    a.area = box;
+    a.area = std::array<std::uint32_t, 4>{static_cast<std::uint32_t>(box->left), static_cast<std::uint32_t>(box->top),
+                                          static_cast<std::uint32_t>(box->right), static_cast<std::uint32_t>(box->bottom)};
   }
   const std::string depth = kw.get<std::string>("high_bit_depth");
   a.depth = depth == "scaled" ? Depth::scaled : depth == "8bit" ? Depth::eight : Depth::native;

@@ -1,0 +1,28 @@
+// A region of an image given as a kwarg in Pillow's box form, read the same
+// way by every plugin that takes one (libjpeg's, libpng's and libtiff's
+// `crop`, openjpeg's `area`).
+#pragma once
+
+#include <imio/export.hpp>
+#include <imio/kwargs.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace imio {
+
+/// A box of an image in Pillow's form (`Image.crop(box)`): columns
+/// [left, right) and rows [top, bottom), in pixels from the top-left corner.
+struct PixelBox {
+  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+};
+
+/// The caller's kwarg `key` as a box `[left, top, right, bottom]`: a list of
+/// four non-negative integers. nullopt when absent or None; a list of
+/// another length or with another element is an ArgumentError naming the
+/// key (through `kw.fail`). Whether the box is non-empty and inside the
+/// image is the plugin's check, which knows the image.
+IMIO_EXPORT std::optional<PixelBox> take_pixel_box(KwargReader& kw, std::string_view key);
+
+}  // namespace imio

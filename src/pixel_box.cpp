@@ -1,0 +1,23 @@
+// take_pixel_box: the one reader of Pillow-style boxes given as kwargs.
+#include <imio/pixel_box.hpp>
+
+#include <fmt/format.h>
+
+namespace imio {
+
+std::optional<PixelBox> take_pixel_box(KwargReader& kw, std::string_view key) {
+  const auto list = kw.take<Value::List>(key);
+  if (!list) return std::nullopt;
+  if (list->size() != 4) kw.fail(key, fmt::format("expects [left, top, right, bottom], not {} values", list->size()));
+  std::uint64_t v[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    const Value& e = (*list)[i];
+    if (!e.is<std::int64_t>() || e.get<std::int64_t>() < 0) {
+      kw.fail(key, fmt::format("expects four non-negative integers [left, top, right, bottom], not {}", e.repr()));
+    }
+    v[i] = static_cast<std::uint64_t>(e.get<std::int64_t>());
+  }
+  return PixelBox{v[0], v[1], v[2], v[3]};
+}
+
+}  // namespace imio
