@@ -25,4 +25,11 @@ struct PixelBox {
 /// image is the plugin's check, which knows the image.
 IMIO_EXPORT std::optional<PixelBox> take_pixel_box(KwargReader& kw, std::string_view key);
 
+/// The box of the stored `height` × `width` image (pixels as the file
+/// stores them) that shows as `upright` once EXIF `orientation` (1–8; other
+/// values: as stored) is applied: what a reader decodes for a box given in
+/// the upright image's pixels. `upright` must be a non-empty box inside the
+/// upright image (width and height swapped for orientations 5–8).
+IMIO_EXPORT PixelBox stored_box(int orientation, std::uint64_t height, std::uint64_t width, const PixelBox& upright);
+
 }  // namespace imio

@@ -202,11 +202,7 @@ class JpegReader final : public Plugin {
     }
     const std::uint64_t n = o.scale;
     const Box up{c.left / n, c.top / n, (c.right + n - 1) / n, (c.bottom + n - 1) / n};
-    // the box's corners in the stored image of h × w (scaled) pixels
-    const auto source = [&](std::uint64_t i, std::uint64_t j) { return stored_position(orientation, h, w, i, j); };
-    const auto [y0, x0] = source(up.top, up.left);
-    const auto [y1, x1] = source(up.bottom - 1, up.right - 1);
-    return {std::min(x0, x1), std::min(y0, y1), std::max(x0, x1) + 1, std::max(y0, y1) + 1};
+    return stored_box(orientation, h, w, up);  // in the stored image of h × w (scaled) pixels
   }
 
   Shape result_shape(const ReadOptions& o) const {

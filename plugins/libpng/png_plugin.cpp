@@ -172,10 +172,9 @@ class PngReader final : public Plugin {
                                       c.left, c.top, c.right, c.bottom, full_w, full_h,
                                       orientation >= 2 && orientation <= 8 ? " of the rotated image" : ""));
     }
-    const auto [y0, x0] = stored_position(orientation, h.height, h.width, c.top, c.left);
-    const auto [y1, x1] = stored_position(orientation, h.height, h.width, c.bottom - 1, c.right - 1);
-    return {static_cast<std::uint32_t>(std::min(x0, x1)), static_cast<std::uint32_t>(std::min(y0, y1)),
-            static_cast<std::uint32_t>(std::max(x0, x1) + 1), static_cast<std::uint32_t>(std::max(y0, y1) + 1)};
+    const PixelBox s = stored_box(orientation, h.height, h.width, c);
+    return {static_cast<std::uint32_t>(s.left), static_cast<std::uint32_t>(s.top), static_cast<std::uint32_t>(s.right),
+            static_cast<std::uint32_t>(s.bottom)};
   }
 
   std::span<const std::byte> file() {
