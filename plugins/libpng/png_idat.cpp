@@ -349,8 +349,9 @@ Path forced_path() {
 
 }  // namespace
 
+// `bounded_memory` matters only with libdeflate: without it every image streams.
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 const Region& region, std::byte* dst, bool bounded_memory) {
+                 const Region& region, std::byte* dst, [[maybe_unused]] bool bounded_memory) {
   if (interlace != 0 || layout.width == 0 || layout.height == 0) return false;
   if (region.left >= region.right || region.top >= region.bottom || region.right > layout.width ||
       region.bottom > layout.height) {
