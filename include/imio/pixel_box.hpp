@@ -15,7 +15,10 @@ namespace imio {
 /// A box of an image in Pillow's form (`Image.crop(box)`): columns
 /// [left, right) and rows [top, bottom), in pixels from the top-left corner.
 struct PixelBox {
-  std::uint64_t left = 0, top = 0, right = 0, bottom = 0;
+  std::uint64_t left = 0;    ///< first column
+  std::uint64_t top = 0;     ///< first row
+  std::uint64_t right = 0;   ///< one past the last column
+  std::uint64_t bottom = 0;  ///< one past the last row
 };
 
 /// The caller's kwarg `key` as a box `[left, top, right, bottom]`: a list of
