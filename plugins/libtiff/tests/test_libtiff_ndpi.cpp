@@ -141,14 +141,6 @@ std::string run(const imio_test::TempDir& dir, const std::string& script) {
   return log;
 }
 
-std::vector<std::string> names_of(const fs::path& path) {
-  std::vector<std::string> out;
-  for (const imio::Value& s : imio::immeta(path, {.plugin = "libtiff"}).get<imio::Value::List>("series")) {
-    out.push_back(s.ref<imio::Dict>().get<std::string>("kind") + ":" + s.ref<imio::Dict>().get<std::string>("name"));
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("libtiff: NDPI slides follow tifffile's NDPI series, names and levels", "[libtiff][ndpi][level]") {
@@ -175,8 +167,8 @@ with tifffile.TiffFile(path('zstack.ndpi')) as tif:
   // The NDPI layout read as classic TIFF (its high offset bits are zero) is the same file.
   CHECK(imio_test::check_series_like_tifffile(dir / "slide_ndpi.tif") == std::vector<int>{4, 1, 1});
   CHECK(warnings.messages() == std::vector<std::string>{});
-  CHECK(names_of(dir / "slide.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:Macro", "ndpi:Map"});
-  CHECK(names_of(dir / "labelled.tif") == std::vector<std::string>{"ndpi:slide 7", "ndpi:Macro", "ndpi:Map"});
+  CHECK(imio_test::series_names(dir / "slide.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:Macro", "ndpi:Map"});
+  CHECK(imio_test::series_names(dir / "labelled.tif") == std::vector<std::string>{"ndpi:slide 7", "ndpi:Macro", "ndpi:Map"});
   CHECK(imio::improps(dir / "zstack.ndpi", tiff({{"level", 1}})).shape == Shape{2, 256, 192, 3});
 
   const imio::Metadata meta = imio::immeta(dir / "slide.ndpi", {.plugin = "libtiff"});
@@ -219,12 +211,12 @@ with tifffile.TiffFile(path('numlabel.ndpi')) as tif:
   CHECK(imio_test::check_series_like_tifffile(dir / "textmag.ndpi") == std::vector<int>{2, 1});
   CHECK(imio_test::check_series_like_tifffile(dir / "nopyramid.ndpi") == std::vector<int>{1, 1});
   CHECK(imio_test::check_series_like_tifffile(dir / "nomake.ndpi") == std::vector<int>{4, 1, 1});
-  CHECK(names_of(dir / "textmag.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:"});
-  CHECK(names_of(dir / "nopyramid.ndpi") == std::vector<std::string>{"ndpi:Macro", "ndpi:Map"});
-  CHECK(names_of(dir / "nomake.ndpi") == std::vector<std::string>{"generic:", "generic:", "generic:"});
+  CHECK(imio_test::series_names(dir / "textmag.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:"});
+  CHECK(imio_test::series_names(dir / "nopyramid.ndpi") == std::vector<std::string>{"ndpi:Macro", "ndpi:Map"});
+  CHECK(imio_test::series_names(dir / "nomake.ndpi") == std::vector<std::string>{"generic:", "generic:", "generic:"});
   CHECK_FALSE(imio::immeta(dir / "nomake.ndpi", {.plugin = "libtiff"}).get<bool>("is_ndpi"));
   // A difference: a label that is no text names the pyramid `Baseline`.
-  CHECK(names_of(dir / "numlabel.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:Macro", "ndpi:Map"});
+  CHECK(imio_test::series_names(dir / "numlabel.ndpi") == std::vector<std::string>{"ndpi:Baseline", "ndpi:Macro", "ndpi:Map"});
   CHECK(warnings.messages() == std::vector<std::string>{});
 
   // Cut anywhere: a clear imio error or what the cut file holds, never a crash.

@@ -66,14 +66,6 @@ fluo = scn([('Fluo', [(0, 0, 0, 0, (96, 128)), (0, 1, 0, 1, (96, 128)), (1, 1, 0
 write('fluo.scn.tif', FLUO, fluo)
 )";
 
-std::vector<std::string> names_of(const fs::path& path) {
-  std::vector<std::string> out;
-  for (const imio::Value& s : imio::immeta(path, {.plugin = "libtiff"}).get<imio::Value::List>("series")) {
-    out.push_back(s.ref<imio::Dict>().get<std::string>("kind") + ":" + s.ref<imio::Dict>().get<std::string>("name"));
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("libtiff: Leica SCN slides follow tifffile's SCN series, names and levels", "[libtiff][scn][level]") {
@@ -93,8 +85,8 @@ with tifffile.TiffFile(path('fluo.scn.tif')) as tif:
   CHECK(imio_test::check_series_like_tifffile(dir / "bright.scn.tif") == std::vector<int>{3, 1});
   CHECK(imio_test::check_series_like_tifffile(dir / "fluo.scn.tif") == std::vector<int>{2, 1});
   CHECK(warnings.messages() == std::vector<std::string>{});
-  CHECK(names_of(dir / "bright.scn.tif") == std::vector<std::string>{"scn:Slide 1", "scn:Unknown"});
-  CHECK(names_of(dir / "fluo.scn.tif") == std::vector<std::string>{"scn:Fluo", "scn:Macro"});
+  CHECK(imio_test::series_names(dir / "bright.scn.tif") == std::vector<std::string>{"scn:Slide 1", "scn:Unknown"});
+  CHECK(imio_test::series_names(dir / "fluo.scn.tif") == std::vector<std::string>{"scn:Fluo", "scn:Macro"});
   CHECK(imio::improps(dir / "fluo.scn.tif", {.plugin = "libtiff", .kwargs = {{"level", 1}}}).shape == Shape{2, 64, 48});
   CHECK(imio::immeta(dir / "fluo.scn.tif", {.plugin = "libtiff"}).get<bool>("is_scn"));
 }
@@ -120,7 +112,7 @@ write('empty.scn.tif', BRIGHT, '<scn></scn>')
     imio_test::WarningCapture warnings;
     const fs::path path = dir / (std::string(name) + ".scn.tif");
     // Generic series: the pages as tifffile groups them without the XML.
-    const auto names = names_of(path);
+    const auto names = imio_test::series_names(path);
     REQUIRE_FALSE(names.empty());
     for (const std::string& n : names) CHECK(n == "generic:");
     CHECK(imio::imread(path, {.plugin = "libtiff"}).shape() == (std::string(name) == "missing" ? Shape{2, 128, 96} : Shape{512, 384, 3}));

@@ -91,4 +91,13 @@ inline std::vector<int> check_series_like_tifffile(const std::filesystem::path& 
   return counts;
 }
 
+/// Each series of immeta's file-level `series` as "kind:name", in order.
+inline std::vector<std::string> series_names(const std::filesystem::path& path) {
+  std::vector<std::string> out;
+  for (const imio::Value& s : imio::immeta(path, {.plugin = "libtiff"}).get<imio::Value::List>("series")) {
+    out.push_back(s.ref<imio::Dict>().get<std::string>("kind") + ":" + s.ref<imio::Dict>().get<std::string>("name"));
+  }
+  return out;
+}
+
 }  // namespace imio_test
