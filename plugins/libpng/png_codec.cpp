@@ -94,14 +94,78 @@ bool read_rows(png_structp png, png_bytepp rows) {
   return true;
 }
 
+// Step 2 one row at a time (a non-interlaced image), into `row`.
+bool read_one_row(png_structp png, png_bytep row) {
+  if (setjmp(png_jmpbuf(png))) return false;
+  png_read_row(png, row, nullptr);
+  return true;
+}
+
 [[noreturn]] void fail(const ReadCtx& ctx) {
   throw DecodeError(fmt::format("libpng: {}", ctx.error.message));
 }
 
-// Pillow's L for 2- and 4-bit gray: v × 85, v × 17 (spec §5.1.4).
-void scale_gray(std::byte* p, std::size_t n, int bit_depth) {
-  const unsigned factor = bit_depth == 2 ? 85u : 17u;
-  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<std::byte>(static_cast<unsigned>(p[i]) * factor);
+// Pillow's L for 2- and 4-bit gray: v × 85, v × 17 (spec §5.1.4), applied
+// to each row as the decoder finishes it, before the sink behind sees it.
+class ScaledGray final : public RowSink {
+ public:
+  ScaledGray(RowSink& inner, std::size_t row_bytes, int bit_depth)
+      : inner_(inner), row_bytes_(row_bytes), factor_(bit_depth == 2 ? 85u : 17u) {}
+  std::byte* row(std::size_t y) override { return inner_.row(y); }
+  void done(std::size_t n) override {
+    for (; scaled_ < n; ++scaled_) {
+      std::byte* p = inner_.row(scaled_);
+      for (std::size_t i = 0; i < row_bytes_; ++i) p[i] = static_cast<std::byte>(static_cast<unsigned>(p[i]) * factor_);
+    }
+    inner_.done(n);
+  }
+  void restart() override {
+    scaled_ = 0;
+    inner_.restart();
+  }
+  bool rows_stay() const override { return inner_.rows_stay(); }
+
+ private:
+  RowSink& inner_;
+  std::size_t row_bytes_, scaled_ = 0;
+  unsigned factor_;
+};
+
+// libpng decodes every row of the image (its checks cover all of them);
+// the region's rows go to the sink. Rows pass one at a time through a row
+// buffer, except for an interlaced image, whose passes need every row at
+// once: straight into the sink's rows when it covers the image and they
+// stay, else into a buffer of the whole image.
+void libpng_rows(png_structp png, const ReadCtx& ctx, const RawLayout& layout, int interlace, const Region& region,
+                 RowSink& sink) {
+  const std::size_t row_bytes = layout.row_bytes();
+  const std::size_t px = static_cast<std::size_t>(layout.channels * layout.sample_bytes);
+  const std::size_t first = region.left * px, count = region.width() * px;
+  if (interlace != 0) {
+    const bool direct = region.covers(layout) && sink.rows_stay();
+    std::vector<std::byte> full(direct ? 0 : layout.total_bytes());
+    std::vector<png_bytep> rows(layout.height);
+    for (std::size_t y = 0; y < layout.height; ++y) {
+      rows[y] = reinterpret_cast<png_bytep>(direct ? sink.row(y) : full.data() + y * row_bytes);
+    }
+    if (!read_rows(png, rows.data())) fail(ctx);
+    if (direct) return;
+    for (std::size_t y = region.top; y < region.bottom; ++y) {
+      std::memcpy(sink.row(y - region.top), full.data() + y * row_bytes + first, count);
+      sink.done(y - region.top + 1);
+    }
+    return;
+  }
+  std::vector<std::byte> one(row_bytes);
+  for (std::size_t y = 0; y < layout.height; ++y) {
+    const bool inside = y >= region.top && y < region.bottom;
+    // A row of the whole width in the region goes straight to the sink.
+    std::byte* target = inside && count == row_bytes ? sink.row(y - region.top) : one.data();
+    if (!read_one_row(png, reinterpret_cast<png_bytep>(target))) fail(ctx);
+    if (!inside) continue;
+    if (target == one.data()) std::memcpy(sink.row(y - region.top), one.data() + first, count);
+    sink.done(y - region.top + 1);
+  }
 }
 
 // ---------------------------------------------------------------- writing
@@ -235,6 +299,12 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
 
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
             const Region& region, std::byte* dst, bool bounded_memory) {
+  BlockSink sink(dst, region.layout(layout).row_bytes());
+  decode(png, layout, bit_depth, color_type, region, sink, bounded_memory);
+}
+
+void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
+            const Region& region, RowSink& out, bool bounded_memory) {
   ReadCtx ctx;
   ctx.data = png.data();
   ctx.size = png.size();
@@ -245,26 +315,18 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
     throw DecodeError(fmt::format("libpng decodes rows of {} bytes, expected {}", row_bytes, layout.row_bytes()));
   }
   const RawLayout part = region.layout(layout);
+  const bool scaled = color_type == 0 && (bit_depth == 2 || bit_depth == 4);
+  ScaledGray gray(out, part.row_bytes(), bit_depth);
+  RowSink& sink = scaled ? static_cast<RowSink&>(gray) : out;
   // libpng has read the header and every chunk before IDAT (with their
   // checks and warnings); the image data go to imio's decoder when it can
   // take them, else libpng carries on from the first IDAT.
   const int interlace = png_get_interlace_type(rs.png(), rs.info());
-  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, region, dst, bounded_memory)) {
-    // libpng decodes whole images: a region is cut from a buffer of its own.
-    const bool whole = region.covers(layout);
-    std::vector<std::byte> full(whole ? 0 : layout.total_bytes());
-    std::byte* image = whole ? dst : full.data();
-    std::vector<png_bytep> rows(layout.height);
-    for (std::size_t y = 0; y < layout.height; ++y) rows[y] = reinterpret_cast<png_bytep>(image + y * row_bytes);
-    if (!read_rows(rs.png(), rows.data())) fail(ctx);
-    if (!whole) {
-      const std::size_t px = static_cast<std::size_t>(layout.channels * layout.sample_bytes);
-      for (std::size_t y = 0; y < part.height; ++y) {
-        std::memcpy(dst + y * part.row_bytes(), image + (region.top + y) * row_bytes + region.left * px, part.row_bytes());
-      }
-    }
+  if (!idat_decoder_enabled() || !decode_idat(png, layout, bit_depth, color_type, interlace, region, sink, bounded_memory)) {
+    sink.restart();
+    libpng_rows(rs.png(), ctx, layout, interlace, region, sink);
   }
-  if (color_type == 0 && (bit_depth == 2 || bit_depth == 4)) scale_gray(dst, part.total_bytes(), bit_depth);
+  sink.done(part.height);
 }
 
 void encode(const EncodeJob& job, const std::function<void(const std::byte*, std::size_t)>& out) {

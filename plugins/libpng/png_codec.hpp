@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +41,40 @@ struct Region {
 /// The whole image as a Region.
 inline Region whole_region(const RawLayout& l) { return {0, 0, l.width, l.height}; }
 
+/// Where a decode lays out the rows of its region (RawLayout's samples,
+/// region.layout(layout).row_bytes() each): in one block, at the end of the
+/// rows of a wider result, or through a bounded band (png_sinks.hpp).
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  /// Where region row `y` goes.
+  virtual std::byte* row(std::size_t y) = 0;
+  /// Rows below `n` are complete and the decoder reads them no more (it
+  /// reads back the row above the one it unfilters). `n` never decreases
+  /// between restarts; the last call gives the region's height.
+  virtual void done(std::size_t n) = 0;
+  /// The decode starts over from row 0 (libpng takes over from imio's
+  /// decoder): rows already handed over will be written again.
+  virtual void restart() = 0;
+  /// True when every row(y) is memory of its own for the whole decode, as
+  /// libpng's decode of an interlaced image needs.
+  virtual bool rows_stay() const = 0;
+};
+
+/// A RowSink for rows one after the other in one block.
+class BlockSink final : public RowSink {
+ public:
+  BlockSink(std::byte* dst, std::size_t row_bytes) : dst_(dst), row_bytes_(row_bytes) {}
+  std::byte* row(std::size_t y) override { return dst_ + y * row_bytes_; }
+  void done(std::size_t) override {}
+  void restart() override {}
+  bool rows_stay() const override { return true; }
+
+ private:
+  std::byte* dst_;
+  std::size_t row_bytes_;
+};
+
 /// Decodes the complete PNG stream `png` into `dst` (layout.total_bytes()).
 /// Throws DecodeError with libpng's reason.
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, std::byte* dst);
@@ -51,6 +87,12 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
 /// decoder allocates nothing in proportion to the image.
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
             const Region& region, std::byte* dst, bool bounded_memory = false);
+
+/// The same, each row of the region handed to `sink`. libpng's decode of an
+/// interlaced image into a sink whose rows do not stay goes through a
+/// buffer of the whole image.
+void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
+            const Region& region, RowSink& sink, bool bounded_memory);
 
 /// A text chunk to write.
 struct TextChunk {

@@ -260,7 +260,6 @@ struct Rows {
   int bpp = 1;             // §9.2: bytes per complete pixel, at least 1
   int depth = 8;
   std::size_t first = 0, count = 0;  // the region's columns: bytes (8/16-bit) or samples (1/2/4-bit)
-  std::size_t out_row = 0;           // bytes of one output row
   bool whole_width = false;
 
   // Lays out the region's columns of the reconstructed row `row`.
@@ -285,20 +284,25 @@ const std::uint8_t* zero_row(std::size_t n) {
 
 // The rows of the whole inflated stream `filtered`, unfiltered down to the
 // region's last one.
-bool unfilter_all(std::uint8_t* filtered, const Rows& g, const Region& r, std::uint8_t* out) {
+bool unfilter_all(std::uint8_t* filtered, const Rows& g, const Region& r, RowSink& sink) {
   const std::uint8_t* prev = zero_row(g.stored);
   for (std::size_t y = 0; y < r.bottom; ++y) {
     std::uint8_t* row = filtered + y * g.stride;
     if (y >= r.top && g.depth == 8 && g.whole_width) {
-      // Straight into the result: copied, then unfiltered against the row above.
-      std::uint8_t* o = out + (y - r.top) * g.out_row;
+      // Straight into the result: copied, then unfiltered against the row
+      // above, which the sink keeps until this one is done.
+      auto* o = reinterpret_cast<std::uint8_t*>(sink.row(y - r.top));
       std::memcpy(o, row + 1, g.stored);
       if (!unfilter_row(row[0], o, prev, g.stored, g.bpp)) return false;
       prev = o;
+      sink.done(y - r.top);
       continue;
     }
     if (!unfilter_row(row[0], row + 1, prev, g.stored, g.bpp)) return false;
-    if (y >= r.top) g.emit(row + 1, out + (y - r.top) * g.out_row);
+    if (y >= r.top) {
+      g.emit(row + 1, reinterpret_cast<std::uint8_t*>(sink.row(y - r.top)));
+      sink.done(y - r.top + 1);
+    }
     prev = row + 1;
   }
   return true;
@@ -314,7 +318,7 @@ constexpr std::size_t kWindow = std::size_t{256} << 10;
 // holds the reconstructed row above the batch; inflating stops after the
 // region's last row.
 bool stream_rows(const std::vector<std::span<const std::byte>>& parts, const Rows& g, const Region& r,
-                 std::size_t height, std::uint8_t* out, Scratch& scratch) {
+                 std::size_t height, RowSink& sink, Scratch& scratch) {
   z_stream* z = kept_inflater();
   if (z == nullptr) return false;
   ChunkStream in(parts, z);
@@ -327,7 +331,10 @@ bool stream_rows(const std::vector<std::span<const std::byte>>& parts, const Row
     for (std::size_t i = 1; i <= n; ++i, ++y) {
       std::uint8_t* row = window + i * g.stride;
       if (!unfilter_row(row[0], row + 1, window + (i - 1) * g.stride + 1, g.stored, g.bpp)) return false;
-      if (y >= r.top) g.emit(row + 1, out + (y - r.top) * g.out_row);
+      if (y >= r.top) {
+        g.emit(row + 1, reinterpret_cast<std::uint8_t*>(sink.row(y - r.top)));
+        sink.done(y - r.top + 1);
+      }
     }
     std::memcpy(window + 1, window + n * g.stride + 1, g.stored);
   }
@@ -351,7 +358,7 @@ Path forced_path() {
 
 // `bounded_memory` matters only with libdeflate: without it every image streams.
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 const Region& region, std::byte* dst, [[maybe_unused]] bool bounded_memory) {
+                 const Region& region, RowSink& sink, [[maybe_unused]] bool bounded_memory) {
   if (interlace != 0 || layout.width == 0 || layout.height == 0) return false;
   if (region.left >= region.right || region.top >= region.bottom || region.right > layout.width ||
       region.bottom > layout.height) {
@@ -375,13 +382,11 @@ bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bi
     g.first = region.left * pixel_samples;
     g.count = region.width() * pixel_samples;
   }
-  g.out_row = region.layout(layout).row_bytes();
   g.whole_width = region.left == 0 && region.right == layout.width;
   const std::size_t height = layout.height, total = g.stride * height;
   // A stream declaring a window below 32 KiB goes to libpng unless the
   // whole image fits in it (window_fits).
   if (!window_fits(parts.front()[0], total)) return false;
-  auto* out = reinterpret_cast<std::uint8_t*>(dst);
   Scratch scratch;
 #ifdef IMIO_PNG_LIBDEFLATE
   // libdeflate inflates about twice as fast as zlib but only whole streams,
@@ -401,11 +406,11 @@ bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bi
   if (path == Path::whole) {
     std::uint8_t* filtered = scratch.get(1, total);
     if (!inflate_all(parts, filtered, total, scratch)) return false;
-    return unfilter_all(filtered, g, region, out);
+    return unfilter_all(filtered, g, region, sink);
   }
 #endif
   if (g.stride > 0xffffffffu) return false;  // zlib counts output in 32 bits
-  return stream_rows(parts, g, region, height, out, scratch);
+  return stream_rows(parts, g, region, height, sink, scratch);
 }
 
 bool idat_decoder_enabled() noexcept {

@@ -15,11 +15,10 @@
 namespace imio::png {
 
 /// Decodes the region `region` of the image data of the PNG stream `png`
-/// (signature included) into `dst` (region.layout(layout).total_bytes(),
-/// RawLayout's layout before the 2/4-bit gray scaling). Rows below the
-/// region are not unfiltered and, where the stream is inflated piece by
+/// (signature included), in RawLayout's layout before the 2/4-bit gray
+/// scaling. Rows below the region are not unfiltered and, where the stream is inflated piece by
 /// piece, not inflated either; only the region's columns are laid out.
-/// Returns false, with `dst` in an unspecified state, when the image is
+/// Returns false, with the sink's rows in an unspecified state, when the image is
 /// interlaced or the data are not one clean zlib stream of the expected
 /// size: an IDAT CRC or the Adler-32 does not match, the stream is corrupt,
 /// short, followed by more data, or uses a window larger than its header
@@ -27,8 +26,10 @@ namespace imio::png {
 /// early sees only the data it inflated; every IDAT CRC is checked.)
 /// With `bounded_memory` (imread_into) large images allocate nothing: they
 /// are inflated a few rows at a time.
+/// Each row of the region goes to `sink` (png_codec.hpp); a false return
+/// may follow some done() calls.
 bool decode_idat(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type, int interlace,
-                 const Region& region, std::byte* dst, bool bounded_memory);
+                 const Region& region, RowSink& sink, bool bounded_memory);
 
 /// False when the environment variable IMIO_PNG_LIBPNG_ONLY is set to a
 /// non-empty value: every image then goes through libpng (the tests compare

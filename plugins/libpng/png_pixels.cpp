@@ -12,19 +12,22 @@
 namespace imio::png {
 namespace {
 
-struct Rgba {
-  std::uint8_t r, g, b, a;
-};
-
 // ITU-R 601-2 luma in Pillow's 16-bit fixed point (spec §5.1.3).
 std::uint8_t luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
   return static_cast<std::uint8_t>((19595u * r + 38470u * g + 7471u * b + 0x8000u) >> 16);
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: RowConverter (png_pixels.hpp) holds one.
+struct Rgba {
+  std::uint8_t r, g, b, a;
+};
+
 // Pillow's native 8-bit view of every pixel, with its transparency rules.
 class Native {
  public:
-  Native(const Chunks& c, const RawLayout& raw, const std::byte* src) : c_(c), raw_(raw), src_(src) {
+  Native(const Chunks& c, const RawLayout& raw) : c_(c), raw_(raw) {
     const Header& h = c.ihdr;
     for (int i = 0; i < 256; ++i) {
       // Pillow's palette starts as a gray ramp; PLTE overwrites its head.
@@ -45,45 +48,45 @@ class Native {
 
   bool is_gray() const { return c_.ihdr.color_type == 0 || c_.ihdr.color_type == 4; }
 
-  std::uint32_t sample(std::size_t i, int k) const {
+  std::uint32_t sample(const std::byte* src, std::size_t i, int k) const {
     if (raw_.sample_bytes == 2) {
       std::uint16_t v;
-      std::memcpy(&v, src_ + (i * raw_.channels + k) * 2, 2);
+      std::memcpy(&v, src + (i * static_cast<std::size_t>(raw_.channels) + static_cast<std::size_t>(k)) * 2, 2);
       return v;
     }
-    return static_cast<std::uint8_t>(src_[i * raw_.channels + k]);
+    return static_cast<std::uint8_t>(src[i * static_cast<std::size_t>(raw_.channels) + static_cast<std::size_t>(k)]);
   }
 
-  std::uint8_t index(std::size_t i) const { return static_cast<std::uint8_t>(src_[i]); }
+  const Rgba& palette_entry(std::uint8_t index) const { return pal_[index]; }
 
   // The pixel as Pillow's convert() sees it (16-bit colour → high byte,
   // 16-bit gray "I" clipped to 255, 1-bit → 0/255). `transparent` applies
   // convert_transparent (L/1/I → LA/RGBA, RGB → RGBA) or palette alpha.
-  Rgba pixel(std::size_t i, bool transparent) const {
+  Rgba pixel(const std::byte* src, std::size_t i, bool transparent) const {
     const Header& h = c_.ihdr;
     switch (h.color_type) {
       case 0: {
-        const std::uint32_t s = sample(i, 0);
+        const std::uint32_t s = sample(src, i, 0);
         std::uint8_t v = h.bit_depth == 1 ? (s ? 255 : 0) : static_cast<std::uint8_t>(std::min<std::uint32_t>(s, 255));
         const bool clear = transparent && trns_gray_ && *trns_gray_ == v;
         return {v, v, v, static_cast<std::uint8_t>(clear ? 0 : 255)};
       }
       case 4: {
         const int shift = raw_.sample_bytes == 2 ? 8 : 0;
-        const auto v = static_cast<std::uint8_t>(sample(i, 0) >> shift);
-        return {v, v, v, static_cast<std::uint8_t>(sample(i, 1) >> shift)};
+        const auto v = static_cast<std::uint8_t>(sample(src, i, 0) >> shift);
+        return {v, v, v, static_cast<std::uint8_t>(sample(src, i, 1) >> shift)};
       }
       case 2:
       case 6: {
         const int shift = raw_.sample_bytes == 2 ? 8 : 0;
-        const auto r = static_cast<std::uint8_t>(sample(i, 0) >> shift), g = static_cast<std::uint8_t>(sample(i, 1) >> shift),
-                   b = static_cast<std::uint8_t>(sample(i, 2) >> shift);
-        std::uint8_t a = h.color_type == 6 ? static_cast<std::uint8_t>(sample(i, 3) >> shift) : 255;
+        const auto r = static_cast<std::uint8_t>(sample(src, i, 0) >> shift), g = static_cast<std::uint8_t>(sample(src, i, 1) >> shift),
+                   b = static_cast<std::uint8_t>(sample(src, i, 2) >> shift);
+        std::uint8_t a = h.color_type == 6 ? static_cast<std::uint8_t>(sample(src, i, 3) >> shift) : 255;
         if (transparent && trns_rgb_ && (*trns_rgb_)[0] == r && (*trns_rgb_)[1] == g && (*trns_rgb_)[2] == b) a = 0;
         return {r, g, b, a};
       }
       default: {
-        Rgba p = pal_[index(i)];
+        Rgba p = pal_[static_cast<std::uint8_t>(src[i])];
         if (!transparent) p.a = 255;
         return p;
       }
@@ -91,12 +94,13 @@ class Native {
   }
 
   const Chunks& c_;
-  const RawLayout& raw_;
-  const std::byte* src_;
+  RawLayout raw_;
   std::array<Rgba, 256> pal_{};
   std::optional<std::uint16_t> trns_gray_;
   std::optional<std::array<std::uint16_t, 3>> trns_rgb_;
 };
+
+namespace {
 
 [[noreturn]] void unsupported(const std::string& from, const std::string& to) {
   throw ArgumentError(fmt::format("mode '{}': conversion from {} to {} is not supported by the libpng plugin", to, from, to));
@@ -152,64 +156,92 @@ OutSpec out_spec(const Chunks& c, const std::optional<std::string>& mode) {
   throw ArgumentError(fmt::format("mode '{}' is not one the libpng plugin produces (L, LA, RGB, RGBA, P, 1, I;16)", *mode));
 }
 
-void convert(const Chunks& c, const RawLayout& raw, const std::byte* src, const std::optional<std::string>& mode,
-             std::byte* dst) {
+// What a row conversion does, decided once per read.
+enum class RowConverter::Kind { copy, palette_rgb, bilevel_p, l, la, rgb, rgba };
+
+RowConverter::RowConverter(const Chunks& c, const RawLayout& raw, const std::optional<std::string>& mode)
+    : native_(std::make_unique<Native>(c, raw)), in_bytes_(static_cast<std::size_t>(raw.channels * raw.sample_bytes)) {
   const Header& h = c.ihdr;
-  const std::size_t n = std::size_t{raw.width} * raw.height;
-  auto* out = reinterpret_cast<std::uint8_t*>(dst);
+  const OutSpec spec = out_spec(c, mode);
+  out_bytes_ = static_cast<std::size_t>(std::max(spec.channels, 1)) * itemsize(spec.dtype);
+  gray_ = h.color_type == 0 || h.color_type == 4;
+  // RGB → LA drops a tRNS colour; gray and palette sources keep it.
+  transparent_ = h.color_type != 2;
   if (!mode) {
-    if (h.color_type != 3) {
-      std::memcpy(dst, src, raw.total_bytes());
-      return;
-    }
-    Native px(c, raw, src);
-    for (std::size_t i = 0; i < n; ++i) {
-      const Rgba p = px.pixel(i, false);
-      out[3 * i] = p.r;
-      out[3 * i + 1] = p.g;
-      out[3 * i + 2] = p.b;
-    }
-    return;
+    kind_ = h.color_type == 3 ? Kind::palette_rgb : Kind::copy;
+  } else if (*mode == "1" || *mode == "P" || *mode == "I;16") {
+    // Same samples, reinterpreted; 1-bit gray as P is 0/255.
+    kind_ = *mode == "P" && h.color_type == 0 && h.bit_depth == 1 ? Kind::bilevel_p : Kind::copy;
+  } else if (*mode == "L") {
+    kind_ = Kind::l;
+  } else if (*mode == "LA") {
+    kind_ = Kind::la;
+  } else if (*mode == "RGB") {
+    kind_ = h.color_type == 3 ? Kind::palette_rgb : Kind::rgb;
+  } else {
+    kind_ = Kind::rgba;
   }
-  Native px(c, raw, src);
-  const std::string& m = *mode;
-  if (m == "1" || m == "P" || m == "I;16") {
-    if (m == "P" && h.color_type == 0 && h.bit_depth == 1) {
+}
+
+RowConverter::~RowConverter() = default;
+
+// Every pixel is read before its result is written, left to right: `src`
+// may lie at the end of dst's row (convert_in_place).
+void RowConverter::operator()(const std::byte* src, std::byte* dst, std::size_t n) const {
+  const Native& px = *native_;
+  auto* out = reinterpret_cast<std::uint8_t*>(dst);
+  switch (kind_) {
+    case Kind::copy:
+      if (src != dst) std::memmove(dst, src, n * in_bytes_);
+      return;
+    case Kind::palette_rgb:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Rgba& p = px.palette_entry(static_cast<std::uint8_t>(src[i]));
+        out[3 * i] = p.r;
+        out[3 * i + 1] = p.g;
+        out[3 * i + 2] = p.b;
+      }
+      return;
+    case Kind::bilevel_p:
       for (std::size_t i = 0; i < n; ++i) out[i] = src[i] != std::byte{0} ? 255 : 0;
       return;
-    }
-    std::memcpy(dst, src, raw.total_bytes());  // same samples, reinterpreted
-    return;
+    case Kind::l:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Rgba p = px.pixel(src, i, false);
+        out[i] = gray_ ? p.r : luma(p.r, p.g, p.b);
+      }
+      return;
+    case Kind::la:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Rgba p = px.pixel(src, i, transparent_);
+        out[2 * i] = gray_ ? p.r : luma(p.r, p.g, p.b);
+        out[2 * i + 1] = p.a;
+      }
+      return;
+    case Kind::rgb:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Rgba p = px.pixel(src, i, false);
+        out[3 * i] = p.r;
+        out[3 * i + 1] = p.g;
+        out[3 * i + 2] = p.b;
+      }
+      return;
+    case Kind::rgba:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Rgba p = px.pixel(src, i, true);
+        out[4 * i] = p.r;
+        out[4 * i + 1] = p.g;
+        out[4 * i + 2] = p.b;
+        out[4 * i + 3] = p.a;
+      }
+      return;
   }
-  if (m == "L") {
-    for (std::size_t i = 0; i < n; ++i) {
-      const Rgba p = px.pixel(i, false);
-      out[i] = px.is_gray() ? p.r : luma(p.r, p.g, p.b);
-    }
-  } else if (m == "LA") {
-    // RGB → LA drops a tRNS colour; gray and palette sources keep it.
-    const bool transparent = h.color_type != 2;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Rgba p = px.pixel(i, transparent);
-      out[2 * i] = px.is_gray() ? p.r : luma(p.r, p.g, p.b);
-      out[2 * i + 1] = p.a;
-    }
-  } else if (m == "RGB") {
-    for (std::size_t i = 0; i < n; ++i) {
-      const Rgba p = px.pixel(i, false);
-      out[3 * i] = p.r;
-      out[3 * i + 1] = p.g;
-      out[3 * i + 2] = p.b;
-    }
-  } else {  // RGBA
-    for (std::size_t i = 0; i < n; ++i) {
-      const Rgba p = px.pixel(i, true);
-      out[4 * i] = p.r;
-      out[4 * i + 1] = p.g;
-      out[4 * i + 2] = p.b;
-      out[4 * i + 3] = p.a;
-    }
-  }
+}
+
+void convert(const Chunks& c, const RawLayout& raw, const std::byte* src, const std::optional<std::string>& mode,
+             std::byte* dst) {
+  // Every conversion is pixel by pixel: the canvas is one long row.
+  RowConverter(c, raw, mode)(src, dst, std::size_t{raw.width} * raw.height);
 }
 
 NDArray apply_gamma(const NDArray& image, double gamma, const Request& request) {

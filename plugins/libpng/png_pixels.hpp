@@ -5,6 +5,7 @@
 
 #include <imio/plugin.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,38 @@ std::string native_mode(const Header& h);
 /// What a frame becomes, with `mode` (nullopt: the default). Throws
 /// ArgumentError for a mode imio cannot produce from this file.
 OutSpec out_spec(const Chunks& c, const std::optional<std::string>& mode);
+
+class Native;
+
+/// Converts rows of decoded samples (RawLayout) into rows of the result
+/// (laid out as out_spec says), one row at a time: what `convert` does to a
+/// canvas, for decoders that hand over rows (png_sinks.hpp). Built once per
+/// read; holds the palette and transparency tables.
+class RowConverter {
+ public:
+  /// `mode` must be one out_spec accepts for `c`.
+  RowConverter(const Chunks& c, const RawLayout& raw, const std::optional<std::string>& mode);
+  ~RowConverter();
+  RowConverter(const RowConverter&) = delete;
+  RowConverter& operator=(const RowConverter&) = delete;
+
+  /// Bytes of one decoded pixel and of one result pixel.
+  std::size_t in_pixel_bytes() const { return in_bytes_; }
+  std::size_t out_pixel_bytes() const { return out_bytes_; }
+
+  /// Converts `n` pixels from `src` into `dst`. Pixels are read before their
+  /// results are written, left to right, so `src` may be the last
+  /// n × in_pixel_bytes() bytes of dst's n × out_pixel_bytes() when the
+  /// result is at least as wide (conversion in place).
+  void operator()(const std::byte* src, std::byte* dst, std::size_t n) const;
+
+ private:
+  enum class Kind;
+  std::unique_ptr<Native> native_;
+  std::size_t in_bytes_ = 1, out_bytes_ = 1;
+  Kind kind_{};
+  bool gray_ = false, transparent_ = false;
+};
 
 /// Converts one decoded canvas into `dst` (laid out as out_spec says).
 void convert(const Chunks& c, const RawLayout& raw, const std::byte* src, const std::optional<std::string>& mode,

@@ -17,6 +17,7 @@
 #include "png_codec.hpp"
 #include "png_metadata.hpp"
 #include "png_pixels.hpp"
+#include "png_sinks.hpp"
 #include "png_writer.hpp"
 
 namespace imio {
@@ -184,21 +185,27 @@ class PngReader final : public Plugin {
     return *file_;
   }
 
-  // The still image (its crop region): straight into the result when no
-  // conversion is needed.
+  // The still image (its crop region), straight into the result: each row
+  // converted as it is decoded (png_sinks.hpp) when a conversion is needed.
   NDArray decode_still(const ReadArgs& a, const OutSpec& spec) {
     const Header& h = chunks_.ihdr;
     const RawLayout layout = raw_layout(h.width, h.height, h.bit_depth, h.color_type);
     const Region r = stored_region(a);
     const RawLayout part = r.layout(layout);
     NDArray out = request_.allocate(spec.frame_shape(part.height, part.width), spec.dtype);
+    const bool into = request_.fills_caller_memory();
     if (!a.mode && h.color_type != 3) {
-      decode(file(), layout, h.bit_depth, h.color_type, r, out.bytes(), request_.fills_caller_memory());
+      decode(file(), layout, h.bit_depth, h.color_type, r, out.bytes(), into);
       return out;
     }
-    NDArray raw = request_.allocate({part.total_bytes()}, DType::uint8);
-    decode(file(), layout, h.bit_depth, h.color_type, r, raw.bytes(), request_.fills_caller_memory());
-    convert(chunks_, part, raw.bytes(), a.mode, out.bytes());
+    const RowConverter convert(chunks_, part, a.mode);
+    if (convert.out_pixel_bytes() >= convert.in_pixel_bytes()) {
+      InPlaceSink sink(out.bytes(), part.width, convert);
+      decode(file(), layout, h.bit_depth, h.color_type, r, sink, into);
+    } else {
+      BandSink sink(out.bytes(), part.width, part.height, convert);
+      decode(file(), layout, h.bit_depth, h.color_type, r, sink, into);
+    }
     return out;
   }
 

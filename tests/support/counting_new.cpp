@@ -8,6 +8,8 @@ namespace {
 
 std::atomic<std::size_t> g_threshold{0};  // 0: not counting
 std::atomic<std::size_t> g_count{0};
+std::atomic<bool> g_plain_on{false};
+std::atomic<std::size_t> g_plain_largest{0};
 
 void* aligned(std::size_t n, std::align_val_t al) {
   const auto a = static_cast<std::size_t>(al);
@@ -18,7 +20,25 @@ void* aligned(std::size_t n, std::align_val_t al) {
   return p;
 }
 
+void* plain(std::size_t n) {
+  if (g_plain_on.load(std::memory_order_relaxed)) {
+    std::size_t seen = g_plain_largest.load(std::memory_order_relaxed);
+    while (n > seen && !g_plain_largest.compare_exchange_weak(seen, n)) {
+    }
+  }
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
 }  // namespace
+
+void* operator new(std::size_t n) { return plain(n); }
+void* operator new[](std::size_t n) { return plain(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 void* operator new(std::size_t n, std::align_val_t al) { return aligned(n, al); }
 void* operator new[](std::size_t n, std::align_val_t al) { return aligned(n, al); }
@@ -35,5 +55,12 @@ LargeAllocations::LargeAllocations(std::size_t min_bytes) {
 }
 LargeAllocations::~LargeAllocations() { g_threshold = 0; }
 std::size_t LargeAllocations::count() const { return g_count.load(); }
+
+PlainAllocations::PlainAllocations() {
+  g_plain_largest = 0;
+  g_plain_on = true;
+}
+PlainAllocations::~PlainAllocations() { g_plain_on = false; }
+std::size_t PlainAllocations::largest() const { return g_plain_largest.load(); }
 
 }  // namespace imio_test

@@ -1,6 +1,8 @@
 // Counts the arrays imio allocates: NDArray's buffers come from the aligned
 // global operator new, replaced in this test executable (the shared library
-// and its plugins bind to the executable's definition).
+// and its plugins bind to the executable's definition). The plain operator
+// new is replaced too, to see the largest working buffer (std::vector) a
+// call makes.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,18 @@ class LargeAllocations {
   LargeAllocations& operator=(const LargeAllocations&) = delete;
   /// How many were made so far.
   std::size_t count() const;
+};
+
+/// The largest plain (unaligned) allocation made while it lives: a working
+/// copy of an image would show here.
+class PlainAllocations {
+ public:
+  PlainAllocations();
+  ~PlainAllocations();
+  PlainAllocations(const PlainAllocations&) = delete;
+  PlainAllocations& operator=(const PlainAllocations&) = delete;
+  /// Bytes of the largest so far (0: none).
+  std::size_t largest() const;
 };
 
 }  // namespace imio_test

@@ -6,9 +6,9 @@
 // imio also runs with IMIO_PNG_LIBPNG_ONLY set ("imio/libpng": libpng
 // decodes the image data, as before imio's own IDAT decoder).
 //
-//   bench_libpng [--runs N] [--only NAME] [--small] [--decode]
+//   bench_libpng [--runs N] [--only NAME] [--small] [--decode] [--convert]
 //     NAME: a part of a file name; --small: only the 500 small files;
-//     --decode: only the decode tables
+//     --decode: only the decode tables; --convert: only the conversions
 //
 // "imio into" is imio::imread_into an array allocated once.
 //
@@ -18,6 +18,9 @@
 // from the file's bytes in memory. Then the per-call cost from a
 // path (issue #26 item 5): 500 PNGs of 64×64 RGB (tiles of astronaut.png)
 // read by imio::imread against a libpng FILE* loop, methods taking turns.
+// Then the conversions (palette images, `mode`): 12-megapixel images
+// generated here, imread and imread_into against libpng decoding the same
+// file (palette expanded to RGB by libpng), from memory.
 #include <imio/imio.hpp>
 
 #include "bench_timing.hpp"
@@ -338,21 +341,77 @@ void bench_small_files(const fs::path& corpus, int runs) {
   fs::remove_all(dir);
 }
 
+// A 3000 × 4000 image of `channels` samples: synthetic_12mp's gradients.
+imio::NDArray synthetic_12mp_channels(std::size_t channels) {
+  const imio::NDArray rgb = synthetic_12mp();
+  imio::NDArray a(channels == 1 ? imio::Shape{3000, 4000} : imio::Shape{3000, 4000, channels}, imio::DType::uint8);
+  const auto* s = rgb.data<std::uint8_t>();
+  auto* d = a.data<std::uint8_t>();
+  for (std::size_t i = 0, n = 3000 * 4000; i < n; ++i) {
+    for (std::size_t k = 0; k < channels; ++k) d[i * channels + k] = k < 3 ? s[i * 3 + k] : static_cast<std::uint8_t>(s[i * 3] ^ 0x5a);
+  }
+  return a;
+}
+
+// Palette images and `mode` conversions, from memory: imread and
+// imread_into against libpng decoding the file (palette → RGB), taking turns.
+void bench_conversions(int runs) {
+  struct Case {
+    const char* name;
+    std::size_t channels;
+    imio::Kwargs write, read;
+  };
+  const std::vector<Case> cases{{"P 8-bit -> RGB", 1, {{"mode", "P"}}, {}},
+                                {"P 4-bit -> RGB", 3, {{"bits", 4}}, {}},
+                                {"P 8-bit -> RGBA", 1, {{"mode", "P"}}, {{"mode", "RGBA"}}},
+                                {"P 8-bit -> L", 1, {{"mode", "P"}}, {{"mode", "L"}}},
+                                {"L -> RGB", 1, {}, {{"mode", "RGB"}}},
+                                {"RGB -> RGBA", 3, {}, {{"mode", "RGBA"}}},
+                                {"RGBA -> RGB", 4, {}, {{"mode", "RGB"}}},
+                                {"RGB -> L", 3, {}, {{"mode", "L"}}}};
+  std::printf("\nconversions, 12 MP from memory (best of %d, ms; ratios to libpng)\n%-18s %9s %9s %9s %9s %9s\n", runs,
+              "case", "libpng", "imio", "imio into", "imio/lib", "into/lib");
+  for (const Case& c : cases) {
+    const imio::Bytes png =
+        imio::imwrite("<bytes>", synthetic_12mp_channels(c.channels), {.extension = ".png", .kwargs = c.write}).value();
+    const std::vector<unsigned char> file(reinterpret_cast<const unsigned char*>(png.data()),
+                                          reinterpret_cast<const unsigned char*>(png.data()) + png.size());
+    const imio::ReadOptions options{.plugin = "libpng", .kwargs = c.read};
+    const imio::NDArray first = imio::imread(png, options);
+    imio::NDArray into(first.shape(), first.dtype());
+    std::vector<unsigned char> dst(3000 * 4000 * 4);
+    std::vector<png_bytep> rows(3000);
+    const std::vector<double> t =
+        turns_best_ms(runs, {{"libpng", wall([&] { decode_direct_memory(file, dst, rows); })},
+                             {"imio", wall([&] { keep(imio::imread(png, options)); })},
+                             {"imio into", wall([&] {
+                                imio::imread_into(png, into, options);
+                                keep(into);
+                              })}});
+    std::printf("%-18s %9.2f %9.2f %9.2f %9.3f %9.3f\n", c.name, t[0], t[1], t[2], t[1] / t[0], t[2] / t[0]);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 5;
   std::string only;
-  bool small_only = false, decode_only = false;
+  bool small_only = false, decode_only = false, convert_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[i + 1]));
     if (std::string(argv[i]) == "--only" && i + 1 < argc) only = argv[i + 1];
     if (std::string(argv[i]) == "--small") small_only = true;
     if (std::string(argv[i]) == "--decode") decode_only = true;
+    if (std::string(argv[i]) == "--convert") convert_only = true;
   }
   const fs::path corpus = IMIO_BENCH_CORPUS;
   if (small_only) {
     bench_small_files(corpus, runs);
+    return 0;
+  }
+  if (convert_only) {
+    bench_conversions(runs);
     return 0;
   }
   const fs::path tmp = fs::temp_directory_path() / "imio_bench_12mp.png";
@@ -413,5 +472,6 @@ int main(int argc, char** argv) {
   }
   fs::remove(tmp);
   bench_small_files(corpus, runs);
+  bench_conversions(runs);
   return 0;
 }
