@@ -1,17 +1,23 @@
 // Regions of interest for the crop tests of the plugins that read a part of
-// an image (libjpeg, libtiff): the box, its kwarg form, its text, the boxes
-// worth trying and the reference cut of a whole decode.
+// an image (libjpeg, libpng, libtiff): the box, its kwarg form, its text,
+// the boxes worth trying, the reference cut of a whole decode and the loop
+// that compares cropped reads with it.
 #pragma once
 
 #include <imio/ndarray.hpp>
+#include <imio/options.hpp>
 #include <imio/value.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "catch.hpp"
 
 namespace imio_test {
 
@@ -69,6 +75,28 @@ inline imio::NDArray cut(const imio::NDArray& a, const Box& b, std::size_t y_axi
     }
   }
   return out;
+}
+
+/// For each box of `list`: `read(kwargs)` with `base` plus the box as
+/// `crop` equals the box `to_whole(b)` (the box itself when empty) of
+/// `whole`, pixel for pixel, and `shape_of(kwargs)` (improps) gives its
+/// shape. `label` names the case in failure messages. Stops at the first
+/// box whose pixels differ.
+inline void check_crops(const imio::NDArray& whole, const std::vector<Box>& list, const imio::Kwargs& base,
+                        std::string_view label, const std::function<imio::NDArray(const imio::Kwargs&)>& read,
+                        const std::function<imio::Shape(const imio::Kwargs&)>& shape_of,
+                        const std::function<Box(const Box&)>& to_whole = {}) {
+  for (const Box& b : list) {
+    INFO(label << " crop " << box_text(b));
+    imio::Kwargs kw = base;
+    kw.emplace_back("crop", box_value(b));
+    const imio::NDArray got = read(kw);
+    const imio::NDArray want = cut(whole, to_whole ? to_whole(b) : b);
+    REQUIRE(got.shape() == want.shape());
+    REQUIRE(got.dtype() == want.dtype());
+    REQUIRE(std::memcmp(got.bytes(), want.bytes(), got.nbytes()) == 0);
+    CHECK(shape_of(kw) == got.shape());
+  }
 }
 
 }  // namespace imio_test

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ using imio::Value;
 using imio_test::Box;
 using imio_test::box_value;
 using imio_test::boxes;
+using imio_test::check_crops;
 using imio_test::box_text;
 using imio_test::contains;
 using imio_test::cut;
@@ -93,6 +95,11 @@ Bytes exif_orientation(int orientation) {
   return out;
 }
 
+// The pixels of the image scaled by 1/n that cover a box of the full-size one.
+std::function<Box(const Box&)> covering(std::size_t n) {
+  return [n](const Box& b) { return Box{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n}; };
+}
+
 fs::path corpus(const std::string& sub) {
   const fs::path root = imio_test::corpus_dir();
   return root.empty() ? fs::path() : root / sub;
@@ -107,14 +114,10 @@ TEST_CASE("libjpeg: a crop equals the same box of the whole decode, and improps 
       if (*mode != '\0') base.emplace_back("mode", mode);
       const NDArray whole = imio::imread(s.data, jpeg(base));
       const std::size_t h = whole.shape()[0], w = whole.shape()[1];
-      for (const Box& b : boxes(w, h, 7, 25)) {
-        INFO(s.name << " mode " << mode << " crop " << box_text(b));
-        imio::Kwargs kw = base;
-        kw.emplace_back("crop", box_value(b));
-        const NDArray got = imio::imread(s.data, jpeg(kw));
-        REQUIRE(same_pixels(got, cut(whole, b)));
-        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
-      }
+      check_crops(
+          whole, boxes(w, h, 7, 25), base, s.name + " mode " + mode,
+          [&](const imio::Kwargs& kw) { return imio::imread(s.data, jpeg(kw)); },
+          [&](const imio::Kwargs& kw) { return imio::improps(s.data, jpeg(kw)).shape; });
     }
   }
 }
@@ -125,14 +128,10 @@ TEST_CASE("libjpeg: crop with scale returns the scaled image's pixels that cover
     const std::size_t h = full.shape()[0], w = full.shape()[1];
     for (const auto& [scale, n] : std::vector<std::pair<Value, std::size_t>>{{0.5, 2}, {0.25, 4}, {"1/8", 8}}) {
       const NDArray whole = imio::imread(s.data, jpeg({{"scale", scale}}));
-      for (const Box& b : boxes(w, h, 11, 15)) {
-        INFO(s.name << " scale 1/" << n << " crop " << box_text(b));
-        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
-        const imio::Kwargs kw{{"scale", scale}, {"crop", box_value(b)}};
-        const NDArray got = imio::imread(s.data, jpeg(kw));
-        REQUIRE(same_pixels(got, cut(whole, covering)));
-        CHECK(imio::improps(s.data, jpeg(kw)).shape == got.shape());
-      }
+      check_crops(
+          whole, boxes(w, h, 11, 15), {{"scale", scale}}, s.name + " scale 1/" + std::to_string(n),
+          [&](const imio::Kwargs& kw) { return imio::imread(s.data, jpeg(kw)); },
+          [&](const imio::Kwargs& kw) { return imio::improps(s.data, jpeg(kw)).shape; }, covering(n));
     }
   }
 }
@@ -146,14 +145,11 @@ TEST_CASE("libjpeg: with rotate, the box is in the upright image's pixels", "[li
       const NDArray upright_full = imio::imread(file, jpeg({{"rotate", true}}));
       const NDArray upright = imio::imread(file, jpeg({{"rotate", true}, {"scale", scale}}));
       const std::size_t h = upright_full.shape()[0], w = upright_full.shape()[1];
-      for (const Box& b : boxes(w, h, 13, 10)) {
-        INFO("orientation " << orientation << " scale 1/" << n << " crop " << box_text(b));
-        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
-        const imio::Kwargs kw{{"rotate", true}, {"scale", scale}, {"crop", box_value(b)}};
-        const NDArray got = imio::imread(file, jpeg(kw));
-        REQUIRE(same_pixels(got, cut(upright, covering)));
-        CHECK(imio::improps(file, jpeg(kw)).shape == got.shape());
-      }
+      check_crops(
+          upright, boxes(w, h, 13, 10), {{"rotate", true}, {"scale", scale}},
+          "orientation " + std::to_string(orientation) + " scale 1/" + std::to_string(n),
+          [&](const imio::Kwargs& kw) { return imio::imread(file, jpeg(kw)); },
+          [&](const imio::Kwargs& kw) { return imio::improps(file, jpeg(kw)).shape; }, covering(n));
       // Without rotate the box is in the stored image's pixels.
       const NDArray stored = imio::imread(file, jpeg());
       const Box b{3, 5, 40, 17};

@@ -34,6 +34,7 @@ using imio_test::Box;
 using imio_test::box_text;
 using imio_test::box_value;
 using imio_test::boxes;
+using imio_test::check_crops;
 using imio_test::contains;
 using imio_test::cut;
 using imio_test::message_of;
@@ -177,14 +178,10 @@ TEST_CASE("libpng: a crop equals the same box of the whole decode, through every
           continue;  // a mode this file cannot be read in
         }
         const std::size_t h = whole.shape()[0], w = whole.shape()[1];
-        for (const Box& b : boxes(w, h, 7, 12)) {
-          INFO(d.name << ": " << s.name << " mode '" << mode << "' crop " << box_text(b));
-          imio::Kwargs kw = base;
-          kw.emplace_back("crop", box_value(b));
-          const NDArray got = imio::imread(s.data, png(kw));
-          REQUIRE(same_pixels(got, cut(whole, b)));
-          CHECK(imio::improps(s.data, png(kw)).shape == got.shape());
-        }
+        check_crops(
+            whole, boxes(w, h, 7, 12), base, std::string(d.name) + ": " + s.name + " mode '" + mode + "'",
+            [&](const imio::Kwargs& kw) { return imio::imread(s.data, png(kw)); },
+            [&](const imio::Kwargs& kw) { return imio::improps(s.data, png(kw)).shape; });
       }
     }
   }
