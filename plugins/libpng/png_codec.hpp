@@ -82,9 +82,11 @@ void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_dep
 /// Decodes the region `region` of the image (a valid box of it) into `dst`
 /// (region.layout(layout).total_bytes()). imio's decoder stops after the
 /// region's last row; libpng (interlaced images, and any image imio's
-/// decoder hands back) decodes the whole image into a buffer of its own,
-/// from which the region is cut. With `bounded_memory` (imread_into) imio's
-/// decoder allocates nothing in proportion to the image.
+/// decoder hands back) decodes every row, a non-interlaced image one row
+/// at a time, an interlaced one whole (into a buffer of its own when only a
+/// region is wanted), and the region's rows are cut from them. With
+/// `bounded_memory` (imread_into) imio's decoder allocates nothing in
+/// proportion to the image.
 void decode(std::span<const std::byte> png, const RawLayout& layout, int bit_depth, int color_type,
             const Region& region, std::byte* dst, bool bounded_memory = false);
 
