@@ -74,6 +74,10 @@ std::vector<Case> cases() {
   add("libpng", "a.png", one({96, 128, 3}), {}, {}, true);
   add("libpng", "g16.png", one({96, 128}, DType::uint16), {}, {}, true);
   add("libpng", "anim.png", many(3, {96, 128, 4}), {}, {.index = imio::all}, true);
+  // Converted row by row into the result (png_sinks.hpp): a palette image, a widening and a narrowing mode.
+  add("libpng", "p.png", one({96, 128}), {{"mode", "P"}}, {}, true);
+  add("libpng", "p4.png", one({96, 128, 3}), {{"bits", 4}}, {.kwargs = {{"mode", "RGBA"}}}, true);
+  add("libpng", "rgba.png", one({96, 128, 4}), {}, {.kwargs = {{"mode", "RGB"}}}, true);
   add("libjpeg", "a.jpg", one({96, 128, 3}), {}, {}, true);
   add("libjpeg", "gray.jpg", one({96, 128}), {}, {}, true);
   add("libjpeg", "scaled.jpg", one({96, 128, 3}), {}, {.kwargs = {{"scale", 0.5}}}, true);
