@@ -57,7 +57,6 @@ class Native {
     return static_cast<std::uint8_t>(src[i * static_cast<std::size_t>(raw_.channels) + static_cast<std::size_t>(k)]);
   }
 
-  const Rgba& palette_entry(std::uint8_t index) const { return pal_[index]; }
 
   // The pixel as Pillow's convert() sees it (16-bit colour → high byte,
   // 16-bit gray "I" clipped to 255, 1-bit → 0/255). `transparent` applies
@@ -156,8 +155,42 @@ OutSpec out_spec(const Chunks& c, const std::optional<std::string>& mode) {
   throw ArgumentError(fmt::format("mode '{}' is not one the libpng plugin produces (L, LA, RGB, RGBA, P, 1, I;16)", *mode));
 }
 
-// What a row conversion does, decided once per read.
-enum class RowConverter::Kind { copy, palette_rgb, bilevel_p, l, la, rgb, rgba };
+// What a row conversion does, decided once per read. `lookup`: a source of
+// one byte per pixel (palette indices, gray up to 8 bits) whose results
+// come from a table of 256.
+enum class RowConverter::Kind { copy, bilevel_p, lookup, l, la, rgb, rgba };
+
+namespace {
+
+// The result of one pixel for the kinds l, la, rgb and rgba.
+void put_pixel(RowConverter::Kind kind, bool gray, const Rgba& p, std::uint8_t* out) {
+  using Kind = RowConverter::Kind;
+  const std::uint8_t l = gray ? p.r : luma(p.r, p.g, p.b);
+  switch (kind) {
+    case Kind::l: out[0] = l; return;
+    case Kind::la: out[0] = l; out[1] = p.a; return;
+    case Kind::rgb: out[0] = p.r; out[1] = p.g; out[2] = p.b; return;
+    default: out[0] = p.r; out[1] = p.g; out[2] = p.b; out[3] = p.a; return;
+  }
+}
+
+// N result bytes per source byte, from the table (4 bytes an entry). The
+// source byte is read before its result is written (in place).
+template <std::size_t N>
+void lookup_row(const std::uint8_t* table, const std::byte* src, std::uint8_t* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) std::memcpy(out + N * i, table + 4 * static_cast<std::uint8_t>(src[i]), N);
+}
+
+// The kinds l, la, rgb and rgba pixel by pixel, with the tables in a local
+// copy: stores through `out` (bytes) may alias anything else, which would
+// reload every table and flag each pixel.
+template <RowConverter::Kind K>
+void generic_row(Native px, bool gray, bool transparent, const std::byte* src, std::uint8_t* out, std::size_t n) {
+  constexpr std::size_t N = K == RowConverter::Kind::l ? 1 : K == RowConverter::Kind::la ? 2 : K == RowConverter::Kind::rgb ? 3 : 4;
+  for (std::size_t i = 0; i < n; ++i) put_pixel(K, gray, px.pixel(src, i, transparent), out + N * i);
+}
+
+}  // namespace
 
 RowConverter::RowConverter(const Chunks& c, const RawLayout& raw, const std::optional<std::string>& mode)
     : native_(std::make_unique<Native>(c, raw)), in_bytes_(static_cast<std::size_t>(raw.channels * raw.sample_bytes)) {
@@ -165,76 +198,51 @@ RowConverter::RowConverter(const Chunks& c, const RawLayout& raw, const std::opt
   const OutSpec spec = out_spec(c, mode);
   out_bytes_ = static_cast<std::size_t>(std::max(spec.channels, 1)) * itemsize(spec.dtype);
   gray_ = h.color_type == 0 || h.color_type == 4;
-  // RGB → LA drops a tRNS colour; gray and palette sources keep it.
-  transparent_ = h.color_type != 2;
   if (!mode) {
-    kind_ = h.color_type == 3 ? Kind::palette_rgb : Kind::copy;
+    kind_ = h.color_type == 3 ? Kind::rgb : Kind::copy;  // palette expanded, tRNS not applied
   } else if (*mode == "1" || *mode == "P" || *mode == "I;16") {
     // Same samples, reinterpreted; 1-bit gray as P is 0/255.
     kind_ = *mode == "P" && h.color_type == 0 && h.bit_depth == 1 ? Kind::bilevel_p : Kind::copy;
-  } else if (*mode == "L") {
-    kind_ = Kind::l;
-  } else if (*mode == "LA") {
-    kind_ = Kind::la;
-  } else if (*mode == "RGB") {
-    kind_ = h.color_type == 3 ? Kind::palette_rgb : Kind::rgb;
   } else {
-    kind_ = Kind::rgba;
+    kind_ = *mode == "L" ? Kind::l : *mode == "LA" ? Kind::la : *mode == "RGB" ? Kind::rgb : Kind::rgba;
+    // RGB → LA drops a tRNS colour; gray and palette sources keep it.
+    transparent_ = (kind_ == Kind::la && h.color_type != 2) || kind_ == Kind::rgba;
+  }
+  if (kind_ == Kind::copy || kind_ == Kind::bilevel_p) return;
+  if (in_bytes_ == 1) {
+    // A whole pixel's room (8 bytes): the compiler cannot see that a
+    // one-byte source reads one.
+    std::array<std::byte, 8> b{};
+    for (int v = 0; v < 256; ++v) {
+      b[0] = static_cast<std::byte>(v);
+      put_pixel(kind_, gray_, native_->pixel(b.data(), 0, transparent_), table_.data() + 4 * v);
+    }
+    kind_ = Kind::lookup;
   }
 }
 
 RowConverter::~RowConverter() = default;
 
-// Every pixel is read before its result is written, left to right: `src`
-// may lie at the end of dst's row (convert_in_place).
 void RowConverter::operator()(const std::byte* src, std::byte* dst, std::size_t n) const {
-  const Native& px = *native_;
   auto* out = reinterpret_cast<std::uint8_t*>(dst);
   switch (kind_) {
     case Kind::copy:
       if (src != dst) std::memmove(dst, src, n * in_bytes_);
       return;
-    case Kind::palette_rgb:
-      for (std::size_t i = 0; i < n; ++i) {
-        const Rgba& p = px.palette_entry(static_cast<std::uint8_t>(src[i]));
-        out[3 * i] = p.r;
-        out[3 * i + 1] = p.g;
-        out[3 * i + 2] = p.b;
-      }
-      return;
     case Kind::bilevel_p:
       for (std::size_t i = 0; i < n; ++i) out[i] = src[i] != std::byte{0} ? 255 : 0;
       return;
-    case Kind::l:
-      for (std::size_t i = 0; i < n; ++i) {
-        const Rgba p = px.pixel(src, i, false);
-        out[i] = gray_ ? p.r : luma(p.r, p.g, p.b);
+    case Kind::lookup:
+      switch (out_bytes_) {
+        case 1: return lookup_row<1>(table_.data(), src, out, n);
+        case 2: return lookup_row<2>(table_.data(), src, out, n);
+        case 3: return lookup_row<3>(table_.data(), src, out, n);
+        default: return lookup_row<4>(table_.data(), src, out, n);
       }
-      return;
-    case Kind::la:
-      for (std::size_t i = 0; i < n; ++i) {
-        const Rgba p = px.pixel(src, i, transparent_);
-        out[2 * i] = gray_ ? p.r : luma(p.r, p.g, p.b);
-        out[2 * i + 1] = p.a;
-      }
-      return;
-    case Kind::rgb:
-      for (std::size_t i = 0; i < n; ++i) {
-        const Rgba p = px.pixel(src, i, false);
-        out[3 * i] = p.r;
-        out[3 * i + 1] = p.g;
-        out[3 * i + 2] = p.b;
-      }
-      return;
-    case Kind::rgba:
-      for (std::size_t i = 0; i < n; ++i) {
-        const Rgba p = px.pixel(src, i, true);
-        out[4 * i] = p.r;
-        out[4 * i + 1] = p.g;
-        out[4 * i + 2] = p.b;
-        out[4 * i + 3] = p.a;
-      }
-      return;
+    case Kind::l: return generic_row<Kind::l>(*native_, gray_, transparent_, src, out, n);
+    case Kind::la: return generic_row<Kind::la>(*native_, gray_, transparent_, src, out, n);
+    case Kind::rgb: return generic_row<Kind::rgb>(*native_, gray_, transparent_, src, out, n);
+    case Kind::rgba: return generic_row<Kind::rgba>(*native_, gray_, transparent_, src, out, n);
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <imio/plugin.hpp>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,12 +54,14 @@ class RowConverter {
   /// result is at least as wide (conversion in place).
   void operator()(const std::byte* src, std::byte* dst, std::size_t n) const;
 
+  enum class Kind;  ///< what a row conversion does (png_pixels.cpp)
+
  private:
-  enum class Kind;
   std::unique_ptr<Native> native_;
   std::size_t in_bytes_ = 1, out_bytes_ = 1;
   Kind kind_{};
   bool gray_ = false, transparent_ = false;
+  std::array<std::uint8_t, 256 * 4> table_{};  ///< one-byte sources: each value's result
 };
 
 /// Converts one decoded canvas into `dst` (laid out as out_spec says).
