@@ -47,6 +47,27 @@ struct Encoded {
   bool in_place;  // docs/many-files.md: written into the caller's rows
 };
 
+// A version 1.0 .npy file of `descr` written here, byte by byte (no writer
+// of imio's makes big-endian or Fortran-order files).
+Bytes npy_file(const std::string& descr, bool fortran, std::size_t h, std::size_t w, const std::vector<std::uint8_t>& data) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
+                       std::to_string(h) + ", " + std::to_string(w) + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string file = std::string("\x93NUMPY\x01\x00", 8);
+  file += static_cast<char>(header.size() & 0xFF);
+  file += static_cast<char>(header.size() >> 8);
+  file += header;
+  file.append(reinterpret_cast<const char*>(data.data()), data.size());
+  return imio_test::to_bytes(file);
+}
+
+std::vector<std::uint8_t> ramp(std::size_t n) {
+  std::vector<std::uint8_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 37 + i / 11);
+  return v;
+}
+
 std::vector<Encoded> files() {
   std::vector<Encoded> out;
   auto add = [&](std::string plugin, std::string label, const NDArray& image, const char* ext, imio::Kwargs write,
@@ -71,17 +92,21 @@ std::vector<Encoded> files() {
   add("libwebp", "large lossy", picture(300, 410, 3), ".webp", {}, {}, true);
   // libwebp has no gray output: converted from RGB, then copied.
   add("libwebp", "as gray", picture(45, 67, 3), ".webp", {{"lossless", true}}, {.kwargs = {{"mode", "L"}}}, false);
+  if (imio::has_plugin("npy")) {
+    add("npy", "uint8 rgb", picture(45, 67, 3), ".npy", {}, {}, true);
+    out.push_back({"npy:big-endian uint16", npy_file(">u2", false, 45, 67, ramp(45 * 67 * 2)), {}, true});
+    out.push_back({"npy:bool", npy_file("|b1", false, 45, 67, ramp(45 * 67)), {}, true});
+    // Transposed on the way: an array of its own, then one copy.
+    out.push_back({"npy:fortran order", npy_file("<u2", true, 45, 67, ramp(45 * 67 * 2)), {}, false});
+  }
   return out;
 }
 
-std::size_t row_bytes(const Shape& shape) {
-  std::size_t n = 1;
-  for (std::size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-  return n;
-}
+std::size_t row_bytes(const NDArray& image) { return image.nbytes() / image.shape()[0]; }
 
-std::vector<std::ptrdiff_t> strides_with_pitch(const Shape& shape, std::ptrdiff_t pitch) {
-  std::vector<std::ptrdiff_t> s(shape.size(), 1);
+// The strides of a C-ordered array of `shape` and `dtype`, but `pitch` bytes between rows.
+std::vector<std::ptrdiff_t> strides_with_pitch(const Shape& shape, std::ptrdiff_t pitch, DType dtype) {
+  std::vector<std::ptrdiff_t> s(shape.size(), static_cast<std::ptrdiff_t>(itemsize(dtype)));
   for (std::size_t i = shape.size() - 1; i-- > 1;) s[i] = s[i + 1] * static_cast<std::ptrdiff_t>(shape[i + 1]);
   s[0] = pitch;
   return s;
@@ -99,7 +124,7 @@ struct Canvas {
 
 // Row y of `want` is at `first + y * stride`; every other byte of `canvas` is the guard.
 void check_rows(const Canvas& canvas, const std::byte* first, std::ptrdiff_t stride, const NDArray& want) {
-  const std::size_t rb = row_bytes(want.shape());
+  const std::size_t rb = row_bytes(want);
   std::vector<bool> inside(canvas.bytes.size(), false);
   bool same = true;
   for (std::size_t y = 0; y < want.shape()[0]; ++y) {
@@ -129,13 +154,13 @@ TEST_CASE("imread_into a region of a larger canvas: the rows land in place, the 
     INFO(e.label);
     const NDArray want = imio::imread(e.file, e.read);
     const Shape& shape = want.shape();
-    const std::size_t rb = row_bytes(shape), h = shape[0];
+    const std::size_t rb = row_bytes(want), h = shape[0];
     // The region starts at an odd column of a canvas 23 pixels wider and 9 rows taller.
     const std::size_t pixel = rb / shape[1], left = 5 * pixel, pitch = rb + 23 * pixel;
     Canvas canvas(64, pitch, h + 9);
     std::byte* first = canvas.at(4, left);
     const auto stride = static_cast<std::ptrdiff_t>(pitch);
-    const std::size_t allocations = read_counting(e, StridedArrayView(first, shape, DType::uint8, strides_with_pitch(shape, stride)), want.nbytes());
+    const std::size_t allocations = read_counting(e, StridedArrayView(first, shape, want.dtype(), strides_with_pitch(shape, stride, want.dtype())), want.nbytes());
     check_rows(canvas, first, stride, want);
     (allocations == 0 ? in_place : copied).push_back(e.label);
     CHECK((allocations == 0) == e.in_place);
@@ -153,14 +178,14 @@ TEST_CASE("imread_into a flipped view (negative row stride) writes the image ups
     INFO(e.label);
     const NDArray want = imio::imread(e.file, e.read);
     const Shape& shape = want.shape();
-    const std::size_t rb = row_bytes(shape), h = shape[0];
+    const std::size_t rb = row_bytes(want), h = shape[0];
     // Packed rows (the whole block flipped) and padded rows.
     for (const std::size_t pad : {std::size_t{0}, std::size_t{7}}) {
       INFO("padding " << pad);
       Canvas canvas(32, rb + pad, h);
       std::byte* first = canvas.at(h - 1, 0);
       const auto stride = -static_cast<std::ptrdiff_t>(rb + pad);
-      const std::size_t allocations = read_counting(e, StridedArrayView(first, shape, DType::uint8, strides_with_pitch(shape, stride)), want.nbytes());
+      const std::size_t allocations = read_counting(e, StridedArrayView(first, shape, want.dtype(), strides_with_pitch(shape, stride, want.dtype())), want.nbytes());
       check_rows(canvas, first, stride, want);
       CHECK((allocations == 0) == e.in_place);
     }
@@ -219,15 +244,15 @@ TEST_CASE("imread_into a row-padded view: wrong shape or dtype is refused untouc
     INFO(e.label);
     const NDArray want = imio::imread(e.file, e.read);
     const Shape& shape = want.shape();
-    const std::size_t rb = row_bytes(shape), h = shape[0];
+    const std::size_t rb = row_bytes(want), h = shape[0];
     Canvas canvas(16, rb + 16, h + 2);
     Shape taller = shape;
     taller[0] += 1;
     const auto stride = static_cast<std::ptrdiff_t>(rb + 16);
     const std::string m = imio_test::message_of<imio::ArgumentError>(
-        [&] { imio::imread_into(e.file, StridedArrayView(canvas.at(0, 0), taller, DType::uint8, strides_with_pitch(taller, stride))); });
+        [&] { imio::imread_into(e.file, StridedArrayView(canvas.at(0, 0), taller, want.dtype(), strides_with_pitch(taller, stride, want.dtype()))); });
     CHECK(imio_test::contains(m, "this read gives"));
-    CHECK_THROWS_AS(imio::imread_into(e.file, StridedArrayView(canvas.at(0, 0), shape, DType::int8, strides_with_pitch(shape, stride)), e.read),
+    CHECK_THROWS_AS(imio::imread_into(e.file, StridedArrayView(canvas.at(0, 0), shape, DType::int8, strides_with_pitch(shape, stride, want.dtype())), e.read),
                     imio::ArgumentError);
     bool untouched = true;
     for (const std::byte b : canvas.bytes) untouched = untouched && b == kGuard;
@@ -237,7 +262,7 @@ TEST_CASE("imread_into a row-padded view: wrong shape or dtype is refused untouc
     const Bytes cut(e.file.begin(), e.file.begin() + static_cast<std::ptrdiff_t>(e.file.size() * 3 / 4));
     const std::string plugin = e.label.substr(0, e.label.find(':'));
     const std::string why = imio_test::message_of<imio::DecodeError>(
-        [&] { imio::imread_into(cut, StridedArrayView(canvas.at(0, 0), shape, DType::uint8, strides_with_pitch(shape, stride)), e.read); });
+        [&] { imio::imread_into(cut, StridedArrayView(canvas.at(0, 0), shape, want.dtype(), strides_with_pitch(shape, stride, want.dtype())), e.read); });
     CHECK(imio_test::contains(why, plugin));
   }
 }
