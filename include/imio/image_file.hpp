@@ -97,7 +97,7 @@ class IMIO_EXPORT ImageFile {
   /// that is contiguous after all is read_into(ArrayView)'s case. A
   /// row-padded view (every axis after the first C-contiguous, rows apart or
   /// backwards) is written row by row in place by the plugins that can
-  /// (Request::row_target: libjpeg, libwebp; docs/many-files.md); otherwise
+  /// (Request::row_target: libjpeg, libwebp, npy; docs/many-files.md); otherwise
   /// the image is decoded as read() does and copied into `out` once (one
   /// allocation). The same ArgumentError as read_into when the shape or
   /// dtype differ, before anything is decoded.

@@ -62,7 +62,7 @@ IMIO_EXPORT void imread_into(const ImageResource& resource, ArrayView out, const
 /// that is C-contiguous reads as the ArrayView overload (no allocation).
 /// A row-padded view — every axis after the first C-contiguous, the row
 /// stride larger than a row or negative (a flipped image) — is written in
-/// place, row by row, by the plugins that decode rows (libjpeg, libwebp:
+/// place, row by row, by the plugins that decode rows (libjpeg, libwebp, npy:
 /// no image-sized allocation, no copy; docs/many-files.md lists them).
 /// Otherwise, and for the reads those plugins cannot do in place (a rotated
 /// or converted result), the image is decoded as imread does and copied

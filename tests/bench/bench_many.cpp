@@ -10,7 +10,7 @@
 //      core may not be free, and the speed-up is bounded by what is.
 //   2. imread_into a preallocated array against imread allocating a fresh
 //      one, into a region of a twice-as-wide canvas (a StridedArrayView:
-//      rows written in place by libjpeg and libwebp, decoded then copied by
+//      rows written in place by libjpeg, libwebp and npy, decoded then copied by
 //      the others), and imread followed by a copy into that region (what a
 //      caller without imread_into does), for large PNG, JPEG, WebP, TIFF
 //      and npy files and a 640x480 JPEG and WebP.

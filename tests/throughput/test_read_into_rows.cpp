@@ -1,9 +1,10 @@
-// imread_into a row-padded view (Request::row_target): libjpeg and libwebp
+// imread_into a row-padded view (Request::row_target): libjpeg, libwebp and npy
 // write the rows of a region of a larger canvas, of a flipped image, of the
 // padded slots of a batch straight into the caller's memory — the pixels are
 // those of the contiguous read, the bytes around and between the rows stay
 // untouched, and no image-sized array is allocated. Reads those plugins
-// cannot do in place (a rotated JPEG, gray WebP) still land right, by a copy.
+// cannot do in place (a rotated JPEG, gray WebP, Fortran-order npy) still land
+// right, by a copy.
 #include <imio/imio.hpp>
 #include <imio/registry.hpp>
 #include <imio/strided_view.hpp>
