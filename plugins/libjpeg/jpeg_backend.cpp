@@ -209,15 +209,16 @@ ReusedDecompressor::~ReusedDecompressor() {
 }
 
 Decompressor::Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail,
-                           std::uint64_t max_memory) {
+                           std::uint64_t max_memory, unsigned first_restart) {
   create(max_memory);
   pieces_.mgr.init_source = init_source;
   pieces_.mgr.fill_input_buffer = fill_input_buffer;
   pieces_.mgr.skip_input_data = skip_input_data;
-  pieces_.mgr.resync_to_restart = jpeg_resync_to_restart;
+  pieces_.mgr.resync_to_restart = resync_to_restart;
   pieces_.mgr.term_source = term_source;
   pieces_.head = head;
   pieces_.tail = tail;
+  pieces_.first_restart = first_restart & 7u;
   cinfo_.src = &pieces_.mgr;
 }
 
@@ -273,6 +274,20 @@ void Decompressor::skip_input_data(j_decompress_ptr cinfo, long n) noexcept {
   }
   src->next_input_byte += left;
   src->bytes_in_buffer -= left;
+}
+
+// libjpeg counts restart markers from RST0 at the start of the scan and calls
+// this when the next one bears another number (jdmarker.c). A stream entered
+// at interval k meets the file's markers, numbered from k mod 8 (T.81
+// §B.2.1): the expected one, shifted by that much, is the normal case.
+boolean Decompressor::resync_to_restart(j_decompress_ptr cinfo, int desired) noexcept {
+  const auto* s = reinterpret_cast<const TwoPieces*>(cinfo->src);
+  const auto shifted = static_cast<int>((static_cast<unsigned>(desired) + s->first_restart) & 7u);
+  if (s->first_restart != 0 && cinfo->unread_marker == JPEG_RST0 + shifted) {
+    cinfo->unread_marker = 0;
+    return TRUE;
+  }
+  return jpeg_resync_to_restart(cinfo, desired);
 }
 
 void Decompressor::term_source(j_decompress_ptr) noexcept {}

@@ -57,7 +57,11 @@ class Decompressor {
   /// A decompressor over a stream in two pieces that outlive it: `head`
   /// (markers up to the scan's data) then `tail` (entropy-coded data to the
   /// end), served one after the other without joining them.
-  Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail, std::uint64_t max_memory);
+  /// `first_restart`: the number (0–7) of the first RST marker in `tail`,
+  /// where libjpeg expects RST0 (a stream entered at a restart interval,
+  /// jpeg_restart.hpp): markers are accepted with their numbers shifted by it.
+  Decompressor(std::span<const unsigned char> head, std::span<const unsigned char> tail, std::uint64_t max_memory,
+               unsigned first_restart = 0);
   ~Decompressor();
   Decompressor(const Decompressor&) = delete;
   Decompressor& operator=(const Decompressor&) = delete;
@@ -108,10 +112,12 @@ class Decompressor {
     jpeg_source_mgr mgr;
     std::span<const unsigned char> head, tail;
     bool tail_given;
+    unsigned first_restart;
   };
   static void init_source(j_decompress_ptr cinfo) noexcept;
   static boolean fill_input_buffer(j_decompress_ptr cinfo) noexcept;
   static void skip_input_data(j_decompress_ptr cinfo, long n) noexcept;
+  static boolean resync_to_restart(j_decompress_ptr cinfo, int desired) noexcept;
   static void term_source(j_decompress_ptr cinfo) noexcept;
 
   jpeg_decompress_struct cinfo_{};

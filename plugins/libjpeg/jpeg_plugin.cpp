@@ -238,7 +238,7 @@ class JpegReader final : public Plugin {
       dd = &from_restart.emplace(
           std::span<const unsigned char>(head, entry->head.size()),
           std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
-          request_.limits().max_bytes);
+          request_.limits().max_bytes, entry->first_restart);
       dd->set_strict(o.strict);
       dd->read_header(/*repeat=*/true);
       region.top -= entry->rows / o.scale;

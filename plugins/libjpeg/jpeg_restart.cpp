@@ -70,12 +70,13 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
   const std::uint64_t mcus_per_row = (info.image_width + mcu_w - 1) / mcu_w;
   if (top < 2 * imcu_h + mcu_h) return std::nullopt;
   // The latest MCU row r, two iMCU rows above `top`, where an interval
-  // begins (r × MCUs per row a multiple of the interval) whose number k is a
-  // multiple of 8: the marker before it is RST7 and the next one RST0.
+  // begins (r × MCUs per row a multiple of the interval): interval k, after
+  // the k-th marker; the next marker is RST(k mod 8), which the decoder is
+  // told to take for RST0.
   for (std::uint64_t r = (top - 2 * imcu_h) / mcu_h; r > 0; --r) {
     if (r * mcus_per_row % interval != 0) continue;
     const std::uint64_t k = r * mcus_per_row / interval;
-    if (k % 8 != 0 || k > restarts.size()) continue;
+    if (k > restarts.size()) continue;
     const std::optional<std::size_t> sof = find_sof(file, scan_start);
     if (!sof || *sof + 9 > scan_start) return std::nullopt;
     const std::uint64_t height = (at(file, *sof + 5) << 8) | at(file, *sof + 6);
@@ -88,6 +89,7 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
     e.head[*sof + 5] = static_cast<unsigned char>(left >> 8);
     e.head[*sof + 6] = static_cast<unsigned char>(left & 0xFF);
     e.tail = file.subspan(restarts[k - 1]);
+    e.first_restart = static_cast<unsigned>(k % 8);
     return e;
   }
   return std::nullopt;

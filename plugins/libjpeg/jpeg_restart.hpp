@@ -26,14 +26,17 @@ struct RestartEntry {
   std::vector<unsigned char> head;
   std::span<const std::byte> tail;
   std::uint32_t rows = 0;  ///< full-size image rows left out above the entry
+  /// The number (0–7) of the first RST marker in `tail`: the decoder expects
+  /// RST0 there and must accept the file's numbers shifted by this.
+  unsigned first_restart = 0;
 };
 
 /// The entry closest above full-size row `top` that leaves at least two
 /// iMCU rows before it (fancy upsampling looks one row group up; libjpeg
 /// skips the rest exactly), or nullopt when the file cannot be entered there:
 /// no restart interval, a progressive or non-interleaved multi-scan file,
-/// no interval starting on an MCU row early enough whose RST number is 0 (a
-/// stream must meet RST0 first), or a frame height given by DNL. `info` is
+/// no interval starting on an MCU row early enough, or a frame height given
+/// by DNL. `info` is
 /// the header of `file` as jpeg_read_header left it; `restarts` its
 /// restart_offsets.
 std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, std::span<const std::byte> file,
