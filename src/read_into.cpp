@@ -1,13 +1,15 @@
-// ImageFile::read_into: decoding into the caller's memory. The caller's
-// array is offered to the plugin through Request::allocate (see
-// request_impl.hpp's OutputTarget); a plugin whose result lands elsewhere
-// (a converted or rotated copy, a buffer of its backend) costs one copy.
+// ImageFile::read_into: decoding into the caller's memory. A contiguous
+// array is offered to the plugin through Request::allocate, a row-padded
+// view through Request::row_target (see request_impl.hpp's OutputTarget); a
+// plugin whose result lands elsewhere (a converted or rotated copy, a buffer
+// of its backend, a plugin that writes no strided rows) costs one copy.
 #include "image_file_state.hpp"
 
 #include <imio/error_context.hpp>
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -32,6 +34,31 @@ void check_target(ConstArrayView out, const ImageProperties& props) {
   if (out.bytes() == nullptr && detail::element_count(props.shape) != 0) {
     throw ArgumentError("the output array has no data (a default-constructed or moved-from array)");
   }
+}
+
+void check_result(const NDArray& result, const Shape& shape, DType dtype) {
+  if (result.shape() != shape || result.dtype() != dtype) {
+    throw Error(fmt::format("the plugin returned {} where its properties gave {} (a plugin defect: please report it)",
+                            describe_array(result.shape(), result.dtype()), describe_array(shape, dtype)));
+  }
+}
+
+// The first axis's stride when a plugin may write the view row by row: the
+// axes after the first are one C-contiguous block, rows do not overlap
+// (a row-padded region, a flipped image), and there is at least one element
+// (a stand-in array needs an address). Else nullopt: the view takes a copy.
+std::optional<std::ptrdiff_t> row_stride(const StridedArrayView& out) {
+  const Shape& shape = out.shape();
+  if (shape.size() < 2 || out.bytes() == nullptr || out.size() == 0) return std::nullopt;
+  auto expected = static_cast<std::ptrdiff_t>(itemsize(out.dtype()));
+  for (std::size_t i = shape.size(); i-- > 1;) {
+    if (shape[i] != 1 && out.strides()[i] != expected) return std::nullopt;
+    expected *= static_cast<std::ptrdiff_t>(shape[i]);
+  }
+  const std::ptrdiff_t stride = out.strides()[0];
+  const std::ptrdiff_t magnitude = stride < 0 ? -stride : stride;
+  if (shape[0] > 1 && magnitude < expected) return std::nullopt;
+  return stride;
 }
 
 // Clears the request's target however the read ends: the plugin must not
@@ -67,9 +94,27 @@ void ImageFile::read_into(const StridedArrayView& out, const ReadCall& call) {
   State& s = open_state("read", IoMode::read);
   with_error_context(s.plugin_name, "read", s.request->describe(),
                      [&] { check_target(ConstArrayView(out.bytes(), out.shape(), out.dtype()), props); });
-  // No plugin writes strided rows: decode as read() does, then one copy.
-  const NDArray image = read(call);
-  with_error_context(s.plugin_name, "read", s.request->describe(), [&] { out.assign(image); });
+  decode_rows_into(out, call);
+}
+
+bool ImageFile::decode_rows_into(const StridedArrayView& out, const ReadCall& call) {
+  State& s = open_state("read", IoMode::read);
+  RequestImpl& request = detail::CoreAccess::impl(*s.request);
+  return with_error_context(s.plugin_name, "read", s.request->describe(), [&] {
+    RequestImpl::OutputTarget target{.data = out.bytes(), .shape = out.shape(), .dtype = out.dtype(),
+                                     .row_stride = row_stride(out)};
+    NDArray result;
+    {
+      // A view that is not row-padded (a planar plane, a column stride) is
+      // not offered: allocate() would hand it out as contiguous memory.
+      TargetScope scope(request, target.row_stride ? &target : nullptr);
+      result = s.plugin->read(call.index, call.kwargs);
+    }
+    check_result(result, out.shape(), out.dtype());
+    if (target.rows_written && result.bytes() == out.bytes()) return true;
+    out.assign(result);
+    return false;
+  });
 }
 
 bool ImageFile::decode_into(ArrayView out, const ReadCall& call) {
@@ -86,10 +131,7 @@ bool ImageFile::decode_into(ArrayView out, const ReadCall& call) {
       TargetScope scope(request, offer ? &target : nullptr);
       result = s.plugin->read(call.index, call.kwargs);
     }
-    if (result.shape() != out.shape() || result.dtype() != out.dtype()) {
-      throw Error(fmt::format("the plugin returned {} where its properties gave {} (a plugin defect: please report it)",
-                              describe_array(result.shape(), result.dtype()), describe_array(out.shape(), out.dtype())));
-    }
+    check_result(result, out.shape(), out.dtype());
     if (result.bytes() == out.bytes()) return true;
     // memmove: a plugin's result may borrow part of the caller's memory.
     if (result.nbytes() != 0) std::memmove(out.bytes(), result.bytes(), result.nbytes());

@@ -328,10 +328,39 @@ std::uint64_t Request::check_array(const Shape& shape, DType dtype) const {
 }
 
 std::optional<NDArray> Request::Impl::borrow_target(const Shape& shape, DType dtype) {
-  if (target == nullptr || dtype != target->dtype || shape != target->shape || target->taken.exchange(true)) return std::nullopt;
+  if (target == nullptr || target->row_stride || dtype != target->dtype || shape != target->shape ||
+      target->taken.exchange(true)) {
+    return std::nullopt;
+  }
   // Decoding into the caller's memory (imread_into): the array borrows it
   // and frees nothing when it dies.
   return NDArray::adopt(target->data, shape, dtype, [](void*) noexcept {});
+}
+
+std::optional<RowTarget> Request::Impl::borrow_rows(const Shape& shape, DType dtype) {
+  if (target == nullptr || !target->row_stride || dtype != target->dtype || shape != target->shape ||
+      shape.empty() || target->taken.exchange(true)) {
+    return std::nullopt;
+  }
+  const std::size_t rows = shape[0];
+  const std::size_t row_bytes = rows == 0 ? 0 : static_cast<std::size_t>(*checked_nbytes(shape, dtype)) / rows;
+  return RowTarget(target->data, *target->row_stride, rows, row_bytes);
+}
+
+std::optional<RowTarget> Request::row_target(const Shape& shape, DType dtype) const {
+  check_array(shape, dtype);
+  return impl_->borrow_rows(shape, dtype);
+}
+
+NDArray Request::rows_written(const RowTarget& rows) const {
+  const auto* t = impl_->target;
+  if (t == nullptr || !t->row_stride || rows.first_row() != t->data || rows.stride() != *t->row_stride) {
+    throw Error("rows_written() of rows that are not this call's row_target() (a plugin defect: please report it)");
+  }
+  impl_->target->rows_written = true;
+  // A stand-in the core recognises by its address; its memory is never
+  // read (the rows may run backwards or have gaps).
+  return NDArray::adopt(t->data, t->shape, t->dtype, [](void*) noexcept {});
 }
 
 NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
@@ -343,7 +372,10 @@ NDArray Request::allocate(const Shape& shape, DType dtype, bool zeroed) const {
   return zeroed ? NDArray(shape, dtype) : NDArray::uninitialized(shape, dtype);
 }
 
-bool Request::fills_caller_memory() const noexcept { return impl_->target != nullptr; }
+// Only a contiguous target: under a row-padded one, a plugin that cannot
+// write rows allocates its result anyway, so saving working memory (libpng's
+// windowed inflate) would only make the read slower.
+bool Request::fills_caller_memory() const noexcept { return impl_->target != nullptr && !impl_->target->row_stride; }
 
 NDArray Request::allocate_gradually(const Shape& shape, DType dtype) const {
   const std::uint64_t n = check_array(shape, dtype);

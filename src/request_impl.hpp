@@ -43,6 +43,12 @@ struct Request::Impl {
     std::byte* data = nullptr;
     Shape shape;
     DType dtype = DType::uint8;
+    /// Bytes between rows (items of the first axis) when the target is
+    /// row-padded (row_target() hands it out); nullopt when it is one
+    /// contiguous block (allocate() does).
+    std::optional<std::ptrdiff_t> row_stride = std::nullopt;
+    /// Set by rows_written(): the plugin filled every row in place.
+    std::atomic<bool> rows_written{false};
     /// Handed to an allocate() already: a second array of the same shape
     /// (a plugin's scratch and its result) must not share the memory.
     /// Atomic because a plugin may allocate from its own worker threads.
@@ -57,6 +63,9 @@ struct Request::Impl {
   /// The caller's memory when `target` is set, of exactly `shape` and
   /// `dtype`, and not yet handed out; else nullopt.
   std::optional<NDArray> borrow_target(const Shape& shape, DType dtype);
+  /// The caller's rows when `target` is row-padded, of exactly `shape` and
+  /// `dtype`, and not yet handed out; else nullopt.
+  std::optional<RowTarget> borrow_rows(const Shape& shape, DType dtype);
   detail::ClassifiedUri uri;
   std::string extension;
   std::string description;

@@ -94,10 +94,13 @@ class IMIO_EXPORT ImageFile {
   }
   /// read_into for memory that is not one C-contiguous block: a region of
   /// a larger image, one plane of a planar buffer, a flipped view. A view
-  /// that is contiguous after all is read_into(ArrayView)'s case; otherwise
+  /// that is contiguous after all is read_into(ArrayView)'s case. A
+  /// row-padded view (every axis after the first C-contiguous, rows apart or
+  /// backwards) is written row by row in place by the plugins that can
+  /// (Request::row_target: libjpeg, libwebp, npy; docs/many-files.md); otherwise
   /// the image is decoded as read() does and copied into `out` once (one
-  /// allocation; docs/many-files.md). The same ArgumentError as read_into
-  /// when the shape or dtype differ, before anything is decoded.
+  /// allocation). The same ArgumentError as read_into when the shape or
+  /// dtype differ, before anything is decoded.
   void read_into(const StridedArrayView& out, const ReadCall& call = {});
   /// Plugin::properties; mirrors `plugin.properties(index=…, **kwargs)`.
   ImageProperties properties(const PropCall& call = {});
@@ -149,6 +152,10 @@ class IMIO_EXPORT ImageFile {
   /// read_into once `out` is known to match; true when the plugin decoded
   /// straight into it, false when the result was copied.
   bool decode_into(ArrayView out, const ReadCall& call);
+  /// The same for a view that is not contiguous: its rows are offered to
+  /// the plugin (Request::row_target) when they are row-padded; true when
+  /// the plugin wrote them in place, false when its result was copied.
+  bool decode_rows_into(const StridedArrayView& out, const ReadCall& call);
   void finish_on_destruction() noexcept;
   State& open_state(const char* operation) const;
   State& open_state(const char* operation, IoMode needed) const;

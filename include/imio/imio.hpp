@@ -59,8 +59,14 @@ IMIO_EXPORT void imread_into(const ImageResource& resource, ArrayView out, const
 
 /// imread into memory with any strides (StridedArrayView): a region of a
 /// larger image, a plane of a planar buffer, an OpenCV `Mat` ROI. A view
-/// that is C-contiguous reads as the ArrayView overload (no allocation);
-/// otherwise the image is decoded as imread does and copied into `out` once.
+/// that is C-contiguous reads as the ArrayView overload (no allocation).
+/// A row-padded view — every axis after the first C-contiguous, the row
+/// stride larger than a row or negative (a flipped image) — is written in
+/// place, row by row, by the plugins that decode rows (libjpeg, libwebp, npy:
+/// no image-sized allocation, no copy; docs/many-files.md lists them).
+/// Otherwise, and for the reads those plugins cannot do in place (a rotated
+/// or converted result), the image is decoded as imread does and copied
+/// into `out` once. The memory between the rows is never written.
 ///
 /// @throws ArgumentError naming both when `out`'s shape or dtype differs
 ///         from improps' (`out` is then untouched), and what imread throws

@@ -7,6 +7,7 @@
 #include <imio/ndarray.hpp>
 #include <imio/options.hpp>
 #include <imio/resource.hpp>
+#include <imio/row_target.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -86,9 +87,29 @@ class IMIO_EXPORT Request {
   /// An array for the decoder to fill, after check_array(). Its contents are
   /// unspecified unless `zeroed`.
   NDArray allocate(const Shape& shape, DType dtype, bool zeroed = false) const;
-  /// True while this call decodes into memory its caller gave (imread_into,
-  /// ImageFile::read_into): allocate() of the result's shape returns that
-  /// memory, and the caller asked for a decode that allocates nothing. A
+  /// The caller's row-padded memory, for a plugin that writes its result
+  /// row by row: present only under read_into with a strided target whose
+  /// axes after the first are C-contiguous and whose first-axis stride is at
+  /// least one row (or negative), of exactly `shape` and `dtype`, not yet
+  /// handed out (once per call, after check_array()). A contiguous target
+  /// is allocate()'s, never this. Having filled every row, the plugin
+  /// returns rows_written(); should it return another array instead, the
+  /// core copies that array into the target.
+  ///
+  /// The rows lie wherever the caller's view puts them, on no particular
+  /// alignment (unlike allocate()'s 64 bytes): ask for them only when the
+  /// backend's pixels do not depend on the address they are written to
+  /// (libjpeg-turbo and libwebp choose SIMD code by CPU, not by address).
+  std::optional<RowTarget> row_target(const Shape& shape, DType dtype) const;
+  /// The array a plugin returns after filling every row of row_target():
+  /// a stand-in of the target's shape and dtype that the core recognises and
+  /// does not copy. It is not a view of the rows: nothing may read through
+  /// it. Error (a plugin defect) when `rows` is not this call's row target.
+  NDArray rows_written(const RowTarget& rows) const;
+  /// True while this call decodes into contiguous memory its caller gave
+  /// (imread_into, ImageFile::read_into): allocate() of the result's shape
+  /// returns that memory, and the caller asked for a decode that allocates
+  /// nothing (false under a row-padded target: see row_target()). A
   /// plugin with a faster path that needs working memory in proportion to
   /// the image (a whole-buffer inflate) takes it only when this is false.
   bool fills_caller_memory() const noexcept;

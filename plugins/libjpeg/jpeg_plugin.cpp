@@ -253,18 +253,28 @@ class JpegReader final : public Plugin {
     const std::size_t height = region.bottom - region.top;
     Shape shape{height, width};
     if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
-    NDArray out = request_.allocate(shape, DType::uint8);
-    const std::size_t row_bytes = width * static_cast<std::size_t>(plan.channels);
-    d.start();
-    auto* base = reinterpret_cast<unsigned char*>(out.bytes());
-    if (width == full_width && height == info.output_height) {
-      read_whole(d, plan, base, width, height, row_bytes);
-    } else {
-      read_region(d, plan, region, base, row_bytes);
-    }
     const int orientation = effective_orientation(o);
-    if (orientation >= 2 && orientation <= 8) return apply_orientation(std::move(out), orientation);
+    const bool upright = orientation < 2 || orientation > 8;
+    // Under read_into with a row-padded view (a region of the caller's
+    // canvas, a flipped image), libjpeg writes into the caller's rows; a
+    // rotated result is built elsewhere and copied by the core.
+    const std::optional<RowTarget> in_place = upright ? request_.row_target(shape, DType::uint8) : std::nullopt;
+    NDArray out;
+    if (!in_place) out = request_.allocate(shape, DType::uint8);
+    const RowTarget rows = in_place ? *in_place : RowTarget(out.view());
+    d.start();
+    if (width == full_width && height == info.output_height) {
+      read_whole(d, plan, rows, width);
+    } else {
+      read_region(d, plan, region, rows);
+    }
+    if (in_place) return request_.rows_written(rows);
+    if (!upright) return apply_orientation(std::move(out), orientation);
     return out;
+  }
+
+  static unsigned char* row_of(const RowTarget& rows, std::size_t y) {
+    return reinterpret_cast<unsigned char*>(rows.row(y));
   }
 
   // The restart entry for full-size row `top`, from the RST markers of the
@@ -280,11 +290,14 @@ class JpegReader final : public Plugin {
   // A large image straight into the result, all rows in one libjpeg loop; a
   // small one, or one that needs a conversion, through RowScratch's rows
   // (jpeg_rows.hpp: aligned rows of a small image are written slowly).
-  static void read_whole(Decompressor& d, const DecodePlan& plan, unsigned char* base, std::size_t width,
-                         std::size_t height, std::size_t row_bytes) {
+  // The rows may be the caller's, at any stride (RowTarget): libjpeg takes
+  // one pointer per row, so a gap or a negative stride costs nothing.
+  static void read_whole(Decompressor& d, const DecodePlan& plan, const RowTarget& out, std::size_t width) {
+    const std::size_t height = out.rows();
+    const std::size_t row_bytes = out.row_bytes();
     if (plan.convert == nullptr && row_bytes * height > kScratchDecodeLimit) {
       std::vector<unsigned char*> rows(height);
-      for (std::size_t y = 0; y < height; ++y) rows[y] = base + y * row_bytes;
+      for (std::size_t y = 0; y < height; ++y) rows[y] = row_of(out, y);
       d.read_all_rows(rows.data());
       return;
     }
@@ -295,11 +308,11 @@ class JpegReader final : public Plugin {
     while (y < height) {
       const unsigned want = static_cast<unsigned>(std::min<std::size_t>(kRows, height - y));
       const unsigned got = d.read_rows(ptrs, want);
-      if (plan.convert == nullptr && scratch.contiguous()) {
-        std::memcpy(base + y * row_bytes, ptrs[0], got * row_bytes);  // one copy for the block
+      if (plan.convert == nullptr && scratch.contiguous() && out.contiguous()) {
+        std::memcpy(row_of(out, y), ptrs[0], got * row_bytes);  // one copy for the block
       } else {
         for (unsigned i = 0; i < got; ++i) {
-          unsigned char* row = base + (y + i) * row_bytes;
+          unsigned char* row = row_of(out, y + i);
           if (plan.convert == nullptr) {
             std::memcpy(row, ptrs[i], row_bytes);
           } else {
@@ -323,8 +336,8 @@ class JpegReader final : public Plugin {
   // decoded with scale 1/2 or 1/4 came out different inside the cropped
   // columns too (libjpeg-turbo 2.1.5, libjpeg-turbo's seed images): they
   // decode whole rows, and only the box is kept.
-  static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, unsigned char* base,
-                          std::size_t row_bytes) {
+  static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, const RowTarget& out) {
+    const std::size_t row_bytes = out.row_bytes();
     const auto full_width = static_cast<unsigned>(d.info().output_width);
     const auto left = static_cast<unsigned>(region.left), right = static_cast<unsigned>(region.right);
     unsigned xoffset = left > 0 ? left - 1 : 0;
@@ -350,7 +363,7 @@ class JpegReader final : public Plugin {
       const unsigned got = d.read_rows(ptrs, want);
       for (unsigned i = 0; i < got; ++i) {
         const unsigned char* in = ptrs[i] + skip * pixel;
-        unsigned char* row = base + (y + i) * row_bytes;
+        unsigned char* row = row_of(out, y + i);
         if (plan.convert == nullptr) {
           std::memcpy(row, in, row_bytes);
         } else {

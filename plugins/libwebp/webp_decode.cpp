@@ -1,5 +1,6 @@
 #include "webp_decode.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -56,13 +57,23 @@ inline std::uint8_t luma(const std::uint8_t* p) {
 
 void decode_still(std::span<const std::byte> file, std::uint32_t width, std::uint32_t height, int out_channels,
                   std::byte* dst) {
+  const std::size_t row_bytes = std::size_t{width} * static_cast<std::size_t>(out_channels);
+  decode_still_rows(file, width, height, out_channels,
+                    RowTarget(dst, static_cast<std::ptrdiff_t>(row_bytes), height, row_bytes));
+}
+
+void decode_still_rows(std::span<const std::byte> file, std::uint32_t width, std::uint32_t height, int out_channels,
+                       const RowTarget& rows) {
   WebPDecoderConfig config;
   if (!WebPInitDecoderConfig(&config)) throw Error("libwebp: the library's decoder ABI does not match its headers");
   config.output.colorspace = out_channels == 4 ? MODE_RGBA : MODE_RGB;
   config.output.is_external_memory = 1;
-  config.output.u.RGBA.rgba = reinterpret_cast<uint8_t*>(dst);
-  config.output.u.RGBA.stride = static_cast<int>(width) * out_channels;
-  config.output.u.RGBA.size = std::size_t{width} * height * static_cast<std::size_t>(out_channels);
+  config.output.u.RGBA.rgba = reinterpret_cast<uint8_t*>(rows.first_row());
+  config.output.u.RGBA.stride = static_cast<int>(rows.stride());
+  // libwebp checks |stride| × (height - 1) + one row against the size, and
+  // writes only the row bytes of each row (never the gaps between rows).
+  const std::size_t span = height == 0 ? 0 : static_cast<std::size_t>(std::abs(rows.stride())) * (height - 1);
+  config.output.u.RGBA.size = span + std::size_t{width} * static_cast<std::size_t>(out_channels);
   const VP8StatusCode status = WebPDecode(reinterpret_cast<const uint8_t*>(file.data()), file.size(), &config);
   WebPFreeDecBuffer(&config.output);
   if (status != VP8_STATUS_OK) throw DecodeError(status_text(status));

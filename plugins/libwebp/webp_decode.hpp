@@ -25,6 +25,10 @@ inline int channels(Layout l) { return l == Layout::rgba ? 4 : l == Layout::rgb 
 /// status.
 void decode_still(std::span<const std::byte> file, std::uint32_t width, std::uint32_t height, int out_channels,
                   std::byte* dst);
+/// The same into rows at any stride (a region of the caller's canvas, a
+/// flipped view: libwebp's output buffer takes a stride, negative too).
+void decode_still_rows(std::span<const std::byte> file, std::uint32_t width, std::uint32_t height, int out_channels,
+                       const RowTarget& rows);
 
 /// An RGBA canvas converted to `layout`: RGB drops alpha, gray is Pillow's
 /// L = (19595 R + 38470 G + 7471 B + 32768) >> 16 (alpha ignored).

@@ -47,6 +47,14 @@ class WebPReader final : public Plugin {
     const Layout layout = layout_of(a);
     if (index.is_all()) return read_all(a, layout);
     const std::size_t k = frame_index(index);
+    if (!c_.animated && layout != Layout::gray && orientation(a) <= 1) {
+      // Under read_into with a row-padded view, libwebp writes the caller's
+      // rows itself (its output buffer takes a stride, negative too).
+      if (auto rows = request_.row_target(frame_shape(layout), DType::uint8)) {
+        decode_still_rows(file_, c_.canvas_width, c_.canvas_height, channels(layout), *rows);
+        return request_.rows_written(*rows);
+      }
+    }
     NDArray out = request_.allocate(frame_shape(layout), DType::uint8);
     if (!c_.animated) {
       decode_still_into(layout, out.bytes());

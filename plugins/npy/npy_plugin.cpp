@@ -57,6 +57,14 @@ class StoredArray {
 
   NDArray read() const {
     check_data_present();
+    // Under imread_into with a row-padded view, C-order data are read row
+    // by row into the caller's rows; Fortran order is transposed elsewhere.
+    if (!transposed()) {
+      if (const auto rows = request_.row_target(header_.dict.shape, element_.dtype)) {
+        read_rows(*rows);
+        return request_.rows_written(*rows);
+      }
+    }
     NDArray out = request_.allocate(header_.dict.shape, element_.dtype);
     read_into(out.bytes());
     return out;
@@ -65,14 +73,12 @@ class StoredArray {
   // Decodes into `dst`, which holds nbytes() bytes (a slice of a stack).
   void read_into(std::byte* dst) const {
     check_data_present();
-    if (header_.dict.fortran_order && fortran_differs_from_c(header_.dict.shape)) {
+    if (transposed()) {
       read_fortran(dst);
     } else {
       read_stored(dst);
     }
-    const std::size_t count = static_cast<std::size_t>(nbytes_ / itemsize(element_.dtype));
-    if (element_.byteswap) byteswap_elements(dst, count, itemsize(element_.dtype));
-    if (element_.dtype == DType::bool_) canonicalize_bools(dst, count);
+    finish_elements(dst, static_cast<std::size_t>(nbytes_));
   }
 
   std::uint64_t nbytes() const { return nbytes_; }
@@ -106,6 +112,32 @@ class StoredArray {
       throw DecodeError(fmt::format("truncated .npy data: the header promises {} bytes of array data after byte {}, "
                                     "the data end after {}",
                                     nbytes_, header_.data_offset, got));
+    }
+  }
+
+  bool transposed() const { return header_.dict.fortran_order && fortran_differs_from_c(header_.dict.shape); }
+
+  // Stored bytes to imio's elements: native byte order, bools 0 or 1.
+  void finish_elements(std::byte* dst, std::size_t n) const {
+    const std::size_t count = n / itemsize(element_.dtype);
+    if (element_.byteswap) byteswap_elements(dst, count, itemsize(element_.dtype));
+    if (element_.dtype == DType::bool_) canonicalize_bools(dst, count);
+  }
+
+  // C-order data into rows at any stride, one read per row (a memcpy from a
+  // mapped or in-memory file).
+  void read_rows(const RowTarget& rows) const {
+    source_.seek(header_.data_offset);
+    std::uint64_t done = 0;
+    for (std::size_t y = 0; y < rows.rows(); ++y) {
+      const std::size_t got = source_.read(rows.row(y), rows.row_bytes());
+      done += got;
+      if (got != rows.row_bytes()) {
+        throw DecodeError(fmt::format("truncated .npy data: the header promises {} bytes of array data after byte {}, "
+                                      "the data end after {}",
+                                      nbytes_, header_.data_offset, done));
+      }
+      finish_elements(rows.row(y), got);
     }
   }
 
