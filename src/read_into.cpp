@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,14 +51,14 @@ void check_result(const NDArray& result, const Shape& shape, DType dtype) {
 std::optional<std::ptrdiff_t> row_stride(const StridedArrayView& out) {
   const Shape& shape = out.shape();
   if (shape.size() < 2 || out.bytes() == nullptr || out.size() == 0) return std::nullopt;
-  auto expected = static_cast<std::ptrdiff_t>(itemsize(out.dtype()));
-  for (std::size_t i = shape.size(); i-- > 1;) {
-    if (shape[i] != 1 && out.strides()[i] != expected) return std::nullopt;
-    expected *= static_cast<std::ptrdiff_t>(shape[i]);
-  }
+  const Shape row_shape(shape.begin() + 1, shape.end());
+  const StridedArrayView row(out.bytes(), row_shape, out.dtype(),
+                             std::vector<std::ptrdiff_t>(out.strides().begin() + 1, out.strides().end()));
+  if (!row.is_c_contiguous()) return std::nullopt;
+  const auto row_bytes = static_cast<std::ptrdiff_t>(detail::element_count(row_shape) * itemsize(out.dtype()));
   const std::ptrdiff_t stride = out.strides()[0];
   const std::ptrdiff_t magnitude = stride < 0 ? -stride : stride;
-  if (shape[0] > 1 && magnitude < expected) return std::nullopt;
+  if (shape[0] > 1 && magnitude < row_bytes) return std::nullopt;
   return stride;
 }
 
@@ -97,10 +98,10 @@ void ImageFile::read_into(const StridedArrayView& out, const ReadCall& call) {
   decode_rows_into(out, call);
 }
 
-bool ImageFile::decode_rows_into(const StridedArrayView& out, const ReadCall& call) {
+void ImageFile::decode_rows_into(const StridedArrayView& out, const ReadCall& call) {
   State& s = open_state("read", IoMode::read);
   RequestImpl& request = detail::CoreAccess::impl(*s.request);
-  return with_error_context(s.plugin_name, "read", s.request->describe(), [&] {
+  with_error_context(s.plugin_name, "read", s.request->describe(), [&] {
     RequestImpl::OutputTarget target{.data = out.bytes(), .shape = out.shape(), .dtype = out.dtype(),
                                      .row_stride = row_stride(out)};
     NDArray result;
@@ -111,9 +112,7 @@ bool ImageFile::decode_rows_into(const StridedArrayView& out, const ReadCall& ca
       result = s.plugin->read(call.index, call.kwargs);
     }
     check_result(result, out.shape(), out.dtype());
-    if (target.rows_written && result.bytes() == out.bytes()) return true;
-    out.assign(result);
-    return false;
+    if (!target.rows_written || result.bytes() != out.bytes()) out.assign(result);
   });
 }
 

@@ -153,9 +153,9 @@ class IMIO_EXPORT ImageFile {
   /// straight into it, false when the result was copied.
   bool decode_into(ArrayView out, const ReadCall& call);
   /// The same for a view that is not contiguous: its rows are offered to
-  /// the plugin (Request::row_target) when they are row-padded; true when
-  /// the plugin wrote them in place, false when its result was copied.
-  bool decode_rows_into(const StridedArrayView& out, const ReadCall& call);
+  /// the plugin (Request::row_target) when they are row-padded; a result the
+  /// plugin did not write in place is copied into `out`.
+  void decode_rows_into(const StridedArrayView& out, const ReadCall& call);
   void finish_on_destruction() noexcept;
   State& open_state(const char* operation) const;
   State& open_state(const char* operation, IoMode needed) const;
