@@ -76,7 +76,7 @@ class StoredArray {
     if (transposed()) {
       read_fortran(dst);
     } else {
-      read_stored(dst);
+      read_stored(whole(dst));
     }
     finish_elements(dst, static_cast<std::size_t>(nbytes_));
   }
@@ -103,15 +103,28 @@ class StoredArray {
     return *n;
   }
 
-  // Reads the data as stored (no conversion) into `dst`, with one read: the
-  // source picks the fastest copy (memcpy from memory, pread from a file).
-  void read_stored(std::byte* dst) const {
+  // The data's nbytes() at `dst` as one row (a 0-d array has no axis).
+  RowTarget whole(std::byte* dst) const {
+    const auto n = static_cast<std::size_t>(nbytes_);
+    return RowTarget(dst, static_cast<std::ptrdiff_t>(n), 1, n);
+  }
+
+  // Reads the data as stored (no conversion) into `rows`: with one read when
+  // they are contiguous (the source picks the fastest copy: memcpy from
+  // memory, pread from a file), else one read per row.
+  void read_stored(const RowTarget& rows) const {
     source_.seek(header_.data_offset);
-    const std::size_t got = source_.read(dst, static_cast<std::size_t>(nbytes_));
-    if (got != nbytes_) {
-      throw DecodeError(fmt::format("truncated .npy data: the header promises {} bytes of array data after byte {}, "
-                                    "the data end after {}",
-                                    nbytes_, header_.data_offset, got));
+    const std::size_t rows_per_read = rows.contiguous() ? rows.rows() : 1;
+    std::uint64_t done = 0;
+    for (std::size_t y = 0; y < rows.rows(); y += rows_per_read) {
+      const std::size_t want = rows_per_read * rows.row_bytes();
+      const std::size_t got = source_.read(rows.row(y), want);
+      done += got;
+      if (got != want) {
+        throw DecodeError(fmt::format("truncated .npy data: the header promises {} bytes of array data after byte {}, "
+                                      "the data end after {}",
+                                      nbytes_, header_.data_offset, done));
+      }
     }
   }
 
@@ -124,21 +137,10 @@ class StoredArray {
     if (element_.dtype == DType::bool_) canonicalize_bools(dst, count);
   }
 
-  // C-order data into rows at any stride, one read per row (a memcpy from a
-  // mapped or in-memory file).
+  // C-order data into rows at any stride (the caller's row-padded view).
   void read_rows(const RowTarget& rows) const {
-    source_.seek(header_.data_offset);
-    std::uint64_t done = 0;
-    for (std::size_t y = 0; y < rows.rows(); ++y) {
-      const std::size_t got = source_.read(rows.row(y), rows.row_bytes());
-      done += got;
-      if (got != rows.row_bytes()) {
-        throw DecodeError(fmt::format("truncated .npy data: the header promises {} bytes of array data after byte {}, "
-                                      "the data end after {}",
-                                      nbytes_, header_.data_offset, done));
-      }
-      finish_elements(rows.row(y), got);
-    }
+    read_stored(rows);
+    for (std::size_t y = 0; y < rows.rows(); ++y) finish_elements(rows.row(y), rows.row_bytes());
   }
 
   // Fortran-order data are read where they lie (a mapped or in-memory file)
@@ -150,7 +152,7 @@ class StoredArray {
       return;
     }
     NDArray scratch = request_.allocate(header_.dict.shape, element_.dtype);
-    read_stored(scratch.bytes());
+    read_stored(whole(scratch.bytes()));
     fortran_to_c(scratch.bytes(), dst, header_.dict.shape, item);
   }
 
