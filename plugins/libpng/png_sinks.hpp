@@ -14,39 +14,47 @@
 
 namespace imio::png {
 
-/// Rows decoded at the end of the result's rows (each `out_row` bytes) and
-/// converted in place, forwards, once the decoder is done with them. Needs
-/// convert.out_pixel_bytes() >= convert.in_pixel_bytes().
-class InPlaceSink final : public RowSink {
+/// What both sinks share: each decoded row, once the decoder is done with
+/// it, converted into its row of the result, in order.
+class ConvertingSink : public RowSink {
  public:
-  InPlaceSink(std::byte* out, std::size_t width, const RowConverter& convert);
-  std::byte* row(std::size_t y) override { return out_ + y * out_row_ + offset_; }
-  void done(std::size_t n) override;
-  void restart() override { converted_ = 0; }
-  bool rows_stay() const override { return true; }
+  void done(std::size_t n) final;
+  void restart() final { converted_ = 0; }
+
+ protected:
+  ConvertingSink(std::byte* out, std::size_t width, const RowConverter& convert);
+  std::byte* out_;
+  std::size_t width_, out_row_;
 
  private:
-  std::byte* out_;
-  std::size_t width_, out_row_, offset_, converted_ = 0;
+  std::size_t converted_ = 0;
   const RowConverter& convert_;
 };
 
+/// Rows decoded at the end of the result's rows and converted in place,
+/// forwards. Needs convert.out_pixel_bytes() >= convert.in_pixel_bytes().
+class InPlaceSink final : public ConvertingSink {
+ public:
+  InPlaceSink(std::byte* out, std::size_t width, const RowConverter& convert);
+  std::byte* row(std::size_t y) override { return out_ + y * out_row_ + offset_; }
+  bool rows_stay() const override { return true; }
+
+ private:
+  std::size_t offset_;
+};
+
 /// Rows decoded into a band of at least two rows (about 64 KiB) and
-/// converted into the result as the decoder is done with them: for a
-/// result narrower than the decoded samples.
-class BandSink final : public RowSink {
+/// converted into the result from there: for a result narrower than the
+/// decoded samples.
+class BandSink final : public ConvertingSink {
  public:
   BandSink(std::byte* out, std::size_t width, std::size_t height, const RowConverter& convert);
   std::byte* row(std::size_t y) override { return band_.data() + (y % rows_) * in_row_; }
-  void done(std::size_t n) override;
-  void restart() override { converted_ = 0; }
   bool rows_stay() const override { return false; }
 
  private:
-  std::byte* out_;
-  std::size_t width_, in_row_, out_row_, rows_, converted_ = 0;
+  std::size_t in_row_, rows_;
   std::vector<std::byte> band_;
-  const RowConverter& convert_;
 };
 
 }  // namespace imio::png
