@@ -11,6 +11,8 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # a port must not pick up whatever happens to be installed): the format
 # plugins, and the core's http(s) and zip resources. npy (zlib, a port
 # dependency), spe and radiance need no optional backend and are always built.
+# One feature shapes the build instead: plugin-modules (IMIO_PLUGIN_MODULES,
+# dynamic triplets only, vcpkg.json's "supports").
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     png     IMIO_WITH_LIBPNG
@@ -29,6 +31,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     http    IMIO_WITH_HTTP
     zip     IMIO_WITH_ZIP
     libdeflate IMIO_WITH_LIBDEFLATE
+    plugin-modules IMIO_PLUGIN_MODULES
 )
 
 # The plugins whose backends are found through pkg-config: always FFmpeg,

@@ -6,10 +6,15 @@ every dependency), so this script checks what can be checked offline:
 
   manifest   ports/imio/vcpkg.json is strict JSON with the fields vcpkg
              requires; its version is the project's; every feature is
-             described, pulls dependencies, and is mapped by the portfile to
-             exactly one IMIO_WITH_* option, and every IMIO_WITH_* option of
-             the build is mapped by exactly one feature or set explicitly.
-  replay     for the core, default and all feature sets, shared and static:
+             described and mapped by the portfile to exactly one option: a
+             backend's feature pulls dependencies and maps to an IMIO_WITH_*
+             option, a feature that shapes the build (plugin-modules) maps to
+             another option() of the top-level CMakeLists.txt; every
+             IMIO_WITH_* option of the build is mapped by exactly one feature
+             or set explicitly.
+  replay     for the core, default and all feature sets (all: those the
+             linkage supports), shared (Release) and static (Debug: vcpkg
+             builds both configurations, the replay one of each):
              configure imio with exactly the options the portfile passes,
              build, install into a staging prefix, build and run consumers
              (find_package(imio CONFIG REQUIRED COMPONENTS ...) and
@@ -191,23 +196,29 @@ def check_manifest(source):
     if not isinstance(features, dict) or not features:
         problems.add("vcpkg.json: no features")
         features = {}
+    pairs = feature_map(portfile)
+    if pairs is None:
+        problems.add("portfile.cmake: no vcpkg_check_features(... FEATURES ...)")
+        pairs = []
+    # Features that shape the build (plugin-modules) rather than add a
+    # backend: they map to a top-level option() other than IMIO_WITH_*.
+    shape_options = {o for o in option_defaults(source) if not o.startswith("IMIO_WITH_")}
+    shape_features = {f for f, o in pairs if o in shape_options}
     for name, body in features.items():
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
             problems.add("vcpkg.json: feature name %r is not a valid vcpkg identifier", name)
         if not isinstance(body, dict) or not str(body.get("description", "")).strip():
             problems.add("vcpkg.json: feature '%s' has no description", name)
-        elif not body.get("dependencies"):
+        elif not body.get("dependencies") and name not in shape_features:
             problems.add("vcpkg.json: feature '%s' pulls no dependency", name)
+        elif isinstance(body.get("supports"), str) and supported(body["supports"], set()) is None:
+            problems.add("vcpkg.json: feature '%s': cannot read supports %r", name, body["supports"])
     defaults = manifest.get("default-features", [])
     for name in defaults:
         if dep_name(name) not in features:
             problems.add("vcpkg.json: default feature '%s' is not a feature", dep_name(name))
 
     # Features ↔ options, both ways.
-    pairs = feature_map(portfile)
-    if pairs is None:
-        problems.add("portfile.cmake: no vcpkg_check_features(... FEATURES ...)")
-        pairs = []
     options = configure_options(portfile)
     if options is None:
         problems.add("portfile.cmake: no vcpkg_cmake_configure(... OPTIONS ...)")
@@ -235,7 +246,7 @@ def check_manifest(source):
         if option in fixed and fixed[option] not in ("ON", "OFF"):
             problems.add("%s=%s: a port sets ON or OFF, never AUTO", option, fixed[option])
     for f, o in pairs:
-        if o not in known:
+        if o not in known and o not in shape_options:
             problems.add("portfile.cmake maps '%s' to %s, which the build does not define", f, o)
     # Each plugin folder names its feature (plugin.json packages.vcpkg_feature).
     for d in plugin_descriptors(source):
@@ -403,8 +414,12 @@ def feature_options(port, chosen):
     return ["%s=%s" % (o, "ON" if f in chosen else "OFF") for f, o in port["pairs"]]
 
 
-def post_build_checks(prefix, forbidden, problems):
-    """vcpkg's post-build checks that apply to an installed tree."""
+def post_build_checks(prefix, forbidden, problems, debug_info):
+    """vcpkg's post-build checks that apply to an installed tree. No file may
+    hold an absolute path of the source, build or staging folders; with
+    debug_info (a Debug build) the binaries are exempt: their DWARF names the
+    sources, in vcpkg's debug packages too, and vcpkg's own check reads only
+    text files (headers, .cmake, .pc, scripts)."""
     for top in os.listdir(prefix):
         if top not in ("include", "lib", "share", "bin"):
             problems.add("unexpected top-level folder %s/ in the installed tree", top)
@@ -424,6 +439,8 @@ def post_build_checks(prefix, forbidden, problems):
                 continue
             with open(path, "rb") as f:
                 data = f.read()
+            if debug_info and data.startswith((b"\x7fELF", b"!<arch>\n")):
+                continue
             for needle in needles:
                 if needle in data:
                     problems.add("%s contains the absolute path %s", os.path.relpath(path, prefix),
@@ -464,13 +481,74 @@ def check_exported_target(prefix, problems):
                      "uses" if uses_module else "does not use")
 
 
+def supported(expression, identifiers):
+    """Evaluates a vcpkg platform expression ("!static", "linux & !arm",
+    "(a | b) & c") with the given identifiers true; None when unreadable."""
+    tokens = re.findall(r"[A-Za-z0-9_-]+|[!&|(),]", expression)
+    if "".join(tokens) != re.sub(r"\s+", "", expression):
+        return None
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take():
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def unary():
+        if peek() == "!":
+            take()
+            value = unary()
+            return None if value is None else not value
+        if peek() == "(":
+            take()
+            value = either()
+            return value if take_if(")") else None
+        word = take() if peek() not in (None, "&", "|", ")", ",", "!") else None
+        return None if word is None else word in identifiers
+
+    def take_if(token):
+        if peek() == token:
+            take()
+            return True
+        return False
+
+    def both():
+        value = unary()
+        while value is not None and peek() == "&":
+            take()
+            right = unary()
+            value = None if right is None else value and right
+        return value
+
+    def either():
+        value = both()
+        while value is not None and peek() in ("|", ","):
+            take()
+            right = both()
+            value = None if right is None else value or right
+        return value
+
+    value = either()
+    return value if pos == len(tokens) else None
+
+
 def replay(source, args, port):
     problems = Problems()
-    sets = {
-        "core": [],
-        "default": port["defaults"],
-        "all": sorted(port["features"]),
-    }
+    # The linkages as vcpkg's platform expressions see them (Linux x64),
+    # and the build type each is replayed in.
+    platform = {"shared": {"linux", "x64"}, "static": {"linux", "x64", "static"}}
+    build_type = {"shared": "Release", "static": "Debug"}
+
+    def sets(linkage):
+        return {
+            "core": [],
+            "default": port["defaults"],
+            "all": sorted(f for f, body in port["features"].items()
+                          if supported(body.get("supports", ""), platform[linkage]) is not False),
+        }
     # Options of format plugins (components of the CMake package); the
     # core's resource options (IMIO_WITH_HTTP, IMIO_WITH_ZIP) are not.
     planned = planned_plugins(source)
@@ -484,7 +562,7 @@ def replay(source, args, port):
         found, log = Problems(), []
         build_dir = os.path.join(args.work, "build-" + linkage)
         for set_name in args.sets.split(","):
-            chosen = sets[set_name]
+            chosen = sets(linkage)[set_name]
             opts = feature_options(port, chosen) + port["options"]
             enabled = [plugin_of[o.split("=")[0]] for o in opts if o.split("=")[0] in plugin_of and o.endswith("=ON")]
             if "IMIO_WITH_NPY=ON" in opts:
@@ -499,13 +577,11 @@ def replay(source, args, port):
                    "-DGENERATOR=" + args.generator,
                    "-DMAKE_PROGRAM=" + (args.make_program or ""),
                    "-DCXX_COMPILER=" + args.cxx,
-                   "-DBUILD_TYPE=Release",
+                   "-DBUILD_TYPE=" + build_type[linkage],
                    "-DSHARED=" + ("ON" if linkage == "shared" else "OFF"),
                    "-DWARNINGS_AS_ERRORS=ON",
-                   "-DPLUGIN_OPTIONS=",
                    "-DEXTRA_OPTIONS=" + ",".join(opts),
                    "-DENABLED_PLUGINS=" + ",".join(enabled),
-                   "-DBUILD_CLI=OFF",
                    "-DPKG_CONFIG=" + (args.pkg_config or ""),
                    "-P", os.path.join(source, "tests", "install", "run_install_test.cmake")]
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -519,11 +595,11 @@ def replay(source, args, port):
                 prefix = os.path.join(work, "prefix")
             before = len(found)
             post_build_checks(prefix, [os.path.realpath(source), os.path.realpath(build_dir),
-                                       os.path.realpath(work)], found)
+                                       os.path.realpath(work)], found, build_type[linkage] == "Debug")
             for i in range(before, len(found)):
                 found[i] = "%s/%s: %s" % (set_name, linkage, found[i])
-            log.append("port replay: %s/%s (features [%s]) %s in %.0f s" % (
-                set_name, linkage, " ".join(chosen) or "none",
+            log.append("port replay: %s/%s %s (features [%s]) %s in %.0f s" % (
+                set_name, linkage, build_type[linkage], " ".join(chosen) or "none",
                 "passed" if len(found) == before else "FAILED", time.monotonic() - started))
         return found, log
 
