@@ -23,6 +23,7 @@
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
 #include "jpeg_restart.hpp"
+#include "jpeg_restart_columns.hpp"
 #include "jpeg_rows.hpp"
 
 namespace imio {
@@ -227,13 +228,30 @@ class JpegReader final : public Plugin {
     ReusedDecompressor whole = header_read();
     Decompressor* dd = &*whole;
     Box region = stored_region(o);
-    // A box well below the top of a file with restart markers: start the
-    // decoder at the last suitable marker above it (jpeg_restart.hpp), so
-    // that the rows above are not entropy-decoded either.
+    // A box in a file whose restart intervals split each MCU row into
+    // column bands: decode a smaller image made of the bands and rows around
+    // it (jpeg_restart_columns.hpp), so that neither the columns beside it
+    // nor the rows above it are entropy-decoded. Else a box well below the
+    // top of a file with restart markers: start the decoder at the last
+    // suitable marker above it (jpeg_restart.hpp), so that the rows above
+    // are not entropy-decoded either.
+    std::optional<ColumnEntry> columns;
     std::optional<RestartEntry> entry;
-    if (o.crop && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    if (o.crop) columns = restart_columns_around(dd->info(), region, o.scale);
+    if (o.crop && !columns && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
     std::optional<Decompressor> from_restart;
-    if (entry) {
+    if (columns) {
+      // The band starts on whole MCUs (multiples of 8 full-size pixels) and
+      // libjpeg scales each block by 1/n (n ≤ 8): its origin is a whole
+      // number of scaled pixels.
+      dd = &from_restart.emplace(columns->stream.data(), columns->stream.size(), request_.limits().max_bytes);
+      dd->set_strict(o.strict);
+      dd->read_header(/*repeat=*/true);
+      region.left -= columns->left / o.scale;
+      region.right -= columns->left / o.scale;
+      region.top -= columns->top / o.scale;
+      region.bottom -= columns->top / o.scale;
+    } else if (entry) {
       const auto* head = entry->head.data();
       dd = &from_restart.emplace(
           std::span<const unsigned char>(head, entry->head.size()),
@@ -277,14 +295,32 @@ class JpegReader final : public Plugin {
     return reinterpret_cast<unsigned char*>(rows.row(y));
   }
 
-  // The restart entry for full-size row `top`, from the RST markers of the
-  // file's scan (found once per reader, on the first cropped read).
-  std::optional<RestartEntry> restart_entry_above(const jpeg_decompress_struct& info, std::uint64_t top) {
-    if (info.restart_interval == 0 || info.progressive_mode) return std::nullopt;
+  // The offset just after the SOS segment of the header `info` read from
+  // data_, with the scan's RST markers (found once per reader, on the first
+  // cropped read).
+  std::size_t scan_restarts(const jpeg_decompress_struct& info) {
     const auto* begin = reinterpret_cast<const unsigned char*>(data_.data());
     const auto scan_start = static_cast<std::size_t>(info.src->next_input_byte - begin);  // after SOS
     if (!restarts_) restarts_ = restart_offsets(data_, scan_start);
+    return scan_start;
+  }
+
+  // The restart entry for full-size row `top`.
+  std::optional<RestartEntry> restart_entry_above(const jpeg_decompress_struct& info, std::uint64_t top) {
+    if (info.restart_interval == 0 || info.progressive_mode) return std::nullopt;
+    const std::size_t scan_start = scan_restarts(info);
     return restart_entry(info, data_, scan_start, *restarts_, top);
+  }
+
+  // The column bands around `region` (the stored image's pixels at scale
+  // 1/`scale`), given to restart_columns in full-size pixels.
+  std::optional<ColumnEntry> restart_columns_around(const jpeg_decompress_struct& info, const Box& region,
+                                                    unsigned scale) {
+    if (info.restart_interval == 0 || info.progressive_mode || info.arith_code) return std::nullopt;
+    const std::size_t scan_start = scan_restarts(info);
+    const Box full{region.left * scale, region.top * scale, std::min<std::uint64_t>(region.right * scale, header_.width),
+                   std::min<std::uint64_t>(region.bottom * scale, header_.height)};
+    return restart_columns(info, data_, scan_start, *restarts_, full);
   }
 
   // A large image straight into the result, all rows in one libjpeg loop; a

@@ -11,7 +11,19 @@ unsigned at(std::span<const std::byte> f, std::size_t i) { return std::to_intege
 // SOF0…SOF15 except DHT (C4), JPG (C8) and DAC (CC): T.81 Table B.1.
 bool is_sof(unsigned m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 
-// The offset of the SOF marker before `end`, or nullopt.
+}  // namespace
+
+McuSize mcu_size(const jpeg_decompress_struct& info) {
+  const jpeg_component_info& c0 = info.comp_info[0];
+  if (c0.h_samp_factor <= 0 || c0.v_samp_factor <= 0) return {};
+  const bool single = info.comps_in_scan == 1;
+  McuSize m;
+  m.width = single ? 8u * info.max_h_samp_factor / c0.h_samp_factor : 8u * info.max_h_samp_factor;
+  m.height = single ? 8u * info.max_v_samp_factor / c0.v_samp_factor : 8u * info.max_v_samp_factor;
+  m.imcu_height = 8u * info.max_v_samp_factor;
+  return m;
+}
+
 std::optional<std::size_t> find_sof(std::span<const std::byte> f, std::size_t end) {
   std::size_t pos = 2;  // after SOI
   while (pos + 4 <= end) {
@@ -27,8 +39,6 @@ std::optional<std::size_t> find_sof(std::span<const std::byte> f, std::size_t en
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::vector<std::size_t> restart_offsets(std::span<const std::byte> file, std::size_t scan_start) {
   std::vector<std::size_t> out;
@@ -59,13 +69,8 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
       info.image_height == 0 || scan_start > file.size()) {
     return std::nullopt;
   }
-  // MCU size in image pixels (T.81 §A.2): one block of the component when
-  // the scan holds one, else max sampling factors × 8.
-  const jpeg_component_info& c0 = info.comp_info[0];
-  const bool single = info.comps_in_scan == 1;
-  const std::uint64_t mcu_w = single ? 8u * info.max_h_samp_factor / c0.h_samp_factor : 8u * info.max_h_samp_factor;
-  const std::uint64_t mcu_h = single ? 8u * info.max_v_samp_factor / c0.v_samp_factor : 8u * info.max_v_samp_factor;
-  const std::uint64_t imcu_h = 8u * info.max_v_samp_factor;
+  const McuSize mcu = mcu_size(info);
+  const std::uint64_t mcu_w = mcu.width, mcu_h = mcu.height, imcu_h = mcu.imcu_height;
   if (mcu_w == 0 || mcu_h == 0) return std::nullopt;
   const std::uint64_t mcus_per_row = (info.image_width + mcu_w - 1) / mcu_w;
   if (top < 2 * imcu_h + mcu_h) return std::nullopt;

@@ -14,6 +14,21 @@
 
 namespace imio::libjpeg {
 
+/// The MCU of a frame's only scan in image pixels (T.81 §A.2): one block of
+/// the component when the scan holds one, else the largest sampling
+/// factors × 8; and the height of libjpeg's iMCU row (a row group of every
+/// component). Zero sizes when the header gives no sampling factors.
+struct McuSize {
+  std::uint64_t width = 0, height = 0;
+  std::uint64_t imcu_height = 0;
+};
+McuSize mcu_size(const jpeg_decompress_struct& info);
+
+/// The offset in `file` of the frame's SOF marker (its 0xFF), searched
+/// among the marker segments before `end`; nullopt when a SOS or a broken
+/// segment comes first.
+std::optional<std::size_t> find_sof(std::span<const std::byte> file, std::size_t end);
+
 /// The offsets in `file` just after each RSTn marker of the scan whose
 /// entropy-coded data start at `scan_start`, in order; the walk ends at the
 /// first other marker (T.81 §B.1.1.5: stuffed zeros and fill bytes are data).

@@ -3,11 +3,12 @@
 // against the whole image.
 //
 //   JPEG (4096×3072 from the real photo meadow_cube.jpg, q90 4:2:0, baseline
-//   and progressive, and baseline with a restart marker every MCU row): crop
-//   at the top-left corner, the centre and the bottom-right corner
-//   (libjpeg-turbo entropy-decodes every row above the region unless the
-//   decoder can start at a restart marker, so the position matters), and
-//   crop with scale=1/4.
+//   and progressive, and baseline with a restart marker every MCU row and
+//   every 16 MCUs): crop at the top-left corner, the centre and the
+//   bottom-right corner (libjpeg-turbo entropy-decodes every row above the
+//   region unless the decoder can start at a restart marker, and every
+//   column of the rows it decodes unless the intervals split the rows into
+//   column bands, so the position matters), and crop with scale=1/4.
 //   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
 //   uncompressed striped): crop at the centre.
 //   PNG (the same pixels, imio's writer at level 6): crop at the top-left
@@ -189,6 +190,11 @@ int main(int argc, char** argv) {
     const imio::Bytes restarts =
         imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"restart_marker_rows", 1}}}).value();
     run("JPEG baseline q90 4:2:0, a restart marker every MCU row", restarts, jpeg_cases, runs);
+    // 256 MCUs per row: 16 intervals of 256 pixels, the column bands a crop
+    // decodes alone (jpeg_restart_columns.hpp).
+    const imio::Bytes bands =
+        imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = {{"quality", 90}, {"restart_marker_blocks", 16}}}).value();
+    run("JPEG baseline q90 4:2:0, a restart marker every 16 MCUs", bands, jpeg_cases, runs);
   }
   if (!wanted("tiff", "libtiff")) return 0;
 

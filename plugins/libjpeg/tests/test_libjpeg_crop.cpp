@@ -9,12 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
 #include "crop_box.hpp"
+#include "jpeg_test_images.hpp"
 #include "python_oracle.hpp"
 #include "test_paths.hpp"
 #include "test_util.hpp"
@@ -34,7 +34,9 @@ using imio_test::check_crops;
 using imio_test::box_text;
 using imio_test::contains;
 using imio_test::cut;
+using imio_test::exif_orientation;
 using imio_test::message_of;
+using imio_test::texture;
 
 imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
 
@@ -45,21 +47,6 @@ bool starts_as_jpeg(const Bytes& data) {
 
 bool same_pixels(const NDArray& a, const NDArray& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
-}
-
-// Textured content (a gradient with noise), so that chroma upsampling at a
-// box's edges matters.
-NDArray texture(std::size_t h, std::size_t w, std::size_t c, unsigned seed) {
-  Shape shape{h, w};
-  if (c > 1) shape.push_back(c);
-  NDArray a(shape, DType::uint8);
-  std::mt19937 rng(seed);
-  auto* p = a.data<std::uint8_t>();
-  for (std::size_t y = 0; y < h; ++y)
-    for (std::size_t x = 0; x < w; ++x)
-      for (std::size_t k = 0; k < c; ++k)
-        p[(y * w + x) * c + k] = static_cast<std::uint8_t>((x * 150 / w + y * 90 / h + k * 40 + rng() % 24) & 0xFF);
-  return a;
 }
 
 struct Sample {
@@ -81,17 +68,6 @@ std::vector<Sample> samples() {
   out.push_back({"gray", imio::imwrite("<bytes>", texture(117, 203, 1, 2), {.extension = ".jpg"}).value()});
   out.push_back({"gray progressive",
                  imio::imwrite("<bytes>", texture(117, 203, 1, 3), {.extension = ".jpg", .kwargs = {{"progressive", true}}}).value()});
-  return out;
-}
-
-// "Exif\0\0" + a little-endian TIFF block whose IFD0 holds only Orientation.
-Bytes exif_orientation(int orientation) {
-  const unsigned char b[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,  // header, IFD0 at 8
-                             1, 0,                                                     // one entry
-                             0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<unsigned char>(orientation), 0, 0, 0,
-                             0, 0, 0, 0};                                              // no next IFD
-  Bytes out(sizeof b);
-  std::memcpy(out.data(), b, sizeof b);
   return out;
 }
 
