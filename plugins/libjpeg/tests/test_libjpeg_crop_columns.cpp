@@ -120,13 +120,15 @@ std::vector<std::size_t> after_restarts(const Bytes& f) {
   return out;
 }
 
-// Fills restart interval g ≥ 1 (between the g-th marker and the next) with
-// ones, keeping the markers: no Huffman code is all ones (T.81 §C), so a
-// decoder that reads it fails.
+// Fills restart interval g ≥ 1 (between the g-th marker and the next, or
+// EOI) with FF 00 pairs, keeping the markers: the decoder reads all 1-bits,
+// and no Huffman code is all 1-bits (T.81 §C), so a decoder that reads it
+// fails (a last odd FF is a fill byte before the marker, §B.1.1.2).
 void damage_interval(Bytes& f, const std::vector<std::size_t>& after, std::size_t g) {
   REQUIRE(g >= 1);
-  REQUIRE(g < after.size());
-  for (std::size_t i = after[g - 1]; i + 2 < after[g]; ++i) f[i] = std::byte{0xFE};
+  REQUIRE(g <= after.size());
+  const std::size_t end = g < after.size() ? after[g] - 2 : f.size() - 2;
+  for (std::size_t i = after[g - 1]; i < end; ++i) f[i] = (i - after[g - 1]) % 2 == 0 ? std::byte{0xFF} : std::byte{0x00};
 }
 
 }  // namespace
@@ -324,4 +326,22 @@ TEST_CASE("libjpeg: damaged restart markers and cut files take the whole-row pat
     }
   }
   CHECK(quiet.text().empty());
+}
+
+TEST_CASE("libjpeg: a box in the first iMCU column alone equals the whole decode", "[libjpeg][crop]") {
+  // libjpeg-turbo 2.1.5 decoded columns cropped to the first iMCU column
+  // alone differently at column 0 (fancy 4:2:0 upsampling, this 256-pixel
+  // -wide image: blue off by 2 in some rows), with and without restart
+  // markers; imio asks for two iMCU columns there.
+  const NDArray wide = texture(kH, 256, 3, 23);
+  for (const int blocks : {0, 4}) {
+    imio::Kwargs kw{{"quality", 90}, {"subsampling", "4:2:0"}};
+    if (blocks != 0) kw.emplace_back("restart_marker_blocks", blocks);
+    const Bytes file = imio::imwrite("<bytes>", wide, {.extension = ".jpg", .kwargs = kw}).value();
+    const NDArray whole = imio::imread(file, jpeg());
+    for (const Box& b : std::vector<Box>{{0, 300, 1, 301}, {0, 299, 1, 300}, {0, 250, 1, 301}, {0, 250, 15, 301}, {3, 100, 16, 200}}) {
+      INFO("restart_marker_blocks " << blocks << " crop " << box_text(b));
+      CHECK(same_pixels(imio::imread(file, jpeg({{"crop", box_value(b)}})), cut(whole, b)));
+    }
+  }
 }
