@@ -345,3 +345,17 @@ TEST_CASE("libjpeg: a box in the first iMCU column alone equals the whole decode
     }
   }
 }
+
+TEST_CASE("libjpeg: imread_into and imiter take a column-band crop", "[libjpeg][crop][restart]") {
+  const Case c = make("4:2:0, every 4 MCUs", texture(kH, kW, 3, 26), "4:2:0", 4);
+  const Box b{70, 130, 190, 211};
+  const imio::Kwargs kw{{"crop", box_value(b)}};
+  const imio::ImageProperties props = imio::improps(c.file, jpeg(kw));
+  REQUIRE(props.shape == imio::Shape{81, 120, 3});
+  NDArray out(props.shape, props.dtype);
+  const std::byte* before = out.bytes();
+  imio::imread_into(c.file, out, jpeg(kw));
+  CHECK(out.bytes() == before);
+  CHECK(same_pixels(out, cut(imio::imread(c.file, jpeg()), b)));
+  for (const NDArray& frame : imio::imiter(c.file, {.plugin = "libjpeg", .kwargs = kw})) CHECK(same_pixels(frame, out));
+}
