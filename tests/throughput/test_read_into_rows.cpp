@@ -84,6 +84,10 @@ std::vector<Encoded> files() {
   add("libjpeg", "large rgb", picture(300, 410, 3), ".jpg", {}, {}, true);
   add("libjpeg", "progressive 4:4:4", picture(45, 67, 3), ".jpg", {{"progressive", true}, {"subsampling", "4:4:4"}}, {}, true);
   add("libjpeg", "crop", picture(80, 120, 3), ".jpg", {}, {.kwargs = {{"crop", crop}}}, true);
+  // Restart intervals of 3 MCUs, five column bands of 48 pixels: the crop
+  // decodes a smaller image of bands 0…2 (jpeg_restart_columns.hpp).
+  add("libjpeg", "crop, column bands", picture(200, 240, 3), ".jpg", {{"restart_marker_blocks", 3}},
+      {.kwargs = {{"crop", crop}}}, true);
   add("libjpeg", "scale 1/2", picture(80, 120, 3), ".jpg", {}, {.kwargs = {{"scale", 0.5}}}, true);
   add("libjpeg", "crop and scale", picture(200, 240, 3), ".jpg", {}, {.kwargs = {{"crop", crop}, {"scale", 0.5}}}, true);
   add("libjpeg", "as gray", picture(45, 67, 3), ".jpg", {}, {.kwargs = {{"mode", "L"}}}, true);
