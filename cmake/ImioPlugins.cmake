@@ -175,6 +175,10 @@ function(imio_add_plugin name)
     add_library(${target} OBJECT ${ARG_SOURCES})
     list(TRANSFORM ARG_HANDLE_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
     target_sources(imio PRIVATE ${ARG_HANDLE_SOURCES})
+    # They include the plugin's public header; the rest of the core does not
+    # see plugin folders (below).
+    set_property(SOURCE ${ARG_HANDLE_SOURCES} TARGET_DIRECTORY imio APPEND
+                 PROPERTY INCLUDE_DIRECTORIES "${CMAKE_CURRENT_SOURCE_DIR}/include")
   else()
     add_library(${target} OBJECT ${ARG_SOURCES} ${ARG_HANDLE_SOURCES})
   endif()
@@ -212,7 +216,11 @@ function(imio_add_plugin name)
     set_property(GLOBAL APPEND PROPERTY IMIO_PLUGIN_PUBLIC_HEADERS "${path}")
   endforeach()
   if(ARG_PUBLIC_HEADERS)
-    target_include_directories(imio PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+    # INTERFACE, not PUBLIC: what links imio in the build tree (tests, the
+    # CLI, examples, embedding projects) finds <imio/plugins/NAME.hpp>, while
+    # the core's own compile lines stay the same whichever plugins are on, so
+    # turning a plugin on or off rebuilds that plugin, not the whole core.
+    target_include_directories(imio INTERFACE $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
     target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/include)
     set_property(GLOBAL APPEND PROPERTY IMIO_PLUGIN_INCLUDE_DIRS "${CMAKE_CURRENT_SOURCE_DIR}/include")
   endif()

@@ -525,28 +525,31 @@ NDArray uint_image(std::size_t h, std::size_t w, std::size_t c, unsigned seed) {
   return a;
 }
 
-// OpenImageIO's description of a file imio wrote: channel names, formats,
-// compression, tiles, parts; and its pixels of part s as <out>.<s>.npy (float64).
+// OpenImageIO's description of files imio wrote: channel names, formats,
+// compression, tiles, parts; and the pixels of part s as <out>.<s>.npy
+// (float64). Arguments: file, out, file, out, ... (one Python start for
+// many files: the import alone takes a third of a second).
 constexpr const char* kDescribe = R"PY(
 import sys, json, numpy as np
 import OpenImageIO as oiio
-# OIIO names EXR's owner 'Copyright'
-f, out = sys.argv[1], sys.argv[2]
-inp = oiio.ImageInput.open(f)
-assert inp, oiio.geterror()
-parts = []
-s = 0
-while inp.seek_subimage(s, 0):
-    spec = inp.spec()
-    px = inp.read_image(s, 0, 0, spec.nchannels, oiio.UNKNOWN).astype(np.float64)  # native: OIIO scales integers read as floats
-    np.save(f'{out}.{s}.npy', px.reshape(spec.height, spec.width, spec.nchannels))
-    parts.append({'channels': list(spec.channelnames), 'formats': [str(spec.channelformat(c)) for c in range(spec.nchannels)],
-                  'compression': spec.get_string_attribute('compression'), 'tile': [spec.tile_width, spec.tile_height],
-                  'name': spec.get_string_attribute('name'), 'owner': spec.get_string_attribute('Copyright'),
-                  'custom': spec.get_string_attribute('custom'), 'number': spec.get_int_attribute('number', -1),
-                  'display': [spec.full_x, spec.full_y, spec.full_width, spec.full_height], 'origin': [spec.x, spec.y]})
-    s += 1
-json.dump(parts, open(out + '.json', 'w'))
+def describe(f, out):
+  inp = oiio.ImageInput.open(f)
+  assert inp, oiio.geterror()
+  parts = []
+  s = 0
+  while inp.seek_subimage(s, 0):
+      spec = inp.spec()
+      px = inp.read_image(s, 0, 0, spec.nchannels, oiio.UNKNOWN).astype(np.float64)  # native: OIIO scales integers read as floats
+      np.save(f'{out}.{s}.npy', px.reshape(spec.height, spec.width, spec.nchannels))
+      parts.append({'channels': list(spec.channelnames), 'formats': [str(spec.channelformat(c)) for c in range(spec.nchannels)],
+                    'compression': spec.get_string_attribute('compression'), 'tile': [spec.tile_width, spec.tile_height],
+                    'name': spec.get_string_attribute('name'), 'owner': spec.get_string_attribute('Copyright'),
+                    'custom': spec.get_string_attribute('custom'), 'number': spec.get_int_attribute('number', -1),
+                    'display': [spec.full_x, spec.full_y, spec.full_width, spec.full_height], 'origin': [spec.x, spec.y]})
+      s += 1
+  json.dump(parts, open(out + '.json', 'w'))
+for f, out in zip(sys.argv[1::2], sys.argv[2::2]):
+  describe(f, out)
 print('described')
 )PY";
 
@@ -555,23 +558,31 @@ struct Described {
   std::vector<NDArray> pixels;  // float64 (H, W, C), OIIO's channel order
 };
 
-Described describe(const imio_test::TempDir& dir, const fs::path& file) {
-  std::string log;
+std::vector<Described> describe(const imio_test::TempDir& dir, const std::vector<fs::path>& files) {
   const fs::path script = dir / "describe.py";
   write_file(script, imio_test::to_bytes(kDescribe));
-  const fs::path out = dir / (file.stem().string() + ".oiio");
-  const int status = std::system((imio_test::python() + " \"" + script.string() + "\" \"" + file.string() + "\" \"" + out.string() +
-                                  "\" > \"" + (dir / "describe.log").string() + "\" 2>&1")
-                                     .c_str());
+  std::string command = imio_test::python() + " \"" + script.string() + "\"";
+  for (const fs::path& file : files) {
+    command += " \"" + file.string() + "\" \"" + (dir / (file.stem().string() + ".oiio")).string() + "\"";
+  }
+  const int status = std::system((command + " > \"" + (dir / "describe.log").string() + "\" 2>&1").c_str());
   INFO(to_string(read_file(dir / "describe.log")));
   REQUIRE(status == 0);
-  Described d;
-  const Value json = imio::from_json(to_string(read_file(fs::path(out.string() + ".json"))));
-  for (std::size_t s = 0; s < json.ref<Value::List>().size(); ++s) {
-    d.parts.push_back(json.ref<Value::List>()[s].ref<imio::Dict>());
-    d.pixels.push_back(imio::imread(fs::path(out.string() + "." + std::to_string(s) + ".npy")));
+  std::vector<Described> all;
+  for (const fs::path& file : files) {
+    const std::string out = (dir / (file.stem().string() + ".oiio")).string();
+    Described& d = all.emplace_back();
+    const Value json = imio::from_json(to_string(read_file(fs::path(out + ".json"))));
+    for (std::size_t s = 0; s < json.ref<Value::List>().size(); ++s) {
+      d.parts.push_back(json.ref<Value::List>()[s].ref<imio::Dict>());
+      d.pixels.push_back(imio::imread(fs::path(out + "." + std::to_string(s) + ".npy")));
+    }
   }
-  return d;
+  return all;
+}
+
+Described describe(const imio_test::TempDir& dir, const fs::path& file) {
+  return std::move(describe(dir, std::vector<fs::path>{file}).front());
 }
 
 // Whether OIIO's float64 plane (its channel `name`) equals plane c of `a`.
@@ -593,12 +604,29 @@ bool oiio_plane_equals(const Described& d, std::size_t part, const std::string& 
 }
 
 // `oiiotool --info -v file`: size, channel count and type, channel list, compression.
-std::string oiiotool_info(const imio_test::TempDir& dir, const fs::path& file) {
+// `oiiotool --info -v` of several files in one run (its start-up is a
+// quarter of a second), split into each file's part of the output: a file's
+// part begins with a line that starts with its path.
+std::vector<std::string> oiiotool_info(const imio_test::TempDir& dir, const std::vector<fs::path>& files) {
   const fs::path out = dir / "oiiotool_info.txt";
-  const int status = std::system(("oiiotool --info -v \"" + file.string() + "\" > \"" + out.string() + "\" 2>&1").c_str());
-  std::string text = to_string(read_file(out));
-  if (status != 0) text += "\n(oiiotool failed)";
-  return text;
+  std::string command = "oiiotool --info -v";
+  for (const fs::path& file : files) command += " \"" + file.string() + "\"";
+  const int status = std::system((command + " > \"" + out.string() + "\" 2>&1").c_str());
+  const std::string text = to_string(read_file(out));
+  std::vector<std::string> parts(files.size(), status != 0 ? text + "\n(oiiotool failed)" : std::string());
+  if (status != 0) return parts;
+  std::size_t current = files.size();
+  std::size_t line_start = 0;
+  while (line_start < text.size()) {
+    const std::size_t line_end = std::min(text.find('\n', line_start), text.size());
+    const std::string line = text.substr(line_start, line_end - line_start);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (line.rfind(files[i].string() + " ", 0) == 0) current = i;
+    }
+    if (current < files.size()) parts[current] += line + "\n";
+    line_start = line_end + 1;
+  }
+  return parts;
 }
 
 }  // namespace
@@ -621,36 +649,56 @@ TEST_CASE("float16, float32 and uint32 images round-trip exactly; OpenImageIO re
   cases.back().image.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
   cases.push_back({float_image(15, 22, 4, DType::float16, 7), {"R", "G", "B", "A"}, "half"});
   cases.back().image.data<imio::float16>()[6] = imio::float16::from_float(std::numeric_limits<float>::quiet_NaN());
+  // Every file is written first, so that OpenImageIO and oiiotool each read
+  // them all in one process.
+  struct Written {
+    std::string comp;
+    const Case* c;
+    fs::path file;
+    NDArray back;
+  };
+  std::vector<Written> written;
+  std::vector<fs::path> files;
   for (const std::string comp : {"none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"}) {
     for (const Case& c : cases) {
       INFO(comp << " " << c.type << " " << c.names.size() << " channels");
-      const fs::path file = dir / ("w_" + comp + ".exr");
+      const fs::path file = dir / ("w_" + comp + "_" + std::to_string(files.size()) + ".exr");
       imio::imwrite(file, c.image, {{"compression", comp}});
-      const NDArray back = imio::imread(file);
+      NDArray back = imio::imread(file);
       REQUIRE(back.shape() == c.image.shape());
       CHECK(back.dtype() == c.image.dtype());
       const bool lossless = comp == "none" || comp == "rle" || comp == "zips" || comp == "zip" || comp == "piz" || c.type == "uint" ||
                             (comp == "pxr24" && c.type == "half");
       if (lossless) CHECK(same_bits(back, c.image));
       CHECK(imio::immeta(file).get<std::string>("compression") == comp);
-      const Described d = describe(dir, file);
-      REQUIRE(d.parts.size() == 1);
-      CHECK(d.parts[0].get<std::string>("compression") == comp);
-      const auto formats = strings(d.parts[0].at("formats"));
-      CHECK(std::all_of(formats.begin(), formats.end(), [&](const std::string& t) { return t == c.type; }));
-      for (std::size_t k = 0; k < c.names.size(); ++k) {
-        INFO("channel " << c.names[k]);
-        CHECK(oiio_plane_equals(d, 0, c.names[k], back, k));  // OIIO decodes what imio decodes
-      }
-      // oiiotool (the command-line tool) sees the channels, sample type and compression written
-      const std::string info = oiiotool_info(dir, file);
-      INFO(info);
-      CHECK(contains(info, " " + std::to_string(c.image.shape()[0]) + ", " + std::to_string(c.names.size()) + " channel, " + c.type + " openexr"));
-      std::string list;
-      for (const std::string& n : c.names) list += (list.empty() ? "" : ", ") + n;
-      CHECK(contains(info, "channel list: " + list));
-      CHECK(contains(info, "compression: \"" + comp + "\""));
+      written.push_back({comp, &c, file, std::move(back)});
+      files.push_back(file);
     }
+  }
+  const std::vector<Described> described = describe(dir, files);
+  const std::vector<std::string> infos = oiiotool_info(dir, files);
+  for (std::size_t w = 0; w < written.size(); ++w) {
+    const std::string& comp = written[w].comp;
+    const Case& c = *written[w].c;
+    const NDArray& back = written[w].back;
+    INFO(comp << " " << c.type << " " << c.names.size() << " channels");
+    const Described& d = described[w];
+    REQUIRE(d.parts.size() == 1);
+    CHECK(d.parts[0].get<std::string>("compression") == comp);
+    const auto formats = strings(d.parts[0].at("formats"));
+    CHECK(std::all_of(formats.begin(), formats.end(), [&](const std::string& t) { return t == c.type; }));
+    for (std::size_t k = 0; k < c.names.size(); ++k) {
+      INFO("channel " << c.names[k]);
+      CHECK(oiio_plane_equals(d, 0, c.names[k], back, k));  // OIIO decodes what imio decodes
+    }
+    // oiiotool (the command-line tool) sees the channels, sample type and compression written
+    const std::string& info = infos[w];
+    INFO(info);
+    CHECK(contains(info, " " + std::to_string(c.image.shape()[0]) + ", " + std::to_string(c.names.size()) + " channel, " + c.type + " openexr"));
+    std::string list;
+    for (const std::string& n : c.names) list += (list.empty() ? "" : ", ") + n;
+    CHECK(contains(info, "channel list: " + list));
+    CHECK(contains(info, "compression: \"" + comp + "\""));
   }
 }
 
