@@ -38,6 +38,17 @@ inline std::string box_text(const Box& b) {
          std::to_string(b.bottom) + "]";
 }
 
+/// The boxes as a Python list of (left, top, right, bottom) tuples, for a
+/// script that crops with Pillow's Image.crop.
+inline std::string python_boxes(const std::vector<Box>& list) {
+  std::string out = "[";
+  for (const Box& b : list) {
+    out += "(" + std::to_string(b.left) + "," + std::to_string(b.top) + "," + std::to_string(b.right) + "," +
+           std::to_string(b.bottom) + "),";
+  }
+  return out + "]";
+}
+
 /// Boxes inside a w × h image: the whole image, single pixels at the corners,
 /// boxes on and off 16-pixel (JPEG iMCU, TIFF tile) boundaries, whole rows and
 /// columns, then `random_count` random ones from `seed`.

@@ -223,14 +223,10 @@ TEST_CASE("libpng: a crop equals Pillow's Image.crop of the same box", "[libpng]
   const std::vector<Box> list = boxes(32, 32, 5, 6);  // inside the smallest sample (PngSuite's 32 × 32)
   std::vector<Sample> all = samples();
   std::erase_if(all, [](const Sample& s) { return !s.pillow; });
-  std::string script = "import sys\nimport numpy\nfrom PIL import Image\nd = sys.argv[1]\nboxes = [";
-  for (const Box& b : list) {
-    script += "(" + std::to_string(b.left) + "," + std::to_string(b.top) + "," + std::to_string(b.right) + "," +
-              std::to_string(b.bottom) + "),";
-  }
+  std::string script = "import sys\nimport numpy\nfrom PIL import Image\nd = sys.argv[1]\nboxes = " + imio_test::python_boxes(list);
   // imio's layouts: palette → RGB without tRNS (imageio), 1-bit → bool as 0/1
   // (Pillow's array of a mode-1 image holds 255), 16-bit gray → uint16.
-  script += "]\nfor n in range(" + std::to_string(all.size()) +
+  script += "\nfor n in range(" + std::to_string(all.size()) +
             "):\n    im = Image.open('%s/s%d.png' % (d, n))\n    im.load()\n"
             "    if im.mode == 'P':\n        im = im.convert('RGB')\n"
             "    for i, b in enumerate(boxes):\n        a = numpy.asarray(im.crop(b))\n"
