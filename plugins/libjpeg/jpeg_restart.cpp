@@ -40,6 +40,29 @@ std::optional<std::size_t> find_sof(std::span<const std::byte> f, std::size_t en
   return std::nullopt;
 }
 
+std::optional<std::size_t> sequential_huffman_sof(const jpeg_decompress_struct& info, std::span<const std::byte> file,
+                                                  std::size_t scan_start) {
+  const std::optional<std::size_t> sof = find_sof(file, scan_start);
+  if (!sof || *sof + 9 > scan_start) return std::nullopt;
+  if (const unsigned m = at(file, *sof + 1); m != 0xC0 && m != 0xC1) return std::nullopt;
+  if (((at(file, *sof + 5) << 8) | at(file, *sof + 6)) != info.image_height ||
+      ((at(file, *sof + 7) << 8) | at(file, *sof + 8)) != info.image_width) {
+    return std::nullopt;
+  }
+  return sof;
+}
+
+std::vector<unsigned char> resized_head(std::span<const std::byte> file, std::size_t scan_start, std::size_t sof,
+                                        std::uint64_t width, std::uint64_t height) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(file.data());
+  std::vector<unsigned char> head(begin, begin + scan_start);
+  head[sof + 5] = static_cast<unsigned char>(height >> 8);
+  head[sof + 6] = static_cast<unsigned char>(height & 0xFF);
+  head[sof + 7] = static_cast<unsigned char>(width >> 8);
+  head[sof + 8] = static_cast<unsigned char>(width & 0xFF);
+  return head;
+}
+
 std::vector<std::size_t> restart_offsets(std::span<const std::byte> file, std::size_t scan_start) {
   std::vector<std::size_t> out;
   const std::size_t n = file.size();
@@ -88,11 +111,7 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
     if (height != info.image_height || r * mcu_h >= height) return std::nullopt;  // DNL, or no rows left
     RestartEntry e;
     e.rows = static_cast<std::uint32_t>(r * mcu_h);
-    const auto* begin = reinterpret_cast<const unsigned char*>(file.data());
-    e.head.assign(begin, begin + scan_start);
-    const std::uint64_t left = height - e.rows;
-    e.head[*sof + 5] = static_cast<unsigned char>(left >> 8);
-    e.head[*sof + 6] = static_cast<unsigned char>(left & 0xFF);
+    e.head = resized_head(file, scan_start, *sof, info.image_width, height - e.rows);
     e.tail = file.subspan(restarts[k - 1]);
     e.first_restart = static_cast<unsigned>(k % 8);
     return e;

@@ -29,6 +29,18 @@ McuSize mcu_size(const jpeg_decompress_struct& info);
 /// segment comes first.
 std::optional<std::size_t> find_sof(std::span<const std::byte> file, std::size_t end);
 
+/// The offset of the frame's SOF marker when the frame is sequential and
+/// Huffman-coded (SOF0, SOF1) and its stored size is the one libjpeg read in
+/// `info` (not a height of 0 that a DNL marker gives, T.81 §B.2.5); else
+/// nullopt. `scan_start`: the offset just after the SOS segment.
+std::optional<std::size_t> sequential_huffman_sof(const jpeg_decompress_struct& info, std::span<const std::byte> file,
+                                                  std::size_t scan_start);
+
+/// The markers of `file` up to `scan_start` with the SOF at `sof` saying
+/// `width` × `height`: the head of a stream holding part of the image.
+std::vector<unsigned char> resized_head(std::span<const std::byte> file, std::size_t scan_start, std::size_t sof,
+                                        std::uint64_t width, std::uint64_t height);
+
 /// The offsets in `file` just after each RSTn marker of the scan whose
 /// entropy-coded data start at `scan_start`, in order; the walk ends at the
 /// first other marker (T.81 §B.1.1.5: stuffed zeros and fill bytes are data).

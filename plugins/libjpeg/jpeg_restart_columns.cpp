@@ -30,11 +30,6 @@ std::optional<std::size_t> scan_end(std::span<const std::byte> f, std::size_t fr
   return std::nullopt;
 }
 
-void put_16(std::vector<unsigned char>& v, std::size_t offset, std::uint64_t value) {
-  v[offset] = static_cast<unsigned char>(value >> 8);
-  v[offset + 1] = static_cast<unsigned char>(value & 0xFF);
-}
-
 }  // namespace
 
 std::optional<ColumnEntry> restart_columns(const jpeg_decompress_struct& info, std::span<const std::byte> file,
@@ -73,15 +68,8 @@ std::optional<ColumnEntry> restart_columns(const jpeg_decompress_struct& info, s
   const std::uint64_t first_row = box.top >= margin ? (box.top - margin) / mcu.height : 0;
   const std::uint64_t end_row = std::min(rows, (box.bottom - 1 + margin) / mcu.height + 1);
 
-  // Only the sequential Huffman frames (SOF0, SOF1) whose stored size is
-  // the one libjpeg read: not a height of 0 that DNL would give (§B.2.5).
-  const std::optional<std::size_t> sof = find_sof(file, scan_start);
-  if (!sof || *sof + 9 > scan_start) return std::nullopt;
-  if (const unsigned m = at(file, *sof + 1); m != 0xC0 && m != 0xC1) return std::nullopt;
-  if (((at(file, *sof + 5) << 8) | at(file, *sof + 6)) != height ||
-      ((at(file, *sof + 7) << 8) | at(file, *sof + 8)) != width) {
-    return std::nullopt;
-  }
+  const std::optional<std::size_t> sof = sequential_huffman_sof(info, file, scan_start);
+  if (!sof) return std::nullopt;
   // The last interval of the scan ends at EOI; another marker there (DNL, a
   // second frame) or none (a cut file) takes the whole-row path.
   std::size_t data_end = file.size();
@@ -108,10 +96,8 @@ std::optional<ColumnEntry> restart_columns(const jpeg_decompress_struct& info, s
     for (std::uint64_t c = first_col; c <= last_col; ++c) size += end_of(r * across + c) - begin_of(r * across + c) + 2;
   }
   std::vector<unsigned char>& s = e.stream;
+  s = resized_head(file, scan_start, *sof, sub_width, sub_height);  // SOI … SOS: tables, DRI, APP segments
   s.resize(size);
-  std::memcpy(s.data(), file.data(), scan_start);  // SOI … SOS: tables, DRI, APP segments
-  put_16(s, *sof + 5, sub_height);
-  put_16(s, *sof + 7, sub_width);
   std::size_t pos = scan_start;
   unsigned markers = 0;
   bool first = true;

@@ -1,0 +1,155 @@
+// Huffman tables, and coded data read and written bit by bit (see jpeg_entropy.hpp).
+#include "jpeg_entropy.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+
+namespace imio::libjpeg {
+
+bool HuffmanTable::build(const JHUFF_TBL& table) {
+  // T.81 §C.2: code lengths in order (Figure C.1), then the codes (Figure
+  // C.2), each length's codes counting on from the previous length's, × 2.
+  std::array<std::uint8_t, 257> sizes{};
+  std::array<std::uint16_t, 257> codes{};
+  unsigned count = 0;
+  for (unsigned l = 1; l <= 16; ++l) {
+    for (unsigned i = 0; i < table.bits[l]; ++i) {
+      if (count >= 256) return false;
+      sizes[count++] = static_cast<std::uint8_t>(l);
+    }
+  }
+  std::uint32_t next = 0;
+  unsigned k = 0;
+  for (unsigned l = 1; l <= 16; ++l) {
+    while (k < count && sizes[k] == l) codes[k++] = static_cast<std::uint16_t>(next++);
+    // libjpeg rejects a length whose codes run out (the all-ones code
+    // included): jdhuff.c's jpeg_make_d_derived_tbl.
+    if (next >= (std::uint32_t{1} << l)) return false;
+    next <<= 1;
+  }
+  fast.fill({});
+  skip.fill({});
+  length.fill(0);
+  unsigned p = 0;
+  for (unsigned l = 1; l <= 16; ++l) {
+    if (table.bits[l] == 0) {
+      max_code[l] = -1;
+      continue;
+    }
+    value_offset[l] = static_cast<std::int32_t>(p) - codes[p];
+    p += table.bits[l];
+    max_code[l] = codes[p - 1];
+  }
+  max_code[17] = 0x7FFFFFFF;
+  for (unsigned i = 0; i < count; ++i) {
+    const std::uint8_t symbol = table.huffval[i];
+    values[i] = symbol;
+    if (length[symbol] == 0) {
+      code[symbol] = codes[i];
+      length[symbol] = sizes[i];
+    }
+    if (sizes[i] <= kLookahead) {
+      const unsigned first = static_cast<unsigned>(codes[i]) << (kLookahead - sizes[i]);
+      const unsigned n = 1u << (kLookahead - sizes[i]);
+      const unsigned run = symbol >> 4, extra = symbol & 15u;
+      const unsigned advance = extra != 0 ? run + 1 : run == 15 ? 16 : 64;  // T.81 §F.1.2.2
+      for (unsigned j = 0; j < n; ++j) {
+        fast[first + j] = {sizes[i], symbol};
+        skip[first + j] = {static_cast<std::uint8_t>(sizes[i] + extra), static_cast<std::uint8_t>(advance)};
+      }
+    }
+  }
+  return true;
+}
+
+ScanReader::ScanReader(std::span<const std::byte> file, BitPosition from)
+    : begin_(reinterpret_cast<const unsigned char*>(file.data())),
+      next_(begin_ + std::min(from.byte, file.size())),
+      end_(begin_ + file.size()) {
+  fill();
+  if (from.bit > 0 && from.bit < 8) skip(from.bit);
+}
+
+void ScanReader::fill_bytewise() {
+  while (bits_ <= 56) {
+    unsigned byte = 0;
+    if (next_ < end_) {
+      byte = *next_;
+      if (byte != 0xFF) {
+        ++next_;
+      } else if (end_ - next_ >= 2 && next_[1] == 0x00) {
+        next_ += 2;  // a stuffed zero
+      } else {
+        end_ = next_;  // a marker: the data end here
+        byte = 0;
+        fake_bits_ += 8;
+      }
+    } else {
+      fake_bits_ += 8;
+    }
+    buffer_ |= std::uint64_t{byte} << (56 - bits_);
+    bits_ += 8;
+  }
+}
+
+int ScanReader::decode_long(const HuffmanTable& table) {
+  const std::uint32_t bits = peek(16);
+  for (unsigned l = HuffmanTable::kLookahead + 1; l <= 16; ++l) {
+    const auto c = static_cast<std::int32_t>(bits >> (16 - l));
+    if (c <= table.max_code[l]) {
+      skip(l);
+      return table.values[static_cast<std::size_t>(c + table.value_offset[l]) & 0xFF];
+    }
+  }
+  return -1;
+}
+
+BitPosition ScanReader::position() const {
+  const unsigned real = bits_ - fake_bits_;  // bits read from the data, not yet taken
+  const unsigned char* at = next_;
+  for (unsigned i = 0; i < (real + 7) / 8; ++i) {
+    --at;
+    if (*at == 0x00 && at > begin_ && at[-1] == 0xFF) --at;  // the 0xFF of a stuffed pair
+  }
+  return {static_cast<std::size_t>(at - begin_), (8 - real % 8) % 8};
+}
+
+void StuffedWriter::end_segment(unsigned char marker) {
+  if (count_ > 0) put((1u << (8 - count_)) - 1, 8 - count_);
+  out_.push_back(0xFF);
+  out_.push_back(marker);
+}
+
+void StuffedWriter::copy(ScanReader& reader, std::uint64_t n) {
+  for (; n >= 32; n -= 32) {
+    reader.ensure(32);
+    put(reader.take(32), 32);
+  }
+  if (n > 0) {
+    const auto rest = static_cast<unsigned>(n);
+    reader.ensure(rest);
+    put(reader.take(rest), rest);
+  }
+}
+
+std::uint64_t bits_between(std::span<const std::byte> file, BitPosition from, BitPosition to) {
+  // Every 0xFF data byte in between carries a stuffed zero that is no data.
+  std::size_t stuffed = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(file.data()) + from.byte;
+  const auto* end = reinterpret_cast<const unsigned char*>(file.data()) + to.byte;
+  while (p < end) {
+    const void* ff = std::memchr(p, 0xFF, static_cast<std::size_t>(end - p));
+    if (ff == nullptr) break;
+    ++stuffed;
+    p = static_cast<const unsigned char*>(ff) + 2;
+  }
+  return (to.byte - from.byte - stuffed) * 8 - from.bit + to.bit;
+}
+
+unsigned magnitude_category(int value) {
+  return static_cast<unsigned>(std::bit_width(static_cast<unsigned>(std::abs(value))));
+}
+
+}  // namespace imio::libjpeg
