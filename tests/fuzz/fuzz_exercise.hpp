@@ -13,6 +13,7 @@
 #include <exception>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace imio_fuzz {
 
@@ -49,7 +50,25 @@ enum Calls : unsigned {
   kReadAll = 8,
   kIter = 16,
   kAll = 31,
+  /// Crops through one imopen handle: a reader's later crops take paths a
+  /// single read does not (the JPEG entropy index).
+  kCrops = 32,
 };
+
+/// Three crops of the first image through one handle, not strict and
+/// strict: a box in the middle, the bottom-right pixel, the top rows.
+inline void crop_on_handle(const imio::ImageResource& resource, const char* plugin, const imio::Limits& limits) {
+  imio::ImageFile file = imio::imopen(resource, "r", {.plugin = plugin, .limits = limits});
+  const std::vector<std::size_t> shape = file.properties().shape;
+  if (shape.size() < 2 || shape[0] == 0 || shape[1] == 0) return;
+  const auto h = static_cast<std::int64_t>(shape[0]), w = static_cast<std::int64_t>(shape[1]);
+  for (const bool strict : {false, true}) {
+    for (const imio::Value& box : {imio::Value{w / 4, h / 3, w / 2 + 1, h * 2 / 3 + 1}, imio::Value{w - 1, h - 1, w, h},
+                                   imio::Value{0, 0, w, h / 8 + 1}}) {
+      attempt("read(crop)", [&] { (void)file.read({.kwargs = {{"crop", box}, {"strict", strict}}}); });
+    }
+  }
+}
 
 /// The calls of `calls` on `data`, through `plugin` (empty: chosen by
 /// signature, as for an unnamed resource), with `kwargs` for the reads.
@@ -62,6 +81,7 @@ inline void exercise(std::span<const std::byte> data, const char* plugin, unsign
   if (calls & kReadAll) {
     attempt("imread(all)", [&] { (void)imio::imread(resource, {.index = imio::all, .plugin = plugin, .kwargs = kwargs, .limits = limits}); });
   }
+  if (calls & kCrops) attempt("imopen", [&] { crop_on_handle(resource, plugin, limits); });
   if (calls & kIter) {
     // imiter streams in constant memory, so the Limits do not stop a long
     // valid video (a seed): the target stops where imread(all) would.
