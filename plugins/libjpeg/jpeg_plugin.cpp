@@ -241,7 +241,16 @@ class JpegReader final : public Plugin {
     std::optional<ColumnEntry> columns;
     std::optional<RestartEntry> entry;
     if (o.crop) columns = columns_around(dd->info(), region, o.scale);
-    if (o.crop && !columns && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    // A lenient crop of a scan whose restart markers are damaged neither
+    // enters it at a marker nor skips the rows above the box, but reads
+    // them: libjpeg resynchronises at such a marker by its own rules, which
+    // jpeg_skip_scanlines did not reproduce either (libjpeg-turbo 2.1.5: the
+    // rows below a lost marker came out different), and strict=false
+    // promises the whole decode's pixels, damage included. A strict crop
+    // enters below a misnumbered marker (an error in a whole decode) and
+    // never sees it; a lost or extra one is an error either way.
+    const bool read_above = o.crop && !o.strict && !columns && region.top > 0 && markers_damaged(dd->info());
+    if (o.crop && !columns && !read_above && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
     std::optional<Decompressor> from_restart;
     if (columns) {
       // The band starts on whole MCUs (multiples of 8 full-size pixels) and
@@ -287,7 +296,7 @@ class JpegReader final : public Plugin {
     if (width == full_width && height == info.output_height) {
       read_whole(d, plan, rows, width);
     } else {
-      read_region(d, plan, region, rows);
+      read_region(d, plan, region, rows, read_above);
     }
     if (in_place) return request_.rows_written(rows);
     if (!upright) return apply_orientation(std::move(out), orientation);
@@ -311,6 +320,16 @@ class JpegReader final : public Plugin {
   std::size_t scan_start_of(const jpeg_decompress_struct& info) const {
     const auto* begin = reinterpret_cast<const unsigned char*>(data_.data());
     return static_cast<std::size_t>(info.src->next_input_byte - begin);
+  }
+
+  // Whether the single sequential scan of `info` has restart markers lost,
+  // extra or out of order (check_restart_markers). Progressive and
+  // multi-scan files are entropy-decoded whole before any row, skipped or not.
+  bool markers_damaged(const jpeg_decompress_struct& info) {
+    if (info.restart_interval == 0 || info.progressive_mode || info.comps_in_scan != info.num_components) return false;
+    scan_restarts(info);
+    const RestartMarkers m = check_restart_markers(info, data_, *restarts_);
+    return !m.all_there || !m.in_order;
   }
 
   // The restart entry for full-size row `top`.
@@ -390,7 +409,8 @@ class JpegReader final : public Plugin {
   // decoded with scale 1/2 or 1/4 came out different inside the cropped
   // columns too (libjpeg-turbo 2.1.5, libjpeg-turbo's seed images): they
   // decode whole rows, and only the box is kept.
-  static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, const RowTarget& out) {
+  static void read_region(Decompressor& d, const DecodePlan& plan, const Box& region, const RowTarget& out,
+                          bool read_above) {
     const std::size_t row_bytes = out.row_bytes();
     const auto full_width = static_cast<unsigned>(d.info().output_width);
     const auto left = static_cast<unsigned>(region.left), right = static_cast<unsigned>(region.right);
@@ -411,13 +431,21 @@ class JpegReader final : public Plugin {
       if (xoffset < imcu && xoffset + cropped <= imcu && imcu < full_width) cropped = std::min(full_width, imcu + 1) - xoffset;
       d.crop_columns(&xoffset, &cropped);
     }
-    if (region.top > 0) d.skip_rows(static_cast<unsigned>(region.top));
     const std::size_t width = right - left;
     const std::size_t skip = left - xoffset;  // columns libjpeg decodes left of the region
     constexpr unsigned kRows = RowScratch::kMaxRows;
     const std::size_t pixel = static_cast<std::size_t>(plan.decoded_channels);
     RowScratch scratch(kRows, static_cast<std::size_t>(cropped) * pixel);
     unsigned char** ptrs = scratch.rows();
+    if (read_above) {
+      for (std::size_t above = region.top; above > 0;) {
+        const unsigned got = d.read_rows(ptrs, static_cast<unsigned>(std::min<std::size_t>(kRows, above)));
+        if (got == 0) break;
+        above -= got;
+      }
+    } else if (region.top > 0) {
+      d.skip_rows(static_cast<unsigned>(region.top));
+    }
     const std::size_t height = region.bottom - region.top;
     std::size_t y = 0;
     while (y < height) {

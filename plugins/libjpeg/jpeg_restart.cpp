@@ -84,6 +84,18 @@ std::vector<std::size_t> restart_offsets(std::span<const std::byte> file, std::s
   return out;
 }
 
+RestartMarkers check_restart_markers(const jpeg_decompress_struct& info, std::span<const std::byte> file,
+                                     const std::vector<std::size_t>& restarts) {
+  RestartMarkers m;
+  const McuSize mcu = mcu_size(info);
+  if (info.restart_interval == 0 || mcu.width == 0 || mcu.height == 0) return m;
+  const std::uint64_t mcus = (info.image_width + mcu.width - 1) / mcu.width * ((info.image_height + mcu.height - 1) / mcu.height);
+  m.all_there = restarts.size() + 1 == (mcus + info.restart_interval - 1) / info.restart_interval;
+  m.in_order = true;
+  for (std::size_t i = 0; i < restarts.size() && m.in_order; ++i) m.in_order = at(file, restarts[i] - 1) == 0xD0 + i % 8;
+  return m;
+}
+
 std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, std::span<const std::byte> file,
                                           std::size_t scan_start, const std::vector<std::size_t>& restarts,
                                           std::uint64_t top) {
@@ -101,6 +113,7 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
   // begins (r × MCUs per row a multiple of the interval): interval k, after
   // the k-th marker; the next marker is RST(k mod 8), which the decoder is
   // told to take for RST0.
+  if (!check_restart_markers(info, file, restarts).all_there) return std::nullopt;
   for (std::uint64_t r = (top - 2 * imcu_h) / mcu_h; r > 0; --r) {
     if (r * mcus_per_row % interval != 0) continue;
     const std::uint64_t k = r * mcus_per_row / interval;

@@ -46,6 +46,22 @@ std::vector<unsigned char> resized_head(std::span<const std::byte> file, std::si
 /// first other marker (T.81 §B.1.1.5: stuffed zeros and fill bytes are data).
 std::vector<std::size_t> restart_offsets(std::span<const std::byte> file, std::size_t scan_start);
 
+/// What the scan's RST markers (`restarts`, its restart_offsets) say of
+/// the restart intervals (T.81 §B.2.1).
+struct RestartMarkers {
+  /// One fewer than the intervals the frame holds: the k-th marker starts
+  /// interval k, whatever damage the data between them hold (libjpeg stops
+  /// at each marker and starts the next interval afresh).
+  bool all_there = false;
+  /// Numbered RST0…RST7 in turn. A marker lost, extra or with another
+  /// number is resynchronised by libjpeg's own rules (jdmarker.c's
+  /// jpeg_resync_to_restart), which a decoder entered in the middle or
+  /// skipping rows does not reproduce.
+  bool in_order = false;
+};
+RestartMarkers check_restart_markers(const jpeg_decompress_struct& info, std::span<const std::byte> file,
+                                     const std::vector<std::size_t>& restarts);
+
 /// A stream that starts at a restart marker: the file's markers up to the
 /// scan's data with the frame height reduced by `rows`, then the coded data
 /// of the restart interval that begins on MCU row `rows / MCU height`.
@@ -62,8 +78,8 @@ struct RestartEntry {
 /// iMCU rows before it (fancy upsampling looks one row group up; libjpeg
 /// skips the rest exactly), or nullopt when the file cannot be entered there:
 /// no restart interval, a progressive or non-interleaved multi-scan file,
-/// no interval starting on an MCU row early enough, or a frame height given
-/// by DNL. `info` is
+/// no interval starting on an MCU row early enough, markers missing or extra
+/// (RestartMarkers::all_there), or a frame height given by DNL. `info` is
 /// the header of `file` as jpeg_read_header left it; `restarts` its
 /// restart_offsets.
 std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, std::span<const std::byte> file,

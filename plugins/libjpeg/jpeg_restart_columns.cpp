@@ -49,13 +49,11 @@ std::optional<ColumnEntry> restart_columns(const jpeg_decompress_struct& info, s
   const std::uint64_t across = per_row / interval;  // intervals per MCU row
   const std::uint64_t rows = (height + mcu.height - 1) / mcu.height;
   // Interval g covers MCU row g / across, columns g % across: only true when
-  // every interval is there in order. The file's markers count RST0…RST7 in
-  // turn (§B.2.1); a damaged file (a lost or extra marker, one from another
-  // place) takes the whole-row path, where libjpeg resynchronises as usual.
-  if (restarts.size() + 1 != rows * across) return std::nullopt;
-  for (std::size_t i = 0; i < restarts.size(); ++i) {
-    if (at(file, restarts[i] - 1) != 0xD0 + i % 8) return std::nullopt;
-  }
+  // every interval is there in order; a damaged file (a lost or extra
+  // marker, one from another place) takes the plain path, where libjpeg
+  // resynchronises as usual.
+  const RestartMarkers found = check_restart_markers(info, file, restarts);
+  if (!found.all_there || !found.in_order) return std::nullopt;
 
   // The band of intervals from the one holding the MCU column left of the
   // box to the one holding the column right of it; the rows from two iMCU

@@ -298,6 +298,35 @@ TEST_CASE("libjpeg: with restart markers, damaged data well above the box are ne
   CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", Value{10, 40, 190, 60}}})), imio::DecodeError);
 }
 
+TEST_CASE("libjpeg: with a restart marker damaged above the box, a crop equals the whole decode's", "[libjpeg][crop]") {
+  // RST2 lost: libjpeg's whole decode resynchronises by its own rules
+  // (jdmarker.c), so the entry is made only after markers that are all in
+  // order; with strict=false the crop is the same box of the whole decode.
+  const NDArray rgb = texture(517, 203, 3, 15);
+  const Bytes good = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = {{"restart_marker_rows", 1}}}).value();
+  Bytes bad = good;
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i + 1 < bad.size(); ++i) {
+    const auto m = std::to_integer<unsigned>(bad[i + 1]);
+    if (bad[i] == std::byte{0xFF} && m >= 0xD0 && m <= 0xD7 && seen++ == 2) {
+      bad.erase(bad.begin() + static_cast<std::ptrdiff_t>(i), bad.begin() + static_cast<std::ptrdiff_t>(i + 2));
+      break;
+    }
+  }
+  REQUIRE(seen == 3);
+  const imio::Kwargs lenient{{"strict", false}};
+  const NDArray whole = imio::imread(bad, jpeg(lenient));
+  CHECK_FALSE(same_pixels(whole, imio::imread(good, jpeg())));  // the damage shows in the whole decode
+  for (const Box& b : std::vector<Box>{{10, 300, 190, 400}, {0, 100, 203, 140}, {50, 480, 60, 517}}) {
+    INFO("crop " << box_text(b));
+    imio::Kwargs kw = lenient;
+    kw.emplace_back("crop", box_value(b));
+    CHECK(same_pixels(imio::imread(bad, jpeg(kw)), cut(whole, b)));
+    // Strict: the lost marker is libjpeg's error, as in the whole decode.
+    CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", box_value(b)}})), imio::DecodeError);
+  }
+}
+
 TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode", "[libjpeg][crop][corpus]") {
   // Real files and libjpeg-turbo's seeds: restart intervals of every size,
   // arithmetic coding, 4:1:1, 4:4:0 and odd sampling factors, CMYK,
