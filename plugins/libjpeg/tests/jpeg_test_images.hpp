@@ -1,14 +1,16 @@
 // Images for the libjpeg crop tests: textured pixels (so that chroma
 // upsampling at a box's edges matters) and an EXIF block that holds only an
-// Orientation.
+// Orientation; the read options and the pixel comparison they share.
 #pragma once
 
+#include <imio/imio.hpp>
 #include <imio/ndarray.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <utility>
 
 namespace imio_test {
 
@@ -24,6 +26,14 @@ inline imio::NDArray texture(std::size_t h, std::size_t w, std::size_t c, unsign
       for (std::size_t k = 0; k < c; ++k)
         p[(y * w + x) * c + k] = static_cast<std::uint8_t>((x * 150 / w + y * 90 / h + k * 40 + rng() % 24) & 0xFF);
   return a;
+}
+
+/// imread's options for the libjpeg plugin with `kwargs`.
+inline imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
+
+/// Same shape, dtype and bytes.
+inline bool same_pixels(const imio::NDArray& a, const imio::NDArray& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
 }
 
 /// "Exif\0\0" + a little-endian TIFF block whose IFD0 holds only Orientation.

@@ -37,17 +37,13 @@ using imio_test::contains;
 using imio_test::cut;
 using imio_test::exif_orientation;
 using imio_test::message_of;
+using imio_test::jpeg;
+using imio_test::same_pixels;
 using imio_test::texture;
-
-imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
 
 // SOI followed by a marker: the corpus files worth a JPEG decode.
 bool starts_as_jpeg(const Bytes& data) {
   return data.size() >= 3 && data[0] == std::byte{0xFF} && data[1] == std::byte{0xD8} && data[2] == std::byte{0xFF};
-}
-
-bool same_pixels(const NDArray& a, const NDArray& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
 }
 
 struct Sample {

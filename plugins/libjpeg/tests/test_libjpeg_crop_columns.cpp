@@ -35,13 +35,9 @@ using imio_test::check_crops;
 using imio_test::contains;
 using imio_test::cut;
 using imio_test::message_of;
+using imio_test::jpeg;
+using imio_test::same_pixels;
 using imio_test::texture;
-
-imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
-
-bool same_pixels(const NDArray& a, const NDArray& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
-}
 
 Box covering(const Box& b, std::size_t n) {
   return {b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};

@@ -36,13 +36,9 @@ using imio_test::Box;
 using imio_test::box_text;
 using imio_test::box_value;
 using imio_test::cut;
+using imio_test::jpeg;
+using imio_test::same_pixels;
 using imio_test::texture;
-
-imio::ReadOptions jpeg(imio::Kwargs kwargs = {}) { return {.plugin = "libjpeg", .kwargs = std::move(kwargs)}; }
-
-bool same_pixels(const NDArray& a, const NDArray& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
-}
 
 Bytes encode(const NDArray& img, imio::Kwargs kwargs) {
   return imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = std::move(kwargs)}).value();
