@@ -51,8 +51,9 @@ class EntropyIndex {
   /// it), as restart_columns makes it from restart intervals: the MCUs of
   /// the box with at least one MCU column on each side and two iMCU rows
   /// above and below it wherever the image has them (fancy upsampling reads
-  /// the neighbouring chroma samples). nullopt when the box needs the whole
-  /// image, the scan's data break or end before the box's rows (a damaged or
+  /// the neighbouring chroma samples). nullopt when those MCUs are more than
+  /// half of what libjpeg decodes for the box (all MCUs down to the box's
+  /// last rows), the scan's data break or end before the box's rows (a damaged or
   /// cut file: libjpeg decodes it the usual way and reports it), or a row's
   /// first DC value has no code in its table (tables optimised for the
   /// file's own differences may lack it).
