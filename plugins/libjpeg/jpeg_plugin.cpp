@@ -20,9 +20,9 @@
 
 #include "jpeg_backend.hpp"
 #include "jpeg_convert.hpp"
+#include "jpeg_entropy_index.hpp"
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
-#include "jpeg_entropy_index.hpp"
 #include "jpeg_restart.hpp"
 #include "jpeg_restart_columns.hpp"
 #include "jpeg_rows.hpp"
