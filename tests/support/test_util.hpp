@@ -57,9 +57,18 @@ inline void write_file(const std::filesystem::path& p, std::span<const std::byte
   f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
+/// The whole file in one read (empty when it cannot be opened). A
+/// character-by-character istreambuf_iterator loop took half the time of
+/// some tests in the -O0 sanitizer build.
 inline imio::Bytes read_file(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return to_bytes(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
+  std::ifstream f(p, std::ios::binary | std::ios::ate);
+  const std::streamoff size = f ? static_cast<std::streamoff>(f.tellg()) : -1;
+  if (size <= 0) return {};
+  imio::Bytes out(static_cast<std::size_t>(size));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(out.data()), size);
+  out.resize(static_cast<std::size_t>(f.gcount()));
+  return out;
 }
 
 /// Declares `const std::filesystem::path var` = the corpus file `rel`, or

@@ -207,9 +207,14 @@ imio::Bytes encode(std::uint32_t frames, std::uint32_t h, std::uint32_t w) {
   put32(out, frames);
   put32(out, h);
   put32(out, w);
+  // Sized once and written through a pointer: push_back per pixel took a
+  // quarter of test_remote_resources' time in the -O0 sanitizer build.
+  const std::size_t header = out.size();
+  out.resize(header + std::size_t{frames} * h * w);
+  std::byte* p = out.data() + header;
   for (std::size_t f = 0; f < frames; ++f) {
     for (std::size_t y = 0; y < h; ++y) {
-      for (std::size_t x = 0; x < w; ++x) out.push_back(static_cast<std::byte>(pixel(f, y, x, w)));
+      for (std::size_t x = 0; x < w; ++x) *p++ = static_cast<std::byte>(pixel(f, y, x, w));
     }
   }
   return out;
