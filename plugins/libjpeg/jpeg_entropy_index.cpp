@@ -62,8 +62,8 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
     if (!index.dc_tables_.back().build(*dc) || !index.ac_tables_.back().build(*ac)) return std::nullopt;
     // DC symbols are bit counts of at most 15; libjpeg rejects a table
     // with others when it starts decoding (jdhuff.c), after this.
-    for (unsigned k = 0; k < 256; ++k) {
-      if (k > 15 && index.dc_tables_.back().length[k] != 0) return std::nullopt;
+    for (unsigned k = 16; k < 256; ++k) {
+      if (index.dc_tables_.back().length[k] != 0) return std::nullopt;
     }
     const int blocks = info.comps_in_scan == 1 ? 1 : c->h_samp_factor * c->v_samp_factor;
     for (int b = 0; b < blocks; ++b) index.membership_.push_back(static_cast<std::uint8_t>(i));

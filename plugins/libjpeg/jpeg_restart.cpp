@@ -109,11 +109,12 @@ std::optional<RestartEntry> restart_entry(const jpeg_decompress_struct& info, st
   if (mcu_w == 0 || mcu_h == 0) return std::nullopt;
   const std::uint64_t mcus_per_row = (info.image_width + mcu_w - 1) / mcu_w;
   if (top < 2 * imcu_h + mcu_h) return std::nullopt;
+  // Interval k starts after the k-th marker only when no marker is lost or extra.
+  if (!check_restart_markers(info, file, restarts).all_there) return std::nullopt;
   // The latest MCU row r, two iMCU rows above `top`, where an interval
   // begins (r × MCUs per row a multiple of the interval): interval k, after
   // the k-th marker; the next marker is RST(k mod 8), which the decoder is
   // told to take for RST0.
-  if (!check_restart_markers(info, file, restarts).all_there) return std::nullopt;
   for (std::uint64_t r = (top - 2 * imcu_h) / mcu_h; r > 0; --r) {
     if (r * mcus_per_row % interval != 0) continue;
     const std::uint64_t k = r * mcus_per_row / interval;
