@@ -64,56 +64,32 @@ bool HuffmanTable::build(const JHUFF_TBL& table) {
   return true;
 }
 
-ScanReader::ScanReader(std::span<const std::byte> file, BitPosition from)
-    : begin_(reinterpret_cast<const unsigned char*>(file.data())),
-      next_(begin_ + std::min(from.byte, file.size())),
-      end_(begin_ + file.size()) {
-  fill();
-  if (from.bit > 0 && from.bit < 8) skip(from.bit);
-}
-
-void ScanReader::fill_bytewise() {
-  while (bits_ <= 56) {
-    unsigned byte = 0;
-    if (next_ < end_) {
-      byte = *next_;
-      if (byte != 0xFF) {
-        ++next_;
-      } else if (end_ - next_ >= 2 && next_[1] == 0x00) {
-        next_ += 2;  // a stuffed zero
-      } else {
-        end_ = next_;  // a marker: the data end here
-        byte = 0;
-        fake_bits_ += 8;
-      }
-    } else {
-      fake_bits_ += 8;
-    }
-    buffer_ |= std::uint64_t{byte} << (56 - bits_);
-    bits_ += 8;
+UnstuffedScan::UnstuffedScan(std::span<const std::byte> file, std::size_t scan_start) {
+  const auto* p = reinterpret_cast<const unsigned char*>(file.data()) + std::min(scan_start, file.size());
+  const auto* end = reinterpret_cast<const unsigned char*>(file.data()) + file.size();
+  // Not zeroed first: every byte up to the data's end is written, and the
+  // padding after it.
+  bytes_ = std::make_unique_for_overwrite<unsigned char[]>(static_cast<std::size_t>(end - p) + kPadding);
+  unsigned char* out = bytes_.get();
+  while (p < end) {
+    const auto* ff = static_cast<const unsigned char*>(std::memchr(p, 0xFF, static_cast<std::size_t>(end - p)));
+    const unsigned char* stop = ff != nullptr ? ff : end;
+    std::memcpy(out, p, static_cast<std::size_t>(stop - p));
+    out += stop - p;
+    if (ff == nullptr || end - ff < 2 || ff[1] != 0x00) break;  // a marker (or a cut one): the data end
+    *out++ = 0xFF;
+    p = ff + 2;
   }
+  bits_ = std::uint64_t{static_cast<std::size_t>(out - bytes_.get())} * 8;
+  std::memset(out, 0, kPadding);
 }
 
-int ScanReader::decode_long(const HuffmanTable& table) {
-  const std::uint32_t bits = peek(16);
+std::uint32_t ScanReader::decode_long(const HuffmanTable& table, std::uint32_t bits) {
   for (unsigned l = HuffmanTable::kLookahead + 1; l <= 16; ++l) {
     const auto c = static_cast<std::int32_t>(bits >> (16 - l));
-    if (c <= table.max_code[l]) {
-      skip(l);
-      return table.values[static_cast<std::size_t>(c + table.value_offset[l]) & 0xFF];
-    }
+    if (c <= table.max_code[l]) return l << 8 | table.values[static_cast<std::size_t>(c + table.value_offset[l]) & 0xFF];
   }
-  return -1;
-}
-
-BitPosition ScanReader::position() const {
-  const unsigned real = bits_ - fake_bits_;  // bits read from the data, not yet taken
-  const unsigned char* at = next_;
-  for (unsigned i = 0; i < (real + 7) / 8; ++i) {
-    --at;
-    if (*at == 0x00 && at > begin_ && at[-1] == 0xFF) --at;  // the 0xFF of a stuffed pair
-  }
-  return {static_cast<std::size_t>(at - begin_), (8 - real % 8) % 8};
+  return 0;
 }
 
 void StuffedWriter::end_segment(unsigned char marker) {
@@ -132,20 +108,6 @@ void StuffedWriter::copy(ScanReader& reader, std::uint64_t n) {
     reader.ensure(rest);
     put(reader.take(rest), rest);
   }
-}
-
-std::uint64_t bits_between(std::span<const std::byte> file, BitPosition from, BitPosition to) {
-  // Every 0xFF data byte in between carries a stuffed zero that is no data.
-  std::size_t stuffed = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(file.data()) + from.byte;
-  const auto* end = reinterpret_cast<const unsigned char*>(file.data()) + to.byte;
-  while (p < end) {
-    const void* ff = std::memchr(p, 0xFF, static_cast<std::size_t>(end - p));
-    if (ff == nullptr) break;
-    ++stuffed;
-    p = static_cast<const unsigned char*>(ff) + 2;
-  }
-  return (to.byte - from.byte - stuffed) * 8 - from.bit + to.bit;
 }
 
 unsigned magnitude_category(int value) {

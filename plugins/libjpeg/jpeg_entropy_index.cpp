@@ -2,6 +2,9 @@
 #include "jpeg_entropy_index.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <system_error>
+#include <thread>
 
 namespace imio::libjpeg {
 namespace {
@@ -34,7 +37,7 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
   const McuSize mcu = mcu_size(info);
   if (mcu.width == 0 || mcu.height == 0) return std::nullopt;
 
-  EntropyIndex index(file, {scan_start, 0});
+  EntropyIndex index(file, scan_start);
   index.scan_start_ = scan_start;
   index.sof_ = *sof;
   index.sos_ = scan_start - sos_length;
@@ -69,25 +72,41 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
     for (int b = 0; b < blocks; ++b) index.membership_.push_back(static_cast<std::uint8_t>(i));
   }
   if (index.membership_.size() > 10) return std::nullopt;  // T.81 §B.2.3: at most 10 blocks per MCU
-  index.entries_.push_back({{scan_start, 0}, {}});
+  index.entries_.push_back({0, {}});
   return index;
 }
 
-bool EntropyIndex::walk_mcu(ScanReader& reader) {
+// Inlined into the walks, so that the reader stays in registers.
+[[gnu::always_inline]] inline bool EntropyIndex::walk_mcu(ScanReader& reader, Predictions& dc,
+                                                          std::int32_t largest) const {
   // T.81 §F.2.2: a DC difference, then AC run/size symbols up to EOB or
   // the 63rd coefficient; only the DC values are kept. A run past the
   // block's end ends it as in libjpeg (jdhuff.c's loop over k < 64).
   for (const std::uint8_t c : membership_) {
-    const int s = reader.decode(dc_tables_[c]);
-    if (s < 0) return false;
-    if (s > 0) {
-      reader.ensure(static_cast<unsigned>(s));
-      dc_[c] += extend(reader.take(static_cast<unsigned>(s)), static_cast<unsigned>(s));
-      if (dc_[c] > kLargestDc || dc_[c] < -kLargestDc) return false;
+    if (reader.overrun()) return false;  // before the padding runs out (UnstuffedScan::kPadding)
+    // The buffer is topped up before every code, without a branch on the
+    // bits left: that branch mispredicted often enough to show.
+    reader.fill();
+    const std::uint32_t ahead = reader.peek(32);
+    const HuffmanTable::Fast f = dc_tables_[c].fast[ahead >> (32 - HuffmanTable::kLookahead)];
+    if (f.length != 0) {
+      // The category's code and its extra bits in one step, with no branch
+      // on whether there are any (category 0 reads 0).
+      const unsigned s = f.symbol;
+      dc[c] += extend_any(((ahead << f.length) >> 1) >> (31 - s), s);
+      reader.skip(f.length + s);
+    } else {
+      const int s = reader.decode(dc_tables_[c]);
+      if (s < 0) return false;
+      if (s > 0) {
+        reader.ensure(static_cast<unsigned>(s));
+        dc[c] += extend(reader.take(static_cast<unsigned>(s)), static_cast<unsigned>(s));
+      }
     }
+    if (dc[c] > largest || dc[c] < -largest) return false;
     const HuffmanTable& ac = ac_tables_[c];
     for (unsigned k = 1; k < 64;) {
-      reader.ensure(32);  // a code of up to 16 bits and up to 15 extra bits
+      reader.fill();
       const HuffmanTable::Skip step = ac.skip[reader.peek(HuffmanTable::kLookahead)];
       if (step.bits != 0) {
         reader.skip(step.bits);
@@ -105,37 +124,149 @@ bool EntropyIndex::walk_mcu(ScanReader& reader) {
   return !reader.overrun();
 }
 
-bool EntropyIndex::reach(std::uint64_t row) {
-  row = std::min(row, rows_);
-  ScanReader reader = reader_;  // a local copy, kept in registers
-  while (next_row_ < row && !broken_) {
-    // The row's first entry is there already: the previous row's end.
-    for (std::uint64_t c = 0; c < per_row_; ++c) {
-      if (c > 0 && c % stride_ == 0) entries_.push_back({reader.position(), dc_});
-      if (!walk_mcu(reader)) {
-        broken_ = true;
+bool EntropyIndex::reach(std::uint64_t row, const WalkThreads& threads) {
+  const std::uint64_t target = std::min(row, rows_) * per_row_;
+  if (next_mcu_ < target && !broken_ && threads.workers > 1) walk_in_parts(target, threads);
+  if (next_mcu_ < target && !broken_) walk(target, std::numeric_limits<std::uint64_t>::max());
+  return next_mcu_ >= target;
+}
+
+void EntropyIndex::walk(std::uint64_t end, std::uint64_t stop) {
+  ScanReader reader = reader_;  // local copies, kept in registers
+  Predictions dc = dc_;
+  std::uint64_t mcu = next_mcu_;
+  std::uint64_t column = mcu % per_row_;
+  // MCUs to the next entry: a countdown, not column % stride_ (a division
+  // per MCU showed in the walk's time).
+  std::uint64_t to_entry = stride_ - column % stride_;
+  while (mcu < end && reader.position() < stop) {
+    if (!walk_mcu(reader, dc, kLargestDc)) {
+      broken_ = true;
+      break;
+    }
+    ++mcu;
+    if (++column == per_row_) column = 0;
+    if (--to_entry == 0 || column == 0) {
+      entries_.push_back({reader.position(), dc});  // also each row's end: the next row's start, or the scan's end
+      to_entry = stride_;
+    }
+  }
+  reader_ = reader;
+  dc_ = dc;
+  next_mcu_ = mcu;
+}
+
+std::vector<EntropyIndex::Boundary> EntropyIndex::speculate(std::uint64_t from, std::uint64_t stop) const {
+  // Relative predictions may reach twice the largest DC value; the bound
+  // only keeps a damaged file's sums from overflowing.
+  constexpr std::int32_t kLargestRelative = std::int32_t{1} << 24;
+  constexpr int kRestarts = 64;
+  std::vector<Boundary> found;
+  ScanReader reader(scan_, from);
+  Predictions dc{};
+  for (int restarts = 0; restarts <= kRestarts;) {
+    const std::uint64_t at = reader.position();
+    found.push_back({at, dc});
+    if (at >= stop) break;
+    if (!walk_mcu(reader, dc, kLargestRelative)) {
+      // A code the tables do not have: this walk is not in step with the
+      // scan (in an undamaged file). Start again one bit further.
+      if (reader.overrun()) break;
+      found.clear();
+      reader = ScanReader(scan_, at + 1);
+      dc = {};
+      ++restarts;
+    }
+  }
+  return found;
+}
+
+void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& threads) {
+  // Where the walk to `target` ends, guessed in proportion to the MCUs left
+  // in the scan (rows of sky take fewer bits than rows of grass).
+  const std::uint64_t from = reader_.position();
+  if (from >= scan_.bits()) return;
+  const double share = static_cast<double>(target - next_mcu_) / static_cast<double>(per_row_ * rows_ - next_mcu_);
+  const auto length = static_cast<std::uint64_t>(static_cast<double>(scan_.bits() - from) * share);
+  const auto parts = static_cast<unsigned>(
+      std::min<std::uint64_t>(threads.workers, length / std::max<std::uint64_t>(1, threads.part_bits)));
+  if (parts < 2) return;
+  // Part k walks from from + k × length / parts to the next part's start,
+  // the last one a sixteenth further; this thread walks the first part.
+  std::vector<std::uint64_t> starts(parts + 1);
+  for (unsigned k = 0; k < parts; ++k) starts[k] = from + length / parts * k;
+  starts[parts] = std::min(scan_.bits(), from + length + length / 16);
+  std::vector<std::vector<Boundary>> found(parts);
+  {
+    std::vector<std::jthread> helpers;  // joined when the block ends, also by an exception
+    for (unsigned k = 1; k < parts; ++k) {
+      try {
+        helpers.emplace_back([this, &found, &starts, k] {
+          try {
+            found[k] = speculate(starts[k], starts[k + 1]);
+          } catch (...) {  // memory: the part is walked again by this thread
+            found[k].clear();
+          }
+        });
+      } catch (const std::system_error&) {  // no thread: the parts left are walked by this thread
         break;
       }
     }
-    if (broken_) {
-      entries_.resize(next_row_ * per_row_entries_ + 1);  // the row's entries are no use without its end
-      break;
-    }
-    ++next_row_;
-    entries_.push_back({reader.position(), dc_});  // the next row's start, or the scan's end
+    walk(target, starts[1]);
   }
-  reader_ = reader;
-  return next_row_ >= row;
+  for (unsigned k = 1; k < parts && next_mcu_ < target && !broken_; ++k) {
+    if (!join_part(found[k])) return;
+  }
 }
 
-std::optional<ColumnEntry> EntropyIndex::columns(const PixelBox& box) {
+bool EntropyIndex::join_part(const std::vector<Boundary>& found) {
+  // This walk goes on MCU by MCU until it stands where the part found an
+  // MCU's start: from there on the part's walk is the scan's walk (the
+  // same bits read from the same place in the same step of an MCU), with
+  // its MCU count and its predictions off by what they were there.
+  const std::uint64_t total = per_row_ * rows_;
+  std::size_t j = 0;
+  for (;;) {
+    if (broken_ || next_mcu_ >= total) return false;
+    const std::uint64_t at = reader_.position();
+    while (j < found.size() && found[j].at < at) ++j;
+    if (j == found.size()) return false;  // past all of them: the part never fell in step
+    if (found[j].at == at) break;
+    walk(next_mcu_ + 1, std::numeric_limits<std::uint64_t>::max());
+  }
+  Predictions offset{};
+  for (std::size_t c = 0; c < offset.size(); ++c) offset[c] = dc_[c] - found[j].dc[c];
+  std::uint64_t column = next_mcu_ % per_row_;
+  std::uint64_t to_entry = stride_ - column % stride_;
+  std::uint64_t reader_at = found[j].at;
+  for (std::size_t i = j + 1; i < found.size() && next_mcu_ < total; ++i) {
+    Predictions dc = found[i].dc;
+    for (std::size_t c = 0; c < dc.size(); ++c) {
+      dc[c] += offset[c];
+      if (dc[c] > kLargestDc || dc[c] < -kLargestDc) {  // as walk(): a damaged file
+        broken_ = true;
+        return false;
+      }
+    }
+    ++next_mcu_;
+    if (++column == per_row_) column = 0;
+    if (--to_entry == 0 || column == 0) {
+      entries_.push_back({found[i].at, dc});
+      to_entry = stride_;
+    }
+    dc_ = dc;
+    reader_at = found[i].at;
+  }
+  reader_ = ScanReader(scan_, reader_at);
+  return true;
+}
+
+std::optional<ColumnEntry> EntropyIndex::columns(const PixelBox& box, const WalkThreads& threads) {
   if (box.left >= box.right || box.top >= box.bottom || box.right > width_ || box.bottom > height_) return std::nullopt;
   // As restart_columns: one MCU column beside the box, two iMCU rows above
-  // and below it; then out to the entries around that, and up to an iMCU row.
-  const std::uint64_t first_mcu = (box.left >= mcu_.width ? box.left - mcu_.width : 0) / mcu_.width;
-  const std::uint64_t last_mcu = std::min(width_ - 1, box.right - 1 + mcu_.width) / mcu_.width;
-  std::uint64_t first = first_mcu / stride_ * stride_;
-  const std::uint64_t end = std::min(per_row_, (last_mcu / stride_ + 1) * stride_);
+  // and below it, up to an iMCU row.
+  std::uint64_t first = (box.left >= mcu_.width ? box.left - mcu_.width : 0) / mcu_.width;
+  const std::uint64_t end = std::min(width_ - 1, box.right - 1 + mcu_.width) / mcu_.width + 1;
   const std::uint64_t margin = 2 * mcu_.imcu_height;
   const std::uint64_t top = (box.top >= margin ? (box.top - margin) / mcu_.height : 0) / row_step_ * row_step_;
   const std::uint64_t bottom = std::min(rows_, (box.bottom - 1 + margin) / mcu_.height + 1);
@@ -145,13 +276,13 @@ std::optional<ColumnEntry> EntropyIndex::columns(const PixelBox& box) {
   // nothing (a 32×32 box of a 128×128 image on a handle: 119 µs against
   // libjpeg's 98 µs).
   if (2 * (end - first) * (bottom - top) > per_row_ * bottom) return std::nullopt;
-  if (!reach(bottom)) return std::nullopt;
+  if (!reach(bottom, threads)) return std::nullopt;
   // A row whose first DC value the table cannot code: start the band at an
   // earlier entry, down to the row's first MCU.
   for (;;) {
     if (std::optional<ColumnEntry> e = cut(first, end, top, bottom)) return e;
     if (first == 0) return std::nullopt;
-    first -= stride_;
+    first = (first - 1) / stride_ * stride_;
   }
 }
 
@@ -171,27 +302,43 @@ std::optional<ColumnEntry> EntropyIndex::cut(std::uint64_t first, std::uint64_t 
   const unsigned char dri[6] = {0xFF, 0xDD, 0x00, 0x04, static_cast<unsigned char>(interval >> 8),
                                 static_cast<unsigned char>(interval & 0xFF)};
   s.insert(s.begin() + static_cast<std::ptrdiff_t>(sos_), std::begin(dri), std::end(dri));
-  const BitPosition band_start = entry(top, first).at;
-  const BitPosition band_end = bottom == rows_ ? entry(rows_, 0).at : entry(bottom, 0).at;
-  s.reserve(s.size() + (band_end.byte - band_start.byte) * (end - first) / per_row_ + 1024);
+  const std::uint64_t band_start = entry(top, first).at;
+  const std::uint64_t band_end = bottom == rows_ ? entry(rows_, 0).at : entry(bottom, 0).at;
+  s.reserve(s.size() + (band_end - band_start) / 8 * (end - first) / per_row_ + 1024);
   StuffedWriter out(s);
   for (std::uint64_t r = top; r < bottom; ++r) {
     if (r > top) out.end_segment(static_cast<unsigned char>(0xD0 + (r - top - 1) % 8));  // RST0, RST1, … (§B.2.1)
-    const Entry& from = entry(r, first);
-    const BitPosition to = end == per_row_ ? entry(r + 1, 0).at : entry(r, end).at;
-    ScanReader reader(file_, from.at);
-    if (!recode_first_mcu(reader, out, from.dc)) return std::nullopt;
-    const BitPosition here = reader.position();
-    if (here.byte > to.byte || (here.byte == to.byte && here.bit > to.bit)) return std::nullopt;
-    out.copy(reader, bits_between(file_, here, to));
+    // The band's MCUs lie between entries: walk to them from the entries
+    // before (cheaper than libjpeg decoding up to stride_ - 1 more MCUs on
+    // each side).
+    const std::optional<Entry> from = locate(r, first);
+    const std::optional<Entry> past = end == per_row_ ? locate(r + 1, 0) : locate(r, end);
+    if (!from || !past) return std::nullopt;
+    const std::uint64_t to = past->at;
+    ScanReader reader(scan_, from->at);
+    if (!recode_first_mcu(reader, out, from->dc)) return std::nullopt;
+    const std::uint64_t here = reader.position();
+    if (here > to) return std::nullopt;
+    out.copy(reader, to - here);
   }
   out.end_segment(0xD9);  // EOI
   return e;
 }
 
-bool EntropyIndex::recode_first_mcu(ScanReader& reader, StuffedWriter& out, const std::array<std::int32_t, 4>& dc) const {
+std::optional<EntropyIndex::Entry> EntropyIndex::locate(std::uint64_t row, std::uint64_t column) const {
+  Entry at = entry(row, column);
+  ScanReader reader(scan_, at.at);
+  for (std::uint64_t k = column % stride_; k > 0; --k) {
+    if (!walk_mcu(reader, at.dc, kLargestDc)) return std::nullopt;
+  }
+  at.at = reader.position();
+  return at;
+}
+
+bool EntropyIndex::recode_first_mcu(ScanReader& reader, StuffedWriter& out, const Predictions& dc) const {
   std::array<bool, 4> seen{};
   for (const std::uint8_t c : membership_) {
+    if (reader.overrun()) return false;  // before the padding runs out (UnstuffedScan::kPadding)
     const HuffmanTable& dc_table = dc_tables_[c];
     const int s = reader.decode(dc_table);
     if (s < 0) return false;

@@ -103,16 +103,16 @@ TEST_CASE("libjpeg index: a box's stream is a smaller JPEG with the box's pixels
   REQUIRE(e.has_value());
   // The walk stops at the band's last row: two iMCU rows below the box.
   CHECK(index->rows_walked() == (420 - 1 + 32) / 16 + 1);
-  // One MCU column and two iMCU rows of margin, out to the entries (every
-  // 8 MCUs, 128 pixels) around them: columns 640–1024, rows 256–464.
-  CHECK(e->left == 640);
+  // One MCU column and two iMCU rows of margin: columns 672–928 (whole
+  // MCUs, not out to the entries every 8 MCUs around them), rows 256–464.
+  CHECK(e->left == 672);
   CHECK(e->top == 256);
   CHECK(e->stream.size() < file.size() / 10);
   const NDArray band = imio::imread(Bytes(reinterpret_cast<const std::byte*>(e->stream.data()),
                                           reinterpret_cast<const std::byte*>(e->stream.data()) + e->stream.size()),
                                     jpeg());
   REQUIRE(band.shape()[0] == 464 - 256);
-  REQUIRE(band.shape()[1] == 1024 - 640);
+  REQUIRE(band.shape()[1] == 928 - 672);
   CHECK(same_pixels(cut(band, {box.left - e->left, box.top - e->top, box.right - e->left, box.bottom - e->top}),
                     cut(whole, box)));
 
