@@ -249,6 +249,7 @@ bool EntropyIndex::join_part(const std::vector<Boundary>& found) {
       }
     }
     ++next_mcu_;
+    ++mcus_from_parts_;
     if (++column == per_row_) column = 0;
     if (--to_entry == 0 || column == 0) {
       entries_.push_back({found[i].at, dc});

@@ -78,6 +78,8 @@ class EntropyIndex {
 
   /// MCU rows walked so far (tests, benchmarks).
   std::uint64_t rows_walked() const { return next_mcu_ / per_row_; }
+  /// MCUs whose starts were taken from parts walked by other threads (tests).
+  std::uint64_t mcus_from_parts() const { return mcus_from_parts_; }
 
  private:
   using Predictions = std::array<std::int32_t, 4>;  // each scan component's DC prediction
@@ -137,6 +139,7 @@ class EntropyIndex {
   ScanReader reader_;  // where the walk stands: at the start of MCU next_mcu_
   Predictions dc_{};
   std::uint64_t next_mcu_ = 0;
+  std::uint64_t mcus_from_parts_ = 0;
   bool broken_ = false;
   std::vector<Entry> entries_;
 };

@@ -8,7 +8,10 @@
 //   bottom-right corner (libjpeg-turbo entropy-decodes every row above the
 //   region unless the decoder can start at a restart marker, and every
 //   column of the rows it decodes unless the intervals split the rows into
-//   column bands, so the position matters), and crop with scale=1/4.
+//   column bands or imio's entropy index walks the scan, so the position
+//   matters), the same with the index's walk on one thread (maxworkers=1;
+//   the others take the default, one thread per core), crop with
+//   scale=1/4, and crops through one imopen handle.
 //   TIFF (the same pixels, deflate, tiled 256×256 and striped 16 rows; and
 //   uncompressed striped): crop at the centre.
 //   PNG (the same pixels, imio's writer at level 6): crop at the top-left
@@ -199,6 +202,8 @@ int main(int argc, char** argv) {
         {"crop top-left", {{"crop", box(0, 0, bw, bh)}}},
         {"crop centre", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}}},
         {"crop bottom-right", {{"crop", box(w - bw, h - bh, bw, bh)}}},
+        {"crop centre, maxworkers=1", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}, {"maxworkers", 1}}},
+        {"crop bottom-right, maxworkers=1", {{"crop", box(w - bw, h - bh, bw, bh)}, {"maxworkers", 1}}},
         {"whole image scale=1/4", {{"scale", "1/4"}}},
         {"crop centre scale=1/4", {{"crop", box((w - bw) / 2, (h - bh) / 2, bw, bh)}, {"scale", "1/4"}}},
         {"open handle: crop top-left", {{"crop", box(0, 0, bw, bh)}}, nullptr, true},

@@ -5,7 +5,8 @@
 // imopen handle after its first equals the same box of the whole decode for
 // gray, 4:4:4, 4:2:2, 4:2:0, CMYK, partial MCUs, optimised Huffman tables,
 // every scale and the corpus; damaged and cut files give what a reader
-// without the index gives.
+// without the index gives; a walk split among threads notes what one
+// thread notes.
 #include <imio/imio.hpp>
 
 #include <algorithm>
@@ -39,6 +40,10 @@ using imio_test::cut;
 using imio_test::jpeg;
 using imio_test::same_pixels;
 using imio_test::texture;
+using imio::PixelBox;
+using imio::libjpeg::ScanReader;
+using imio::libjpeg::UnstuffedScan;
+using imio::libjpeg::WalkThreads;
 
 Bytes encode(const NDArray& img, imio::Kwargs kwargs) {
   return imio::imwrite("<bytes>", img, {.extension = ".jpg", .kwargs = std::move(kwargs)}).value();
@@ -254,8 +259,8 @@ TEST_CASE("libjpeg index: crops of every decodable corpus JPEG on one handle equ
       }
       const std::size_t h = whole.shape()[0], w = whole.shape()[1];
       imio::ImageFile f = imio::imopen(data, "r", {.plugin = "libjpeg"});
-      // The first crop takes libjpeg's path; the others the index, walked
-      // in steps (middle, bottom-right, then boxes above).
+      // The first crop takes the index (its top is a third down the image),
+      // the others walk on in steps (bottom-right, then boxes above).
       const std::vector<Box> list{{w / 3, h / 3, w / 2 + 1, h / 2 + 1}, {w / 2, h / 2, w, h}, {w - 1, h - 1, w, h},
                                   {0, 0, w, 1}, {w / 5, h / 8, w / 5 + 1, h * 7 / 8 + 1}, {0, h / 4, w, std::min(h, h / 4 + 17)}};
       for (const Box& b : list) {
@@ -266,4 +271,122 @@ TEST_CASE("libjpeg index: crops of every decodable corpus JPEG on one handle equ
     }
   }
   CHECK(compared > 50);
+}
+
+TEST_CASE("libjpeg index: the scan's data without stuffed zeros, read past their end", "[libjpeg][crop][index]") {
+  // SOI, then data 12 FF(00) 34, then EOI: 24 bits of data.
+  const unsigned char raw[] = {0xFF, 0xD8, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9};
+  const Bytes file(reinterpret_cast<const std::byte*>(raw), reinterpret_cast<const std::byte*>(raw) + sizeof raw);
+  const UnstuffedScan scan(file, 2);
+  CHECK(scan.bits() == 24);
+  ScanReader r(scan, 0);
+  r.ensure(24);
+  CHECK(r.take(24) == 0x12FF34u);
+  CHECK(r.position() == 24);
+  CHECK_FALSE(r.overrun());
+  r.ensure(1);
+  CHECK(r.take(1) == 0u);  // the padding reads 0
+  CHECK(r.overrun());
+  ScanReader from_bit(scan, 4);
+  from_bit.ensure(12);
+  CHECK(from_bit.take(12) == 0x2FFu);
+  CHECK(from_bit.position() == 16);
+  // Cut after a 0xFF: the data end before it; no data at all: 0 bits.
+  const Bytes cut_ff(file.begin(), file.begin() + 4);
+  CHECK(UnstuffedScan(cut_ff, 2).bits() == 8);
+  CHECK(UnstuffedScan(file, file.size()).bits() == 0);
+}
+
+TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes", "[libjpeg][crop][index]") {
+  std::vector<Sample> list = samples();
+  list.push_back({"RGB 4:2:0 1200x1600", encode(texture(1200, 1600, 3, 9), {{"quality", 95}})});
+  std::uint64_t from_parts = 0;
+  for (const Sample& s : list) {
+    const Header h(s.file);
+    const std::size_t width = h.info.image_width, height = h.info.image_height;
+    const std::vector<Box> boxes = imio_test::boxes(width, height, 13, 12);
+    for (const unsigned workers : {2u, 3u, 8u}) {
+      INFO(s.name << ", " << workers << " threads");
+      std::optional<imio::libjpeg::EntropyIndex> one = index_of(h, s.file);
+      std::optional<imio::libjpeg::EntropyIndex> many = index_of(h, s.file);
+      REQUIRE(one.has_value());
+      REQUIRE(many.has_value());
+      // Parts of 256 bits: every walk of more than 512 bits is split.
+      const WalkThreads split{.workers = workers, .part_bits = 256};
+      // A box at the bottom-right first (the whole scan in parts), then the
+      // others (walked no further, or on from the last box).
+      std::vector<Box> order{{width - 1, height - 1, width, height}};
+      order.insert(order.end(), boxes.begin(), boxes.end());
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        const Box& b = order[i];
+        INFO("crop " << box_text(b));
+        if (i == 1) {  // a fresh pair for the other boxes: walks that start anywhere
+          one = index_of(h, s.file);
+          many = index_of(h, s.file);
+        }
+        const PixelBox box{b.left, b.top, b.right, b.bottom};
+        const std::optional<imio::libjpeg::ColumnEntry> want = one->columns(box);
+        const std::optional<imio::libjpeg::ColumnEntry> got = many->columns(box, split);
+        REQUIRE(want.has_value() == got.has_value());
+        if (!want) continue;
+        CHECK(got->left == want->left);
+        CHECK(got->top == want->top);
+        CHECK(got->stream == want->stream);
+      }
+      from_parts += many->mcus_from_parts();
+    }
+  }
+  // The parts fell in step and were taken (not walked again by this thread).
+  CHECK(from_parts > 10000);
+}
+
+TEST_CASE("libjpeg index: split walks of damaged and cut scans stop where one thread stops", "[libjpeg][crop][index]") {
+  const NDArray img = texture(480, 640, 3, 5);
+  const Bytes good = encode(img, {{"quality", 90}});
+  const Header header(good);
+  const std::size_t data = good.size() - header.scan_start;
+  Bytes damaged = good;  // garbage without 0xFF over 64 bytes at 60 % of the scan
+  for (std::size_t i = 0; i < 64; ++i) damaged[header.scan_start + data * 6 / 10 + i] = std::byte{static_cast<unsigned char>(0x35 + i)};
+  Bytes marker = good;  // a marker inside the data at 40 %
+  marker[header.scan_start + data * 4 / 10] = std::byte{0xFF};
+  marker[header.scan_start + data * 4 / 10 + 1] = std::byte{0xC4};
+  const Bytes cut_file(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(header.scan_start + data * 7 / 10));
+  const std::vector<Box> list{{500, 400, 640, 480}, {10, 10, 100, 60}, {300, 200, 420, 300}, {600, 100, 640, 110}};
+  for (const Bytes* file : std::vector<const Bytes*>{&damaged, &marker, &cut_file}) {
+    const Header h(*file);
+    for (const Box& b : list) {
+      INFO((file == &damaged ? "damaged" : file == &marker ? "marker" : "cut") << " crop " << box_text(b));
+      std::optional<imio::libjpeg::EntropyIndex> one = index_of(h, *file);
+      std::optional<imio::libjpeg::EntropyIndex> many = index_of(h, *file);
+      REQUIRE(one.has_value());
+      REQUIRE(many.has_value());
+      const PixelBox box{b.left, b.top, b.right, b.bottom};
+      const std::optional<imio::libjpeg::ColumnEntry> want = one->columns(box);
+      const std::optional<imio::libjpeg::ColumnEntry> got = many->columns(box, {.workers = 2, .part_bits = 256});
+      REQUIRE(want.has_value() == got.has_value());
+      if (want) CHECK(got->stream == want->stream);
+      CHECK(many->rows_walked() >= one->rows_walked());
+    }
+  }
+}
+
+TEST_CASE("libjpeg: maxworkers splits a crop's walk and changes no pixel", "[libjpeg][crop][index]") {
+  // 1600 × 2000 of noise at q95: about 3 MB of data, parts of 128 KiB and more.
+  const NDArray img = texture(1600, 2000, 3, 11);
+  const Bytes file = encode(img, {{"quality", 95}});
+  const NDArray whole = imio::imread(file, jpeg());
+  const std::vector<Box> list{{1700, 1400, 2000, 1600}, {800, 700, 1100, 900}, {0, 1000, 300, 1200}};
+  for (const int workers : {0, 1, 2, 4}) {
+    for (const Box& b : list) {
+      INFO(workers << " workers, crop " << box_text(b));
+      // A single crop, and the same box again on a handle.
+      const imio::Kwargs kw{{"crop", box_value(b)}, {"maxworkers", workers}};
+      CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, b)));
+      imio::ImageFile f = imio::imopen(file, "r", {.plugin = "libjpeg"});
+      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+    }
+  }
+  CHECK_THROWS_AS(imio::imread(file, jpeg({{"crop", Value{0, 0, 8, 8}}, {"maxworkers", -1}})), imio::ArgumentError);
+  CHECK_THROWS_AS(imio::imread(file, jpeg({{"maxworkers", "two"}})), imio::ArgumentError);
 }
