@@ -76,7 +76,10 @@ UnstuffedScan::UnstuffedScan(std::span<const std::byte> file, std::size_t scan_s
     const unsigned char* stop = ff != nullptr ? ff : end;
     std::memcpy(out, p, static_cast<std::size_t>(stop - p));
     out += stop - p;
-    if (ff == nullptr || end - ff < 2 || ff[1] != 0x00) break;  // a marker (or a cut one): the data end
+    if (ff == nullptr || end - ff < 2 || ff[1] != 0x00) {  // a marker (or a cut one): the data end
+      ends_at_eoi_ = ff != nullptr && end - ff >= 2 && ff[1] == 0xD9;
+      break;
+    }
     *out++ = 0xFF;
     p = ff + 2;
   }

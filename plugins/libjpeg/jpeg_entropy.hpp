@@ -35,6 +35,8 @@ class UnstuffedScan {
 
   /// The data's bits (the padding not counted).
   std::uint64_t bits() const { return bits_; }
+  /// Whether the marker that ends the data is EOI (no fill bytes before it).
+  bool ends_at_eoi() const { return ends_at_eoi_; }
   const unsigned char* data() const { return bytes_.get(); }
   /// Zero bytes after the data: a reader that has not overrun the data
   /// reads at most one block further (a DC code and 63 AC codes of up to 16
@@ -45,6 +47,7 @@ class UnstuffedScan {
  private:
   std::unique_ptr<unsigned char[]> bytes_;
   std::uint64_t bits_ = 0;
+  bool ends_at_eoi_ = false;
 };
 
 /// One Huffman table, for decoding and for encoding its own symbols.

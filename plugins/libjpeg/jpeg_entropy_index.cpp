@@ -156,23 +156,47 @@ void EntropyIndex::walk(std::uint64_t end, std::uint64_t stop) {
   next_mcu_ = mcu;
 }
 
-std::vector<EntropyIndex::Boundary> EntropyIndex::speculate(std::uint64_t from, std::uint64_t stop) const {
+std::uint64_t EntropyIndex::Handoff::records_needed(const std::vector<Boundary>& found) const {
+  // The first MCU start of the window that the part found too puts the
+  // part's records in step with the walk's MCU count.
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto at = std::lower_bound(found.begin(), found.end(), window[i].at,
+                                     [](const Boundary& b, std::uint64_t position) { return b.at < position; });
+    if (at == found.end() || at->at != window[i].at) continue;
+    const auto j = static_cast<std::uint64_t>(at - found.begin());
+    const std::uint64_t mcu = first_mcu + i;
+    return j + 1 + (target > mcu ? target - mcu : 0);
+  }
+  return std::numeric_limits<std::uint64_t>::max();
+}
+
+std::vector<EntropyIndex::Boundary> EntropyIndex::speculate(std::uint64_t from, std::uint64_t stop,
+                                                           const Handoff* handoff) const {
   // Relative predictions may reach twice the largest DC value; the bound
   // only keeps a damaged file's sums from overflowing.
   constexpr std::int32_t kLargestRelative = std::int32_t{1} << 24;
   constexpr int kRestarts = 64;
+  constexpr std::uint64_t kUnknown = std::numeric_limits<std::uint64_t>::max();
   std::vector<Boundary> found;
   ScanReader reader(scan_, from);
   Predictions dc{};
+  bool asked = false;
+  std::uint64_t needed = kUnknown;  // records up to the walk's target, once the handoff says
   for (int restarts = 0; restarts <= kRestarts;) {
     const std::uint64_t at = reader.position();
     found.push_back({at, dc});
-    if (at >= stop) break;
+    if (needed != kUnknown ? found.size() >= needed : at >= stop) break;
+    if (handoff != nullptr && !asked && handoff->ready.load(std::memory_order_acquire)) {
+      asked = true;
+      needed = handoff->records_needed(found);
+      if (found.size() >= needed) break;
+    }
     if (!walk_mcu(reader, dc, kLargestRelative)) {
       // A code the tables do not have: this walk is not in step with the
       // scan (in an undamaged file). Start again one bit further.
       if (reader.overrun()) break;
       found.clear();
+      needed = kUnknown;
       reader = ScanReader(scan_, at + 1);
       dc = {};
       ++restarts;
@@ -191,19 +215,25 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
   const auto parts = static_cast<unsigned>(
       std::min<std::uint64_t>(threads.workers, length / std::max<std::uint64_t>(1, threads.part_bits)));
   if (parts < 2) return;
-  // Part k walks from from + k × length / parts to the next part's start,
-  // the last one a sixteenth further; this thread walks the first part.
+  // Part k walks from from + k × length / parts to the next part's start;
+  // this thread walks the first part. The last part walks on until this
+  // thread, in step with it, tells it where the target is (a guess in
+  // proportion to the MCUs was 14 % long in a photograph whose lower half
+  // codes in more bits); if they never meet in step, a sixteenth past the guess.
   std::vector<std::uint64_t> starts(parts + 1);
   for (unsigned k = 0; k < parts; ++k) starts[k] = from + length / parts * k;
   starts[parts] = std::min(scan_.bits(), from + length + length / 16);
+  const unsigned last = parts - 1;
   std::vector<std::vector<Boundary>> found(parts);
+  Handoff handoff;
+  handoff.target = target;
   {
     std::vector<std::jthread> helpers;  // joined when the block ends, also by an exception
     for (unsigned k = 1; k < parts; ++k) {
       try {
-        helpers.emplace_back([this, &found, &starts, k] {
+        helpers.emplace_back([this, &found, &starts, &handoff, k, last] {
           try {
-            found[k] = speculate(starts[k], starts[k + 1]);
+            found[k] = speculate(starts[k], starts[k + 1], k == last ? &handoff : nullptr);
           } catch (...) {  // memory: the part is walked again by this thread
             found[k].clear();
           }
@@ -212,11 +242,29 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
         break;
       }
     }
+    // The handoff is released whatever happens here, so that the last part
+    // never walks on for nothing.
+    struct Release {
+      Handoff& handoff;
+      ~Release() { handoff.ready.store(true, std::memory_order_release); }
+    } release{handoff};
     walk(target, starts[1]);
+    for (unsigned k = 1; k < last && k <= helpers.size(); ++k) {
+      helpers[k - 1].join();
+      if (next_mcu_ < target && !broken_) join_part(found[k]);
+    }
+    if (last <= helpers.size() && next_mcu_ < target && !broken_) {
+      // Up to the last part's start, then the window of MCU starts it
+      // looks for among its own.
+      walk(target, starts[last]);
+      handoff.first_mcu = next_mcu_;
+      while (handoff.count < handoff.window.size() && next_mcu_ < target && !broken_) {
+        handoff.window[handoff.count++] = {reader_.position(), dc_};
+        walk(next_mcu_ + 1, std::numeric_limits<std::uint64_t>::max());
+      }
+    }
   }
-  for (unsigned k = 1; k < parts && next_mcu_ < target && !broken_; ++k) {
-    if (!join_part(found[k])) return;
-  }
+  if (last <= found.size() && next_mcu_ < target && !broken_) join_part(found[last]);
 }
 
 bool EntropyIndex::join_part(const std::vector<Boundary>& found) {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -76,6 +77,11 @@ class EntropyIndex {
   /// The entries are the same for every number of threads.
   std::optional<ColumnEntry> columns(const PixelBox& box, const WalkThreads& threads = {});
 
+  /// Whether the scan's data end at the EOI marker (the file is not cut
+  /// short): what ends_before_eoi finds with a pass over the file, known
+  /// here from the copy of the scan.
+  bool scan_ends_at_eoi() const { return scan_.ends_at_eoi(); }
+
   /// MCU rows walked so far (tests, benchmarks).
   std::uint64_t rows_walked() const { return next_mcu_ / per_row_; }
   /// MCUs whose starts were taken from parts walked by other threads (tests).
@@ -100,9 +106,23 @@ class EntropyIndex {
   void walk(std::uint64_t end, std::uint64_t stop);
   /// reach() with the walk split among threads (see columns()).
   void walk_in_parts(std::uint64_t target, const WalkThreads& threads);
+  /// What this thread tells the last part of a split walk: MCU starts it
+  /// walked past that part's start (MCUs first_mcu, first_mcu + 1, …), so
+  /// that the part, finding one among its own, knows how far the target is.
+  struct Handoff {
+    std::array<Boundary, 64> window{};  // resynchronising takes 3.3 MCUs on average, 21 at most measured
+    std::size_t count = 0;
+    std::uint64_t first_mcu = 0;
+    std::uint64_t target = 0;
+    std::atomic<bool> ready{false};  // the fields above are set (release/acquire)
+    /// The number of `found` records that reach MCU `target`, or the
+    /// largest uint64 when no window position is among them.
+    std::uint64_t records_needed(const std::vector<Boundary>& found) const;
+  };
   /// The MCU starts a walk from bit `from`, out of step at first, finds up
-  /// to the first at or past `stop`, with its predictions counted from 0.
-  std::vector<Boundary> speculate(std::uint64_t from, std::uint64_t stop) const;
+  /// to the first at or past `stop` (or as far as `handoff` says, once it
+  /// is ready and in step), with its predictions counted from 0.
+  std::vector<Boundary> speculate(std::uint64_t from, std::uint64_t stop, const Handoff* handoff) const;
   /// Walks on until the walk meets one of `found` and takes the rest of
   /// them; false when it never does.
   bool join_part(const std::vector<Boundary>& found);
