@@ -231,6 +231,14 @@ class JpegReader final : public Plugin {
     return oriented_shape(shape, effective_orientation(o));
   }
 
+  // What decodes one half of a box (decode_halves): a stream cut for it
+  // (column bands, the entropy index), the file entered at a restart marker,
+  // or else the file from its start.
+  struct BandSource {
+    std::optional<ColumnEntry> columns;
+    std::optional<RestartEntry> entry;
+  };
+
   NDArray decode(const ReadOptions& o) {
     // The whole image is checked, not the scaled or cropped one: libjpeg's
     // buffers for progressive data are full size whatever is returned.
@@ -247,18 +255,23 @@ class JpegReader final : public Plugin {
     // top of a file with restart markers: start the decoder at the last
     // suitable marker above it (jpeg_restart.hpp), so that the rows above
     // are not entropy-decoded either.
-    std::optional<ColumnEntry> columns, lower_columns;
+    std::optional<ColumnEntry> columns;
     std::optional<RestartEntry> entry;
-    Box upper = region, lower = region;  // the box's halves, when two threads decode two bands
+    // A large box is decoded as its upper and lower halves by two threads,
+    // each half from its own bands or its own restart entry.
+    const bool halves = o.crop && o.workers > 1 &&
+                        std::uint64_t{region.right - region.left} * (region.bottom - region.top) * o.scale * o.scale >=
+                            kSplitBandPixels;
+    Box upper = region, lower = region;
+    upper.bottom = lower.top = region.top + (region.bottom - region.top) / 2;
+    BandSource upper_source, lower_source;
     if (o.crop) {
       consider_index(dd->info(), region, o.scale, o.workers);
-      if (o.workers > 1 && std::uint64_t{region.right - region.left} * (region.bottom - region.top) * o.scale * o.scale >=
-                               kSplitBandPixels) {
-        upper.bottom = lower.top = region.top + (region.bottom - region.top) / 2;
-        columns = columns_around(dd->info(), upper, o.scale, o.workers);
-        if (columns) lower_columns = columns_around(dd->info(), lower, o.scale, o.workers);
+      if (halves) {
+        upper_source.columns = columns_around(dd->info(), upper, o.scale, o.workers);
+        if (upper_source.columns) lower_source.columns = columns_around(dd->info(), lower, o.scale, o.workers);
       }
-      if (!lower_columns) columns = columns_around(dd->info(), region, o.scale, o.workers);
+      if (!lower_source.columns) columns = columns_around(dd->info(), region, o.scale, o.workers);
     }
     // A cropped read stops after the region's last row: a file cut or
     // damaged below it would pass unseen, so a strict read looks for its
@@ -270,7 +283,7 @@ class JpegReader final : public Plugin {
       check_ends_at_eoi();
     }
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
-    if (lower_columns) return decode_halves(*columns, *lower_columns, upper, lower, plan, o);
+    if (lower_source.columns) return decode_halves(upper_source, lower_source, upper, lower, plan, o);
     // A lenient crop of a scan whose restart markers are damaged neither
     // enters it at a marker nor skips the rows above the box, but reads
     // them: libjpeg resynchronises at such a marker by its own rules, which
@@ -281,6 +294,15 @@ class JpegReader final : public Plugin {
     // never sees it; a lost or extra one is an error either way.
     const bool read_above = o.crop && !o.strict && !columns && region.top > 0 && markers_damaged(dd->info());
     if (o.crop && !columns && !read_above && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
+    if (halves && !columns && !read_above) {
+      // The lower half from a restart entry of its own, the upper one from
+      // the box's entry (or the file's start when it has none).
+      lower_source.entry = restart_entry_above(dd->info(), lower.top * o.scale);
+      if (lower_source.entry && lower_source.entry->rows > (entry ? entry->rows : 0)) {
+        upper_source.entry = std::move(entry);
+        return decode_halves(upper_source, lower_source, upper, lower, plan, o);
+      }
+    }
     std::optional<Decompressor> from_restart;
     if (columns) {
       // The band starts on whole MCUs (multiples of 8 full-size pixels) and
@@ -352,7 +374,7 @@ class JpegReader final : public Plugin {
   // (its upper and lower halves, each with its own margins) decoded at once
   // by this thread and one more: the band's decode is most of what a crop
   // through the entropy index costs once the index has walked.
-  NDArray decode_halves(const ColumnEntry& upper_band, const ColumnEntry& lower_band, const Box& upper,
+  NDArray decode_halves(const BandSource& upper_band, const BandSource& lower_band, const Box& upper,
                         const Box& lower, const DecodePlan& plan, const ReadOptions& o) {
     const std::size_t upper_rows = upper.bottom - upper.top;
     const std::size_t lower_rows = lower.bottom - lower.top;
@@ -384,15 +406,30 @@ class JpegReader final : public Plugin {
 
   // `region` (the stored image's pixels at scale 1/o.scale) from `band`
   // into `rows`.
-  void decode_band(const ColumnEntry& band, Box region, const DecodePlan& plan, const RowTarget& rows,
+  void decode_band(const BandSource& band, Box region, const DecodePlan& plan, const RowTarget& rows,
                    const ReadOptions& o) const {
-    Decompressor d(band.stream.data(), band.stream.size(), request_.limits().max_bytes);
+    const std::uint64_t max_memory = request_.limits().max_bytes;
+    std::optional<Decompressor> from;
+    if (band.columns) {
+      from.emplace(band.columns->stream.data(), band.columns->stream.size(), max_memory);
+      region.left -= band.columns->left / o.scale;
+      region.right -= band.columns->left / o.scale;
+      region.top -= band.columns->top / o.scale;
+      region.bottom -= band.columns->top / o.scale;
+    } else if (band.entry) {
+      const std::vector<unsigned char>& head = band.entry->head;
+      const std::span<const std::byte> tail = band.entry->tail;
+      from.emplace(std::span<const unsigned char>(head.data(), head.size()),
+                   std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(tail.data()), tail.size()),
+                   max_memory, band.entry->first_restart);
+      region.top -= band.entry->rows / o.scale;
+      region.bottom -= band.entry->rows / o.scale;
+    } else {
+      from.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), max_memory);
+    }
+    Decompressor& d = *from;
     d.set_strict(o.strict);
     d.read_header(/*repeat=*/true);
-    region.left -= band.left / o.scale;
-    region.right -= band.left / o.scale;
-    region.top -= band.top / o.scale;
-    region.bottom -= band.top / o.scale;
     d.configure(plan.out_space, o.scale);
     d.start();
     if (region.right - region.left == d.info().output_width && region.bottom - region.top == d.info().output_height) {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -321,6 +323,124 @@ TEST_CASE("libjpeg: with a restart marker damaged above the box, a crop equals t
     // Strict: the lost marker is libjpeg's error, as in the whole decode.
     CHECK_THROWS_AS(imio::imread(bad, jpeg({{"crop", box_value(b)}})), imio::DecodeError);
   }
+}
+
+TEST_CASE("libjpeg: a large crop decoded as two halves by two threads equals the whole decode's box", "[libjpeg][crop]") {
+  // 1200 × 1600: boxes of 512 K full-size pixels and more are split (the
+  // halves from the entropy index, from column bands, from restart entries
+  // or the file's start), smaller ones not; each result equals the whole
+  // decode's box whatever maxworkers is.
+  const NDArray rgb = texture(1200, 1600, 3, 21);
+  struct Variant {
+    const char* name;
+    imio::Kwargs write;
+  };
+  const std::vector<Variant> variants{{"no restart markers", {}},
+                                      {"a restart marker every MCU row", {{"restart_marker_rows", 1}}},
+                                      {"a restart marker every 3 MCU rows", {{"restart_marker_rows", 3}}},
+                                      {"column bands of 20 MCUs", {{"restart_marker_blocks", 20}}},
+                                      {"progressive", {{"progressive", true}}},
+                                      {"Orientation 6", {{"exif", exif_orientation(6)}}}};
+  const std::vector<Box> list{{100, 50, 1500, 1150}, {0, 0, 900, 700}, {700, 500, 1600, 1200}, {200, 301, 1400, 1000},
+                              {0, 0, 1600, 1200},    {650, 450, 950, 750}};
+  for (const Variant& v : variants) {
+    imio::Kwargs write = v.write;
+    write.emplace_back("quality", 90);
+    const Bytes file = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = write}).value();
+    const bool turned = std::string(v.name) == "Orientation 6";
+    const imio::Kwargs base = turned ? imio::Kwargs{{"rotate", true}} : imio::Kwargs{};
+    for (const std::size_t n : {1, 2}) {
+      imio::Kwargs whole_kw = base;
+      if (n > 1) whole_kw.emplace_back("scale", 0.5);
+      const NDArray whole = imio::imread(file, jpeg(whole_kw));
+      const std::size_t w = whole.shape()[1] * n, h = whole.shape()[0] * n;
+      for (const Box& listed : list) {
+        const Box b{std::min(listed.left, w - 1), std::min(listed.top, h - 1), std::min(listed.right, w),
+                    std::min(listed.bottom, h)};
+        const Box covering{b.left / n, b.top / n, (b.right + n - 1) / n, (b.bottom + n - 1) / n};
+        for (const int workers : {1, 2}) {
+          INFO(v.name << ", scale 1/" << n << ", crop " << box_text(b) << ", maxworkers " << workers);
+          imio::Kwargs kw = whole_kw;
+          kw.emplace_back("crop", box_value(b));
+          kw.emplace_back("maxworkers", workers);
+          CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, covering)));
+          // Into a row-padded view of a larger canvas: the halves write the
+          // caller's rows.
+          const std::size_t rows = covering.bottom - covering.top, cols = covering.right - covering.left;
+          NDArray canvas(Shape{rows, cols + 7, 3}, DType::uint8);
+          const imio::StridedArrayView view(canvas.bytes(), Shape{rows, cols, 3}, DType::uint8,
+                                            {static_cast<std::ptrdiff_t>((cols + 7) * 3), 3, 1});
+          imio::imread_into(file, view, jpeg(kw));
+          CHECK(same_pixels(cut(canvas, {0, 0, cols, rows}), cut(whole, covering)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("libjpeg: damaged files crop the same on two threads as on one", "[libjpeg][crop]") {
+  // Bytes flipped in the scan of files whose crops split into halves (column
+  // bands of restart intervals, restart entries, the entropy index): each
+  // crop on two threads gives the pixels or the error it gives on one, an
+  // error met by the helper thread included (a bad Huffman code in the last
+  // kilobytes of a band, where libjpeg-turbo leaves its fast decoder).
+  const NDArray rgb = texture(1200, 1600, 3, 22);
+  const std::vector<imio::Kwargs> writes{{{"quality", 90}},
+                                         {{"quality", 90}, {"restart_marker_rows", 1}},
+                                         {{"quality", 90}, {"restart_marker_blocks", 20}}};
+  const Box b{100, 300, 1500, 1150};
+  std::mt19937 rng(5);
+  std::size_t errors = 0, compared = 0;
+  for (const imio::Kwargs& write : writes) {
+    const Bytes good = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = write}).value();
+    for (int round = 0; round < 12; ++round) {
+      Bytes file = good;
+      // 1–4 bytes in the last 60 % of the file (the box's lower half and below).
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int i = 0; i < flips; ++i) {
+        const std::size_t at = file.size() * 4 / 10 + rng() % (file.size() * 6 / 10 - 2);
+        file[at] = std::byte{static_cast<unsigned char>(rng() & 0xFF)};
+      }
+      for (const bool strict : {true, false}) {
+        INFO("write " << write.size() << " round " << round << (strict ? " strict" : " lenient"));
+        std::optional<NDArray> want;
+        try {
+          want = imio::imread(file, jpeg({{"crop", box_value(b)}, {"strict", strict}, {"maxworkers", 1}}));
+        } catch (const imio::DecodeError&) {
+          ++errors;
+        }
+        const imio::Kwargs two{{"crop", box_value(b)}, {"strict", strict}, {"maxworkers", 2}};
+        if (want) {
+          CHECK(same_pixels(imio::imread(file, jpeg(two)), *want));
+        } else {
+          CHECK_THROWS_AS(imio::imread(file, jpeg(two)), imio::DecodeError);
+        }
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared == 72);
+  CHECK(errors > 0);
+
+  // 64 one bits (stuffed 0xFF bytes: no code of the file's tables) 1.5 KB
+  // before the end of a file with a restart marker every MCU row: the
+  // lower half's thread decodes the last rows with libjpeg-turbo's careful
+  // decoder, which reports the bad code (an error when strict).
+  Bytes file = imio::imwrite("<bytes>", rgb, {.extension = ".jpg", .kwargs = writes[1]}).value();
+  std::size_t at = file.size() - 1536;
+  while (file[at - 1] == std::byte{0xFF}) ++at;
+  std::size_t next_ff = at;
+  while (file[next_ff] != std::byte{0xFF}) ++next_ff;
+  REQUIRE(next_ff - at >= 16);  // the bits replaced lie inside one interval
+  for (std::size_t i = 0; i < 8; ++i) {
+    file[at + 2 * i] = std::byte{0xFF};
+    file[at + 2 * i + 1] = std::byte{0x00};
+  }
+  const Box to_bottom{100, 300, 1500, 1200};
+  CHECK_THROWS_AS(imio::imread(file, jpeg({{"crop", box_value(to_bottom)}, {"maxworkers", 1}})), imio::DecodeError);
+  CHECK_THROWS_AS(imio::imread(file, jpeg({{"crop", box_value(to_bottom)}, {"maxworkers", 2}})), imio::DecodeError);
+  CHECK(same_pixels(imio::imread(file, jpeg({{"crop", box_value(to_bottom)}, {"strict", false}, {"maxworkers", 2}})),
+                    imio::imread(file, jpeg({{"crop", box_value(to_bottom)}, {"strict", false}, {"maxworkers", 1}}))));
 }
 
 TEST_CASE("libjpeg: crops of every decodable corpus JPEG equal its whole decode", "[libjpeg][crop][corpus]") {
