@@ -376,7 +376,7 @@ TEST_CASE("libjpeg: maxworkers splits a crop's walk and changes no pixel", "[lib
   const Bytes file = encode(img, {{"quality", 95}});
   const NDArray whole = imio::imread(file, jpeg());
   const std::vector<Box> list{{1700, 1400, 2000, 1600}, {800, 700, 1100, 900}, {0, 1000, 300, 1200}};
-  for (const int workers : {0, 1, 2, 4}) {
+  for (const int workers : {0, 1, 3}) {  // 0: one per core
     for (const Box& b : list) {
       INFO(workers << " workers, crop " << box_text(b));
       // A single crop, and the same box again on a handle.
