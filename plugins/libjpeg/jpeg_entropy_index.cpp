@@ -158,7 +158,9 @@ void EntropyIndex::walk(std::uint64_t end, std::uint64_t stop) {
 
 std::uint64_t EntropyIndex::Handoff::records_needed(const std::vector<Boundary>& found) const {
   // The first MCU start of the window that the part found too puts the
-  // part's records in step with the walk's MCU count.
+  // part's records in step with the walk's MCU count. No window: the walk
+  // reached its target before the part's start.
+  if (count == 0) return 0;
   for (std::size_t i = 0; i < count; ++i) {
     const auto at = std::lower_bound(found.begin(), found.end(), window[i].at,
                                      [](const Boundary& b, std::uint64_t position) { return b.at < position; });
@@ -264,7 +266,7 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
       }
     }
   }
-  if (last <= found.size() && next_mcu_ < target && !broken_) join_part(found[last]);
+  if (next_mcu_ < target && !broken_) join_part(found[last]);
 }
 
 bool EntropyIndex::join_part(const std::vector<Boundary>& found) {

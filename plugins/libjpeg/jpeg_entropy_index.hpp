@@ -115,8 +115,9 @@ class EntropyIndex {
     std::uint64_t first_mcu = 0;
     std::uint64_t target = 0;
     std::atomic<bool> ready{false};  // the fields above are set (release/acquire)
-    /// The number of `found` records that reach MCU `target`, or the
-    /// largest uint64 when no window position is among them.
+    /// The number of `found` records that reach MCU `target` (0 for an
+    /// empty window), or the largest uint64 when no window position is
+    /// among them.
     std::uint64_t records_needed(const std::vector<Boundary>& found) const;
   };
   /// The MCU starts a walk from bit `from`, out of step at first, finds up
