@@ -188,6 +188,9 @@ std::vector<EntropyIndex::Boundary> EntropyIndex::speculate(std::uint64_t from, 
     const std::uint64_t at = reader.position();
     found.push_back({at, dc});
     if (needed != kUnknown ? found.size() >= needed : at >= stop) break;
+    // No run of the scan holds more MCUs than the image: a damaged scan of
+    // short codes (zeros) would otherwise note a start every few bits.
+    if (found.size() > per_row_ * rows_) break;
     if (handoff != nullptr && !asked && handoff->ready.load(std::memory_order_acquire)) {
       asked = true;
       needed = handoff->records_needed(found);

@@ -485,7 +485,7 @@ class JpegReader final : public Plugin {
   //
   // The index serves a reader's first crop only when the rows above the
   // box are a good share of the image: its walk beats libjpeg's skipping of
-  // those rows (0.68× its time on one thread, about 0.35× on two), but the
+  // those rows (0.68× its time on one thread, about 0.38× on two), but the
   // index first copies the whole scan without its stuffed bytes and the
   // band is decoded a second time. A 1024×768 box (and a 256×256 one) of a
   // 12.6 MP 4:2:0 photograph, centred across, single crops in ms:
