@@ -185,14 +185,9 @@ inline std::uint32_t magnitude_bits(int value, unsigned category) {
   const int v = value < 0 ? value - 1 : value;
   return static_cast<std::uint32_t>(v) & ((1u << category) - 1);
 }
-/// The value of `category` extra bits `bits` (T.81 §F.2.2.1, EXTEND).
+/// The value of `category` extra bits `bits` (T.81 §F.2.2.1, EXTEND); for
+/// category 0 (no bits), 0. Written so that the compiler needs no branch.
 inline int extend(std::uint32_t bits, unsigned category) {
-  const auto v = static_cast<int>(bits);
-  return v < (1 << (category - 1)) ? v - (1 << category) + 1 : v;
-}
-
-/// extend() for any category, 0 included (0 bits: 0), without a branch.
-inline int extend_any(std::uint32_t bits, unsigned category) {
   const auto v = static_cast<int>(bits);
   const int half = static_cast<int>((1u << category) >> 1);
   return v < half ? v - static_cast<int>((1u << category) - 1) : v;

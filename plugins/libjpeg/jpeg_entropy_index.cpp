@@ -93,7 +93,7 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
       // The category's code and its extra bits in one step, with no branch
       // on whether there are any (category 0 reads 0).
       const unsigned s = f.symbol;
-      dc[c] += extend_any(((ahead << f.length) >> 1) >> (31 - s), s);
+      dc[c] += extend(((ahead << f.length) >> 1) >> (31 - s), s);
       reader.skip(f.length + s);
     } else {
       const int s = reader.decode(dc_tables_[c]);
@@ -135,21 +135,14 @@ void EntropyIndex::walk(std::uint64_t end, std::uint64_t stop) {
   ScanReader reader = reader_;  // local copies, kept in registers
   Predictions dc = dc_;
   std::uint64_t mcu = next_mcu_;
-  std::uint64_t column = mcu % per_row_;
-  // MCUs to the next entry: a countdown, not column % stride_ (a division
-  // per MCU showed in the walk's time).
-  std::uint64_t to_entry = stride_ - column % stride_;
+  EntryClock clock(mcu, per_row_, stride_);
   while (mcu < end && reader.position() < stop) {
     if (!walk_mcu(reader, dc, kLargestDc)) {
       broken_ = true;
       break;
     }
     ++mcu;
-    if (++column == per_row_) column = 0;
-    if (--to_entry == 0 || column == 0) {
-      entries_.push_back({reader.position(), dc});  // also each row's end: the next row's start, or the scan's end
-      to_entry = stride_;
-    }
+    if (clock.passed_one()) entries_.push_back({reader.position(), dc});
   }
   reader_ = reader;
   dc_ = dc;
@@ -289,8 +282,7 @@ bool EntropyIndex::join_part(const std::vector<Boundary>& found) {
   }
   Predictions offset{};
   for (std::size_t c = 0; c < offset.size(); ++c) offset[c] = dc_[c] - found[j].dc[c];
-  std::uint64_t column = next_mcu_ % per_row_;
-  std::uint64_t to_entry = stride_ - column % stride_;
+  EntryClock clock(next_mcu_, per_row_, stride_);
   std::uint64_t reader_at = found[j].at;
   for (std::size_t i = j + 1; i < found.size() && next_mcu_ < total; ++i) {
     Predictions dc = found[i].dc;
@@ -303,11 +295,7 @@ bool EntropyIndex::join_part(const std::vector<Boundary>& found) {
     }
     ++next_mcu_;
     ++mcus_from_parts_;
-    if (++column == per_row_) column = 0;
-    if (--to_entry == 0 || column == 0) {
-      entries_.push_back({found[i].at, dc});
-      to_entry = stride_;
-    }
+    if (clock.passed_one()) entries_.push_back({found[i].at, dc});
     dc_ = dc;
     reader_at = found[i].at;
   }

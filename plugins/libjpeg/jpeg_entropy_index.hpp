@@ -95,6 +95,25 @@ class EntropyIndex {
   };
   using Boundary = Entry;  // an MCU's start that a part of a walk found
 
+  /// Counts a walk's MCUs along their rows: passed_one() after each MCU says
+  /// whether the place after it is noted (every stride-th MCU of a row, and
+  /// each row's end: the next row's start, or the scan's end). A countdown,
+  /// not column % stride: a division per MCU showed in the walk's time.
+  class EntryClock {
+   public:
+    EntryClock(std::uint64_t mcu, std::uint64_t per_row, std::uint64_t stride)
+        : per_row_(per_row), stride_(stride), column_(mcu % per_row), to_entry_(stride - column_ % stride) {}
+    bool passed_one() {
+      if (++column_ == per_row_) column_ = 0;
+      if (--to_entry_ != 0 && column_ != 0) return false;
+      to_entry_ = stride_;
+      return true;
+    }
+
+   private:
+    std::uint64_t per_row_, stride_, column_, to_entry_;
+  };
+
   EntropyIndex(std::span<const std::byte> file, std::size_t scan_start)
       : file_(file), scan_(file, scan_start), reader_(scan_, 0) {}
 

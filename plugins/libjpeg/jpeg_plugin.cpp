@@ -244,8 +244,8 @@ class JpegReader final : public Plugin {
     // The whole image is checked, not the scaled or cropped one: libjpeg's
     // buffers for progressive data are full size whatever is returned.
     request_.check_pixels(header_.width, header_.height);
-    ReusedDecompressor whole = header_read();
-    Decompressor* dd = &*whole;
+    ReusedDecompressor reused = header_read();
+    Decompressor& header = *reused;
     Box region = stored_region(o);
     // A box in a file whose restart intervals split each MCU row into
     // column bands, or in a scan without restart markers that the reader's
@@ -256,8 +256,7 @@ class JpegReader final : public Plugin {
     // top of a file with restart markers: start the decoder at the last
     // suitable marker above it (jpeg_restart.hpp), so that the rows above
     // are not entropy-decoded either.
-    std::optional<ColumnEntry> columns;
-    std::optional<RestartEntry> entry;
+    BandSource source;  // the whole box's (none: the file from its start, through the header's decoder)
     // A large box is decoded as its upper and lower halves by two threads,
     // each half from its own bands or its own restart entry.
     const bool halves = o.crop && o.workers > 1 &&
@@ -267,12 +266,12 @@ class JpegReader final : public Plugin {
     upper.bottom = lower.top = region.top + (region.bottom - region.top) / 2;
     BandSource upper_source, lower_source;
     if (o.crop) {
-      consider_index(dd->info(), region, o.scale, o.workers);
+      consider_index(header.info(), region, o.scale, o.workers);
       if (halves) {
-        upper_source.columns = columns_around(dd->info(), upper, o.scale, o.workers);
-        if (upper_source.columns) lower_source.columns = columns_around(dd->info(), lower, o.scale, o.workers);
+        upper_source.columns = columns_around(header.info(), upper, o.scale, o.workers);
+        if (upper_source.columns) lower_source.columns = columns_around(header.info(), lower, o.scale, o.workers);
       }
-      if (!lower_source.columns) columns = columns_around(dd->info(), region, o.scale, o.workers);
+      if (!lower_source.columns) source.columns = columns_around(header.info(), region, o.scale, o.workers);
     }
     // A cropped read stops after the region's last row: a file cut or
     // damaged below it would pass unseen, so a strict read looks for its
@@ -284,7 +283,9 @@ class JpegReader final : public Plugin {
       check_ends_at_eoi();
     }
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
-    if (lower_source.columns) return decode_halves(upper_source, lower_source, upper, lower, plan, o);
+    Shape shape{region.bottom - region.top, region.right - region.left};
+    if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
+    if (lower_source.columns) return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
     // A lenient crop of a scan whose restart markers are damaged neither
     // enters it at a marker nor skips the rows above the box, but reads
     // them: libjpeg resynchronises at such a marker by its own rules, which
@@ -293,56 +294,21 @@ class JpegReader final : public Plugin {
     // promises the whole decode's pixels, damage included. A strict crop
     // enters below a misnumbered marker (an error in a whole decode) and
     // never sees it; a lost or extra one is an error either way.
-    const bool read_above = o.crop && !o.strict && !columns && region.top > 0 && markers_damaged(dd->info());
-    if (o.crop && !columns && !read_above && region.top > 0) entry = restart_entry_above(dd->info(), region.top * o.scale);
-    if (halves && !columns && !read_above) {
+    const bool read_above = o.crop && !o.strict && !source.columns && region.top > 0 && markers_damaged(header.info());
+    if (o.crop && !source.columns && !read_above && region.top > 0) {
+      source.entry = restart_entry_above(header.info(), region.top * o.scale);
+    }
+    if (halves && !source.columns && !read_above) {
       // The lower half from a restart entry of its own, the upper one from
       // the box's entry (or the file's start when it has none).
-      lower_source.entry = restart_entry_above(dd->info(), lower.top * o.scale);
-      if (lower_source.entry && lower_source.entry->rows > (entry ? entry->rows : 0)) {
-        upper_source.entry = std::move(entry);
-        return decode_halves(upper_source, lower_source, upper, lower, plan, o);
+      lower_source.entry = restart_entry_above(header.info(), lower.top * o.scale);
+      if (lower_source.entry && lower_source.entry->rows > (source.entry ? source.entry->rows : 0)) {
+        upper_source.entry = std::move(source.entry);
+        return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
       }
     }
-    std::optional<Decompressor> from_restart;
-    if (columns) {
-      // The band starts on whole MCUs (multiples of 8 full-size pixels) and
-      // libjpeg scales each block by 1/n (n ≤ 8): its origin is a whole
-      // number of scaled pixels.
-      dd = &from_restart.emplace(columns->stream.data(), columns->stream.size(), request_.limits().max_bytes);
-      dd->set_strict(o.strict);
-      dd->read_header(/*repeat=*/true);
-      region.left -= columns->left / o.scale;
-      region.right -= columns->left / o.scale;
-      region.top -= columns->top / o.scale;
-      region.bottom -= columns->top / o.scale;
-    } else if (entry) {
-      const auto* head = entry->head.data();
-      dd = &from_restart.emplace(
-          std::span<const unsigned char>(head, entry->head.size()),
-          std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(entry->tail.data()), entry->tail.size()),
-          request_.limits().max_bytes, entry->first_restart);
-      dd->set_strict(o.strict);
-      dd->read_header(/*repeat=*/true);
-      region.top -= entry->rows / o.scale;
-      region.bottom -= entry->rows / o.scale;
-    }
-    Decompressor& d = *dd;
-    d.set_strict(o.strict);
-    d.configure(plan.out_space, o.scale);
-    const jpeg_decompress_struct& info = d.info();
-    const std::size_t full_width = info.output_width;
-    const std::size_t width = region.right - region.left;
-    const std::size_t height = region.bottom - region.top;
-    Shape shape{height, width};
-    if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
     Output out = output(shape, o);
-    d.start();
-    if (width == full_width && height == info.output_height) {
-      read_whole(d, plan, out.rows, width);
-    } else {
-      read_region(d, plan, region, out.rows, read_above);
-    }
+    decode_band(source, region, plan, out.rows, o, read_above, &header);
     return finish(std::move(out), o);
   }
 
@@ -377,15 +343,12 @@ class JpegReader final : public Plugin {
   // band's decode is most of what a crop through the entropy index costs
   // once the index has walked (a handle's centre crop 3.32 → 2.06 ms).
   NDArray decode_halves(const BandSource& upper_band, const BandSource& lower_band, const Box& upper,
-                        const Box& lower, const DecodePlan& plan, const ReadOptions& o) {
+                        const Box& lower, const Shape& shape, const DecodePlan& plan, const ReadOptions& o) {
     const std::size_t upper_rows = upper.bottom - upper.top;
-    const std::size_t lower_rows = lower.bottom - lower.top;
-    Shape shape{upper_rows + lower_rows, upper.right - upper.left};
-    if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
     Output out = output(shape, o);
     const RowTarget& rows = out.rows;
     const RowTarget top(rows.first_row(), rows.stride(), upper_rows, rows.row_bytes());
-    const RowTarget bottom(rows.row(upper_rows), rows.stride(), lower_rows, rows.row_bytes());
+    const RowTarget bottom(rows.row(upper_rows), rows.stride(), rows.rows() - upper_rows, rows.row_bytes());
     std::exception_ptr lower_failed;
     {
       std::jthread helper;
@@ -407,13 +370,19 @@ class JpegReader final : public Plugin {
   }
 
   // `region` (the stored image's pixels at scale 1/o.scale) from `band`
-  // into `rows`.
+  // into `rows`, the rows above it read instead of skipped when
+  // `read_above`. A band with neither columns nor an entry is the file from
+  // its start, through `header` when given (the reader's header decoder,
+  // reused; not across threads), else a decoder of its own.
   void decode_band(const BandSource& band, Box region, const DecodePlan& plan, const RowTarget& rows,
-                   const ReadOptions& o) const {
+                   const ReadOptions& o, bool read_above = false, Decompressor* header = nullptr) const {
     const std::uint64_t max_memory = request_.limits().max_bytes;
-    std::optional<Decompressor> from;
+    std::optional<Decompressor> own;
     if (band.columns) {
-      from.emplace(band.columns->stream.data(), band.columns->stream.size(), max_memory);
+      // The band starts on whole MCUs (multiples of 8 full-size pixels) and
+      // libjpeg scales each block by 1/n (n ≤ 8): its origin is a whole
+      // number of scaled pixels.
+      own.emplace(band.columns->stream.data(), band.columns->stream.size(), max_memory);
       region.left -= band.columns->left / o.scale;
       region.right -= band.columns->left / o.scale;
       region.top -= band.columns->top / o.scale;
@@ -421,23 +390,23 @@ class JpegReader final : public Plugin {
     } else if (band.entry) {
       const std::vector<unsigned char>& head = band.entry->head;
       const std::span<const std::byte> tail = band.entry->tail;
-      from.emplace(std::span<const unsigned char>(head.data(), head.size()),
-                   std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(tail.data()), tail.size()),
-                   max_memory, band.entry->first_restart);
+      own.emplace(std::span<const unsigned char>(head.data(), head.size()),
+                  std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(tail.data()), tail.size()),
+                  max_memory, band.entry->first_restart);
       region.top -= band.entry->rows / o.scale;
       region.bottom -= band.entry->rows / o.scale;
-    } else {
-      from.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), max_memory);
+    } else if (header == nullptr) {
+      own.emplace(reinterpret_cast<const unsigned char*>(data_.data()), data_.size(), max_memory);
     }
-    Decompressor& d = *from;
+    Decompressor& d = own ? *own : *header;
     d.set_strict(o.strict);
-    d.read_header(/*repeat=*/true);
+    if (own) d.read_header(/*repeat=*/true);
     d.configure(plan.out_space, o.scale);
     d.start();
     if (region.right - region.left == d.info().output_width && region.bottom - region.top == d.info().output_height) {
       read_whole(d, plan, rows, region.right - region.left);
     } else {
-      read_region(d, plan, region, rows, false);
+      read_region(d, plan, region, rows, read_above);
     }
   }
 
