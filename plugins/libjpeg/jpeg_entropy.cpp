@@ -30,7 +30,6 @@ bool HuffmanTable::build(const JHUFF_TBL& table) {
     next <<= 1;
   }
   fast.fill({});
-  skip.fill({});
   length.fill(0);
   unsigned p = 0;
   for (unsigned l = 1; l <= 16; ++l) {
@@ -53,15 +52,35 @@ bool HuffmanTable::build(const JHUFF_TBL& table) {
     if (sizes[i] <= kLookahead) {
       const unsigned first = static_cast<unsigned>(codes[i]) << (kLookahead - sizes[i]);
       const unsigned n = 1u << (kLookahead - sizes[i]);
-      const unsigned run = symbol >> 4, extra = symbol & 15u;
-      const unsigned advance = extra != 0 ? run + 1 : run == 15 ? 16 : 64;  // T.81 §F.1.2.2
-      for (unsigned j = 0; j < n; ++j) {
-        fast[first + j] = {sizes[i], symbol};
-        skip[first + j] = {static_cast<std::uint8_t>(sizes[i] + extra), static_cast<std::uint8_t>(advance)};
-      }
+      for (unsigned j = 0; j < n; ++j) fast[first + j] = {sizes[i], symbol};
     }
   }
   return true;
+}
+
+void HuffmanTable::build_ac_steps() {
+  // One AC code per step first, then a second one wherever it fits.
+  const auto one_code = [this](unsigned window) {
+    const Fast f = fast[window];
+    if (f.length == 0) return AcStep{};
+    const unsigned run = f.symbol >> 4, extra = f.symbol & 15u;
+    const unsigned advance = extra != 0 ? run + 1 : run == 15 ? 16 : 64;  // T.81 §F.1.2.2
+    return AcStep{static_cast<std::uint8_t>(f.length + extra), static_cast<std::uint8_t>(advance), 0, 0};
+  };
+  constexpr unsigned kMask = (1u << kLookahead) - 1;
+  for (unsigned window = 0; window <= kMask; ++window) {
+    AcStep step = one_code(window);
+    if (step.bits != 0 && step.bits < kLookahead && step.advance < 64) {
+      // The bits after the first code's, shifted to the top; the second
+      // code and its extra bits must lie within those that are real.
+      const AcStep second = one_code((window << step.bits) & kMask);
+      if (second.bits != 0 && second.bits <= kLookahead - step.bits) {
+        step = {static_cast<std::uint8_t>(step.bits + second.bits),
+                static_cast<std::uint8_t>(step.advance + second.advance), step.bits, step.advance};
+      }
+    }
+    ac_steps[window] = step;
+  }
 }
 
 UnstuffedScan::UnstuffedScan(std::span<const std::byte> file, std::size_t scan_start) {

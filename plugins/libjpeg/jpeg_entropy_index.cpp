@@ -17,6 +17,48 @@ constexpr std::uint64_t kEntriesPerRow = 256;
 // DC symbols up to 15, jdhuff.c); a prediction beyond it is a damaged file.
 constexpr std::int32_t kLargestDc = 32767;
 
+// A block's AC codes (T.81 §F.2.2.2), up to EOB or the 63rd coefficient; a
+// run past the block's end ends it as in libjpeg (jdhuff.c's loop over
+// k < 64). A step takes at most 27 bits (a code of up to 12 bits and 15
+// extra bits, or two codes within 12 bits), so a fill of the reader (at
+// least 56 bits) serves two steps, and the DC code's fill (which left at
+// least 29 bits) the first one. Filling before every step, and one code per
+// step, made the whole-scan walk 1.4× as long (11.7 against 8.4 ms for a
+// 12.6 MP photograph).
+[[gnu::always_inline]] inline bool walk_ac(ScanReader& reader, const HuffmanTable& ac) {
+  static_assert(2 * (HuffmanTable::kLookahead + 15) <= 56);
+  enum Next { kMore, kFill, kEnd, kBroken };
+  unsigned k = 1;
+  const auto step = [&reader, &ac, &k]() {
+    const HuffmanTable::AcStep next = ac.ac_steps[reader.peek(HuffmanTable::kLookahead)];
+    if (next.bits != 0 && k + next.first_advance < 64) [[likely]] {
+      reader.skip(next.bits);
+      k += next.advance;
+      return k >= 64 ? kEnd : kMore;
+    }
+    if (next.bits != 0) {  // two codes, and the first ends the block
+      reader.skip(next.first_bits);
+      return kEnd;
+    }
+    const int rs = reader.decode(ac);  // a longer code (it tops the reader up)
+    if (rs < 0) return kBroken;
+    const auto size = static_cast<unsigned>(rs & 15);
+    const auto run = static_cast<unsigned>(rs >> 4);
+    reader.ensure(size);
+    reader.skip(size);
+    k += size != 0 ? run + 1 : run == 15 ? 16 : 64;  // ZRL: sixteen zeros; else EOB
+    return k >= 64 ? kEnd : kFill;  // the fill may not cover another step
+  };
+  Next n = step();
+  while (n != kEnd) {
+    if (n == kBroken) return false;
+    reader.fill();
+    n = step();
+    if (n == kMore) n = step();
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& info, std::span<const std::byte> file,
@@ -63,6 +105,7 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
     index.dc_tables_.emplace_back();
     index.ac_tables_.emplace_back();
     if (!index.dc_tables_.back().build(*dc) || !index.ac_tables_.back().build(*ac)) return std::nullopt;
+    index.ac_tables_.back().build_ac_steps();
     // DC symbols are bit counts of at most 15; libjpeg rejects a table
     // with others when it starts decoding (jdhuff.c), after this.
     for (unsigned k = 16; k < 256; ++k) {
@@ -79,13 +122,12 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
 // Inlined into the walks, so that the reader stays in registers.
 [[gnu::always_inline]] inline bool EntropyIndex::walk_mcu(ScanReader& reader, Predictions& dc,
                                                           std::int32_t largest) const {
-  // T.81 §F.2.2: a DC difference, then AC run/size symbols up to EOB or
-  // the 63rd coefficient; only the DC values are kept. A run past the
-  // block's end ends it as in libjpeg (jdhuff.c's loop over k < 64).
+  // T.81 §F.2.2: per block a DC difference, then the AC codes (walk_ac);
+  // only the DC values are kept.
   for (const std::uint8_t c : membership_) {
     if (reader.overrun()) return false;  // before the padding runs out (UnstuffedScan::kPadding)
-    // The buffer is topped up before every code, without a branch on the
-    // bits left: that branch mispredicted often enough to show.
+    // The buffer is topped up without a branch on the bits left: that
+    // branch mispredicted often enough to show.
     reader.fill();
     const std::uint32_t ahead = reader.peek(32);
     const HuffmanTable::Fast f = dc_tables_[c].fast[ahead >> (32 - HuffmanTable::kLookahead)];
@@ -102,24 +144,10 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
         reader.ensure(static_cast<unsigned>(s));
         dc[c] += extend(reader.take(static_cast<unsigned>(s)), static_cast<unsigned>(s));
       }
+      reader.fill();  // walk_ac's first step takes up to 27 bits unfilled
     }
     if (dc[c] > largest || dc[c] < -largest) return false;
-    const HuffmanTable& ac = ac_tables_[c];
-    for (unsigned k = 1; k < 64;) {
-      reader.fill();
-      const HuffmanTable::Skip step = ac.skip[reader.peek(HuffmanTable::kLookahead)];
-      if (step.bits != 0) {
-        reader.skip(step.bits);
-        k += step.advance;
-        continue;
-      }
-      const int rs = reader.decode(ac);
-      if (rs < 0) return false;
-      const auto size = static_cast<unsigned>(rs & 15);
-      const auto run = static_cast<unsigned>(rs >> 4);
-      reader.skip(size);
-      k += size != 0 ? run + 1 : run == 15 ? 16 : 64;  // ZRL: sixteen zeros; else EOB
-    }
+    if (!walk_ac(reader, ac_tables_[c])) return false;
   }
   return !reader.overrun();
 }

@@ -41,7 +41,9 @@ using imio_test::jpeg;
 using imio_test::same_pixels;
 using imio_test::texture;
 using imio::PixelBox;
+using imio::libjpeg::HuffmanTable;
 using imio::libjpeg::ScanReader;
+using imio::libjpeg::StuffedWriter;
 using imio::libjpeg::UnstuffedScan;
 using imio::libjpeg::WalkThreads;
 
@@ -85,6 +87,11 @@ std::vector<Sample> samples() {
     out.push_back({std::string("RGB ") + sub, encode(rgb, {{"subsampling", sub}, {"quality", 90}})});
   }
   out.push_back({"RGB 4:2:0 optimised tables", encode(rgb, {{"optimize", true}})});
+  // Quality 100: long codes, large extra bits, and blocks whose last
+  // coefficient is the 63rd (no EOB), so that a two-code step meets a
+  // block's end after its first code. Quality 5: runs, ZRL, early EOBs.
+  out.push_back({"RGB 4:4:4 quality 100", encode(rgb, {{"subsampling", "4:4:4"}, {"quality", 100}})});
+  out.push_back({"RGB 4:2:0 quality 5", encode(rgb, {{"quality", 5}})});
   out.push_back({"gray", encode(texture(301, 650, 1, 8), {})});
   out.push_back({"CMYK", encode(texture(301, 650, 4, 9), {{"mode", "CMYK"}})});
   return out;
@@ -295,6 +302,83 @@ TEST_CASE("libjpeg index: the scan's data without stuffed zeros, read past their
   const Bytes cut_ff(file.begin(), file.begin() + 4);
   CHECK(UnstuffedScan(cut_ff, 2).bits() == 8);
   CHECK(UnstuffedScan(file, file.size()).bits() == 0);
+}
+
+TEST_CASE("libjpeg index: each AC step is what decoding code by code takes", "[libjpeg][crop][index]") {
+  // The oracle: ScanReader::decode (canonical codes, T.81 §C.2, and the
+  // long-code search) reading every 12-bit window followed by random bits.
+  std::uint32_t seed = 12345;
+  const auto random_bits = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed;
+  };
+  std::size_t pairs = 0, singles = 0, long_codes = 0;
+  for (const Sample& s : samples()) {
+    const Header h(s.file);
+    for (int i = 0; i < h.info.comps_in_scan; ++i) {
+      const JHUFF_TBL* table = h.info.ac_huff_tbl_ptrs[h.info.cur_comp_info[i]->ac_tbl_no];
+      REQUIRE(table != nullptr);
+      HuffmanTable ac;
+      REQUIRE(ac.build(*table));
+      ac.build_ac_steps();
+      for (unsigned window = 0; window < (1u << HuffmanTable::kLookahead); ++window) {
+        INFO(s.name << ", component " << i << ", window " << window);
+        std::vector<unsigned char> bytes;
+        StuffedWriter out(bytes);
+        out.put(window, HuffmanTable::kLookahead);
+        out.put(random_bits(), 32);
+        out.put(random_bits(), 32);
+        out.end_segment(0xD9);
+        const Bytes data(reinterpret_cast<const std::byte*>(bytes.data()),
+                         reinterpret_cast<const std::byte*>(bytes.data()) + bytes.size());
+        const UnstuffedScan scan(data, 0);
+        ScanReader reader(scan, 0);
+        const auto code = [&reader, &ac](unsigned& advance) {
+          const int rs = reader.decode(ac);
+          if (rs < 0) return false;
+          const auto size = static_cast<unsigned>(rs & 15), run = static_cast<unsigned>(rs >> 4);
+          reader.ensure(size);
+          reader.skip(size);
+          advance = size != 0 ? run + 1 : run == 15 ? 16 : 64;
+          return true;
+        };
+        const HuffmanTable::AcStep step = ac.ac_steps[window];
+        unsigned first_advance = 0;
+        const bool known = code(first_advance);
+        const std::uint64_t first_bits = reader.position();
+        if (step.bits == 0) {  // a code the window does not hold whole (or none)
+          ++long_codes;
+          CHECK(ac.fast[window].length == 0);
+          CHECK((!known || first_bits > HuffmanTable::kLookahead));
+          continue;
+        }
+        REQUIRE(known);
+        unsigned second_advance = 0;
+        const bool second = code(second_advance);
+        const std::uint64_t both_bits = reader.position();
+        if (step.first_advance == 0) {
+          ++singles;
+          CHECK(step.bits == first_bits);
+          CHECK(step.advance == first_advance);
+          // No second code in the window: the first ends the block, fills
+          // the window, or the second (with its extra bits) reaches past it.
+          CHECK((first_advance == 64 || !second || both_bits > HuffmanTable::kLookahead));
+        } else {
+          ++pairs;
+          REQUIRE(second);
+          CHECK(step.first_bits == first_bits);
+          CHECK(step.first_advance == first_advance);
+          CHECK(first_advance < 64);
+          CHECK(step.bits == both_bits);
+          CHECK(both_bits <= HuffmanTable::kLookahead);
+          CHECK(step.advance == first_advance + second_advance);
+        }
+      }
+    }
+  }
+  CHECK(pairs > 10000);
+  CHECK(singles > 1000);
+  CHECK(long_codes > 10);
 }
 
 TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes", "[libjpeg][crop][index]") {
