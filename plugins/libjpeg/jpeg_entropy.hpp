@@ -32,6 +32,9 @@ namespace imio::libjpeg {
 class UnstuffedScan {
  public:
   UnstuffedScan(std::span<const std::byte> file, std::size_t scan_start);
+  ~UnstuffedScan();
+  UnstuffedScan(UnstuffedScan&&) noexcept = default;
+  UnstuffedScan& operator=(UnstuffedScan&&) noexcept = default;
 
   /// The data's bits (the padding not counted).
   std::uint64_t bits() const { return bits_; }
@@ -43,9 +46,13 @@ class UnstuffedScan {
   /// bits, each with up to 15 extra bits: 250 bytes, T.81 §F.1.2) and loads
   /// 8 bytes from there.
   static constexpr std::size_t kPadding = 512;
+  /// The largest copy whose memory a thread keeps for its next one (see
+  /// the destructor).
+  static constexpr std::size_t kKeepAtMost = std::size_t{32} << 20;
 
  private:
   std::unique_ptr<unsigned char[]> bytes_;
+  std::size_t capacity_ = 0;  // bytes_'s size, at least the data and the padding
   std::uint64_t bits_ = 0;
   bool ends_at_eoi_ = false;
 };

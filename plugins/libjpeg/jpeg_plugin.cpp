@@ -268,10 +268,16 @@ class JpegReader final : public Plugin {
     if (o.crop) {
       consider_index(header.info(), region, o.scale, o.workers);
       if (halves) {
-        upper_source.columns = columns_around(header.info(), upper, o.scale, o.workers);
-        if (upper_source.columns) lower_source.columns = columns_around(header.info(), lower, o.scale, o.workers);
+        // The lower half first: its walk takes the scan down to the box's
+        // end in one walk split among threads, and the upper half's band
+        // is then only cut (the other order walked the last rows again on
+        // one thread: a bottom-right 1024×768 box of a 12.6 MP photograph,
+        // 7.47 against 7.61 ms at best, 7.78 against 7.89 ms at the first quartile).
+        lower_source.columns = columns_around(header.info(), lower, o.scale, o.workers);
+        if (lower_source.columns) upper_source.columns = columns_around(header.info(), upper, o.scale, o.workers);
+        if (!upper_source.columns) lower_source.columns.reset();  // bands for both halves, or for neither
       }
-      if (!lower_source.columns) source.columns = columns_around(header.info(), region, o.scale, o.workers);
+      if (!upper_source.columns) source.columns = columns_around(header.info(), region, o.scale, o.workers);
     }
     // A cropped read stops after the region's last row: a file cut or
     // damaged below it would pass unseen, so a strict read looks for its
@@ -285,7 +291,7 @@ class JpegReader final : public Plugin {
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Shape shape{region.bottom - region.top, region.right - region.left};
     if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
-    if (lower_source.columns) return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
+    if (upper_source.columns) return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
     // A lenient crop of a scan whose restart markers are damaged neither
     // enters it at a marker nor skips the rows above the box, but reads
     // them: libjpeg resynchronises at such a marker by its own rules, which

@@ -304,6 +304,34 @@ TEST_CASE("libjpeg index: the scan's data without stuffed zeros, read past their
   CHECK(UnstuffedScan(file, file.size()).bits() == 0);
 }
 
+TEST_CASE("libjpeg index: a thread's next scan copy reuses the memory of its last one", "[libjpeg][crop][index]") {
+  const Bytes large = encode(texture(640, 480, 3, 11), {{"quality", 95}});
+  const Bytes small = encode(texture(64, 48, 3, 12), {});
+  const Header lh(large), sh(small);
+  const unsigned char* released = nullptr;
+  {
+    const UnstuffedScan first(large, lh.scan_start);
+    released = first.data();
+  }
+  {
+    const UnstuffedScan again(small, sh.scan_start);  // fits: the same memory
+    CHECK(again.data() == released);
+    const UnstuffedScan meanwhile(small, sh.scan_start);  // the spare is taken: memory of its own
+    CHECK(meanwhile.data() != released);
+  }
+  // Each copy holds what a fresh one holds (nothing stale from the last).
+  const UnstuffedScan reused(small, sh.scan_start);
+  const std::vector<unsigned char> bytes(reused.data(), reused.data() + reused.bits() / 8 + UnstuffedScan::kPadding);
+  std::vector<unsigned char> fresh_bytes;
+  {
+    const UnstuffedScan hold(large, lh.scan_start);  // takes the large spare, so the next copy is fresh
+    const UnstuffedScan fresh(small, sh.scan_start);
+    CHECK(fresh.bits() == reused.bits());
+    fresh_bytes.assign(fresh.data(), fresh.data() + fresh.bits() / 8 + UnstuffedScan::kPadding);
+  }
+  CHECK(bytes == fresh_bytes);
+}
+
 TEST_CASE("libjpeg index: each AC step is what decoding code by code takes", "[libjpeg][crop][index]") {
   // The oracle: ScanReader::decode (canonical codes, T.81 §C.2, and the
   // long-code search) reading every 12-bit window followed by random bits.
