@@ -101,6 +101,13 @@ std::uint32_t scaled(std::uint32_t n, unsigned denom) { return (n + denom - 1) /
 // (JpegReader::decode_halves).
 constexpr std::uint64_t kSplitBandPixels = std::uint64_t{1} << 19;
 
+// The entropy index is built only for scans of at least this many bytes
+// (JpegReader::consider_index).
+constexpr std::size_t kSmallestIndexedScan = std::size_t{16} << 10;
+// A reader's first crop builds the index when about this many bytes of the
+// scan lie above the box (measured: JpegReader::columns_around).
+constexpr double kIndexFirstCropAbove = 32 * 1024;
+
 // ---------------------------------------------------------------- reading
 
 class JpegReader final : public Plugin {
@@ -266,7 +273,7 @@ class JpegReader final : public Plugin {
     upper.bottom = lower.top = region.top + (region.bottom - region.top) / 2;
     BandSource upper_source, lower_source;
     if (o.crop) {
-      consider_index(header.info(), region, o.scale, o.workers);
+      consider_index(header.info(), region, o.scale);
       if (halves) {
         // The lower half first: its walk takes the scan down to the box's
         // end in one walk split among threads, and the upper half's band
@@ -458,22 +465,25 @@ class JpegReader final : public Plugin {
   // MCUs the reader's entropy index finds (jpeg_entropy_index.hpp), when
   // consider_index built it.
   //
-  // The index serves a reader's first crop only when the rows above the
-  // box are a good share of the image: its walk beats libjpeg's skipping of
-  // those rows (0.68× its time on one thread, about 0.38× on two), but the
-  // index first copies the whole scan without its stuffed bytes and the
-  // band is decoded a second time. A 1024×768 box (and a 256×256 one) of a
-  // 12.6 MP 4:2:0 photograph, centred across, single crops in ms:
+  // The index serves a reader's first crop when the scan's data above the
+  // box (in proportion to its rows) reach kIndexFirstCropAbove: its walk
+  // beats libjpeg's skipping of those rows (about 0.5× its time on one
+  // thread, 0.3× on two), but it first copies the whole scan without its
+  // stuffed bytes and the band is decoded a second time. Single crops of a
+  // box of a quarter of each side, centred across, at the box tops shown
+  // (in ms: libjpeg's crop, the index with two threads, with one):
   //
-  //   box top    libjpeg   index, 2 threads   index, 1 thread
-  //   0          4.70      5.40               5.28
-  //   384 (1/8)  6.83      6.81               7.09
-  //   768 (1/4)  9.33      7.96               9.05
-  //   1152       11.76     9.02               10.74
-  //   2304       18.62     10.57              15.16
+  //   512×384 (52 KB):  top 0: 0.24, 0.32, 0.30;  96: 0.38, 0.43, 0.39;
+  //                     288: 0.61, 0.50, 0.51
+  //   1024×768 (191 KB): 0: 0.68, 0.71, 0.67;  96: 0.94, 0.93, 0.86;
+  //                     192: 1.20, 1.08, 1.06;  576: 2.21, 1.42, 1.46
+  //   2048×1536 (665 KB): 0: 1.96, 1.76, 1.74;  96: 2.47, 2.10, 2.07
+  //   4096×3072 (1.8 MB): 0: 5.98, 4.40, 5.48;  192: 7.48, 5.01, 6.35;
+  //                     2304: 18.64, 8.24, 11.33
   //
-  // A reader's second crop builds it whatever the box: a viewer's handle
-  // pays for the walk once.
+  // (a 256×192 box of the 4096×3072 one at its top: 1.03, 1.03, 1.00 ms).
+  // A reader's second crop builds the index whatever the box: a viewer's
+  // handle pays for the walk once.
   std::optional<ColumnEntry> columns_around(const jpeg_decompress_struct& info, const Box& region, unsigned scale,
                                             unsigned workers) {
     if (info.progressive_mode || info.arith_code) return std::nullopt;
@@ -488,9 +498,15 @@ class JpegReader final : public Plugin {
 
   // Builds the entropy index for a crop of `region` (as columns_around)
   // when it pays off (see there); once per reader.
-  void consider_index(const jpeg_decompress_struct& info, const Box& region, unsigned scale, unsigned workers) {
+  void consider_index(const jpeg_decompress_struct& info, const Box& region, unsigned scale) {
     if (index_tried_ || info.progressive_mode || info.arith_code || info.restart_interval != 0) return;
-    const bool first_pays = region.top * scale * (workers > 1 ? 8 : 4) >= header_.height;
+    // A small scan is decoded by libjpeg in less time than the index takes
+    // to build its tables and cut a band: three crops of 1/16 of the image
+    // on one handle took 298 µs with the index and 142 µs without for 4 KB
+    // of data, 377 and 393 µs for 15 KB, 804 and 1299 µs for 52 KB.
+    const std::size_t scan_bytes = data_.size() - scan_start_of(info);
+    if (scan_bytes < kSmallestIndexedScan) return;
+    const bool first_pays = static_cast<double>(scan_bytes) * region.top * scale / header_.height >= kIndexFirstCropAbove;
     if (++crops_ >= 2 || first_pays) {
       index_tried_ = true;  // a file the index does not serve is not looked at again
       index_ = EntropyIndex::create(info, data_, scan_start_of(info));

@@ -171,7 +171,12 @@ TEST_CASE("libjpeg index: only baseline scans without restart markers are indexe
 
 TEST_CASE("libjpeg index: every crop of an open handle equals the same box of the whole decode",
           "[libjpeg][crop][index]") {
+  std::size_t indexed = 0;
   for (const Sample& s : samples()) {
+    // The plugin indexes scans of 16 KiB and more (the quality 5 sample's
+    // walk is checked against pixels by the split-walk test instead).
+    if (s.file.size() < 16 * 1024) continue;
+    ++indexed;
     const NDArray whole = imio::imread(s.file, jpeg());
     const std::size_t h = whole.shape()[0], w = whole.shape()[1];
     const std::vector<Box> list = imio_test::boxes(w, h, 11, 40);
@@ -191,6 +196,7 @@ TEST_CASE("libjpeg index: every crop of an open handle equals the same box of th
       }
     }
   }
+  CHECK(indexed >= 7);
 }
 
 TEST_CASE("libjpeg index: damaged and cut files crop as a reader without the index does", "[libjpeg][crop][index]") {
@@ -415,6 +421,7 @@ TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes
   std::uint64_t from_parts = 0;
   for (const Sample& s : list) {
     const Header h(s.file);
+    const NDArray whole = imio::imread(s.file, jpeg());
     const std::size_t width = h.info.image_width, height = h.info.image_height;
     const std::vector<Box> boxes = imio_test::boxes(width, height, 13, 12);
     for (const unsigned workers : {2u, 3u, 8u}) {
@@ -441,6 +448,13 @@ TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes
         const std::optional<imio::libjpeg::ColumnEntry> got = many->columns(box, split);
         REQUIRE(want.has_value() == got.has_value());
         if (!want) continue;
+        if (workers == 2) {  // the one-thread walk's stream against libjpeg's whole decode
+          const NDArray band = imio::imread(Bytes(reinterpret_cast<const std::byte*>(want->stream.data()),
+                                                  reinterpret_cast<const std::byte*>(want->stream.data()) + want->stream.size()),
+                                            jpeg());
+          CHECK(same_pixels(cut(band, {b.left - want->left, b.top - want->top, b.right - want->left, b.bottom - want->top}),
+                            cut(whole, b)));
+        }
         CHECK(got->left == want->left);
         CHECK(got->top == want->top);
         CHECK(got->stream == want->stream);
