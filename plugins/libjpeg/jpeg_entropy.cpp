@@ -64,9 +64,8 @@ void HuffmanTable::build_ac_steps() {
   const auto one_code = [this](unsigned window) {
     const Fast f = fast[window];
     if (f.length == 0) return AcStep{};
-    const unsigned run = f.symbol >> 4, extra = f.symbol & 15u;
-    const unsigned advance = extra != 0 ? run + 1 : run == 15 ? 16 : 64;  // T.81 §F.1.2.2
-    return AcStep{static_cast<std::uint8_t>(f.length + extra), static_cast<std::uint8_t>(advance), 0, 0};
+    return AcStep{static_cast<std::uint8_t>(f.length + (f.symbol & 15u)),
+                  static_cast<std::uint8_t>(ac_coefficients(f.symbol)), 0, 0};
   };
   constexpr unsigned kMask = (1u << kLookahead) - 1;
   for (unsigned window = 0; window <= kMask; ++window) {
@@ -86,14 +85,15 @@ void HuffmanTable::build_ac_steps() {
 
 namespace {
 
-// The memory of the last copy a thread released, for its next copy: fresh
-// memory costs a page fault per 4 KiB, and on this project's VM those took
-// 1.0 of the 1.34 ms that copying a 1.8 MB scan took (a crop through a new
-// reader, as every imread is, makes one copy).
 // Set when the thread's spare is destroyed (at its exit; a plain bool has no
 // destructor, so it can still be read then): a copy released after that, by
 // a static reader at the program's exit, frees its memory instead.
 thread_local bool t_spare_gone = false;
+
+// The memory of the last copy a thread released, for its next copy: fresh
+// memory costs a page fault per 4 KiB, and on this project's VM those took
+// 1.0 of the 1.34 ms that copying a 1.8 MB scan took (a crop through a new
+// reader, as every imread is, makes one copy).
 struct SpareCopy {
   std::unique_ptr<unsigned char[]> bytes;
   std::size_t capacity = 0;

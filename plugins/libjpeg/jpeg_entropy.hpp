@@ -199,6 +199,13 @@ class StuffedWriter {
   unsigned count_ = 0;
 };
 
+/// The coefficients an AC symbol (run << 4 | size) covers (T.81 §F.1.2.2):
+/// run + 1 with a size, 16 for ZRL (F0), 64 for EOB (which ends the block).
+inline unsigned ac_coefficients(unsigned symbol) {
+  const unsigned run = symbol >> 4;
+  return (symbol & 15u) != 0 ? run + 1 : run == 15 ? 16 : 64;
+}
+
 /// A coefficient's size category (T.81 §F.1.2.1.1, Table F.1), and its
 /// extra bits as §F.1.2.1.1 appends them (negative values as value - 1).
 unsigned magnitude_category(int value);

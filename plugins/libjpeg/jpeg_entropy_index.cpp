@@ -43,10 +43,9 @@ constexpr std::int32_t kLargestDc = 32767;
     const int rs = reader.decode(ac);  // a longer code (it tops the reader up)
     if (rs < 0) return kBroken;
     const auto size = static_cast<unsigned>(rs & 15);
-    const auto run = static_cast<unsigned>(rs >> 4);
     reader.ensure(size);
     reader.skip(size);
-    k += size != 0 ? run + 1 : run == 15 ? 16 : 64;  // ZRL: sixteen zeros; else EOB
+    k += ac_coefficients(static_cast<unsigned>(rs));
     return k >= 64 ? kEnd : kFill;  // the fill may not cover another step
   };
   Next n = step();
@@ -119,11 +118,11 @@ std::optional<EntropyIndex> EntropyIndex::create(const jpeg_decompress_struct& i
       index.ac_tables_.emplace_back();
       if (!index.dc_tables_.back().build(*dc) || !index.ac_tables_.back().build(*ac)) return std::nullopt;
       index.ac_tables_.back().build_ac_steps();
-    }
-    // DC symbols are bit counts of at most 15; libjpeg rejects a table
-    // with others when it starts decoding (jdhuff.c), after this.
-    for (unsigned k = 16; k < 256; ++k) {
-      if (index.dc_tables_.back().length[k] != 0) return std::nullopt;
+      // DC symbols are bit counts of at most 15; libjpeg rejects a table
+      // with others when it starts decoding (jdhuff.c), after this.
+      for (unsigned k = 16; k < 256; ++k) {
+        if (index.dc_tables_.back().length[k] != 0) return std::nullopt;
+      }
     }
     const int blocks = info.comps_in_scan == 1 ? 1 : c->h_samp_factor * c->v_samp_factor;
     for (int b = 0; b < blocks; ++b) index.membership_.push_back(static_cast<std::uint8_t>(i));

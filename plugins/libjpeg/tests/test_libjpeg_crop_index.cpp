@@ -69,6 +69,12 @@ struct Header {
   Header& operator=(const Header&) = delete;
 };
 
+// A band's stream decoded whole by the plugin.
+NDArray decode_stream(const imio::libjpeg::ColumnEntry& band) {
+  const auto* first = reinterpret_cast<const std::byte*>(band.stream.data());
+  return imio::imread(Bytes(first, first + band.stream.size()), jpeg());
+}
+
 std::optional<imio::libjpeg::EntropyIndex> index_of(const Header& h, const Bytes& file) {
   return imio::libjpeg::EntropyIndex::create(h.info, file, h.scan_start);
 }
@@ -120,9 +126,7 @@ TEST_CASE("libjpeg index: a box's stream is a smaller JPEG with the box's pixels
   CHECK(e->left == 672);
   CHECK(e->top == 256);
   CHECK(e->stream.size() < file.size() / 10);
-  const NDArray band = imio::imread(Bytes(reinterpret_cast<const std::byte*>(e->stream.data()),
-                                          reinterpret_cast<const std::byte*>(e->stream.data()) + e->stream.size()),
-                                    jpeg());
+  const NDArray band = decode_stream(*e);
   REQUIRE(band.shape()[0] == 464 - 256);
   REQUIRE(band.shape()[1] == 928 - 672);
   CHECK(same_pixels(cut(band, {box.left - e->left, box.top - e->top, box.right - e->left, box.bottom - e->top}),
@@ -134,9 +138,7 @@ TEST_CASE("libjpeg index: a box's stream is a smaller JPEG with the box's pixels
   const std::optional<imio::libjpeg::ColumnEntry> corner = index->columns({1590, 1190, 1600, 1200});
   REQUIRE(corner.has_value());
   CHECK(index->rows_walked() == 75);
-  const NDArray tail = imio::imread(Bytes(reinterpret_cast<const std::byte*>(corner->stream.data()),
-                                          reinterpret_cast<const std::byte*>(corner->stream.data()) + corner->stream.size()),
-                                    jpeg());
+  const NDArray tail = decode_stream(*corner);
   CHECK(same_pixels(cut(tail, {1590 - corner->left, 1190 - corner->top, 1600 - corner->left, 1200 - corner->top}),
                     cut(whole, {1590, 1190, 1600, 1200})));
   // The whole image, or a band of most of the MCUs libjpeg would decode,
@@ -449,9 +451,7 @@ TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes
         REQUIRE(want.has_value() == got.has_value());
         if (!want) continue;
         if (workers == 2) {  // the one-thread walk's stream against libjpeg's whole decode
-          const NDArray band = imio::imread(Bytes(reinterpret_cast<const std::byte*>(want->stream.data()),
-                                                  reinterpret_cast<const std::byte*>(want->stream.data()) + want->stream.size()),
-                                            jpeg());
+          const NDArray band = decode_stream(*want);
           CHECK(same_pixels(cut(band, {b.left - want->left, b.top - want->top, b.right - want->left, b.bottom - want->top}),
                             cut(whole, b)));
         }
