@@ -192,10 +192,17 @@ function(imio_add_plugin name)
   if(IMIO_PLUGIN_MODULES)
     imio_add_plugin_module(${name} "${ARG_DEPENDS}")
   else()
-    target_sources(imio PRIVATE $<TARGET_OBJECTS:${target}>)
-    if(ARG_DEPENDS)
-      target_link_libraries(imio PRIVATE ${ARG_DEPENDS})
-    endif()
+    # The plugin's objects go into libimio and its backends into libimio's
+    # link, but not the backends' include directories and definitions into
+    # the core's compile lines: linked as an object library, the plugin
+    # passes its PRIVATE backends on as link-only items. Otherwise turning a
+    # plugin on recompiled every core source (the port replay's static
+    # "all" set: 46 of them). BUILD_INTERFACE: the object library is not
+    # exported; a static imio's consumers get the backends themselves.
+    target_link_libraries(imio PRIVATE $<BUILD_INTERFACE:${target}>)
+    foreach(dep IN LISTS ARG_DEPENDS)
+      target_link_libraries(imio PRIVATE $<INSTALL_INTERFACE:${dep}>)
+    endforeach()
   endif()
   set_property(GLOBAL APPEND PROPERTY IMIO_ENABLED_PLUGINS ${name})
   foreach(dep IN LISTS ARG_FIND_DEPENDENCY)
