@@ -189,6 +189,7 @@ function(imio_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   imio_set_warnings(${target})
+  imio_reuse_precompiled_headers(${target})
   if(IMIO_PLUGIN_MODULES)
     imio_add_plugin_module(${name} "${ARG_DEPENDS}")
   else()
