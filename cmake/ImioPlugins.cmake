@@ -115,7 +115,7 @@ endmacro()
 
 # imio_add_plugin(<name>
 #   SOURCES <files>...                 the plugin's sources
-#   [DEPENDS <targets>...]             backend targets (linked PRIVATE into imio)
+#   [DEPENDS <targets>...]             backend targets (linked into imio, link-only)
 #   [REQUIRES <found-vars>...]         variables that must be true (e.g. PNG_FOUND)
 #   [FIND_DEPENDENCY "<args>"...]      find_dependency() calls for static consumers
 #   [PKG_CONFIG <prefix> <modules>...] backends found by imio_find_pkg_config(<prefix> ...):
