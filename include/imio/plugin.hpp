@@ -19,8 +19,9 @@
 //
 // and, when they fit: <imio/single_image.hpp> (one-image formats),
 // <imio/write_batch.hpp> (Pillow's batch rule for writers),
-// <imio/buffered_writer.hpp> (one file from all write calls) and
-// <imio/array_recycler.hpp> (reused frame buffers). docs/writing-plugins.md
+// <imio/buffered_writer.hpp> (one file from all write calls),
+// <imio/array_recycler.hpp> (reused frame buffers) and
+// <imio/packed_samples.hpp> (1/2/4-bit samples, one per byte). docs/writing-plugins.md
 // tells the whole story.
 #pragma once
 

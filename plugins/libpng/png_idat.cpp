@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <imio/ndarray.hpp>
+#include <imio/packed_samples.hpp>
 #include <zlib.h>
 
 #ifdef IMIO_PNG_LIBDEFLATE
@@ -229,18 +230,6 @@ class ChunkStream {
   bool ended_ = false;
 };
 
-// libpng's png_set_packing: one byte per sample, the value as stored;
-// samples [first, first + n) of the row.
-void unpack(const std::uint8_t* row, std::uint8_t* out, std::size_t first, std::size_t n, int depth) {
-  const unsigned mask = (1u << depth) - 1u;
-  const std::size_t per_byte = static_cast<std::size_t>(8 / depth);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = first + k;
-    const int shift = 8 - depth * (1 + static_cast<int>(i % per_byte));
-    out[k] = static_cast<std::uint8_t>((row[i / per_byte] >> shift) & mask);
-  }
-}
-
 // libpng's png_set_swap on a little-endian machine: native uint16.
 void to_native16(const std::uint8_t* row, std::uint8_t* out, std::size_t bytes) {
   if constexpr (std::endian::native == std::endian::big) {
@@ -269,7 +258,7 @@ struct Rows {
     } else if (depth == 16) {
       to_native16(row + first, out, count);
     } else {
-      unpack(row, out, first, count, depth);
+      unpack_samples(row, out, first, count, static_cast<unsigned>(depth));  // libpng's png_set_packing
     }
   }
 };

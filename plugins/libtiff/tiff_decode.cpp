@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <imio/packed_samples.hpp>
 #include <tiffio.h>
 
 #include "tiff_messages.hpp"
@@ -200,6 +201,11 @@ std::size_t src_row_bytes(const Page& p, std::uint32_t cols) {
 // `src` on, into elements of `item` bytes.
 void unpack_bits(const std::byte* src, std::byte* dst, std::size_t n, unsigned bps, std::size_t item,
                  std::size_t first = 0) {
+  // 1, 2 and 4 bits (bilevel scans, masks, palettes) a byte at a time.
+  if (item == 1 && unpack_samples(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst),
+                                  first, n, bps)) {
+    return;
+  }
   std::uint64_t bit = std::uint64_t{first} * bps;
   for (std::size_t k = 0; k < n; ++k, bit += bps) {
     std::uint64_t v = 0;

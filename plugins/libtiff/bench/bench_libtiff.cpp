@@ -9,7 +9,9 @@
 //
 // Workloads: calcium_imaging.tif (1000 pages of 30×40 uint16, corpus), a
 // 12-megapixel uncompressed RGB file, the same deflate-compressed (strips of
-// 256 KiB) and tiled (256×256, deflate), generated here. Best of N runs.
+// 256 KiB) and tiled (256×256, deflate), and a 12-megapixel 1-bit file
+// (bool; the libtiff loop unpacks each sample into a byte), generated here.
+// Best of N runs.
 #include <imio/imio.hpp>
 
 #include "bench_timing.hpp"
@@ -53,8 +55,12 @@ std::size_t libtiff_direct(const fs::path& path) {
   std::uint32_t width = 0, height = 0;
   TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &width);
   TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &height);
+  std::uint16_t bits = 8, channels = 1;
+  TIFFGetField(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetField(tif, TIFFTAG_SAMPLESPERPIXEL, &channels);
   const std::size_t row = static_cast<std::size_t>(TIFFScanlineSize64(tif));
-  const std::size_t page = row * height;
+  const std::size_t samples = std::size_t{width} * channels;
+  const std::size_t page = bits < 8 ? samples * height : row * height;  // packed samples: a byte each
   const std::size_t pages = TIFFNumberOfDirectories(tif);
   std::unique_ptr<std::uint8_t[]> out(new std::uint8_t[page * pages]);
   std::size_t done = 0;
@@ -73,6 +79,24 @@ std::size_t libtiff_direct(const fs::path& path) {
           const std::size_t rows = std::min<std::size_t>(th, height - y);
           const std::size_t bytes = std::min<std::size_t>(tw, width - x) * pixel;
           for (std::size_t r = 0; r < rows; ++r) std::memcpy(dst + (y + r) * row + x * pixel, tile.get() + r * tile_row, bytes);
+        }
+      }
+    } else if (bits < 8) {
+      // Packed samples (a bilevel scan): the strips into a packed page,
+      // then each sample into a byte of its own, as tifffile gives them.
+      std::unique_ptr<std::uint8_t[]> packed(new std::uint8_t[row * height]);
+      std::size_t at = 0;
+      for (std::uint32_t s = 0; s < TIFFNumberOfStrips(tif); ++s) {
+        const tmsize_t n = TIFFReadEncodedStrip(tif, s, packed.get() + at, -1);
+        if (n < 0) return 0;
+        at += static_cast<std::size_t>(n);
+      }
+      const unsigned mask = (1u << bits) - 1u;
+      for (std::uint32_t y = 0; y < height; ++y) {
+        const std::uint8_t* src = packed.get() + y * row;
+        for (std::size_t x = 0; x < samples; ++x) {
+          const std::size_t bit = x * bits;
+          dst[y * samples + x] = static_cast<std::uint8_t>((src[bit / 8] >> (8 - bits - bit % 8)) & mask);
         }
       }
     } else {
@@ -154,12 +178,18 @@ int main(int argc, char** argv) {
   imio::imwrite(tmp / "rgb12mp.tif", rgb);
   imio::imwrite(tmp / "rgb12mp_deflate.tif", rgb, {.kwargs = {{"compression", "zlib"}}});
   imio::imwrite(tmp / "rgb12mp_tiled.tif", rgb, {.kwargs = {{"compression", "zlib"}, {"tile", imio::Value::List{256, 256}}}});
+  imio::NDArray bilevel({3000, 4000}, imio::DType::bool_);
+  for (std::size_t i = 0; i < bilevel.nbytes(); ++i) {
+    bilevel.bytes()[i] = static_cast<std::byte>((i % 4000 / 13 + i / 4000 / 7) % 3 == 0);
+  }
+  imio::imwrite(tmp / "bilevel12mp.tif", bilevel);
   const fs::path calcium = fs::path(IMIO_BENCH_CORPUS) / "standard" / "calcium_imaging.tif";
   std::printf("best of %d runs\n", runs);
   if (fs::exists(calcium)) row("calcium_imaging (1000 p.)", calcium, runs);
   row("12 MP RGB uncompressed", tmp / "rgb12mp.tif", runs);
   row("12 MP RGB deflate strips", tmp / "rgb12mp_deflate.tif", runs);
   row("12 MP RGB deflate tiles", tmp / "rgb12mp_tiled.tif", runs);
+  row("12 MP bilevel uncompressed", tmp / "bilevel12mp.tif", runs);
   fs::remove_all(tmp);
   return 0;
 }
