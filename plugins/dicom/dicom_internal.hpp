@@ -53,7 +53,7 @@ struct Palette {
 std::optional<Palette> read_palette(const gdcm::DataSet& ds, bool big_endian);
 
 // What a frame of the image is.
-struct J2kFrame {
+struct FrameLayout {
   std::size_t rows = 0, cols = 0, samples = 1, frames = 1;
   DType stored = DType::uint8;
 };
@@ -66,7 +66,15 @@ bool has_openjpeg();
 // (rows × cols × samples of `stored`, interleaved). DecodeError when the
 // fragments do not hold one codestream per frame, when a codestream is
 // damaged, or when it disagrees with the header.
-void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const J2kFrame& frame,
+void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const FrameLayout& frame,
                       std::byte* dst, const Limits& limits);
+
+// Frame k of RLE Lossless pixel data (PS3.5 Annex G) from its fragment,
+// decoded into dst (rows × cols × samples of `stored`, interleaved, native
+// byte order). DecodeError when the fragment's header disagrees with the
+// frame or a segment holds fewer bytes than the frame needs; bytes a
+// segment holds past them (non-conformant padding) are ignored, as by
+// pydicom.
+void decode_rle_frame(std::span<const std::byte> fragment, std::size_t k, const FrameLayout& frame, std::byte* dst);
 
 }  // namespace imio::dicom

@@ -38,7 +38,7 @@ bool starts_codestream(std::span<const std::byte> b) {
 
 bool has_openjpeg() { return has_plugin("openjpeg"); }
 
-void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const J2kFrame& frame,
+void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const FrameLayout& frame,
                       std::byte* dst, const Limits& limits) {
   const std::size_t count = fragments.GetNumberOfFragments();
   // Frame k's fragments [first, last): one per frame, all of them for a

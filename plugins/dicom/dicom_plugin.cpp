@@ -16,6 +16,7 @@
 
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
+#include <gdcmFragment.h>
 #include <gdcmImage.h>
 #include <gdcmImageHelper.h>
 #include <gdcmReader.h>
@@ -478,6 +479,10 @@ class DicomReader final : public Plugin {
     j2k_ = fragments_ > 0 && (ts == gdcm::TransferSyntax::JPEG2000Lossless || ts == gdcm::TransferSyntax::JPEG2000 ||
                               ts == gdcm::TransferSyntax::JPEG2000Part2Lossless ||
                               ts == gdcm::TransferSyntax::JPEG2000Part2);
+    // RLE with one fragment per frame (PS3.5 A.4.2 requires it) and whole
+    // bytes per sample: decode_rle; other layouts go to GDCM.
+    rle_ = ts == gdcm::TransferSyntax::RLELossless && fragments_ == frames_ &&
+           pf.GetBitsAllocated() == 8 * itemsize(stored_);
     native_little_ = native_ && img.GetTransferSyntax() != gdcm::TransferSyntax::ExplicitVRBigEndian && pf.GetBitsAllocated() >= 8 &&
                      pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422;
     if (pi_ == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
@@ -609,6 +614,10 @@ class DicomReader final : public Plugin {
       decode_j2k(k, dst);
       return;
     }
+    if (rle_) {
+      decode_rle(k, dst);
+      return;
+    }
     if (frames_ == 1) {
       decode_all();
       copy_decoded(0, dst);
@@ -644,6 +653,18 @@ class DicomReader final : public Plugin {
     decoded_pi_ = pi_ == gdcm::PhotometricInterpretation::YBR_ICT || pi_ == gdcm::PhotometricInterpretation::YBR_RCT
                       ? gdcm::PhotometricInterpretation(gdcm::PhotometricInterpretation::RGB)
                       : pi_;
+    decoded_planar_ = 0;
+  }
+
+  // Frame k of RLE Lossless data, one fragment per frame (dicom_rle.cpp).
+  void decode_rle(std::size_t k, std::byte* dst) {
+    const gdcm::ByteValue* bv = desc_.GetDataElement().GetSequenceOfFragments()->GetFragment(k).GetByteValue();
+    std::span<const std::byte> fragment;
+    if (bv != nullptr && bv->GetPointer() != nullptr) {
+      fragment = {reinterpret_cast<const std::byte*>(bv->GetPointer()), bv->GetLength()};
+    }
+    decode_rle_frame(fragment, k, {rows_, cols_, samples_, frames_, stored_}, dst);
+    decoded_pi_ = pi_;  // lossless: the stored colour space, by pixel
     decoded_planar_ = 0;
   }
 
@@ -795,6 +816,7 @@ class DicomReader final : public Plugin {
   bool native_ = false;
   bool native_little_ = false;
   bool j2k_ = false;  // JPEG 2000 pixel data: decoded by the openjpeg plugin
+  bool rle_ = false;  // RLE Lossless pixel data decoded by decode_rle_frame
   std::optional<double> slope_, intercept_;
   std::optional<std::vector<double>> spacing_;
 

@@ -228,6 +228,72 @@ for k, p in srcs.items():
   CHECK(syntaxes.size() == 7);
 }
 
+TEST_CASE("dicom: RLE Lossless frames equal pydicom's decode, padding ignored, short segments refused",
+          "[dicom][pydicom][rle]") {
+  REQUIRE_ORACLE();
+  imio_test::TempDir dir;
+  // Encoded by pydicom (not GDCM, which imio no longer decodes RLE with):
+  // 6 segments of 16-bit RGB, 4 of 32-bit gray, replicate runs longer than
+  // a run's 128 bytes, a segment with bytes past the frame (pydicom warns
+  // and ignores them), a segment cut short (pydicom raises).
+  const auto cases = generate(dir, R"PY(
+import warnings
+from pydicom.encaps import encapsulate
+from pydicom.pixel_data_handlers.rle_handler import rle_encode_frame
+from pydicom.uid import RLELossless
+def rle(name, arr, pi, frames=False, tail=b'', cut=0):
+    ds = base(arr, pi, frames=frames, sop='1.2.840.10008.5.1.4.1.1.7.3' if frames else '1.2.840.10008.5.1.4.1.1.7')
+    encoded = [rle_encode_frame(f) for f in (arr if frames else arr[None])]
+    encoded = [e[:len(e) - cut] + tail for e in encoded]
+    ds.PixelData = encapsulate(encoded)
+    ds['PixelData'].is_undefined_length = True
+    ds['PixelData'].VR = 'OB'
+    ds.file_meta.TransferSyntaxUID = RLELossless
+    return save(name, ds)
+rgb16 = rng.integers(0, 65536, size=(3, 17, 13, 3), dtype=np.uint16)
+expect('rle_rgb16', rle('rle_rgb16', rgb16, 'RGB', frames=True))
+u32 = rng.integers(0, 2**32, size=(9, 11), dtype=np.uint32)
+expect('rle_u32', rle('rle_u32', u32, 'MONOCHROME2'))
+runs = np.repeat(rng.integers(0, 256, size=12, dtype=np.uint8), 300)[:37 * 91].reshape(37, 91)
+expect('rle_runs', rle('rle_runs', runs, 'MONOCHROME2'))
+u8 = rng.integers(0, 256, size=(21, 19), dtype=np.uint8)
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore')
+    expect('rle_padded', rle('rle_padded', u8, 'MONOCHROME2', tail=b'\x01\xaa\xbb\x80'))
+rle('rle_short', u8, 'MONOCHROME2', cut=2)
+try:
+    pydicom.dcmread(os.path.join(out, 'rle_short.dcm')).pixel_array
+    print('pydicom read the short segment')
+    sys.exit(1)
+except ValueError:
+    pass
+)PY");
+  REQUIRE(cases.size() == 4);
+  for (const auto& w : cases) {
+    INFO(w[0]);
+    const fs::path path = dir / (w[0] + ".dcm");
+    const NDArray a = imio::imread(path);
+    CHECK(a.dtype() == imio::dtype_from_name(w[1]));
+    CHECK(a.shape() == shape_of(w));
+    CHECK(same_bytes(a, read_file(dir / (w[0] + ".raw"))));
+    CHECK(imio::immeta(path).get<std::string>("TransferSyntaxUID") == "1.2.840.10008.1.2.5");
+  }
+  const NDArray stack = imio::imread(dir / "rle_rgb16.dcm");
+  std::size_t k = 0;
+  for (const NDArray& f : imio::imiter(dir / "rle_rgb16.dcm")) {
+    REQUIRE(k < 3);
+    CHECK(std::memcmp(f.bytes(), stack.bytes() + k * f.nbytes(), f.nbytes()) == 0);
+    ++k;
+  }
+  CHECK(k == 3);
+  const std::string short_segment =
+      imio_test::message_of<imio::DecodeError>([&] { (void)imio::imread(dir / "rle_short.dcm"); });
+  CHECK(contains(short_segment, "damaged RLE frame 0: segment 0 decodes to"));
+  CHECK(contains(short_segment, "of the 399 bytes"));
+  CHECK(contains(short_segment, "rle_short.dcm"));
+  CHECK(contains(short_segment, "dicom"));
+}
+
 TEST_CASE("dicom: rescale, MONOCHROME1, palette colour, YBR and lossy JPEG as pydicom", "[dicom][pydicom]") {
   REQUIRE_ORACLE();
   imio_test::TempDir dir;
