@@ -322,8 +322,10 @@ std::unique_ptr<ByteSource> fd_source(int fd, const std::filesystem::path& path)
     throw IOError(fmt::format("cannot stat: {}", os_error(err)));
   }
   if (S_ISDIR(st.st_mode)) {
+    // imageio points at its plugins for image folders (DICOM series); imio
+    // has none, and the check comes before any plugin is chosen.
     ::close(fd);
-    throw IOError("is a directory");
+    throw IOError("is a folder, and no imio plugin reads folders: pass one of its files");
   }
   if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::uint64_t>(st.st_size) <= SmallFileSource::kMaxSize) {
     return std::make_unique<SmallFileSource>(fd, static_cast<std::size_t>(st.st_size));

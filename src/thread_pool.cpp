@@ -1,13 +1,24 @@
 #include "thread_pool.hpp"
 
+#include <imio/hardware_threads.hpp>
+
 #include <algorithm>
 #include <utility>
+
+namespace imio {
+
+unsigned hardware_threads() noexcept {
+  static const unsigned threads = std::max(std::thread::hardware_concurrency(), 1u);
+  return threads;
+}
+
+}  // namespace imio
 
 namespace imio::detail {
 
 std::size_t default_thread_count(std::size_t requested) noexcept {
   if (requested != 0) return requested;
-  return std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+  return hardware_threads();
 }
 
 ThreadPool::ThreadPool(std::size_t threads) {

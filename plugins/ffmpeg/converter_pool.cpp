@@ -1,5 +1,7 @@
 #include "converter_pool.hpp"
 
+#include <imio/hardware_threads.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -24,7 +26,7 @@ std::size_t ConverterPool::workers_for(int width, int height, int thread_count) 
   constexpr long long kMinPixels = 256 * 256;
   if (thread_count == 1 || static_cast<long long>(width) * height < kMinPixels) return 0;
   // Up to 3 workers: beyond that the decoder, not the conversion, limits.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = hardware_threads();
   return std::min<std::size_t>(cores - 1, 3);
 }
 

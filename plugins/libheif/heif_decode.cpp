@@ -5,6 +5,7 @@
 
 #include <imio/checked_math.hpp>
 #include <imio/error.hpp>
+#include <imio/quiet_library.hpp>
 #include <imio/warnings.hpp>
 
 #include <libheif/heif.h>
@@ -40,16 +41,24 @@ struct OptionsFree {
   void operator()(heif_decoding_options* o) const { heif_decoding_options_free(o); }
 };
 
-bool has_aom_decoder() {
-  static const bool found = [] {
-    const heif_decoder_descriptor* d[8] = {};
-    const int n = heif_get_decoder_descriptors(heif_compression_AV1, d, 8);
-    for (int i = 0; i < n; ++i) {
-      if (std::string_view(heif_decoder_descriptor_get_id_name(d[i])) == "aom") return true;
-    }
-    return false;
-  }();
-  return found;
+// Whether libheif has the AV1 decoder `name` ("aom", "dav1d").
+bool has_av1_decoder(std::string_view name) {
+  const heif_decoder_descriptor* d[8] = {};
+  const int n = heif_get_decoder_descriptors(heif_compression_AV1, d, 8);
+  for (int i = 0; i < n; ++i) {
+    if (name == heif_decoder_descriptor_get_id_name(d[i])) return true;
+  }
+  return false;
+}
+
+// libheif leaves dav1d's logger at its default, which prints "Error parsing
+// OBU data" and the like to stderr for damaged data, and offers no way to
+// set it: libdav1d's own printf-family slots are pointed at silent
+// functions (<imio/quiet_library.hpp>, as for libjxl; IMIO_DAV1D_DEBUG=1
+// keeps the messages). FFmpeg sets its own dav1d logger: unaffected.
+bool dav1d_silenced() {
+  static const bool silenced = silence_library_output("dav1d_version", "libdav1d", "IMIO_DAV1D_DEBUG");
+  return silenced;
 }
 
 // Decodes the alpha image(s) of `h` with libaom (monochrome, as stored).
@@ -197,18 +206,20 @@ Context::Decoded Context::decode_raw(std::size_t k, Layout layout, Depth depth, 
   std::unique_ptr<heif_decoding_options, OptionsFree> options(heif_decoding_options_alloc());
   options->ignore_transformations = transform ? 0 : 1;
   options->convert_hdr_to_8bit = wide ? 0 : 1;
-  // AV1 through libheif's libaom decoder, not dav1d (libheif's first
-  // choice): libheif leaves dav1d's logger at its default, which prints
-  // "Error parsing OBU data" and the like to stderr for damaged data, and
-  // offers no way to silence it; libaom reports through return codes only.
-  if (info.av1 && av1_decoder_ == "dav1d") {
-    options->decoder_id = "dav1d";
-  } else if (info.av1 && has_aom_decoder()) {
-    options->decoder_id = "aom";
+  // AV1: dav1d (libheif's first choice, about twice as fast as libaom) when
+  // it is kept quiet (dav1d_silenced), else libaom, which reports through
+  // return codes only; or the decoder asked for.
+  if (info.av1) {
+    static const bool quiet_dav1d = dav1d_silenced(), have_aom = has_av1_decoder("aom"),
+                      have_dav1d = has_av1_decoder("dav1d");
+    const std::string_view chosen = av1_decoder_ ? std::string_view(*av1_decoder_)
+                                    : (quiet_dav1d && have_dav1d) || !have_aom ? "dav1d" : "aom";
+    if (av1_decoder_ || have_aom || have_dav1d) options->decoder_id = chosen == "dav1d" ? "dav1d" : "aom";
     // libheif 1.15 decodes an alpha image with its first decoder (dav1d)
-    // whatever decoder_id says: the alpha bitstream is checked by libaom
-    // first, so that damage there is refused before dav1d could print.
-    if (info.has_alpha) check_alpha_with_aom(handles_[k], k);
+    // whatever decoder_id says: with dav1d not silenced, the alpha
+    // bitstream is checked by libaom first, so that damage there is refused
+    // before dav1d could print.
+    if (chosen == "aom" && !quiet_dav1d && info.has_alpha) check_alpha_with_aom(handles_[k], k);
   }
   heif_image* raw = nullptr;
   check(heif_decode_image(handles_[k], &raw, heif_colorspace_RGB, chroma, options.get()), fmt::format("decoding image {}", k));

@@ -78,8 +78,9 @@ class Context {
   /// Decodes image `k` into `dst` (exactly shape_of's bytes).
   void decode_into(std::size_t k, Layout layout, Depth depth, bool transform, std::byte* dst) const;
 
-  /// Which AV1 decoder the next decodes use: "aom" (default) or "dav1d".
-  void set_av1_decoder(std::string name) { av1_decoder_ = std::move(name); }
+  /// Which AV1 decoder the next decodes use: "aom", "dav1d", or nullopt
+  /// for dav1d where its messages are kept off stderr, else aom.
+  void set_av1_decoder(std::optional<std::string> name) { av1_decoder_ = std::move(name); }
 
   /// The metadata libheif knows of image `k`: nclx, ICC, EXIF, XMP.
   void metadata(std::size_t k, Dict& out) const;
@@ -93,7 +94,7 @@ class Context {
   std::vector<ImageInfo> images_;
   std::vector<heif_image_handle*> handles_;
   std::size_t primary_ = 0;
-  std::string av1_decoder_ = "aom";
+  std::optional<std::string> av1_decoder_;
 };
 
 /// The array shape of image `info` read with `layout` (transformations

@@ -25,7 +25,7 @@ constexpr std::string_view kPlugin = "libheif";
 
 struct ReadArgs {
   std::optional<std::string> mode;
-  std::string av1_decoder = "aom";
+  std::optional<std::string> av1_decoder;  // None: dav1d where it is kept quiet (heif_decode.cpp)
   Depth depth = Depth::native;
   bool transform = true;
 };
@@ -68,7 +68,7 @@ ReadArgs read_args(const Kwargs& kwargs, std::string_view method) {
   const std::string depth = kw.get<std::string>("high_bit_depth");
   a.depth = depth == "scaled" ? Depth::scaled : depth == "8bit" ? Depth::eight : Depth::native;
   a.transform = kw.get<bool>("apply_transformations");
-  a.av1_decoder = kw.get<std::string>("av1_decoder");
+  a.av1_decoder = kw.take<std::string>("av1_decoder");
   kw.find("apply_gamma");
   kw.find("writeable_output");
   return a;

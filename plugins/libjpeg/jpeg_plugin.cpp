@@ -2,6 +2,7 @@
 // like imageio's pillow plugin for JPEG (spec §5.1; DECISIONS D8–D10, D17,
 // D18). One file holds one image (spec §4.2: index none or 0; imio::all
 // gives a batch of one).
+#include <imio/hardware_threads.hpp>
 #include <imio/metadata_write.hpp>
 #include <imio/pixel_box.hpp>
 #include <imio/plugin.hpp>
@@ -88,7 +89,7 @@ ReadOptions take_read_options(const Kwargs& kwargs, std::string_view method) {
   o.strict = kw.get<bool>("strict");
   o.crop = take_pixel_box(kw, "crop");
   o.workers = kw.take<unsigned>("maxworkers", 0u);
-  if (o.workers == 0) o.workers = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  if (o.workers == 0) o.workers = std::min(hardware_threads(), 8u);
   kw.finish();
   return o;
 }

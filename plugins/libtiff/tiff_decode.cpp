@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <imio/hardware_threads.hpp>
 #include <imio/packed_samples.hpp>
 #include <tiffio.h>
 
@@ -433,7 +434,7 @@ void decode_with_libtiff(Request& request, std::vector<Unit> units, unsigned thr
     for (std::size_t k = u.begin; k < u.end; ++k) encoded += u.page->counts[(*u.blocks)[k]];
   }
   // Threads pay off only for real work; small files decode on the caller's thread.
-  unsigned n = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  unsigned n = threads != 0 ? threads : std::min(hardware_threads(), 8u);
   if (threads == 0 && encoded < (std::uint64_t{1} << 19)) n = 1;
   n = static_cast<unsigned>(std::min<std::size_t>(n, units.size()));
 
@@ -563,7 +564,7 @@ void decode_pages(Request& request, const Structure& st, std::span<const Page* c
   std::vector<const Page*> raw_pages;
   std::vector<std::byte*> raw_outs;
   std::vector<Unit> units;
-  const unsigned want_threads = threads != 0 ? threads : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  const unsigned want_threads = threads != 0 ? threads : std::min(hardware_threads(), 8u);
   std::size_t libtiff_pages = 0;
   for (const Page* p : pages) libtiff_pages += raw_readable(*p) ? 0 : 1;
   std::vector<std::vector<std::size_t>> touched;  // per libtiff page; Units point into it
