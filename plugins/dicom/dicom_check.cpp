@@ -286,6 +286,7 @@ struct Walker {
       if (len > end - pos) too_long(g, e, len, start, end);
       if (sq) items(pos, pos + len, false, true, depth);
       if (depth == 0 && g == 0x0028 && len == 2) pixel_module[e] = u16(pos);
+      if (depth == 0 && g == 0x7FE0 && e == 0x0010) native_pixels = data.subspan(pos, len);
       pos += len;
     }
     if (undefined) truncated(pos, "an item of undefined length without its delimiter");
@@ -296,6 +297,8 @@ struct Walker {
   std::map<std::uint16_t, std::uint16_t> pixel_module;
   // where the items of encapsulated Pixel Data start (0: none)
   std::size_t fragments_at = 0;
+  // the value of a top-level Pixel Data of defined length
+  std::span<const std::byte> native_pixels;
 
   // Each compressed frame's stream against the pixel module.
   void check_fragments(const std::string& ts_uid) const {
@@ -384,7 +387,7 @@ bool starts_with(std::span<const std::byte> data, std::size_t at, std::string_vi
 
 }  // namespace
 
-void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
+std::span<const std::byte> check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
   Walker w(data);
   std::size_t pos = 0;
   if (starts_with(data, 128, "DICM")) pos = 132;
@@ -430,7 +433,7 @@ void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
     Walker body(inflated);
     body.dataset(0, inflated.size(), false, 0);
     body.check_pixel_module();
-    return;
+    return {};  // the pixels are in the inflated copy, not in `data`
   }
   if (ts == "1.2.840.10008.1.2") {
     w.explicit_vr = false;
@@ -443,6 +446,7 @@ void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
   w.dataset(pos, data.size(), false, 0);
   w.check_pixel_module();
   w.check_fragments(ts);
+  return w.big_endian ? std::span<const std::byte>() : w.native_pixels;
 }
 
 }  // namespace imio::dicom

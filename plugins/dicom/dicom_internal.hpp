@@ -28,7 +28,12 @@ namespace imio::dicom {
 // header, an unknown value representation, a sequence without its end,
 // nesting deeper than imio reads, pixel-module values GDCM asserts on. A
 // deflated data set is inflated (up to max_bytes) to be walked.
-void check_structure(std::span<const std::byte> data, std::uint64_t max_bytes);
+//
+// Returns the value of the top-level Pixel Data element when it has a
+// defined length and lies in `data` as stored, little-endian (not in a
+// deflated data set): uncompressed pixels a reader can take from `data`
+// without GDCM copying them. Empty otherwise.
+std::span<const std::byte> check_structure(std::span<const std::byte> data, std::uint64_t max_bytes);
 
 // The data elements as imio metadata: the keyword of every public element
 // (PatientName, PixelSpacing, ...), "(gggg,eeee)" for private and unknown

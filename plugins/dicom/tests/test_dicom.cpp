@@ -432,6 +432,10 @@ item.CodeMeaning = 'Brain'
 ds.AnatomicRegionSequence = Sequence([item])
 block = ds.private_block(0x0029, 'IMIO TEST', create=True)
 block.add_new(0x10, 'LO', 'private value')
+# elements after the Pixel Data: imio reads uncompressed pixels from the
+# file itself, and GDCM skips that value but must go on past it
+after = ds.private_block(0x7FE1, 'IMIO AFTER', create=True)
+after.add_new(0x01, 'LO', 'after the pixels')
 save('meta', ds)
 )PY");
   const fs::path path = dir / "meta.dcm";
@@ -449,6 +453,8 @@ save('meta', ds)
   CHECK(seq[0].get<imio::Dict>().get<std::string>("CodeMeaning") == "Brain");
   CHECK(m.get<std::string>("(0029,0010)") == "IMIO TEST");
   CHECK(m.get<std::string>("(0029,1010)") == "private value");
+  CHECK(m.get<std::string>("(7FE1,0010)") == "IMIO AFTER");
+  CHECK(m.get<std::string>("(7FE1,1001)") == "after the pixels");
   CHECK_FALSE(m.contains("PixelData"));
   CHECK(imio::improps(path).spacing == std::vector<double>{0.5, 0.25});
 }
