@@ -2,8 +2,12 @@
 #include <imio/ndarray.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <random>
+#include <thread>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -44,6 +48,73 @@ TEST_CASE("a new array is zero-filled, C-contiguous and 64-byte aligned", "[ndar
   NDArray zero_len({0, 3}, DType::uint8);
   CHECK(zero_len.size() == 0);
   CHECK(zero_len.bytes() != nullptr);
+}
+
+// src/large_blocks.cpp keeps freed large blocks except under AddressSanitizer.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kBlocksKept = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kBlocksKept = false;
+#else
+constexpr bool kBlocksKept = true;
+#endif
+#else
+constexpr bool kBlocksKept = true;
+#endif
+
+TEST_CASE("a large array is 2 MiB aligned, and its memory serves the next one of about its size", "[ndarray]") {
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  const std::byte* first = nullptr;
+  {
+    NDArray a = NDArray::uninitialized({26 * kMiB}, DType::uint8);
+    CHECK(reinterpret_cast<std::uintptr_t>(a.bytes()) % (2 * kMiB) == 0);
+    std::memset(a.bytes(), 0x5A, a.nbytes());
+    first = a.bytes();
+  }
+  // 25 MiB rounds up to the same 26 MiB of huge pages; the zero-filling
+  // constructor zero-fills a kept block like a fresh one.
+  NDArray b({25 * kMiB}, DType::uint8);
+  CHECK(reinterpret_cast<std::uintptr_t>(b.bytes()) % (2 * kMiB) == 0);
+  if (kBlocksKept) CHECK(b.bytes() == first);
+  CHECK(b.values<std::uint8_t>()[b.nbytes() - 1] == 0);
+  CHECK(b.values<std::uint8_t>()[0] == 0);
+  // Neither a larger array nor one under half the block's size takes it.
+  const std::byte* second = b.bytes();
+  b = NDArray();
+  {
+    const NDArray larger = NDArray::uninitialized({27 * kMiB}, DType::uint8);
+    CHECK(larger.bytes() != second);
+    const NDArray small = NDArray::uninitialized({12 * kMiB}, DType::uint8);
+    CHECK(small.bytes() != second);
+  }
+}
+
+TEST_CASE("large arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
+  constexpr std::size_t kMiB = std::size_t{1} << 20, kStep = 64 * 1024;
+  std::vector<std::thread> threads;
+  std::vector<int> clashes(4, 0);
+  for (unsigned t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &clashes] {
+      std::mt19937 random(t);
+      const std::size_t sizes[] = {5 * kMiB, 9 * kMiB, 17 * kMiB};
+      std::vector<NDArray> held;
+      for (int i = 0; i < 150; ++i) {
+        NDArray a = NDArray::uninitialized({sizes[random() % 3]}, DType::uint8);
+        const auto mark = static_cast<std::byte>(t * 50 + static_cast<unsigned>(i % 50));
+        for (std::size_t at = 0; at < a.nbytes(); at += kStep) a.bytes()[at] = mark;
+        held.push_back(std::move(a));
+        if (held.size() > 2) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
+        std::this_thread::yield();
+        for (const NDArray& h : held) {
+          const std::byte m = h.bytes()[0];
+          for (std::size_t at = 0; at < h.nbytes(); at += kStep) clashes[t] += h.bytes()[at] != m;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (const int c : clashes) CHECK(c == 0);
 }
 
 TEST_CASE("typed access is checked against the dtype and the bounds", "[ndarray]") {

@@ -8,8 +8,11 @@
 // written by imio at quality 90 into a temporary folder). Best of N runs
 // after a warm-up (page cache hot); each decoder reads the file itself:
 //   imio::imread          the full call (resource, plugin selection, header, array)
+//   imio::imread_into     the same into one array reused from call to call
 //   libjpeg direct        fread + jpeg_mem_src + read_scanlines into a preallocated buffer
-//                         whose rows start 16 bytes off a 32-byte boundary (at_phase)
+//                         whose rows start 16 bytes off a 32-byte boundary (at_phase),
+//                         reused, and (", fresh buffer") allocated for each call
+//   (these four take turns; the peers below are timed one after another)
 //   tjDecompress2         TurboJPEG into a preallocated buffer (ACCURATEDCT = ISLOW)
 //   cv::imread            OpenCV (when found at configure time)
 //   Pillow                Image.open().load() timed in the system Python
@@ -28,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -74,8 +78,10 @@ unsigned char* at_phase(std::vector<unsigned char>& buf, std::size_t n, std::siz
 }
 
 // The plain libjpeg decode a C program would write (no error recovery needed
-// for these known-good files), into output rows at `phase` mod 32.
-void libjpeg_decode(const fs::path& p, std::vector<unsigned char>& out, std::size_t phase = 16) {
+// for these known-good files), into output rows at `phase` mod 32: into
+// `out`, reused from call to call, or with `fresh` into memory allocated for
+// this call and not zero-filled, as an imread's array is.
+void libjpeg_decode(const fs::path& p, std::vector<unsigned char>& out, std::size_t phase = 16, bool fresh = false) {
   const std::vector<unsigned char> data = slurp(p);
   jpeg_decompress_struct c{};
   jpeg_error_mgr err{};
@@ -85,7 +91,14 @@ void libjpeg_decode(const fs::path& p, std::vector<unsigned char>& out, std::siz
   jpeg_read_header(&c, TRUE);
   jpeg_start_decompress(&c);
   const std::size_t row = static_cast<std::size_t>(c.output_width) * static_cast<std::size_t>(c.output_components);
-  unsigned char* pixels = at_phase(out, row * c.output_height, phase);
+  std::unique_ptr<unsigned char[]> own;
+  unsigned char* pixels = nullptr;
+  if (fresh) {
+    own.reset(new unsigned char[row * c.output_height + 32]);
+    pixels = own.get() + (48 - reinterpret_cast<std::uintptr_t>(own.get()) % 32) % 32;
+  } else {
+    pixels = at_phase(out, row * c.output_height, phase);
+  }
   std::vector<JSAMPROW> rows(c.output_height);
   for (std::size_t y = 0; y < rows.size(); ++y) rows[y] = pixels + y * row;
   while (c.output_scanline < c.output_height) {
@@ -146,9 +159,22 @@ void bench_decode(const fs::path& p, int runs) {
   std::printf("\n%s  (%zux%zu, %.1f MP, %ju bytes)\n", p.filename().c_str(), props.shape[1], props.shape[0],
               static_cast<double>(props.shape[0] * props.shape[1]) / 1e6, static_cast<std::uintmax_t>(fs::file_size(p)));
   std::vector<unsigned char> out;
-  const double direct = best_ms(runs, [&] { libjpeg_decode(p, out); });
-  row("libjpeg direct", direct, direct);
-  row("imio::imread", best_ms(runs, [&] { g_sink = imio::imread(p).data<unsigned char>()[0]; }), direct);
+  imio::NDArray into(props.shape, props.dtype);
+  // The four take turns: a reused buffer against fresh memory, for libjpeg
+  // and for imio (imread's array is fresh, imread_into's is the caller's).
+  const std::vector<double> t = imio_bench::turns_best_ms(
+      runs, {{"libjpeg direct", imio_bench::wall([&] { libjpeg_decode(p, out); })},
+             {"libjpeg direct, fresh buffer", imio_bench::wall([&] { libjpeg_decode(p, out, 16, true); })},
+             {"imio::imread", imio_bench::wall([&] { g_sink = imio::imread(p).data<unsigned char>()[0]; })},
+             {"imio::imread_into (reused)", imio_bench::wall([&] {
+                imio::imread_into(p, into);
+                g_sink = into.data<unsigned char>()[0];
+              })}});
+  const double direct = t[0];
+  row("libjpeg direct", t[0], direct);
+  row("libjpeg direct, fresh buffer", t[1], direct);
+  row("imio::imread", t[2], direct);
+  row("imio::imread_into (reused)", t[3], direct);
 #ifdef IMIO_BENCH_TURBOJPEG
   {
     const double ms = best_ms(runs, [&] {
