@@ -12,6 +12,11 @@
 #include "gradual_memory.hpp"
 
 #include <cstdint>
+#include <new>
+
+#include <fmt/format.h>
+
+#include <imio/error.hpp>
 
 #if __has_include(<sys/mman.h>)
 #include <sys/mman.h>
@@ -21,26 +26,31 @@ namespace imio::detail {
 namespace {
 
 constexpr std::uintptr_t kPage = 4096;
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
+[[maybe_unused]] constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 }  // namespace
 
 NDArray small_page_array(Shape shape, DType dtype, std::size_t nbytes) {
-  NDArray array = NDArray::uninitialized(std::move(shape), dtype);
 #ifdef MADV_NOHUGEPAGE
-  // Only a block that could hold a huge page (with THP "always", even
-  // memory nobody advised gets them; NDArray advises large arrays to use
-  // them, which this advice overrides), and only the whole pages inside it:
-  // the advice must not reach memory the allocator shares with other blocks.
-  // (Advice: failure changes nothing.)
+  // A block of its own, never one of the freed large arrays' blocks that
+  // NDArray keeps (large_blocks.cpp), which may hold huge pages already;
+  // and never kept either. (Advice: failure changes nothing.)
   if (nbytes >= kHugePage) {
-    const auto p = reinterpret_cast<std::uintptr_t>(array.bytes());
-    const auto begin = (p + kPage - 1) / kPage * kPage;
-    const auto end = (p + nbytes) / kPage * kPage;
-    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_NOHUGEPAGE);
+    const std::size_t rounded = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* block = nullptr;
+    try {
+      block = ::operator new(rounded, std::align_val_t{kHugePage});
+    } catch (const std::bad_alloc&) {
+      // imio's errors, as NDArray::uninitialized gives them
+      throw LimitError(fmt::format("cannot allocate {} bytes for a stack of frames", nbytes));
+    }
+    ::madvise(block, rounded, MADV_NOHUGEPAGE);
+    return NDArray::adopt(block, std::move(shape), dtype,
+                          [](void* p) { ::operator delete(p, std::align_val_t{kHugePage}); });
   }
 #endif
-  return array;
+  (void)nbytes;
+  return NDArray::uninitialized(std::move(shape), dtype);
 }
 
 void prefault_pages(std::byte* data, std::size_t n) noexcept {
