@@ -140,6 +140,31 @@ void write_planes(const opj_image_t& img, const Plan& p, T* out) {
       }
     }
   }
+  // Samples written as they are, clamped (every 8- and 16-bit image at its
+  // native depth): a pixel at a time in 32-bit arithmetic, its channels side
+  // by side. The general loop below (64-bit transform, a strided pass per
+  // channel) made a 12 MP RGB decode 1.02-1.03x OpenJPEG's own.
+  const bool plain = std::all_of(xf.begin(), xf.end(), [](const Transform& t) { return t.add == 0 && t.shift == 0; });
+  if (!p.upsample && !p.ycc && plain && sizeof(T) <= 2) {
+    std::vector<std::int32_t> lo(n), hi(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      lo[c] = static_cast<std::int32_t>(xf[c].lo);
+      hi[c] = static_cast<std::int32_t>(xf[c].hi);
+    }
+    if (n == 3) {
+      const std::int32_t *r = src[0].data, *g = src[1].data, *b = src[2].data;
+      for (std::size_t i = 0, count = W * H; i < count; ++i) {
+        out[3 * i] = static_cast<T>(std::clamp(r[i], lo[0], hi[0]));
+        out[3 * i + 1] = static_cast<T>(std::clamp(g[i], lo[1], hi[1]));
+        out[3 * i + 2] = static_cast<T>(std::clamp(b[i], lo[2], hi[2]));
+      }
+      return;
+    }
+    for (std::size_t i = 0, count = W * H; i < count; ++i) {
+      for (std::size_t c = 0; c < n; ++c) out[i * n + c] = static_cast<T>(std::clamp(src[c].data[i], lo[c], hi[c]));
+    }
+    return;
+  }
   if (!p.upsample && !p.ycc) {
     for (std::size_t y = 0; y < H; ++y) {
       T* row = out + y * W * n;
