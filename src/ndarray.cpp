@@ -7,7 +7,6 @@
 #include <string>
 #include <utility>
 
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 

@@ -35,9 +35,6 @@ std::uint16_t be16(const unsigned char* p) { return static_cast<std::uint16_t>(p
 std::uint32_t be32(const unsigned char* p) {
   return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
 }
-std::uint32_t le32(const unsigned char* p) {
-  return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0];
-}
 
 // What a frame's compressed stream says about itself, checked against the
 // DICOM header before GDCM decodes it: GDCM's codecs assert (abort) or
@@ -95,20 +92,7 @@ void check_j2k(const unsigned char* p, std::size_t n, const FrameHeader& h) {
 }
 
 void check_rle(const unsigned char* p, std::size_t n, const FrameHeader& h) {
-  if (n < 64) throw DecodeError("damaged RLE frame: shorter than its 64-byte header");
-  const std::uint32_t segments = le32(p);
-  if (segments != h.samples * h.bytes_per_sample) {
-    throw DecodeError(fmt::format("damaged RLE frame: {} segments where {} samples of {} bytes need {}", segments,
-                                  h.samples, h.bytes_per_sample, h.samples * h.bytes_per_sample));
-  }
-  std::uint32_t previous = 0;
-  for (std::uint32_t i = 0; i < segments; ++i) {
-    const std::uint32_t offset = le32(p + 4 + 4 * i);
-    if ((i == 0 && offset != 64) || offset < previous || offset >= n) {
-      throw DecodeError(fmt::format("damaged RLE frame: segment {} starts at byte {} of a {}-byte frame", i, offset, n));
-    }
-    previous = offset;
-  }
+  check_rle_header(p, n, h.samples, h.bytes_per_sample);
 }
 
 // The checks of the transfer syntax's kind; `first`: the first fragment (a
@@ -386,6 +370,33 @@ bool starts_with(std::span<const std::byte> data, std::size_t at, std::string_vi
 }
 
 }  // namespace
+
+std::uint32_t le32(const unsigned char* p) {
+  return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0];
+}
+
+void check_rle_header(const unsigned char* p, std::size_t n, std::size_t samples, std::size_t bytes_per_sample) {
+  const std::size_t segments = samples * bytes_per_sample;
+  // The header has room for 15 offsets (PS3.5 G.5): more would be read past it.
+  if (segments > 15) {
+    throw DecodeError(fmt::format("RLE frames of {} samples of {} bytes would need {} segments; the format holds at "
+                                  "most 15",
+                                  samples, bytes_per_sample, segments));
+  }
+  if (n < 64) throw DecodeError("damaged RLE frame: shorter than its 64-byte header");
+  if (le32(p) != segments) {
+    throw DecodeError(fmt::format("damaged RLE frame: {} segments where {} samples of {} bytes need {}", le32(p),
+                                  samples, bytes_per_sample, segments));
+  }
+  std::uint32_t previous = 0;
+  for (std::size_t i = 0; i < segments; ++i) {
+    const std::uint32_t offset = le32(p + 4 + 4 * i);
+    if ((i == 0 && offset != 64) || offset < previous || offset >= n) {
+      throw DecodeError(fmt::format("damaged RLE frame: segment {} starts at byte {} of a {}-byte frame", i, offset, n));
+    }
+    previous = offset;
+  }
+}
 
 std::span<const std::byte> check_structure(std::span<const std::byte> data, std::uint64_t max_bytes) {
   Walker w(data);

@@ -74,6 +74,15 @@ bool has_openjpeg();
 void decode_j2k_frame(const gdcm::SequenceOfFragments& fragments, std::size_t k, const FrameLayout& frame,
                       std::byte* dst, const Limits& limits);
 
+// A little-endian 32-bit value.
+std::uint32_t le32(const unsigned char* p);
+
+// The header of an RLE frame of `n` bytes (PS3.5 G.5) against the image's
+// samples: DecodeError unless it is 64 bytes, counts samples ×
+// bytes_per_sample segments (at most 15), the first at byte 64 and each at
+// or after the one before, inside the frame.
+void check_rle_header(const unsigned char* p, std::size_t n, std::size_t samples, std::size_t bytes_per_sample);
+
 // Frame k of RLE Lossless pixel data (PS3.5 Annex G) from its fragment,
 // decoded into dst (rows × cols × samples of `stored`, interleaved, native
 // byte order). DecodeError when the fragment's header disagrees with the

@@ -369,14 +369,19 @@ class DicomReader final : public Plugin {
   }
 
  private:
-  // Parses the data set with GDCM, the pixel data included (GDCM copies
-  // them into its own buffer).
-  void read_everything() {
-    pixels_ = {};
+  // A fresh GDCM reader over data_, from its start.
+  void new_reader() {
     reader_ = std::make_unique<gdcm::Reader>();
     buffer_ = std::make_unique<MemoryBuffer>(data_);
     stream_ = std::make_unique<std::istream>(buffer_.get());
     reader_->SetStream(*stream_);
+  }
+
+  // Parses the data set with GDCM, the pixel data included (GDCM copies
+  // them into its own buffer).
+  void read_everything() {
+    pixels_ = {};
+    new_reader();
     const bool ok = guarded("cannot parse the DICOM data", [&] { return reader_->Read(); });
     if (!ok) throw DecodeError("GDCM cannot parse the DICOM data set (damaged or not DICOM)");
   }
@@ -388,10 +393,7 @@ class DicomReader final : public Plugin {
   // those as they are); false for any other image, which read_everything
   // then parses.
   bool read_without_pixels(std::span<const std::byte> native) {
-    reader_ = std::make_unique<gdcm::Reader>();
-    buffer_ = std::make_unique<MemoryBuffer>(data_);
-    stream_ = std::make_unique<std::istream>(buffer_.get());
-    reader_->SetStream(*stream_);
+    new_reader();
     const std::set<gdcm::Tag> skip{gdcm::Tag(0x7FE0, 0x0010)};
     const bool ok = guarded("cannot parse the DICOM data",
                             [&] { return reader_->ReadUpToTag(gdcm::Tag(0xFFFF, 0xFFFF), skip); });
@@ -408,7 +410,7 @@ class DicomReader final : public Plugin {
     if (bits == nullptr || bits->GetLength() < 2) return false;
     const auto* b = reinterpret_cast<const unsigned char*>(bits->GetPointer());
     if ((b[0] | b[1] << 8) < 8) return false;
-    if (trimmed(text_of(ds, 0x0028, 0x0004).value_or("")) == "YBR_FULL_422") return false;
+    if (text_of(ds, 0x0028, 0x0004).value_or("") == "YBR_FULL_422") return false;
     pixels_ = native;
     return true;
   }
@@ -499,25 +501,23 @@ class DicomReader final : public Plugin {
     frame_bytes_ = *bytes / frames_;
     // The pixel data hold what the header promises: all frames uncompressed,
     // at least one fragment per frame when encapsulated.
+    // Uncompressed pixels: in data_ (read_without_pixels), else in GDCM's
+    // copy; from here on pixels_ holds them either way.
     const gdcm::DataElement& pd = img.GetDataElement();
-    if (!pixels_.empty()) {
-      // uncompressed, little-endian, whole bytes (read_without_pixels)
-      if (pixels_.size() < *bytes) {
-        throw DecodeError(fmt::format("truncated DICOM pixel data: {} frame{} of {}x{} need {} bytes, the file holds {}",
-                                      frames_, frames_ == 1 ? "" : "s", rows_, cols_, *bytes, pixels_.size()));
-      }
-      native_ = true;
-    } else if (const gdcm::SequenceOfFragments* sf = pd.GetSequenceOfFragments()) {
+    const gdcm::SequenceOfFragments* sf = pixels_.empty() ? pd.GetSequenceOfFragments() : nullptr;
+    const gdcm::ByteValue* bv = pixels_.empty() && sf == nullptr ? pd.GetByteValue() : nullptr;
+    if (bv != nullptr) pixels_ = {reinterpret_cast<const std::byte*>(bv->GetPointer()), bv->GetLength()};
+    if (sf != nullptr) {
       fragments_ = sf->GetNumberOfFragments();
       if (fragments_ < frames_) {
         throw DecodeError(fmt::format("the DICOM pixel data hold {} compressed fragment{} for {} frames", fragments_,
                                       fragments_ == 1 ? "" : "s", frames_));
       }
-    } else if (const gdcm::ByteValue* bv = pd.GetByteValue()) {
+    } else if (bv != nullptr || !pixels_.empty()) {
       const std::uint64_t need = pf.GetBitsAllocated() < 8 ? 0 : *bytes;
-      if (bv->GetLength() < need && pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422) {
+      if (pixels_.size() < need && pi_ != gdcm::PhotometricInterpretation::YBR_FULL_422) {
         throw DecodeError(fmt::format("truncated DICOM pixel data: {} frame{} of {}x{} need {} bytes, the file holds {}",
-                                      frames_, frames_ == 1 ? "" : "s", rows_, cols_, need, bv->GetLength()));
+                                      frames_, frames_ == 1 ? "" : "s", rows_, cols_, need, pixels_.size()));
       }
       native_ = true;
     } else {
@@ -654,9 +654,7 @@ class DicomReader final : public Plugin {
     decoded_pi_ = pi_;
     decoded_planar_ = img.GetPlanarConfiguration();
     if (native_little_) {
-      const std::byte* all = pixels_.empty() ? reinterpret_cast<const std::byte*>(img.GetDataElement().GetByteValue()->GetPointer())
-                                             : pixels_.data();
-      std::memcpy(dst, all + k * frame_bytes_, frame_bytes_);
+      std::memcpy(dst, pixels_.data() + k * frame_bytes_, frame_bytes_);
       return;
     }
     if (j2k_) {
@@ -851,7 +849,7 @@ class DicomReader final : public Plugin {
   std::unique_ptr<MemoryBuffer> buffer_;
   std::unique_ptr<std::istream> stream_;
   std::unique_ptr<gdcm::Reader> reader_;
-  std::span<const std::byte> pixels_;  // the Pixel Data's value in data_, when read_without_pixels served
+  std::span<const std::byte> pixels_;  // uncompressed Pixel Data: in data_ (read_without_pixels) or GDCM's copy (scan)
   gdcm::Image desc_;
 
   std::size_t rows_ = 0, cols_ = 0, frames_ = 1, samples_ = 1;

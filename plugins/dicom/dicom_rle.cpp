@@ -18,10 +18,6 @@
 namespace imio::dicom {
 namespace {
 
-std::uint32_t le32(const unsigned char* p) {
-  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
-}
-
 // Decodes the PackBits runs of [p, end) into `count` bytes `stride` apart
 // from `out`; returns how many were written (fewer when the data run out).
 // A header byte n of 0…127 copies the next n + 1 bytes, −1…−127 repeats the
@@ -63,18 +59,10 @@ void decode_rle_frame(std::span<const std::byte> fragment, std::size_t k, const 
   const std::size_t size = fragment.size();
   const std::size_t bytes = itemsize(frame.stored), samples = frame.samples;
   const std::size_t pixels = frame.rows * frame.cols, segments = samples * bytes;
-  if (size < 64) throw DecodeError(fmt::format("damaged RLE frame {}: shorter than its 64-byte header", k));
-  if (le32(data) != segments) {
-    throw DecodeError(fmt::format("damaged RLE frame {}: {} segments where {} samples of {} bytes need {}", k,
-                                  le32(data), samples, bytes, segments));
-  }
+  check_rle_header(data, size, samples, bytes);
   for (std::size_t s = 0; s < segments; ++s) {
     const std::size_t begin = le32(data + 4 + 4 * s);
     const std::size_t end = s + 1 < segments ? le32(data + 8 + 4 * s) : size;
-    if ((s == 0 && begin != 64) || begin > end || end > size) {
-      throw DecodeError(fmt::format("damaged RLE frame {}: segment {} spans bytes {} to {} of a {}-byte frame", k, s,
-                                    begin, end, size));
-    }
     // Segment s: byte s % bytes (0: the most significant) of sample s / bytes.
     const std::size_t sample = s / bytes, significance = s % bytes;
     const std::size_t byte_in_value = std::endian::native == std::endian::little ? bytes - 1 - significance : significance;

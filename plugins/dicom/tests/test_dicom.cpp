@@ -261,6 +261,13 @@ with warnings.catch_warnings():
     warnings.simplefilter('ignore')
     expect('rle_padded', rle('rle_padded', u8, 'MONOCHROME2', tail=b'\x01\xaa\xbb\x80'))
 rle('rle_short', u8, 'MONOCHROME2', cut=2)
+# 3 samples of 64 bits would need 24 segments; the header holds 15 offsets
+ds = base(np.zeros((2, 2, 3), dtype=np.uint64), 'RGB')
+ds.PixelData = encapsulate([(24).to_bytes(4, 'little') + (64).to_bytes(4, 'little') + bytes(62)])
+ds['PixelData'].is_undefined_length = True
+ds['PixelData'].VR = 'OB'
+ds.file_meta.TransferSyntaxUID = RLELossless
+save('rle_24_segments', ds)
 try:
     pydicom.dcmread(os.path.join(out, 'rle_short.dcm')).pixel_array
     print('pydicom read the short segment')
@@ -292,6 +299,9 @@ except ValueError:
   CHECK(contains(short_segment, "of the 399 bytes"));
   CHECK(contains(short_segment, "rle_short.dcm"));
   CHECK(contains(short_segment, "dicom"));
+  const std::string too_many =
+      imio_test::message_of<imio::DecodeError>([&] { (void)imio::imread(dir / "rle_24_segments.dcm"); });
+  CHECK(contains(too_many, "would need 24 segments; the format holds at most 15"));
 }
 
 TEST_CASE("dicom: rescale, MONOCHROME1, palette colour, YBR and lossy JPEG as pydicom", "[dicom][pydicom]") {
