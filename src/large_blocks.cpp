@@ -20,19 +20,11 @@
 #include <array>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include <sys/mman.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define IMIO_KEEP_LARGE_BLOCKS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define IMIO_KEEP_LARGE_BLOCKS 0
-#endif
-#endif
-#ifndef IMIO_KEEP_LARGE_BLOCKS
-#define IMIO_KEEP_LARGE_BLOCKS 1
-#endif
+#include "keep_freed_blocks.hpp"
 
 namespace imio::detail {
 namespace {
@@ -67,8 +59,24 @@ class KeptBlocks {
 
   /// Keeps `block` for a later take(), freeing the oldest kept blocks to
   /// make room; frees it at once when it is larger than all kept may be.
+  std::size_t release_all() noexcept {
+    std::array<Block, kKeptBlocks> all{};
+    std::size_t bytes = 0;
+    {
+      std::lock_guard lock(mutex_);
+      all = blocks_;
+      blocks_ = {};
+      count_ = 0;
+      bytes = std::exchange(total_, 0);
+    }
+    for (const Block& b : all) {
+      if (b.data != nullptr) free_block(b.data);
+    }
+    return bytes;
+  }
+
   void keep(Block block) noexcept {
-    if (!IMIO_KEEP_LARGE_BLOCKS || block.capacity > kKeptBytes) {
+    if (!IMIO_KEEP_FREED_BLOCKS || block.capacity > kKeptBytes) {
       free_block(block.data);
       return;
     }
@@ -133,5 +141,7 @@ std::byte* large_block(std::size_t bytes, ArrayReleaser*& releaser) {
 #endif
   return static_cast<std::byte*>(block.data);
 }
+
+std::size_t release_large_blocks() noexcept { return kept_blocks().release_all(); }
 
 }  // namespace imio::detail

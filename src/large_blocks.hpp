@@ -17,4 +17,7 @@ inline constexpr std::size_t kLargeArrayBytes = std::size_t{4} << 20;
 /// Throws std::bad_alloc.
 std::byte* large_block(std::size_t bytes, ArrayReleaser*& releaser);
 
+/// Frees every kept large block; returns their bytes.
+std::size_t release_large_blocks() noexcept;
+
 }  // namespace imio::detail

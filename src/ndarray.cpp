@@ -13,6 +13,7 @@
 #include <imio/checked_math.hpp>
 
 #include "large_blocks.hpp"
+#include "medium_blocks.hpp"
 
 namespace imio {
 namespace {
@@ -33,6 +34,7 @@ struct AlignedFree final : detail::ArrayReleaser {
 std::byte* aligned_alloc_bytes(std::size_t n, detail::ArrayReleaser*& releaser) {
   static AlignedFree aligned_free;
   if (n >= detail::kLargeArrayBytes) return detail::large_block(n, releaser);
+  if (n >= detail::kMediumArrayBytes) return detail::medium_block(n, releaser);
   releaser = &aligned_free;
   // Never ask for 0 bytes: a scalar or empty array still gets a valid, unique pointer.
   return static_cast<std::byte*>(::operator new(n == 0 ? NDArray::alignment : n, std::align_val_t{NDArray::alignment}));
@@ -43,6 +45,8 @@ std::byte* aligned_alloc_bytes(std::size_t n, detail::ArrayReleaser*& releaser) 
 NDArray::NDArray(Shape shape, DType dtype) : NDArray(uninitialized(std::move(shape), dtype)) {
   std::memset(data_, 0, nbytes());
 }
+
+std::size_t release_kept_memory() noexcept { return detail::release_medium_blocks() + detail::release_large_blocks(); }
 
 NDArray NDArray::uninitialized(Shape shape, DType dtype) {
   const std::size_t n = byte_size(shape, dtype);

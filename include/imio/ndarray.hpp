@@ -239,6 +239,11 @@ using ArrayView = BasicArrayView<std::byte>;
 /// A view that only reads the elements.
 using ConstArrayView = BasicArrayView<const std::byte>;
 
+/// Frees the memory kept from destroyed arrays for later ones (see
+/// NDArray::alignment) and returns its size in bytes: for a program that
+/// has read its images and turns to other work.
+IMIO_EXPORT std::size_t release_kept_memory() noexcept;
+
 /// An owned, C-contiguous, 64-byte aligned n-dimensional array.
 ///
 /// Move-only: copy() is the only way to duplicate pixels. Element access is
@@ -252,11 +257,17 @@ class IMIO_EXPORT NDArray {
   /// Buffer alignment in bytes (arrays of 4 MiB and more: 2 MiB, offered
   /// to the kernel as huge pages).
   ///
-  /// Memory: the blocks of the last two arrays of 4 MiB or more that were
-  /// destroyed (up to 128 MiB in all) are kept for the next such arrays of
-  /// at most their size and at least half of it, so that reading one large
-  /// image after another does not fault in fresh pages each time; larger
-  /// blocks go back to the system at once. (Not in AddressSanitizer builds.)
+  /// Memory: destroyed arrays' blocks are kept for later arrays, so that
+  /// reading one image or one batch after another does not fault in fresh
+  /// pages each time (not in AddressSanitizer builds):
+  /// - of 4 MiB or more: the blocks of the last two (up to 128 MiB in all),
+  ///   for the next arrays of at most their size and at least half of it;
+  /// - of 64 KiB up to 4 MiB: blocks in size classes eight to a power of two
+  ///   (at most 1/8 larger than the array), for the next arrays of their
+  ///   class, up to 1/16 of the machine's memory and 1 GiB in all; a block
+  ///   unused for 2 s is freed by the next such array made or destroyed.
+  /// Other blocks go back to the system at once; release_kept_memory()
+  /// frees the kept ones.
   static constexpr std::size_t alignment = 64;
 
   NDArray() noexcept = default;

@@ -9,7 +9,9 @@
 
 namespace imio_test {
 
-/// Aligned allocations of at least `min_bytes` made while it lives.
+/// Aligned allocations of at least `min_bytes` made while it lives (the
+/// blocks imio keeps from destroyed arrays are freed first, so that every
+/// new array shows).
 class LargeAllocations {
  public:
   explicit LargeAllocations(std::size_t min_bytes);

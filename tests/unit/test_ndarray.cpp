@@ -1,6 +1,7 @@
 // NDArray, DType and float16.
 #include <imio/ndarray.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -105,6 +106,76 @@ TEST_CASE("large arrays made and dropped on several threads never share memory",
         for (std::size_t at = 0; at < a.nbytes(); at += kStep) a.bytes()[at] = mark;
         held.push_back(std::move(a));
         if (held.size() > 2) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
+        std::this_thread::yield();
+        for (const NDArray& h : held) {
+          const std::byte m = h.bytes()[0];
+          for (std::size_t at = 0; at < h.nbytes(); at += kStep) clashes[t] += h.bytes()[at] != m;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (const int c : clashes) CHECK(c == 0);
+}
+
+TEST_CASE("a medium array's memory serves the next array of its size class", "[ndarray]") {
+  constexpr std::size_t kKiB = 1024;
+  imio::release_kept_memory();
+  const std::byte* first = nullptr;
+  {
+    NDArray a = NDArray::uninitialized({768 * kKiB}, DType::uint8);
+    CHECK(reinterpret_cast<std::uintptr_t>(a.bytes()) % NDArray::alignment == 0);
+    std::memset(a.bytes(), 0x5A, a.nbytes());
+    first = a.bytes();
+  }
+  // 760 KiB rounds up to the same class (steps of 64 KiB between 512 KiB
+  // and 1 MiB); the zero-filling constructor zero-fills a kept block.
+  {
+    NDArray b({760 * kKiB}, DType::uint8);
+    if (kBlocksKept) CHECK(b.bytes() == first);
+    CHECK(b.values<std::uint8_t>()[0] == 0);
+    CHECK(b.values<std::uint8_t>()[b.nbytes() - 1] == 0);
+  }
+  {
+    // Kept again; a class above (832 KiB) and one below (704 KiB) do not take it.
+    const NDArray larger = NDArray::uninitialized({800 * kKiB}, DType::uint8);
+    const NDArray smaller = NDArray::uninitialized({700 * kKiB}, DType::uint8);
+    CHECK(larger.bytes() != first);
+    CHECK(smaller.bytes() != first);
+  }
+  // The three blocks are kept now: 768 + 832 + 704 KiB.
+  CHECK(imio::release_kept_memory() == (kBlocksKept ? (768 + 832 + 704) * kKiB : 0));
+  CHECK(imio::release_kept_memory() == 0);
+  // Under 64 KiB glibc's own bins serve: nothing is kept.
+  { const NDArray small = NDArray::uninitialized({60 * kKiB}, DType::uint8); }
+  CHECK(imio::release_kept_memory() == 0);
+}
+
+TEST_CASE("a kept medium block unused for 2 s is freed by the next medium array", "[ndarray]") {
+  constexpr std::size_t kKiB = 1024;
+  imio::release_kept_memory();
+  { const NDArray a = NDArray::uninitialized({128 * kKiB}, DType::uint8); }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  { const NDArray b = NDArray::uninitialized({256 * kKiB}, DType::uint8); }
+  // a's block went when b was made; b's is kept.
+  CHECK(imio::release_kept_memory() == (kBlocksKept ? 256 * kKiB : 0));
+}
+
+TEST_CASE("medium arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
+  constexpr std::size_t kKiB = 1024, kStep = 4 * kKiB;
+  std::vector<std::thread> threads;
+  std::vector<int> clashes(4, 0);
+  for (unsigned t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &clashes] {
+      std::mt19937 random(t);
+      const std::size_t sizes[] = {64 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB};
+      std::vector<NDArray> held;
+      for (int i = 0; i < 400; ++i) {
+        NDArray a = NDArray::uninitialized({sizes[random() % 4]}, DType::uint8);
+        const auto mark = static_cast<std::byte>(t * 50 + static_cast<unsigned>(i % 50));
+        for (std::size_t at = 0; at < a.nbytes(); at += kStep) a.bytes()[at] = mark;
+        held.push_back(std::move(a));
+        if (held.size() > 8) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
         std::this_thread::yield();
         for (const NDArray& h : held) {
           const std::byte m = h.bytes()[0];
