@@ -1,4 +1,4 @@
-// Memory for medium arrays (64 KiB up to 4 MiB): blocks in size classes,
+// Memory for medium arrays (4 KiB up to 4 MiB): blocks in size classes,
 // freed blocks kept for the next arrays of their class (see
 // medium_blocks.cpp).
 #pragma once
@@ -11,7 +11,7 @@ namespace imio::detail {
 
 /// Arrays of at least this many bytes (and under kLargeArrayBytes) come
 /// from medium_block().
-inline constexpr std::size_t kMediumArrayBytes = std::size_t{64} << 10;
+inline constexpr std::size_t kMediumArrayBytes = std::size_t{4} << 10;
 
 /// A block of at least `bytes` (in [kMediumArrayBytes, kLargeArrayBytes)),
 /// uninitialized, NDArray::alignment aligned, and the releaser that keeps

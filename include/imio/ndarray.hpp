@@ -262,7 +262,7 @@ class IMIO_EXPORT NDArray {
   /// pages each time (not in AddressSanitizer builds):
   /// - of 4 MiB or more: the blocks of the last two (up to 128 MiB in all),
   ///   for the next arrays of at most their size and at least half of it;
-  /// - of 64 KiB up to 4 MiB: blocks in size classes eight to a power of two
+  /// - of 4 KiB up to 4 MiB: blocks in size classes eight to a power of two
   ///   (at most 1/8 larger than the array), for the next arrays of their
   ///   class, up to 1/16 of the machine's memory and 1 GiB in all; a block
   ///   unused for 2 s is freed by the next such array made or destroyed.

@@ -146,8 +146,8 @@ TEST_CASE("a medium array's memory serves the next array of its size class", "[n
   // The three blocks are kept now: 768 + 832 + 704 KiB.
   CHECK(imio::release_kept_memory() == (kBlocksKept ? (768 + 832 + 704) * kKiB : 0));
   CHECK(imio::release_kept_memory() == 0);
-  // Under 64 KiB glibc's own bins serve: nothing is kept.
-  { const NDArray small = NDArray::uninitialized({60 * kKiB}, DType::uint8); }
+  // Under 4 KiB glibc's own bins serve: nothing is kept.
+  { const NDArray small = NDArray::uninitialized({3 * kKiB}, DType::uint8); }
   CHECK(imio::release_kept_memory() == 0);
 }
 
@@ -168,7 +168,7 @@ TEST_CASE("medium arrays made and dropped on several threads never share memory"
   for (unsigned t = 0; t < 4; ++t) {
     threads.emplace_back([t, &clashes] {
       std::mt19937 random(t);
-      const std::size_t sizes[] = {64 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB};
+      const std::size_t sizes[] = {12 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB};
       std::vector<NDArray> held;
       for (int i = 0; i < 400; ++i) {
         NDArray a = NDArray::uninitialized({sizes[random() % 4]}, DType::uint8);
