@@ -9,11 +9,13 @@
 // coefficients kept, no inverse DCT) gives the bit position and the DC
 // predictions at every `stride` MCUs of every row. From those, the MCUs
 // around a box are cut out of the bit string and made into a smaller JPEG
-// with a restart interval of one band row (T.81 §B.2.4.4): after each RSTn
-// the DC predictions restart from 0 (§F.1.2.3), so each row's first block of
-// each component is re-coded with its absolute DC value, and every other bit
-// is copied as it is. The smaller JPEG then goes through libjpeg like the
-// restart-interval bands of jpeg_restart_columns.hpp.
+// whose scan is those MCUs row after row: each DC value is coded as the
+// difference from the previous block's of its component (T.81 §F.1.2.1), so
+// in each band row's first MCU the first block of each component is
+// re-coded with its difference from the band's previous row (from 0 in the
+// first), and every other bit is copied as it is. The smaller JPEG then
+// goes through libjpeg like the restart-interval bands of
+// jpeg_restart_columns.hpp.
 //
 // The walk goes only as far as a box needs, and on from there for the next
 // box: a reader pays for one walk of the scan at most, and a reader's first
@@ -58,7 +60,8 @@ class EntropyIndex {
                                             std::size_t scan_start);
 
   /// The stream for `box` (full-size pixels of the stored image, inside
-  /// it), as restart_columns makes it from restart intervals: the MCUs of
+  /// it), as restart_columns makes it from restart intervals but without
+  /// them (see the top of this file): the MCUs of
   /// the box with at least one MCU column on each side and two iMCU rows
   /// above and below it wherever the image has them (fancy upsampling reads
   /// the neighbouring chroma samples). nullopt when those MCUs are more than
@@ -155,9 +158,10 @@ class EntropyIndex {
   /// The stream for MCU columns [first, end) of MCU rows [top, bottom).
   std::optional<ColumnEntry> cut(std::uint64_t first, std::uint64_t end, std::uint64_t top, std::uint64_t bottom);
   /// Copies the MCU at `reader` to `out` with each component's first DC
-  /// coded as its absolute value (`dc` the predictions there); false when
-  /// the data break or the table has no code for that value.
-  bool recode_first_mcu(ScanReader& reader, StuffedWriter& out, const Predictions& dc) const;
+  /// difference increased by `shift` (the file's prediction there less the
+  /// band's); false when the data break or the table has no code for the
+  /// new difference.
+  bool recode_first_mcu(ScanReader& reader, StuffedWriter& out, const Predictions& shift) const;
   const Entry& entry(std::uint64_t row, std::uint64_t column) const {
     return entries_[row * per_row_entries_ + column / stride_];
   }
