@@ -91,31 +91,42 @@ TEST_CASE("a large array is 2 MiB aligned, and its memory serves the next one of
   }
 }
 
-TEST_CASE("large arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
-  constexpr std::size_t kMiB = std::size_t{1} << 20, kStep = 64 * 1024;
+namespace {
+
+// Four threads each make `rounds` arrays of the given sizes, mark every
+// `step`-th byte, hold up to `held_at_most` of them and drop others at
+// random; returns how often a held array's marks changed (a block handed to
+// two arrays at once).
+int shared_memory_clashes(const std::vector<std::size_t>& sizes, int rounds, std::size_t held_at_most, std::size_t step) {
   std::vector<std::thread> threads;
   std::vector<int> clashes(4, 0);
   for (unsigned t = 0; t < 4; ++t) {
-    threads.emplace_back([t, &clashes] {
+    threads.emplace_back([&, t] {
       std::mt19937 random(t);
-      const std::size_t sizes[] = {5 * kMiB, 9 * kMiB, 17 * kMiB};
       std::vector<NDArray> held;
-      for (int i = 0; i < 150; ++i) {
-        NDArray a = NDArray::uninitialized({sizes[random() % 3]}, DType::uint8);
+      for (int i = 0; i < rounds; ++i) {
+        NDArray a = NDArray::uninitialized({sizes[random() % sizes.size()]}, DType::uint8);
         const auto mark = static_cast<std::byte>(t * 50 + static_cast<unsigned>(i % 50));
-        for (std::size_t at = 0; at < a.nbytes(); at += kStep) a.bytes()[at] = mark;
+        for (std::size_t at = 0; at < a.nbytes(); at += step) a.bytes()[at] = mark;
         held.push_back(std::move(a));
-        if (held.size() > 2) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
+        if (held.size() > held_at_most) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
         std::this_thread::yield();
         for (const NDArray& h : held) {
           const std::byte m = h.bytes()[0];
-          for (std::size_t at = 0; at < h.nbytes(); at += kStep) clashes[t] += h.bytes()[at] != m;
+          for (std::size_t at = 0; at < h.nbytes(); at += step) clashes[t] += h.bytes()[at] != m;
         }
       }
     });
   }
   for (std::thread& th : threads) th.join();
-  for (const int c : clashes) CHECK(c == 0);
+  return clashes[0] + clashes[1] + clashes[2] + clashes[3];
+}
+
+}  // namespace
+
+TEST_CASE("large arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  CHECK(shared_memory_clashes({5 * kMiB, 9 * kMiB, 17 * kMiB}, 150, 2, 64 * 1024) == 0);
 }
 
 TEST_CASE("a medium array's memory serves the next array of its size class", "[ndarray]") {
@@ -162,30 +173,8 @@ TEST_CASE("a kept medium block unused for 2 s is freed by the next medium array"
 }
 
 TEST_CASE("medium arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
-  constexpr std::size_t kKiB = 1024, kStep = 4 * kKiB;
-  std::vector<std::thread> threads;
-  std::vector<int> clashes(4, 0);
-  for (unsigned t = 0; t < 4; ++t) {
-    threads.emplace_back([t, &clashes] {
-      std::mt19937 random(t);
-      const std::size_t sizes[] = {12 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB};
-      std::vector<NDArray> held;
-      for (int i = 0; i < 400; ++i) {
-        NDArray a = NDArray::uninitialized({sizes[random() % 4]}, DType::uint8);
-        const auto mark = static_cast<std::byte>(t * 50 + static_cast<unsigned>(i % 50));
-        for (std::size_t at = 0; at < a.nbytes(); at += kStep) a.bytes()[at] = mark;
-        held.push_back(std::move(a));
-        if (held.size() > 8) held.erase(held.begin() + static_cast<std::ptrdiff_t>(random() % held.size()));
-        std::this_thread::yield();
-        for (const NDArray& h : held) {
-          const std::byte m = h.bytes()[0];
-          for (std::size_t at = 0; at < h.nbytes(); at += kStep) clashes[t] += h.bytes()[at] != m;
-        }
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  for (const int c : clashes) CHECK(c == 0);
+  constexpr std::size_t kKiB = 1024;
+  CHECK(shared_memory_clashes({12 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB}, 400, 8, 4 * kKiB) == 0);
 }
 
 TEST_CASE("typed access is checked against the dtype and the bounds", "[ndarray]") {
