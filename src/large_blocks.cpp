@@ -1,4 +1,4 @@
-// Large arrays' memory (see large_blocks.hpp).
+// Large arrays' memory (see array_blocks.hpp).
 //
 // Why huge pages: filling a fresh multi-megabyte array otherwise spends most
 // of its time in 4 KiB page faults (measured 2.5x slower for a 256 MiB .npy
@@ -14,7 +14,7 @@
 // serve the next large arrays of at most their size and at least half of
 // it; the rest are freed at once. Not under AddressSanitizer, where a reused
 // block would hide a use after free.
-#include "large_blocks.hpp"
+#include "array_blocks.hpp"
 
 #include <algorithm>
 #include <array>
@@ -23,8 +23,6 @@
 #include <utility>
 
 #include <sys/mman.h>
-
-#include "keep_freed_blocks.hpp"
 
 namespace imio::detail {
 namespace {

@@ -1,4 +1,4 @@
-// Medium arrays' memory (see medium_blocks.hpp).
+// Medium arrays' memory (see array_blocks.hpp).
 //
 // Why keep freed blocks: an array's fresh pages are faulted in (and zeroed
 // by the kernel) as the decoder first writes them. glibc hands freed memory
@@ -19,7 +19,7 @@
 // release of a medium array after that, and release_kept_memory() frees
 // them all. Not under AddressSanitizer, where a reused block would hide a
 // use after free.
-#include "medium_blocks.hpp"
+#include "array_blocks.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,9 +30,6 @@
 #include <new>
 
 #include <unistd.h>
-
-#include "keep_freed_blocks.hpp"
-#include "large_blocks.hpp"
 
 namespace imio::detail {
 namespace {

@@ -12,8 +12,7 @@
 
 #include <imio/checked_math.hpp>
 
-#include "large_blocks.hpp"
-#include "medium_blocks.hpp"
+#include "array_blocks.hpp"
 
 namespace imio {
 namespace {
