@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include <unistd.h>
 
