@@ -7,6 +7,9 @@
 #include <imio/ndarray.hpp>
 
 #include <cstddef>
+#include <mutex>
+
+#include <pthread.h>
 
 // Freed blocks are kept, except under AddressSanitizer, where a reused
 // block would hide a use after free.
@@ -38,6 +41,22 @@ std::byte* medium_block(std::size_t bytes, ArrayReleaser*& releaser);
 /// aligned, and the releaser that frees or keeps it when its array goes.
 /// Throws std::bad_alloc.
 std::byte* large_block(std::size_t bytes, ArrayReleaser*& releaser);
+
+/// The one T of the process, never destroyed (arrays released during static
+/// destruction still find it), whose mutex (T::mutex()) is held across
+/// fork(): a fork while another thread held it would leave the child's copy
+/// locked for good, and the child's first array made or destroyed would
+/// hang (glibc guards malloc's arenas the same way).
+template <class T>
+T& process_blocks() {
+  static T* const instance = [] {
+    T* blocks = new T;
+    ::pthread_atfork([] { process_blocks<T>().mutex().lock(); }, [] { process_blocks<T>().mutex().unlock(); },
+                     [] { process_blocks<T>().mutex().unlock(); });
+    return blocks;
+  }();
+  return *instance;
+}
 
 /// Free every kept block of their kind; return their bytes.
 std::size_t release_medium_blocks() noexcept;

@@ -57,6 +57,8 @@ class KeptBlocks {
 
   /// Keeps `block` for a later take(), freeing the oldest kept blocks to
   /// make room; frees it at once when it is larger than all kept may be.
+  std::mutex& mutex() noexcept { return mutex_; }
+
   std::size_t release_all() noexcept {
     std::array<Block, kKeptBlocks> all{};
     std::size_t bytes = 0;
@@ -105,11 +107,7 @@ class KeptBlocks {
   std::size_t count_ = 0, total_ = 0;
 };
 
-// Never destroyed: arrays released during static destruction still find it.
-KeptBlocks& kept_blocks() {
-  static KeptBlocks* blocks = new KeptBlocks;
-  return *blocks;
-}
+KeptBlocks& kept_blocks() { return process_blocks<KeptBlocks>(); }
 
 // One per large array: its block's size, for keep().
 struct LargeBlockReleaser final : ArrayReleaser {

@@ -118,6 +118,8 @@ class MediumBlocks {
     free_all(stale);
   }
 
+  std::mutex& mutex() noexcept { return mutex_; }
+
   std::size_t release_all() noexcept {
     std::array<KeptBlock*, kClasses> all{};
     std::size_t bytes = 0;
@@ -164,11 +166,7 @@ class MediumBlocks {
   Clock::time_point last_sweep_{};
 };
 
-// Never destroyed: arrays released during static destruction still find it.
-MediumBlocks& medium_blocks() {
-  static MediumBlocks* blocks = new MediumBlocks;
-  return *blocks;
-}
+MediumBlocks& medium_blocks() { return process_blocks<MediumBlocks>(); }
 
 // One per size class, never destroyed either.
 struct MediumBlockReleaser final : ArrayReleaser {

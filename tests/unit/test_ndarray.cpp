@@ -1,6 +1,7 @@
 // NDArray, DType and float16.
 #include <imio/ndarray.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +10,9 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "catch.hpp"
 
@@ -175,6 +179,39 @@ TEST_CASE("a kept medium block unused for 2 s is freed by the next medium array"
 TEST_CASE("medium arrays made and dropped on several threads never share memory", "[ndarray][threads]") {
   constexpr std::size_t kKiB = 1024;
   CHECK(shared_memory_clashes({12 * kKiB, 300 * kKiB, 768 * kKiB, 3 * 1024 * kKiB}, 400, 8, 4 * kKiB) == 0);
+}
+
+TEST_CASE("a child forked while other threads make arrays can make arrays", "[ndarray][threads]") {
+  // The kept blocks' locks are held across fork(): a child forked while
+  // another thread held one would otherwise hang at its first array.
+  constexpr std::size_t kKiB = 1024;
+  std::atomic<bool> stop{false};
+  std::thread busy([&stop] {
+    // Mostly inside the locks: a kept block taken and given back.
+    for (unsigned n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+      const NDArray medium = NDArray::uninitialized({24 * kKiB}, DType::uint8);
+      if (n % 64 == 0) const NDArray large = NDArray::uninitialized({5 * 1024 * kKiB}, DType::uint8);
+    }
+  });
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 100; ++i) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      ::alarm(5);  // a hang ends as SIGALRM
+      const NDArray medium = NDArray::uninitialized({24 * kKiB}, DType::uint8);
+      const NDArray large = NDArray::uninitialized({5 * 1024 * kKiB}, DType::uint8);
+      ::_exit(medium.nbytes() == 24 * kKiB && large.nbytes() == 5 * 1024 * kKiB ? 0 : 1);
+    }
+    REQUIRE(child > 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    hung += WIFSIGNALED(status) ? 1 : 0;
+    failed += WIFEXITED(status) && WEXITSTATUS(status) != 0 ? 1 : 0;
+  }
+  stop = true;
+  busy.join();
+  CHECK(hung == 0);
+  CHECK(failed == 0);
 }
 
 TEST_CASE("typed access is checked against the dtype and the bounds", "[ndarray]") {
