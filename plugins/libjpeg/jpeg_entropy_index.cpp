@@ -344,33 +344,43 @@ bool EntropyIndex::join_part(const std::vector<Boundary>& found) {
   return true;
 }
 
-std::optional<ColumnEntry> EntropyIndex::columns(const PixelBox& box, const WalkThreads& threads) {
+std::optional<EntropyIndex::Band> EntropyIndex::band(const PixelBox& box, const WalkThreads& threads) {
   if (box.left >= box.right || box.top >= box.bottom || box.right > width_ || box.bottom > height_) return std::nullopt;
   // As restart_columns: one MCU column beside the box, two iMCU rows above
   // and below it, up to an iMCU row.
-  std::uint64_t first = (box.left >= mcu_.width ? box.left - mcu_.width : 0) / mcu_.width;
-  const std::uint64_t end = std::min(width_ - 1, box.right - 1 + mcu_.width) / mcu_.width + 1;
+  Band b;
+  b.first = (box.left >= mcu_.width ? box.left - mcu_.width : 0) / mcu_.width;
+  b.end = std::min(width_ - 1, box.right - 1 + mcu_.width) / mcu_.width + 1;
   const std::uint64_t margin = 2 * mcu_.imcu_height;
-  const std::uint64_t top = (box.top >= margin ? (box.top - margin) / mcu_.height : 0) / row_step_ * row_step_;
-  const std::uint64_t bottom = std::min(rows_, (box.bottom - 1 + margin) / mcu_.height + 1);
+  b.top = (box.top >= margin ? (box.top - margin) / mcu_.height : 0) / row_step_ * row_step_;
+  b.bottom = std::min(rows_, (box.bottom - 1 + margin) / mcu_.height + 1);
   // Worth it only when the band holds at most half the MCUs that libjpeg
   // would entropy-decode for the box (every MCU down to its rows' end): a
   // band near the image's width costs a second decoder and the cut for
   // nothing (a 32×32 box of a 128×128 image on a handle: 119 µs against
   // libjpeg's 98 µs).
-  if (2 * (end - first) * (bottom - top) > per_row_ * bottom) return std::nullopt;
-  if (!reach(bottom, threads)) return std::nullopt;
-  // A row whose first DC value the table cannot code: start the band at an
-  // earlier entry, down to the row's first MCU.
-  for (;;) {
-    if (std::optional<ColumnEntry> e = cut(first, end, top, bottom)) return e;
+  if (2 * (b.end - b.first) * (b.bottom - b.top) > per_row_ * b.bottom) return std::nullopt;
+  if (!reach(b.bottom, threads)) return std::nullopt;
+  return b;
+}
+
+std::optional<ColumnEntry> EntropyIndex::cut(const Band& band) const {
+  // A row whose first DC difference the table cannot code: start the band
+  // at an earlier entry, down to the row's first MCU.
+  for (std::uint64_t first = band.first;;) {
+    if (std::optional<ColumnEntry> e = cut(first, band.end, band.top, band.bottom)) return e;
     if (first == 0) return std::nullopt;
     first = (first - 1) / stride_ * stride_;
   }
 }
 
+std::optional<ColumnEntry> EntropyIndex::columns(const PixelBox& box, const WalkThreads& threads) {
+  const std::optional<Band> b = band(box, threads);
+  return b ? cut(*b) : std::nullopt;
+}
+
 std::optional<ColumnEntry> EntropyIndex::cut(std::uint64_t first, std::uint64_t end, std::uint64_t top,
-                                             std::uint64_t bottom) {
+                                             std::uint64_t bottom) const {
   ColumnEntry e;
   e.left = static_cast<std::uint32_t>(first * mcu_.width);
   e.top = static_cast<std::uint32_t>(top * mcu_.height);

@@ -80,6 +80,19 @@ class EntropyIndex {
   /// The entries are the same for every number of threads.
   std::optional<ColumnEntry> columns(const PixelBox& box, const WalkThreads& threads = {});
 
+  /// The MCUs columns() takes for a box: columns [first, end) of MCU rows
+  /// [top, bottom).
+  struct Band {
+    std::uint64_t first = 0, end = 0, top = 0, bottom = 0;
+  };
+  /// columns() in two steps: band() checks the box and walks the scan to
+  /// its band's end (nullopt where columns() gives nullopt for that);
+  /// cut() makes the stream (nullopt when a row's first DC difference has
+  /// no code). cut() only reads the index, so that threads may cut the
+  /// bands of several boxes at once, each its own, once band() returned.
+  std::optional<Band> band(const PixelBox& box, const WalkThreads& threads = {});
+  std::optional<ColumnEntry> cut(const Band& band) const;
+
   /// Whether the scan's data end at the EOI marker (the file is not cut
   /// short): what ends_before_eoi finds with a pass over the file, known
   /// here from the copy of the scan.
@@ -156,7 +169,7 @@ class EntropyIndex {
   /// (walked from the entry before); nullopt when the data break.
   std::optional<Entry> locate(std::uint64_t row, std::uint64_t column) const;
   /// The stream for MCU columns [first, end) of MCU rows [top, bottom).
-  std::optional<ColumnEntry> cut(std::uint64_t first, std::uint64_t end, std::uint64_t top, std::uint64_t bottom);
+  std::optional<ColumnEntry> cut(std::uint64_t first, std::uint64_t end, std::uint64_t top, std::uint64_t bottom) const;
   /// Copies the MCU at `reader` to `out` with each component's first DC
   /// difference increased by `shift` (the file's prediction there less the
   /// band's); false when the data break or the table has no code for the

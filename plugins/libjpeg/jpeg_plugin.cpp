@@ -241,11 +241,14 @@ class JpegReader final : public Plugin {
   }
 
   // What decodes one half of a box (decode_halves): a stream cut for it
-  // (column bands, the entropy index), the file entered at a restart marker,
-  // or else the file from its start.
+  // (column bands, the entropy index), the entropy index's band that the
+  // decoding thread cuts itself, the file entered at a restart marker, or
+  // else the file from its start.
   struct BandSource {
     std::optional<ColumnEntry> columns;
+    std::optional<EntropyIndex::Band> index_band;
     std::optional<RestartEntry> entry;
+    bool cut() const { return columns || index_band; }
   };
 
   NDArray decode(const ReadOptions& o) {
@@ -281,11 +284,13 @@ class JpegReader final : public Plugin {
         // is then only cut (the other order walked the last rows again on
         // one thread: a bottom-right 1024×768 box of a 12.6 MP photograph,
         // 7.47 against 7.61 ms at best, 7.78 against 7.89 ms at the first quartile).
-        lower_source.columns = columns_around(header.info(), lower, o.scale, o.workers);
-        if (lower_source.columns) upper_source.columns = columns_around(header.info(), upper, o.scale, o.workers);
-        if (!upper_source.columns) lower_source.columns.reset();  // bands for both halves, or for neither
+        // Each half's thread cuts its own band from the index (0.17–0.2 ms
+        // each for that box, no longer one after the other).
+        band_around(header.info(), lower, o.scale, o.workers, lower_source);
+        if (lower_source.cut()) band_around(header.info(), upper, o.scale, o.workers, upper_source);
+        if (!upper_source.cut()) lower_source = {};  // bands for both halves, or for neither
       }
-      if (!upper_source.columns) source.columns = columns_around(header.info(), region, o.scale, o.workers);
+      if (!upper_source.cut()) source.columns = columns_around(header.info(), region, o.scale, o.workers);
     }
     // A cropped read stops after the region's last row: a file cut or
     // damaged below it would pass unseen, so a strict read looks for its
@@ -299,7 +304,7 @@ class JpegReader final : public Plugin {
     const DecodePlan plan = plan_decode(header_.mode, target_mode(o));
     Shape shape{region.bottom - region.top, region.right - region.left};
     if (plan.channels > 1) shape.push_back(static_cast<std::size_t>(plan.channels));
-    if (upper_source.columns) return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
+    if (upper_source.cut()) return decode_halves(upper_source, lower_source, upper, lower, shape, plan, o);
     // A lenient crop of a scan whose restart markers are damaged neither
     // enters it at a marker nor skips the rows above the box, but reads
     // them: libjpeg resynchronises at such a marker by its own rules, which
@@ -392,15 +397,20 @@ class JpegReader final : public Plugin {
                    const ReadOptions& o, bool read_above = false, Decompressor* header = nullptr) const {
     const std::uint64_t max_memory = request_.limits().max_bytes;
     std::optional<Decompressor> own;
-    if (band.columns) {
+    // A band of the entropy index is cut here, by the thread decoding it; a
+    // row's first DC difference without a code (rare) leaves it to the
+    // file from its start.
+    const std::optional<ColumnEntry> index_cut = band.index_band ? index_->cut(*band.index_band) : std::nullopt;
+    const std::optional<ColumnEntry>& columns = band.columns ? band.columns : index_cut;
+    if (columns) {
       // The band starts on whole MCUs (multiples of 8 full-size pixels) and
       // libjpeg scales each block by 1/n (n ≤ 8): its origin is a whole
       // number of scaled pixels.
-      own.emplace(band.columns->stream.data(), band.columns->stream.size(), max_memory);
-      region.left -= band.columns->left / o.scale;
-      region.right -= band.columns->left / o.scale;
-      region.top -= band.columns->top / o.scale;
-      region.bottom -= band.columns->top / o.scale;
+      own.emplace(columns->stream.data(), columns->stream.size(), max_memory);
+      region.left -= columns->left / o.scale;
+      region.right -= columns->left / o.scale;
+      region.top -= columns->top / o.scale;
+      region.bottom -= columns->top / o.scale;
     } else if (band.entry) {
       const std::vector<unsigned char>& head = band.entry->head;
       const std::span<const std::byte> tail = band.entry->tail;
@@ -488,13 +498,29 @@ class JpegReader final : public Plugin {
   std::optional<ColumnEntry> columns_around(const jpeg_decompress_struct& info, const Box& region, unsigned scale,
                                             unsigned workers) {
     if (info.progressive_mode || info.arith_code) return std::nullopt;
-    const Box full{region.left * scale, region.top * scale, std::min<std::uint64_t>(region.right * scale, header_.width),
-                   std::min<std::uint64_t>(region.bottom * scale, header_.height)};
+    const Box full = full_size(region, scale);
     if (info.restart_interval != 0) {
       const std::size_t scan_start = scan_restarts(info);
       return restart_columns(info, data_, scan_start, *restarts_, full);
     }
     return index_ ? index_->columns(full, {.workers = workers}) : std::nullopt;
+  }
+
+  // As columns_around, into `source`: for the entropy index only the band
+  // (walked, not yet cut), which the thread decoding it cuts.
+  void band_around(const jpeg_decompress_struct& info, const Box& region, unsigned scale, unsigned workers,
+                   BandSource& source) {
+    if (info.restart_interval != 0 || !index_ || info.progressive_mode || info.arith_code) {
+      source.columns = columns_around(info, region, scale, workers);
+      return;
+    }
+    source.index_band = index_->band(full_size(region, scale), {.workers = workers});
+  }
+
+  // `region` (pixels at scale 1/`scale`) in full-size pixels of the stored image.
+  Box full_size(const Box& region, unsigned scale) const {
+    return {region.left * scale, region.top * scale, std::min<std::uint64_t>(region.right * scale, header_.width),
+            std::min<std::uint64_t>(region.bottom * scale, header_.height)};
   }
 
   // Builds the entropy index for a crop of `region` (as columns_around)
