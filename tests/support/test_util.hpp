@@ -29,12 +29,17 @@
 namespace imio_test {
 
 /// A "within N seconds" bound for this build of the tests: N in an
-/// optimised build (the build imio promises it for), ×5 under
-/// AddressSanitizer, ×3 in another unoptimised build — CI's sanitizer leg
-/// is a Debug build on a loaded 2-core machine, where a 0.1 s call took 1.5 s.
+/// optimised build (the build imio promises it for), ×10 under
+/// AddressSanitizer, ×3 in another unoptimised build. CI's sanitizer leg is
+/// a Debug build on a loaded 2-core machine, where a 0.1 s call took 1.5 s;
+/// on a host whose page faults cost 10 µs (2026-12-07), a damaged EXR of a
+/// hostile width (9 × 7 012 360 pixels) took 0.1 s in Release and 4.1 s
+/// alone, 5.4 s under ctest, with AddressSanitizer, whose quarantine poisons
+/// OpenEXR's freed line buffers page by page. The bound there only has to
+/// catch a hang.
 inline double time_bound(double seconds) {
 #if defined(IMIO_TEST_ASAN)
-  return seconds * 5;
+  return seconds * 10;
 #elif !defined(__OPTIMIZE__)
   return seconds * 3;
 #else

@@ -184,6 +184,13 @@ TEST_CASE("medium arrays made and dropped on several threads never share memory"
 TEST_CASE("a child forked while other threads make arrays can make arrays", "[ndarray][threads]") {
   // The kept blocks' locks are held across fork(): a child forked while
   // another thread held one would otherwise hang at its first array.
+  if (!kBlocksKept) {
+    // Nothing is kept under AddressSanitizer, so imio takes no lock, and
+    // clang 14's ASan allocator is not fork-safe itself: a child hung in
+    // its SizeClassAllocator (seen with gdb in CI's sanitizer build).
+    WARN("skipped under AddressSanitizer: its allocator hangs children forked beside allocating threads");
+    return;
+  }
   constexpr std::size_t kKiB = 1024;
   std::atomic<bool> stop{false};
   std::thread busy([&stop] {
