@@ -55,8 +55,6 @@ class KeptBlocks {
     return out;
   }
 
-  /// Keeps `block` for a later take(), freeing the oldest kept blocks to
-  /// make room; frees it at once when it is larger than all kept may be.
   std::mutex& mutex() noexcept { return mutex_; }
 
   std::size_t release_all() noexcept {
@@ -75,6 +73,8 @@ class KeptBlocks {
     return bytes;
   }
 
+  /// Keeps `block` for a later take(), freeing the oldest kept blocks to
+  /// make room; frees it at once when it is larger than all kept may be.
   void keep(Block block) noexcept {
     if (!IMIO_KEEP_FREED_BLOCKS || block.capacity > kKeptBytes) {
       free_block(block.data);

@@ -506,11 +506,12 @@ class JpegReader final : public Plugin {
     return index_ ? index_->columns(full, {.workers = workers}) : std::nullopt;
   }
 
-  // As columns_around, into `source`: for the entropy index only the band
-  // (walked, not yet cut), which the thread decoding it cuts.
+  // As columns_around, into `source`: for the entropy index (which only
+  // sequential Huffman scans have) only the band, walked but not yet cut,
+  // which the thread decoding it cuts.
   void band_around(const jpeg_decompress_struct& info, const Box& region, unsigned scale, unsigned workers,
                    BandSource& source) {
-    if (info.restart_interval != 0 || !index_ || info.progressive_mode || info.arith_code) {
+    if (info.restart_interval != 0 || !index_) {
       source.columns = columns_around(info, region, scale, workers);
       return;
     }
