@@ -48,9 +48,12 @@ endif()
 
 # A fresh build: the copy keeps the sources' timestamps, so a build folder
 # from an earlier run could take a changed file for an older one.
+# Debug: what this test proves is that the tree builds and its tests pass
+# without the folder; -O0 compiles faster than the tests then run slower
+# (211 s against 246 s in Release on a 2-core machine), and keeps assertions on.
 set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${build}")
-set(args -S "${tree}" -B "${build}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Release
+set(args -S "${tree}" -B "${build}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Debug
          -DIMIO_WARNINGS_AS_ERRORS=ON -DIMIO_BUILD_TESTS=ON -DIMIO_BUILD_EXAMPLES=ON -DIMIO_BUILD_CLI=ON)
 if(MAKE_PROGRAM)
   list(APPEND args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
