@@ -6,7 +6,8 @@
 // gray, 4:4:4, 4:2:2, 4:2:0, CMYK, partial MCUs, optimised Huffman tables,
 // every scale and the corpus; damaged and cut files give what a reader
 // without the index gives; a walk split among threads notes what one
-// thread notes.
+// thread notes; a band that cannot be cut (a DC difference without a code)
+// is read without the index.
 #include <imio/imio.hpp>
 
 #include <algorithm>
@@ -515,4 +516,50 @@ TEST_CASE("libjpeg: maxworkers splits a crop's walk and changes no pixel", "[lib
   }
   CHECK_THROWS_AS(imio::imread(file, jpeg({{"crop", Value{0, 0, 8, 8}}, {"maxworkers", -1}})), imio::ArgumentError);
   CHECK_THROWS_AS(imio::imread(file, jpeg({{"maxworkers", "two"}})), imio::ArgumentError);
+}
+
+TEST_CASE("libjpeg index: a band no row of which can start with a coded DC difference is read from the file's start",
+          "[libjpeg][crop][index]") {
+  // Gray columns of levels 0, 1, …, 255 (one level per 8 × 8 block, 2048
+  // pixels wide), the same in every row, at quality 100 (DC quantiser 1)
+  // with optimised tables: the scan's DC differences are 8 inside a row
+  // (category 4) and -2040 at a row's start (category 11), and the DC table
+  // codes no other category (T.81 §K.2). A band's row then starts with a
+  // difference of 8 × (its first column - the band's last), categories 5-10
+  // for the boxes below from every column the cut may start at: no band can
+  // be cut, and each half of a large crop is left to libjpeg reading the
+  // file from its start (JpegReader::decode_band), a small crop on a handle
+  // to libjpeg's own crop.
+  NDArray img({2048, 2048}, imio::DType::uint8);
+  auto* p = img.data<std::uint8_t>();
+  for (std::size_t y = 0; y < 2048; ++y)
+    for (std::size_t x = 0; x < 2048; ++x) p[y * 2048 + x] = static_cast<std::uint8_t>(x / 8);
+  const Bytes file = encode(img, {{"quality", 100}, {"optimize", true}});
+  const NDArray whole = imio::imread(file, jpeg());
+
+  // The box is split at its middle row into halves (kSplitBandPixels: its
+  // 744 × 748 pixels are enough); neither half's band can be cut.
+  const Box box{256, 1300, 1000, 2048};
+  const std::uint64_t middle = box.top + (box.bottom - box.top) / 2;
+  const Header h(file);
+  std::optional<imio::libjpeg::EntropyIndex> index = index_of(h, file);
+  REQUIRE(index.has_value());
+  for (const PixelBox half : {PixelBox{box.left, middle, box.right, box.bottom},
+                              PixelBox{box.left, box.top, box.right, middle}}) {
+    const std::optional<imio::libjpeg::EntropyIndex::Band> band = index->band(half);
+    REQUIRE(band.has_value());
+    CHECK_FALSE(index->cut(*band).has_value());
+  }
+  CHECK_FALSE(index->columns({300, 1800, 400, 1900}).has_value());
+
+  for (const Box& b : {box, Box{300, 1800, 400, 1900}}) {
+    for (const int workers : {1, 2}) {
+      INFO(workers << " workers, crop " << box_text(b));
+      const imio::Kwargs kw{{"crop", box_value(b)}, {"maxworkers", workers}};
+      CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, b)));
+      imio::ImageFile f = imio::imopen(file, "r", {.plugin = "libjpeg"});
+      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+    }
+  }
 }
