@@ -104,6 +104,18 @@ std::vector<Sample> samples() {
   return out;
 }
 
+// Box `b` of `file` with `workers` threads equals that box of its whole
+// decode: as a single crop, and twice on a handle (its second crop goes
+// through the entropy index).
+void check_crops(const Bytes& file, const NDArray& whole, const Box& b, int workers) {
+  INFO(workers << " workers, crop " << box_text(b));
+  const imio::Kwargs kw{{"crop", box_value(b)}, {"maxworkers", workers}};
+  CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, b)));
+  imio::ImageFile f = imio::imopen(file, "r", {.plugin = "libjpeg"});
+  CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+  CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
+}
+
 }  // namespace
 
 TEST_CASE("libjpeg index: a box's stream is a smaller JPEG with the box's pixels, walked no further than the box",
@@ -504,15 +516,7 @@ TEST_CASE("libjpeg: maxworkers splits a crop's walk and changes no pixel", "[lib
   const NDArray whole = imio::imread(file, jpeg());
   const std::vector<Box> list{{1700, 1400, 2000, 1600}, {800, 700, 1100, 900}, {0, 1000, 300, 1200}};
   for (const int workers : {0, 1, 3}) {  // 0: one per core
-    for (const Box& b : list) {
-      INFO(workers << " workers, crop " << box_text(b));
-      // A single crop, and the same box again on a handle.
-      const imio::Kwargs kw{{"crop", box_value(b)}, {"maxworkers", workers}};
-      CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, b)));
-      imio::ImageFile f = imio::imopen(file, "r", {.plugin = "libjpeg"});
-      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
-      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
-    }
+    for (const Box& b : list) check_crops(file, whole, b, workers);
   }
   CHECK_THROWS_AS(imio::imread(file, jpeg({{"crop", Value{0, 0, 8, 8}}, {"maxworkers", -1}})), imio::ArgumentError);
   CHECK_THROWS_AS(imio::imread(file, jpeg({{"maxworkers", "two"}})), imio::ArgumentError);
@@ -553,13 +557,6 @@ TEST_CASE("libjpeg index: a band no row of which can start with a coded DC diffe
   CHECK_FALSE(index->columns({300, 1800, 400, 1900}).has_value());
 
   for (const Box& b : {box, Box{300, 1800, 400, 1900}}) {
-    for (const int workers : {1, 2}) {
-      INFO(workers << " workers, crop " << box_text(b));
-      const imio::Kwargs kw{{"crop", box_value(b)}, {"maxworkers", workers}};
-      CHECK(same_pixels(imio::imread(file, jpeg(kw)), cut(whole, b)));
-      imio::ImageFile f = imio::imopen(file, "r", {.plugin = "libjpeg"});
-      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
-      CHECK(same_pixels(f.read({.kwargs = kw}), cut(whole, b)));
-    }
+    for (const int workers : {1, 2}) check_crops(file, whole, b, workers);
   }
 }
