@@ -85,6 +85,15 @@ void HuffmanTable::build_ac_steps() {
 
 namespace {
 
+// The bytes of `word` (eight bytes loaded little-endian) that are 0xFF: the
+// high bit of each set. Exact for the lowest one (the first in memory): a
+// borrow can only mark bytes above a true one.
+std::uint64_t ff_bytes(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+  const std::uint64_t inverted = ~word;  // 0xFF bytes are now zero bytes
+  return (inverted - kOnes) & ~inverted & kHighs;
+}
+
 // Set when the thread's spare is destroyed (at its exit; a plain bool has no
 // destructor, so it can still be read then): a copy released after that, by
 // a static reader at the program's exit, frees its memory instead.
@@ -127,18 +136,53 @@ UnstuffedScan::UnstuffedScan(std::span<const std::byte> file, std::size_t scan_s
     capacity_ = need;
   }
   unsigned char* out = bytes_.get();
+  // Sixteen bytes at a time while none of them is 0xFF (one byte in about
+  // 250 of a photograph's data is), stored before they are tested: the
+  // buffer has room (kPadding), and a 0xFF only moves `out` back. memchr
+  // and memcpy between the 0xFF bytes, 7 000 calls of each for a 12.6 MP
+  // photograph's 1.8 MB, took 0.45 ms; this loop takes
+  // <MEASURE>.
+  if constexpr (std::endian::native == std::endian::little) {
+    while (end - p >= 16) {
+      std::uint64_t low, high;
+      std::memcpy(&low, p, 8);
+      std::memcpy(&high, p + 8, 8);
+      std::memcpy(out, p, 16);
+      const std::uint64_t ff_low = ff_bytes(low), ff_high = ff_bytes(high);
+      if ((ff_low | ff_high) == 0) {
+        p += 16;
+        out += 16;
+        continue;
+      }
+      const auto first = static_cast<unsigned>(ff_low != 0 ? std::countr_zero(ff_low) / 8
+                                                            : 8 + std::countr_zero(ff_high) / 8);
+      p += first;
+      out += first;
+      if (end - p < 2 || p[1] != 0x00) {  // a marker (or a cut one): the data end
+        finish(out, end - p >= 2 && p[1] == 0xD9);
+        return;
+      }
+      *out++ = 0xFF;
+      p += 2;
+    }
+  }
   while (p < end) {
     const auto* ff = static_cast<const unsigned char*>(std::memchr(p, 0xFF, static_cast<std::size_t>(end - p)));
     const unsigned char* stop = ff != nullptr ? ff : end;
     std::memcpy(out, p, static_cast<std::size_t>(stop - p));
     out += stop - p;
     if (ff == nullptr || end - ff < 2 || ff[1] != 0x00) {  // a marker (or a cut one): the data end
-      ends_at_eoi_ = ff != nullptr && end - ff >= 2 && ff[1] == 0xD9;
-      break;
+      finish(out, ff != nullptr && end - ff >= 2 && ff[1] == 0xD9);
+      return;
     }
     *out++ = 0xFF;
     p = ff + 2;
   }
+  finish(out, false);
+}
+
+void UnstuffedScan::finish(unsigned char* out, bool ends_at_eoi) {
+  ends_at_eoi_ = ends_at_eoi;
   bits_ = std::uint64_t{static_cast<std::size_t>(out - bytes_.get())} * 8;
   std::memset(out, 0, kPadding);
 }
@@ -158,37 +202,37 @@ void StuffedWriter::end_segment(unsigned char marker) {
 }
 
 void StuffedWriter::copy(ScanReader& reader, std::uint64_t n) {
-  // Four bytes at a time straight into the vector, sized for the worst case
+  // Six bytes at a time straight into the vector, grown for the worst case
   // (every byte 0xFF, each stuffed) and cut back after: a band's rows are
-  // mostly this copy, and put()'s byte-by-byte push_back made it 3 % of a
-  // crop's time.
+  // mostly this copy (put()'s byte-by-byte push_back made it 3 % of a
+  // crop's time; four bytes at a time, 0.1 ms of a 117 KB band's 0.16 ms cut).
+  constexpr unsigned kStep = 48;
   const std::size_t at = out_.size();
-  out_.resize(at + static_cast<std::size_t>(n / 32) * 8);
+  out_.resize(at + static_cast<std::size_t>(n / kStep) * 12 + 2);  // +2: the last step stores 8 bytes
   unsigned char* p = out_.data() + at;
-  for (; n >= 32; n -= 32) {
-    reader.ensure(32);
-    pending_ = (pending_ << 32) | reader.take(32);
-    const auto word = static_cast<std::uint32_t>(pending_ >> count_);  // count_ < 8 bits stay pending
-    const std::uint32_t inverted = ~word;
-    if (((inverted - 0x01010101u) & ~inverted & 0x80808080u) == 0) {  // no 0xFF byte in the word
-      p[0] = static_cast<unsigned char>(word >> 24);
-      p[1] = static_cast<unsigned char>(word >> 16);
-      p[2] = static_cast<unsigned char>(word >> 8);
-      p[3] = static_cast<unsigned char>(word);
-      p += 4;
+  for (; n >= kStep; n -= kStep) {
+    reader.ensure(kStep);
+    pending_ = (pending_ << kStep) | reader.take_wide(kStep);
+    const std::uint64_t word = (pending_ >> count_) & ((std::uint64_t{1} << kStep) - 1);  // count_ < 8 bits stay pending
+    if (ff_bytes(word) == 0) {  // no 0xFF byte among the six (the two bytes above them are 0)
+      std::uint64_t big = word << 16;
+      if constexpr (std::endian::native == std::endian::little) big = __builtin_bswap64(big);
+      std::memcpy(p, &big, 8);
+      p += 6;
       continue;
     }
-    for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int shift = 40; shift >= 0; shift -= 8) {
       const auto byte = static_cast<unsigned char>(word >> shift);
       *p++ = byte;
       if (byte == 0xFF) *p++ = 0x00;
     }
   }
   out_.resize(static_cast<std::size_t>(p - out_.data()));
-  if (n > 0) {
-    const auto rest = static_cast<unsigned>(n);
-    reader.ensure(rest);
-    put(reader.take(rest), rest);
+  while (n > 0) {
+    const auto part = static_cast<unsigned>(std::min<std::uint64_t>(n, 32));
+    reader.ensure(part);
+    put(reader.take(part), part);
+    n -= part;
   }
 }
 

@@ -42,15 +42,18 @@ class UnstuffedScan {
   bool ends_at_eoi() const { return ends_at_eoi_; }
   const unsigned char* data() const { return bytes_.get(); }
   /// Zero bytes after the data: a reader that has not overrun the data
-  /// reads at most one block further (a DC code and 63 AC codes of up to 16
-  /// bits, each with up to 15 extra bits: 250 bytes, T.81 §F.1.2) and loads
-  /// 8 bytes from there.
-  static constexpr std::size_t kPadding = 512;
+  /// reads at most one MCU further (up to ten blocks, T.81 §B.2.3, of a DC
+  /// code and 63 AC codes of up to 16 bits, each with up to 15 extra bits:
+  /// 250 bytes a block, T.81 §F.1.2) and loads 8 bytes from there.
+  static constexpr std::size_t kPadding = 4096;
   /// The largest copy whose memory a thread keeps for its next one (see
   /// the destructor).
   static constexpr std::size_t kKeepAtMost = std::size_t{32} << 20;
 
  private:
+  /// Sets bits_ for data ending at `out`, and the padding after them.
+  void finish(unsigned char* out, bool ends_at_eoi);
+
   std::unique_ptr<unsigned char[]> bytes_;
   std::size_t capacity_ = 0;  // bytes_'s size, at least the data and the padding
   std::uint64_t bits_ = 0;
@@ -103,8 +106,8 @@ class HuffmanTable {
 
 /// Reads an UnstuffedScan from a bit offset on. Past the data it reads the
 /// padding's zero bits: overrun() says whether any of them was taken. A
-/// reader must check overrun() at least once per block: the padding covers
-/// one block's codes and no more.
+/// reader must check overrun() at least once per MCU: the padding covers
+/// one MCU's codes and no more.
 class ScanReader {
  public:
   ScanReader(const UnstuffedScan& scan, std::uint64_t from)
@@ -135,6 +138,12 @@ class ScanReader {
   }
   std::uint32_t take(unsigned n) {
     const std::uint32_t v = peek(n);
+    skip(n);
+    return v;
+  }
+  /// The next `n` (1–56) bits, after ensure(n).
+  std::uint64_t take_wide(unsigned n) {
+    const std::uint64_t v = buffer_ >> (64 - n);
     skip(n);
     return v;
   }

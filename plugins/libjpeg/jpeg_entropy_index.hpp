@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include <imio/pixel_box.hpp>
@@ -42,9 +43,10 @@ namespace imio::libjpeg {
 /// How an index's walk may be split among threads (EntropyIndex::columns).
 struct WalkThreads {
   unsigned workers = 1;  ///< threads, the calling one included
-  /// The least data a part is worth a thread for: 128 KiB, about 1 ms of
-  /// walking here; below, starting the thread costs more than the split
-  /// saves. (Tests set it low to split small scans.)
+  /// The least data a thread is worth starting for: 128 KiB, about 0.5 ms
+  /// of walking here; below, starting the thread costs more than the split
+  /// saves. A split walk's chunks hold at least a sixteenth of it. (Tests
+  /// set it low to split small scans.)
   std::uint64_t part_bits = std::uint64_t{1} << 20;
 };
 
@@ -71,12 +73,13 @@ class EntropyIndex {
   /// first DC value has no code in its table (tables optimised for the
   /// file's own differences may lack it).
   ///
-  /// A long walk is split among up to `threads.workers` threads: each part
-  /// but the first starts at a guessed bit, out of step with the scan's
-  /// codes, and falls in step within a few MCUs (Huffman codes
-  /// resynchronise: 3.3 MCUs on average from 2000 random bits of a 4:2:0
-  /// photograph, at most 21); the walk before it goes on until it meets one
-  /// of the MCU starts the part found, and from there takes the part's.
+  /// A long walk is split into chunks that up to `threads.workers` threads
+  /// walk: each chunk but the first starts at a guessed bit, out of step
+  /// with the scan's codes, and falls in step within a few MCUs (Huffman
+  /// codes resynchronise: 3.3 MCUs on average from 2000 random bits of a
+  /// 4:2:0 photograph, at most 21); the walk before it goes on until it
+  /// meets one of the MCU starts the chunk's walk found, and from there
+  /// takes the chunk's.
   /// The entries are the same for every number of threads.
   std::optional<ColumnEntry> columns(const PixelBox& box, const WalkThreads& threads = {});
 
@@ -100,8 +103,8 @@ class EntropyIndex {
 
   /// MCU rows walked so far (tests, benchmarks).
   std::uint64_t rows_walked() const { return next_mcu_ / per_row_; }
-  /// MCUs whose starts were taken from parts walked by other threads (tests).
-  std::uint64_t mcus_from_parts() const { return mcus_from_parts_; }
+  /// MCUs whose starts were taken from chunks walked by other threads (tests).
+  std::uint64_t mcus_from_chunks() const { return mcus_from_chunks_; }
 
  private:
   using Predictions = std::array<std::int32_t, 4>;  // each scan component's DC prediction
@@ -109,7 +112,13 @@ class EntropyIndex {
     std::uint64_t at = 0;  // a bit offset in scan_
     Predictions dc{};
   };
-  using Boundary = Entry;  // an MCU's start that a part of a walk found
+  using Boundary = Entry;  // an MCU's start that a chunk's walk found
+  /// What a walk of a chunk found (speculate), out of step at first: every
+  /// MCU start, and the least and largest of the predictions noted there.
+  struct ChunkWalk {
+    std::vector<Boundary> found;
+    Predictions low{}, high{};
+  };
 
   /// Counts a walk's MCUs along their rows: passed_one() after each MCU says
   /// whether the place after it is noted (every stride-th MCU of a row, and
@@ -141,27 +150,18 @@ class EntropyIndex {
   void walk(std::uint64_t end, std::uint64_t stop);
   /// reach() with the walk split among threads (see columns()).
   void walk_in_parts(std::uint64_t target, const WalkThreads& threads);
-  /// What this thread tells the last part of a split walk: MCU starts it
-  /// walked past that part's start (MCUs first_mcu, first_mcu + 1, …), so
-  /// that the part, finding one among its own, knows how far the target is.
-  struct Handoff {
-    std::array<Boundary, 64> window{};  // resynchronising takes 3.3 MCUs on average, 21 at most measured
-    std::size_t count = 0;
-    std::uint64_t first_mcu = 0;
-    std::uint64_t target = 0;
-    std::atomic<bool> ready{false};  // the fields above are set (release/acquire)
-    /// The number of `found` records that reach MCU `target` (0 for an
-    /// empty window), or the largest uint64 when no window position is
-    /// among them.
-    std::uint64_t records_needed(const std::vector<Boundary>& found) const;
-  };
   /// The MCU starts a walk from bit `from`, out of step at first, finds up
-  /// to the first at or past `stop` (or as far as `handoff` says, once it
-  /// is ready and in step), with its predictions counted from 0.
-  std::vector<Boundary> speculate(std::uint64_t from, std::uint64_t stop, const Handoff* handoff) const;
-  /// Walks on until the walk meets one of `found` and takes the rest of
-  /// them; false when it never does.
-  bool join_part(const std::vector<Boundary>& found);
+  /// to the first at or past `stop` (or until `cancelled` is set), with its
+  /// predictions counted from 0; with `next` (a walk from `stop`), on past
+  /// `stop` to the first of its starts it meets.
+  ChunkWalk speculate(std::uint64_t from, std::uint64_t stop, const std::atomic<bool>* cancelled = nullptr,
+                      const ChunkWalk* next = nullptr) const;
+  /// Walks on until the walk meets one of the MCU starts `walked` found and
+  /// takes the rest of them; false when it never does, or when one of their
+  /// predictions would be out of bounds (the walk then walks them itself).
+  bool join_chunk(const ChunkWalk& walked);
+  /// The first MCU count after `mcu` at which an entry is noted.
+  std::uint64_t next_entry(std::uint64_t mcu) const;
   /// Walks one MCU, adding its DC differences to `dc`; false when the data
   /// break, end, or a prediction goes past ±`largest`.
   bool walk_mcu(ScanReader& reader, Predictions& dc, std::int32_t largest) const;
@@ -196,9 +196,13 @@ class EntropyIndex {
   ScanReader reader_;  // where the walk stands: at the start of MCU next_mcu_
   Predictions dc_{};
   std::uint64_t next_mcu_ = 0;
-  std::uint64_t mcus_from_parts_ = 0;
+  std::uint64_t mcus_from_chunks_ = 0;
   bool broken_ = false;
   std::vector<Entry> entries_;
+  struct SplitWalk;
+  /// The helpers of the last split walk (walk_in_parts), done with it or
+  /// about to be. Last: joined before the rest of the index goes.
+  std::vector<std::jthread> exiting_;
 };
 
 }  // namespace imio::libjpeg

@@ -325,6 +325,107 @@ TEST_CASE("libjpeg index: the scan's data without stuffed zeros, read past their
   CHECK(UnstuffedScan(file, file.size()).bits() == 0);
 }
 
+TEST_CASE("libjpeg index: the scan's copy is a byte-by-byte unstuffing of the data", "[libjpeg][crop][index]") {
+  // The copy is made sixteen bytes at a time: 0xFF bytes at every place in
+  // and across those groups, dense (one byte in eight) and sparse, then
+  // each way the data can end (T.81 §B.1.1.5: a marker, fill bytes before
+  // one, a file cut after a 0xFF or inside the data).
+  std::uint32_t seed = 99;
+  const auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  // The oracle: every 0xFF 0x00 made one 0xFF, up to the first other 0xFF pair.
+  const auto unstuff = [](const Bytes& file, std::size_t start, bool* eoi) {
+    std::vector<unsigned char> out;
+    *eoi = false;
+    for (std::size_t i = start; i < file.size(); ++i) {
+      const auto b = std::to_integer<unsigned char>(file[i]);
+      if (b != 0xFF) {
+        out.push_back(b);
+        continue;
+      }
+      if (i + 1 < file.size() && std::to_integer<unsigned char>(file[i + 1]) == 0x00) {
+        out.push_back(0xFF);
+        ++i;
+        continue;
+      }
+      *eoi = i + 1 < file.size() && std::to_integer<unsigned char>(file[i + 1]) == 0xD9;
+      break;
+    }
+    return out;
+  };
+  const std::vector<std::vector<unsigned char>> endings{{0xFF, 0xD9}, {0xFF, 0xFF, 0xD9}, {0xFF, 0xC4, 0x00}, {0xFF}, {}};
+  std::size_t checked = 0;
+  for (const unsigned every : {8u, 250u}) {
+    for (std::size_t length = 0; length < 90; ++length) {
+      for (const std::vector<unsigned char>& ending : endings) {
+        Bytes file{std::byte{0xFF}, std::byte{0xD8}};  // SOI; the data start at 2
+        for (std::size_t i = 0; i < length; ++i) {
+          const bool ff = next() % every == 0;
+          file.push_back(std::byte{static_cast<unsigned char>(ff ? 0xFF : next() % 0xFF)});
+          if (ff) file.push_back(std::byte{0x00});
+        }
+        for (const unsigned char b : ending) file.push_back(std::byte{b});
+        INFO("one 0xFF in " << every << ", " << length << " data bytes, " << ending.size() << " bytes after");
+        bool eoi = false;
+        const std::vector<unsigned char> want = unstuff(file, 2, &eoi);
+        const UnstuffedScan scan(file, 2);
+        REQUIRE(scan.bits() == want.size() * 8);
+        CHECK(scan.ends_at_eoi() == eoi);
+        CHECK(std::vector<unsigned char>(scan.data(), scan.data() + want.size()) == want);
+        CHECK(std::all_of(scan.data() + want.size(), scan.data() + want.size() + UnstuffedScan::kPadding,
+                          [](unsigned char b) { return b == 0; }));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 2 * 90 * 5);
+}
+
+TEST_CASE("libjpeg index: a copy of coded bits writes what they write one by one", "[libjpeg][crop][index]") {
+  // StuffedWriter::copy takes 48 bits a step: copies from every bit of a
+  // byte, after every number of bits pending, of lengths around the step,
+  // over data dense in 0xFF bytes (each is stuffed when written).
+  std::uint32_t seed = 7;
+  const auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  Bytes file{std::byte{0xFF}, std::byte{0xD8}};
+  for (int i = 0; i < 400; ++i) {
+    const bool ff = next() % 3 == 0;
+    file.push_back(std::byte{static_cast<unsigned char>(ff ? 0xFF : next() % 0xFF)});
+    if (ff) file.push_back(std::byte{0x00});
+  }
+  const UnstuffedScan scan(file, 2);
+  REQUIRE(scan.bits() == 400 * 8);
+  std::size_t stuffed = 0;
+  for (unsigned from = 0; from < 8; ++from) {
+    for (unsigned pending = 0; pending < 8; ++pending) {
+      for (const std::uint64_t n : {0u, 1u, 31u, 47u, 48u, 49u, 96u, 100u, 1000u, 3000u}) {
+        INFO("from bit " << from << ", " << pending << " bits pending, " << n << " bits");
+        std::vector<unsigned char> copied, one_by_one;
+        StuffedWriter a(copied), b(one_by_one);
+        a.put(0x55, pending);
+        b.put(0x55, pending);
+        ScanReader ra(scan, from), rb(scan, from);
+        a.copy(ra, n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+          rb.ensure(1);
+          b.put(rb.take(1), 1);
+        }
+        CHECK(ra.position() == rb.position());
+        a.end_segment(0xD9);
+        b.end_segment(0xD9);
+        CHECK(copied == one_by_one);
+        stuffed += static_cast<std::size_t>(std::count(copied.begin(), copied.end(), 0xFF));
+      }
+    }
+  }
+  CHECK(stuffed > 1000);  // the 0xFF bytes were there to stuff
+}
+
 TEST_CASE("libjpeg index: a thread's next scan copy reuses the memory of its last one", "[libjpeg][crop][index]") {
   const Bytes large = encode(texture(640, 480, 3, 11), {{"quality", 95}});
   const Bytes small = encode(texture(64, 48, 3, 12), {});
@@ -472,7 +573,7 @@ TEST_CASE("libjpeg index: a walk split among threads notes what one thread notes
         CHECK(got->top == want->top);
         CHECK(got->stream == want->stream);
       }
-      from_parts += many->mcus_from_parts();
+      from_parts += many->mcus_from_chunks();
     }
   }
   // The parts fell in step and were taken (not walked again by this thread).
