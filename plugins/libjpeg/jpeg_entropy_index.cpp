@@ -249,9 +249,9 @@ EntropyIndex::ChunkWalk EntropyIndex::speculate(std::uint64_t from, std::uint64_
   return walked;
 }
 
-// A split walk's chunks (see walk_in_parts), shared with its helpers: they
-// outlive the walk (they are joined later), and use this state and nothing
-// else once `running` says they are done with the index.
+// A split walk's chunks (see walk_in_parts), shared with its helpers: their
+// jobs may end after the walk, using this state and nothing else once
+// `running` says they are done with the index.
 struct EntropyIndex::SplitWalk {
   struct Chunk {
     std::atomic<int> owner{kFree};
@@ -289,8 +289,8 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
   // from the first on; the helpers take them from the last one down, each
   // the highest that nobody has taken, until they meet this thread: the
   // threads finish within about a chunk of each other whatever the bits
-  // cost. (Halves fixed in advance left a helper idle for 0.44 of 4.2 ms
-  // on a 12.6 MP photograph whose upper half, sky, has more MCUs per bit.)
+  // cost. (Halves fixed in advance left one thread idle for 0.15 ms of a
+  // 3.9 ms walk of a 12.6 MP photograph, for 0.4–0.6 ms of it upside down.)
   const auto split = std::make_shared<SplitWalk>();
   split->from = from;
   split->stop = std::min(scan_.bits(), from + length + length / 16);
@@ -299,11 +299,11 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
   split->chunks = std::make_unique<SplitWalk::Chunk[]>(split->count);
   split->chunks[0].owner.store(kWalker, std::memory_order_relaxed);
   // The last split walk's helpers have long finished their chunks.
-  exiting_.clear();
+  helpers_.clear();
   for (unsigned h = 1; h < workers; ++h) {
     split->running.fetch_add(1, std::memory_order_relaxed);
     try {
-      exiting_.emplace_back([this, split] {
+      helpers_.emplace_back([this, split] {
         int had = kFree;
         for (std::size_t k = split->count - 1; k > 0 && !split->cancelled.load(std::memory_order_relaxed); --k) {
           if (!split->take(k, kHelper, &had)) {
@@ -314,7 +314,7 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
           // The chunk after it, when walked already (by this helper, as a
           // rule): this walk goes on until it meets that one's MCU starts,
           // so that the walk that takes both need not resynchronise between
-          // them (it did at every chunk: 0.13 of 0.17 ms taking 32 chunks).
+          // them (joining 32 chunks took 0.13–0.17 ms when each needed it).
           const SplitWalk::Chunk* after = k + 1 < split->count ? &split->chunks[k + 1] : nullptr;
           const bool linked = after != nullptr && after->walked.load(std::memory_order_acquire);
           try {
@@ -348,10 +348,10 @@ void EntropyIndex::walk_in_parts(std::uint64_t target, const WalkThreads& thread
     break;
   }
   // The helpers stop (when the target came first, in the middle of a
-  // chunk) and are waited for only until they leave the index alone: a
-  // join cost 0.13–0.17 ms more on this project's VM even after a helper's
-  // work was done (a thread's exit returns its stack to the kernel). They
-  // are joined at the next split walk or with the index.
+  // chunk) and are waited for only until they leave the index alone, not
+  // until their jobs end: those are let go at the next split walk or with
+  // the index (a new thread's join cost 0.13–0.17 ms on this project's VM
+  // even after its work was done, see jpeg_helper_threads.hpp).
   split->cancelled.store(true, std::memory_order_relaxed);
   while (split->running.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }

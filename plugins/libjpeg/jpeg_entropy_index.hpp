@@ -28,13 +28,13 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <thread>
 #include <vector>
 
 #include <imio/pixel_box.hpp>
 
 #include "jpeg_backend.hpp"
 #include "jpeg_entropy.hpp"
+#include "jpeg_helper_threads.hpp"
 #include "jpeg_restart.hpp"
 #include "jpeg_restart_columns.hpp"
 
@@ -201,8 +201,8 @@ class EntropyIndex {
   std::vector<Entry> entries_;
   struct SplitWalk;
   /// The helpers of the last split walk (walk_in_parts), done with it or
-  /// about to be. Last: joined before the rest of the index goes.
-  std::vector<std::jthread> exiting_;
+  /// about to be. Last: they are waited for before the rest of the index goes.
+  std::vector<HelperJob> helpers_;
 };
 
 }  // namespace imio::libjpeg

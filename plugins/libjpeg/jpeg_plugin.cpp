@@ -14,7 +14,7 @@
 #include <exception>
 #include <optional>
 #include <string>
-#include <thread>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -24,6 +24,7 @@
 #include "jpeg_backend.hpp"
 #include "jpeg_convert.hpp"
 #include "jpeg_entropy_index.hpp"
+#include "jpeg_helper_threads.hpp"
 #include "jpeg_markers.hpp"
 #include "jpeg_metadata.hpp"
 #include "jpeg_restart.hpp"
@@ -369,21 +370,22 @@ class JpegReader final : public Plugin {
     const RowTarget top(rows.first_row(), rows.stride(), upper_rows, rows.row_bytes());
     const RowTarget bottom(rows.row(upper_rows), rows.stride(), rows.rows() - upper_rows, rows.row_bytes());
     std::exception_ptr lower_failed;
-    {
-      std::jthread helper;
+    const auto decode_lower = [&] {
       try {
-        helper = std::jthread([&] {
-          try {
-            decode_band(lower_band, lower, plan, bottom, o);
-          } catch (...) {
-            lower_failed = std::current_exception();
-          }
-        });
-      } catch (const std::system_error&) {  // no thread: this one decodes both
         decode_band(lower_band, lower, plan, bottom, o);
+      } catch (...) {
+        lower_failed = std::current_exception();
+      }
+    };
+    {
+      std::optional<HelperJob> helper;
+      try {
+        helper.emplace(decode_lower);  // a kept thread of the plugin's (jpeg_helper_threads.hpp)
+      } catch (const std::system_error&) {  // no thread: this one decodes both
+        decode_lower();
       }
       decode_band(upper_band, upper, plan, top, o);
-    }
+    }  // waits for the helper's half
     if (lower_failed) std::rethrow_exception(lower_failed);
     return finish(std::move(out), o);
   }
